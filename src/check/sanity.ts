@@ -1,0 +1,39 @@
+// Kernel sanity: the model's own books must balance after every step. page_count is exactly
+// mappings + held references (pins weigh GUP_PIN_COUNTING_BIAS) + page-cache references;
+// mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
+// end, with every process gone and every reference dropped, every page is freed.
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/state.js';
+
+export function sanityProblems(s: KernelState, final: boolean): string[] {
+  const problems: string[] = [];
+  const maps = new Array<number>(s.pages.length).fill(0);
+  const refs = new Array<number>(s.pages.length).fill(0);
+  s.procs.forEach((p) => {
+    p.mm.ptes.forEach((pte, vpn) => {
+      if (!pte || pte.pfn === ZERO_PFN) return;
+      if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${pte.pfn} at page ${vpn}`);
+      maps[pte.pfn]++;
+      refs[pte.pfn]++;
+    });
+  });
+  s.refs.forEach((r, id) => {
+    if (r.released) return;
+    for (const rp of r.pages) if (rp.pfn !== ZERO_PFN) refs[rp.pfn] += r.kind === 'pin' ? GUP_PIN_COUNTING_BIAS : 1;
+    if (final) problems.push(`reference #${id} (${r.via}) is still held at the end`);
+  });
+  s.shmem.forEach((o) => {
+    if (o.released) return;
+    for (const pfn of o.pages) if (pfn >= 0) refs[pfn]++;
+  });
+  s.pages.forEach((pg, pfn) => {
+    if (pfn === ZERO_PFN) return;
+    if (pg.freed) {
+      if (refs[pfn] > 0) problems.push(`freed pfn ${pfn} is still mapped or referenced`);
+      return;
+    }
+    if (pg.mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${pg.mapcount}, but ${maps[pfn]} PTE(s) map it`);
+    if (pg.refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${pg.refcount}, but ${refs[pfn]} reference(s) are held`);
+    if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);
+  });
+  return problems;
+}

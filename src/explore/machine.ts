@@ -1,0 +1,464 @@
+// The machine: a scenario's threads running against the kernel model, with the promise beside
+// it. Its whole state is plain data (MachineState); `step` runs one statement of one thread.
+// The default run, the explorer and the simulator all drive it through `enabled` and `step`.
+import type { Policy } from '../policies/policy.js';
+import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
+import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
+import { cloneState, newKernelState, type KernelState, type Token } from '../kernel/state.js';
+import { KernelFault, insane, type KernelCtx, type TraceEvent } from '../kernel/context.js';
+import { userAccess } from '../kernel/access.js';
+import { pageOf } from '../kernel/page.js';
+import { doMmap, doMunmap } from '../kernel/mmap.js';
+import { doMprotect } from '../kernel/mprotect.js';
+import { doMadvise } from '../kernel/madvise.js';
+import { doFork } from '../kernel/fork.js';
+import { doExit, dupFiles } from '../kernel/exit.js';
+import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
+import { getUserPages, releaseRef } from '../kernel/gup.js';
+import { uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
+import { clearRefsSoftDirty } from '../kernel/task_mmu.js';
+import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
+import { judge, type Violation } from '../check/judge.js';
+import { sanityProblems } from '../check/sanity.js';
+import { stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
+import { describeKernel, diffDescriptions, type Namer } from '../report/describe.js';
+
+export type VarValue =
+  | { kind: 'mapping'; vpn: number; pages: number }
+  | { kind: 'pipe'; id: number }
+  | { kind: 'ref'; id: number }
+  | { kind: 'uffd'; id: number }
+  | { kind: 'process'; pid: number };
+
+export type RegValue = { kind: 'data'; tokens: Token[] } | { kind: 'number'; value: number } | { kind: 'signal'; name: string };
+
+export type Status = 'running' | 'done' | 'skipped' | 'error';
+
+export interface MachineState {
+  kernel: KernelState;
+  promise: PromiseState;
+  /** Per pid: the process's variables (shared by its threads, inherited at fork). */
+  vars: Record<string, VarValue>[];
+  /** Per pid: registers written by reads. */
+  regs: Record<string, RegValue>[];
+  status: Status;
+  note: string;
+  violations: Violation[];
+}
+
+export interface StepRecord {
+  thread: string;
+  line: number;
+  col: number;
+  text: string;
+  events: TraceEvent[];
+  changes: string[];
+  observation?: string;
+  violation?: Violation;
+  note?: string;
+}
+
+export function cloneMachineState(m: MachineState): MachineState {
+  return {
+    kernel: cloneState(m.kernel),
+    promise: clonePromise(m.promise),
+    vars: m.vars.map((v) => ({ ...v })),
+    regs: m.regs.map((r) => ({ ...r })),
+    status: m.status,
+    note: m.note,
+    violations: m.violations.slice(),
+  };
+}
+
+export class Machine {
+  readonly cells: CellMap;
+  readonly tokens: TokenTable;
+  st: MachineState;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly policy: Policy,
+  ) {
+    this.cells = cellMap(scenario);
+    this.tokens = tokenTable(scenario);
+    const kernel = newKernelState(cellCount(this.cells));
+    this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [] };
+    const first = scenario.processes[0];
+    kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: { vmas: [], ptes: [], nextVpn: 16, hasPinned: false } });
+    this.promise().spawn(0);
+    this.st.vars.push({});
+    this.st.regs.push({});
+    this.startThreads(0);
+  }
+
+  private ctx(events: TraceEvent[]): KernelCtx {
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events };
+  }
+
+  private promise(): PromiseModel {
+    return new PromiseModel(this.st.promise, cellCount(this.cells));
+  }
+
+  private startThreads(pid: number): void {
+    const name = this.st.kernel.procs[pid].name;
+    this.scenario.threads.forEach((t, prog) => {
+      if (t.process === name) this.st.kernel.threads.push({ pid, prog, name: t.name, pc: 0, done: t.body.length === 0 });
+    });
+  }
+
+  threadName(ti: number): string {
+    const t = this.st.kernel.threads[ti];
+    const p = this.st.kernel.procs[t.pid].name;
+    return t.name === 'main' ? p : `${p}.${t.name}`;
+  }
+
+  private stmtOf(ti: number): Stmt {
+    const t = this.st.kernel.threads[ti];
+    return this.scenario.threads[t.prog].body[t.pc];
+  }
+
+  /** Can thread `ti` run its next statement now? */
+  isEnabled(ti: number): boolean {
+    const t = this.st.kernel.threads[ti];
+    if (t.done || this.st.status !== 'running') return false;
+    const s = this.stmtOf(ti);
+    if (s.op === 'wait') return this.st.kernel.events.includes(s.event);
+    if (s.op === 'waitpid') {
+      const child = this.st.kernel.procs.findIndex((p) => p.name === s.child);
+      return child >= 0 && !this.st.kernel.procs[child].alive;
+    }
+    return true;
+  }
+
+  enabled(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.st.kernel.threads.length; i++) if (this.isEnabled(i)) out.push(i);
+    return out;
+  }
+
+  /** Threads that have not finished but cannot run: a deadlock if nothing else can. */
+  blocked(): string[] {
+    return this.st.kernel.threads
+      .map((t, i) => ({ t, i }))
+      .filter(({ t, i }) => !t.done && !this.isEnabled(i))
+      .map(({ i }) => `${this.threadName(i)} at line ${this.stmtOf(i).pos.line} (${this.stmtOf(i).text})`);
+  }
+
+  namer(): Namer {
+    const names: { vpn: number; pages: number; name: string }[] = [];
+    for (const vars of this.st.vars) {
+      for (const [name, v] of Object.entries(vars)) {
+        if (v.kind === 'mapping' && !names.some((n) => n.vpn === v.vpn)) names.push({ vpn: v.vpn, pages: v.pages, name });
+      }
+    }
+    return {
+      addr: (vpn) => {
+        const n = names.find((x) => vpn >= x.vpn && vpn < x.vpn + x.pages);
+        if (!n) return `page ${vpn}`;
+        const off = (vpn - n.vpn) * PAGE_SIZE;
+        return off ? `${n.name}+0x${off.toString(16)}` : n.name;
+      },
+      token: (t) => tokenLabel(this.tokens, t),
+    };
+  }
+
+  /** Run one statement of thread `ti`; returns what happened, for the trace. */
+  step(ti: number, record = true): StepRecord | null {
+    const th = this.st.kernel.threads[ti];
+    const stmt = this.stmtOf(ti);
+    const events: TraceEvent[] = [];
+    const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
+    const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
+    const k = this.ctx(events);
+    try {
+      this.exec(k, ti, stmt, rec);
+      th.pc++;
+      if (th.pc >= this.scenario.threads[th.prog].body.length) th.done = true;
+      this.reapProcesses(k);
+    } catch (e) {
+      if (!(e instanceof KernelFault)) throw e;
+      this.fault(k, ti, stmt, e, rec);
+    }
+    if (this.st.status === 'running') {
+      const problems = sanityProblems(this.st.kernel, false);
+      if (problems.length) this.sanityViolation(problems[0], rec);
+    }
+    if (this.st.status === 'running' && this.st.kernel.threads.every((t) => t.done)) this.finish(k);
+    if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
+    return record ? rec : null;
+  }
+
+  private sanityViolation(problem: string, rec: StepRecord): void {
+    const v: Violation = { invariant: 'sanity', who: 'kernel', where: '', seen: problem, promised: 'balanced page accounting', message: `kernel sanity: ${problem}` };
+    this.st.violations.push(v);
+    rec.violation = rec.violation ?? v;
+    this.st.status = 'done';
+    this.st.note = v.message;
+  }
+
+  private fault(k: KernelCtx, ti: number, stmt: Stmt, e: KernelFault, rec: StepRecord): void {
+    const th = this.st.kernel.threads[ti];
+    const where = `${this.threadName(ti)}: ${stmt.text} (line ${stmt.pos.line})`;
+    switch (e.kind) {
+      case 'signal': {
+        if (stmt.op === 'read') this.st.regs[th.pid][stmt.dst] = { kind: 'signal', name: e.code };
+        rec.note = `${this.st.kernel.procs[th.pid].name} killed: ${e.message}`;
+        this.killProcess(k, th.pid, e.code);
+        this.reapProcesses(k);
+        return;
+      }
+      case 'unsupported':
+        this.st.status = 'skipped';
+        this.st.note = `${where}: not in ${this.policy.name}: ${e.message}`;
+        rec.note = this.st.note;
+        return;
+      case 'errno':
+        this.st.status = 'error';
+        this.st.note = `${where} failed: ${e.message}`;
+        rec.note = this.st.note;
+        return;
+      case 'sanity':
+        this.sanityViolation(e.message, rec);
+        return;
+    }
+  }
+
+  private killProcess(k: KernelCtx, pid: number, signal: string | null): void {
+    doExit(k, pid, signal);
+    this.promise().exit(pid);
+    for (const t of this.st.kernel.threads) if (t.pid === pid) t.done = true;
+  }
+
+  /** A process whose threads have all finished exits (returning from main calls exit()). */
+  private reapProcesses(k: KernelCtx): void {
+    this.st.kernel.procs.forEach((p, pid) => {
+      if (p.alive && this.st.kernel.threads.every((t) => t.pid !== pid || t.done)) this.killProcess(k, pid, null);
+    });
+  }
+
+  /** All threads are done: final sanity (every page freed) and the final condition are judged by the caller. */
+  private finish(k: KernelCtx): void {
+    this.reapProcesses(k);
+    for (const problem of sanityProblems(this.st.kernel, true)) {
+      this.st.violations.push({ invariant: 'sanity', who: 'kernel', where: '', seen: problem, promised: 'every page freed at the end', message: `kernel sanity: ${problem}` });
+    }
+    this.st.status = 'done';
+  }
+
+  /** Resolve an address to [byte address, length]; the default length runs to the end of the mapping. */
+  private range(pid: number, addr: Addr, len: number | undefined): { start: number; len: number } {
+    const v = this.st.vars[pid][addr.base];
+    if (!v || v.kind !== 'mapping') throw insane(`'${addr.base}' is not a mapping in this process`);
+    const start = v.vpn * PAGE_SIZE + addr.offset;
+    return { start, len: len ?? v.pages * PAGE_SIZE - addr.offset };
+  }
+
+  private pagesOf(pid: number, addr: Addr, len: number | undefined): { start: number; pages: number } {
+    const r = this.range(pid, addr, len);
+    return { start: Math.floor(r.start / PAGE_SIZE), pages: Math.ceil(r.len / PAGE_SIZE) };
+  }
+
+  private varOf(pid: number, name: string): VarValue {
+    const v = this.st.vars[pid][name];
+    if (!v) throw insane(`variable '${name}' is not set in ${this.st.kernel.procs[pid].name}`);
+    return v;
+  }
+
+  private refId(pid: number, name: string): number {
+    const v = this.varOf(pid, name);
+    if (v.kind !== 'ref') throw insane(`'${name}' is not a reference`);
+    return v.id;
+  }
+
+  /** A userfaultfd variable in a forked child refers to the child's own context if UFFD_EVENT_FORK made one. */
+  private uffdOf(pid: number, name: string): number {
+    const v = this.varOf(pid, name);
+    if (v.kind !== 'uffd') throw insane(`'${name}' is not a userfaultfd`);
+    const own = this.st.kernel.uffds.findIndex((u) => u.forkedFrom === v.id && u.owner === pid);
+    return own >= 0 ? own : v.id;
+  }
+
+  private observe(rec: StepRecord, observer: number, who: string, where: string, seen: Token[], expected: { exact: boolean; values: Token[] }[], viaRef: boolean): void {
+    const p = this.promise();
+    const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
+    rec.observation = seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
+    if (v) {
+      this.st.violations.push(v);
+      rec.violation = v;
+    }
+    for (let i = 0; i < seen.length; i++) if (expected[i]?.values.includes(seen[i])) p.learn(observer, seen[i]);
+  }
+
+  private exec(k: KernelCtx, ti: number, s: Stmt, rec: StepRecord): void {
+    const th = this.st.kernel.threads[ti];
+    const pid = th.pid;
+    const me = this.st.kernel.procs[pid].name;
+    const promise = this.promise();
+    const vars = this.st.vars[pid];
+    const token = (): Token => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token;
+    switch (s.op) {
+      case 'mmap': {
+        const pages = s.len / PAGE_SIZE;
+        const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared);
+        const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
+        promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1);
+        vars[s.dst] = { kind: 'mapping', vpn, pages };
+        return;
+      }
+      case 'munmap': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        doMunmap(k, pid, r.start, r.pages);
+        promise.munmap(pid, r.start, r.pages);
+        return;
+      }
+      case 'mprotect': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        doMprotect(k, pid, r.start, r.pages, s.prot.read, s.prot.write);
+        return;
+      }
+      case 'madvise': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        doMadvise(k, pid, r.start, r.pages, s.advice);
+        if (s.advice === 'DONTNEED') promise.dontneed(pid, r.start, r.pages);
+        return;
+      }
+      case 'write':
+      case 'proc_mem_write': {
+        const r = this.range(pid, s.addr, s.len);
+        const t = token();
+        for (const pr of pageRanges(this.cells, r.start, r.len)) {
+          let pfn: number;
+          let ref = -1;
+          if (s.op === 'write') pfn = userAccess(k, pid, pr.vpn, true);
+          else {
+            // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
+            ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
+            pfn = k.s.refs[ref].pages[0].pfn;
+          }
+          const data = pageOf(k, pfn).data;
+          for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
+          if (ref >= 0) releaseRef(k, ref);
+          promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+        }
+        return;
+      }
+      case 'read': {
+        const r = this.range(pid, s.addr, s.len);
+        const seen: Token[] = [];
+        const expected: { exact: boolean; values: Token[] }[] = [];
+        for (const pr of pageRanges(this.cells, r.start, r.len)) {
+          const pfn = userAccess(k, pid, pr.vpn, false);
+          const data = pageOf(k, pfn).data;
+          const promised = promise.read(pid, pr.vpn);
+          for (let c = pr.cellFrom; c <= pr.cellTo; c++) {
+            seen.push(data[c]);
+            expected.push({ exact: true, values: promised ? [promised[c]] : [] });
+          }
+        }
+        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        this.observe(rec, pid, `process ${me}`, this.namer().addr(Math.floor(r.start / PAGE_SIZE)), seen, expected, false);
+        return;
+      }
+      case 'fork': {
+        const forkVmas = this.st.kernel.procs[pid].mm.vmas.map((v) => ({ start: v.start, pages: v.pages, dontCopy: v.dontCopy, wipeOnFork: v.wipeOnFork }));
+        const child = doFork(k, pid, s.child);
+        dupFiles(k, pid, child);
+        promise.fork(pid, child, forkVmas);
+        this.st.vars[child] = { ...vars };
+        this.st.regs[child] = {};
+        vars[s.child] = { kind: 'process', pid: child };
+        this.startThreads(child);
+        return;
+      }
+      case 'exit':
+        this.killProcess(k, pid, null);
+        return;
+      case 'waitpid':
+      case 'wait':
+        return;
+      case 'signal':
+        if (!this.st.kernel.events.includes(s.event)) this.st.kernel.events.push(s.event);
+        return;
+      case 'pipe':
+        vars[s.dst] = { kind: 'pipe', id: doPipe(k, pid) };
+        return;
+      case 'vmsplice': {
+        const p = this.varOf(pid, s.pipe);
+        if (p.kind !== 'pipe') throw insane(`'${s.pipe}' is not a pipe`);
+        const r = this.range(pid, s.addr, s.len);
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        const id = doVmsplice(k, pid, p.id, ranges);
+        promise.reference(id, pid, ranges);
+        return;
+      }
+      case 'pipe_read': {
+        const p = this.varOf(pid, s.pipe);
+        if (p.kind !== 'pipe') throw insane(`'${s.pipe}' is not a pipe`);
+        const buffers = this.st.kernel.pipes[p.id].buffers.map((b) => b.ref);
+        const expected = buffers.flatMap((id) => promise.expectedThroughRef(id));
+        const owner = buffers.length ? this.st.kernel.refs[buffers[0]].owner : pid;
+        const seen = doPipeRead(k, p.id).flatMap((b) => b.data);
+        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        const who = `pipe read by ${me} (vmsplice by ${this.st.kernel.procs[owner].name}, reference${buffers.length > 1 ? 's' : ''} #${buffers.join(', #')})`;
+        this.observe(rec, pid, who, s.pipe, seen, expected, false);
+        return;
+      }
+      case 'gup': {
+        const r = this.range(pid, s.addr, s.len);
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        const id = getUserPages(k, pid, ranges, { ...s.flags, via: s.via });
+        promise.reference(id, pid, ranges);
+        vars[s.dst] = { kind: 'ref', id };
+        return;
+      }
+      case 'unpin':
+        releaseRef(k, this.refId(pid, s.handle));
+        return;
+      case 'device_read': {
+        const id = this.refId(pid, s.handle);
+        const ref = this.st.kernel.refs[id];
+        if (ref.released) throw insane(`reference '${s.handle}' was already released`);
+        const seen = ref.pages.flatMap((p) => pageOf(k, p.pfn).data.slice(p.cellFrom, p.cellTo + 1));
+        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        const who = `device behind ${this.st.kernel.procs[ref.owner].name}'s ${ref.via} ${ref.kind === 'pin' ? 'pin' : 'reference'} #${id}`;
+        this.observe(rec, ref.owner, who, this.namer().addr(ref.pages[0].vpn), seen, promise.expectedThroughRef(id), true);
+        return;
+      }
+      case 'device_write': {
+        const id = this.refId(pid, s.handle);
+        const ref = this.st.kernel.refs[id];
+        if (ref.released) throw insane(`reference '${s.handle}' was already released`);
+        const t = token();
+        for (const p of ref.pages) {
+          const data = pageOf(k, p.pfn).data;
+          for (let c = p.cellFrom; c <= p.cellTo; c++) data[c] = t;
+        }
+        this.tokens.info[t].writer = this.st.kernel.procs[ref.owner].name;
+        promise.deviceWrite(id, t);
+        return;
+      }
+      case 'userfaultfd':
+        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork) };
+        return;
+      case 'uffd_register_wp': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        uffdRegisterWp(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);
+        return;
+      }
+      case 'uffd_writeprotect': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        uffdWriteprotect(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages, s.protect);
+        return;
+      }
+      case 'uffd_wp_faults': {
+        const n = this.st.kernel.uffds[this.uffdOf(pid, s.uffd)].wpFaults;
+        this.st.regs[pid][s.dst] = { kind: 'number', value: n };
+        rec.observation = String(n);
+        return;
+      }
+      case 'clear_refs_soft_dirty':
+        clearRefsSoftDirty(k, this.st.kernel.procs[pid].mm);
+        return;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// What a kernel path runs against: the state, the era's policy, and a trace sink.
+import type { Knob, Policy } from '../policies/policy.js';
+import { citation } from '../policies/policy.js';
+import type { KernelState } from './state.js';
+
+export interface TraceEvent {
+  /** Kernel function, e.g. "do_wp_page". */
+  fn: string;
+  text: string;
+  /** The policy knob that decided, with its citation, e.g. "[v5.9 09854ba94c6a]". */
+  cite?: string;
+}
+
+export interface KernelCtx {
+  s: KernelState;
+  policy: Policy;
+  /** Number of cells per page (see scenario/cells.ts). */
+  cells: number;
+  events: TraceEvent[];
+}
+
+export function trace(k: KernelCtx, fn: string, text: string, knob?: Knob<unknown>): void {
+  k.events.push(knob ? { fn, text, cite: citation(k.policy, knob) } : { fn, text });
+}
+
+/** A kernel path that cannot go on: an errno for the syscall, or a signal for the task. */
+export class KernelFault extends Error {
+  constructor(
+    readonly kind: 'errno' | 'signal' | 'unsupported' | 'sanity',
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errno(code: string, why: string): KernelFault {
+  return new KernelFault('errno', code, `${code}: ${why}`);
+}
+
+export function sigsegv(why: string): KernelFault {
+  return new KernelFault('signal', 'SIGSEGV', `SIGSEGV: ${why}`);
+}
+
+/** A syscall or flag the era does not have: the scenario is skipped for that era, as cow.c SKIPs. */
+export function unsupported(why: string): KernelFault {
+  return new KernelFault('unsupported', 'EINVAL', why);
+}
+
+/** Kernel sanity broken (refcount underflow, use of a freed page): the run stops with a violation. */
+export function insane(why: string): KernelFault {
+  return new KernelFault('sanity', 'BUG', why);
+}

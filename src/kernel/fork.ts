@@ -1,0 +1,98 @@
+// kernel/fork.c dup_mmap() and mm/memory.c copy_page_range() / copy_present_pte().
+import type { KernelCtx } from './context.js';
+import { trace } from './context.js';
+import { allocPage, getPage, pageMaybeDmaPinned, pageOf } from './page.js';
+import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
+import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { dupUserfaultfd } from './userfaultfd.js';
+import { isCowMapping } from './vma.js';
+
+/** fork(): a new process with a copy of the parent's address space. Returns the child's pid. */
+export function doFork(k: KernelCtx, parentPid: number, childName: string): number {
+  const parent = k.s.procs[parentPid];
+  const childPid = k.s.procs.length;
+  // MMF_HAS_PINNED is not inherited: the child has pinned nothing yet.
+  const mm: Mm = { vmas: [], ptes: parent.mm.ptes.map(() => null), nextVpn: parent.mm.nextVpn, hasPinned: false };
+  k.s.procs.push({ name: childName, parent: parentPid, alive: true, killedBy: null, mm });
+  const ctxMap = new Map<number, number>();
+  let shared = 0;
+  let copied = 0;
+  for (const src of parent.mm.vmas) {
+    if (src.dontCopy) continue; // VM_DONTCOPY: the child gets no VMA at all
+    const dst: Vma = { ...src };
+    dupUserfaultfd(k, childPid, dst, ctxMap);
+    mm.vmas.push(dst);
+    // VM_WIPEONFORK: the child's VMA starts empty. Shared anonymous VMAs have no anon_vma,
+    // so copy_page_range() leaves them to be faulted in from the shmem object.
+    if (src.wipeOnFork || src.shared) continue;
+    for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
+      const r = copyPresentPte(k, parent.mm, mm, src, dst, vpn);
+      if (r === 'copied') copied++;
+      else if (r === 'shared') shared++;
+    }
+  }
+  for (const [, ctx] of ctxMap) trace(k, 'dup_userfaultfd', `UFFD_EVENT_FORK: child gets userfaultfd #${ctx}`);
+  trace(k, 'copy_page_range', `child ${childName}: ${shared} page(s) shared read-only${copied ? `, ${copied} copied` : ''}`);
+  return childPid;
+}
+
+type CopyResult = 'none' | 'shared' | 'copied';
+
+function copyPresentPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: number): CopyResult {
+  const pte = srcMm.ptes[vpn];
+  if (!pte) return 'none';
+  // copy_present_pte() drops the uffd-wp bit unless the child's VMA keeps VM_UFFD_WP (8f34f1eac382,
+  // v5.14; before it the bit stayed in the child's PTE but was inert, since dup_userfaultfd() had
+  // already cleared VM_UFFD_WP: only pagemap could see it, which is not modelled).
+  const keepUffd = dst.uffdWp && pte.uffdWp;
+  if (pte.pfn === ZERO_PFN) {
+    dstMm.ptes[vpn] = { ...pte, uffdWp: keepUffd };
+    return 'shared';
+  }
+  const page = pageOf(k, pte.pfn);
+  if (page.anon && needsCopyForPin(k, srcMm, src, pte)) {
+    copyPresentPage(k, dstMm, dst, vpn, pte, keepUffd);
+    return 'copied';
+  }
+  if (isCowMapping(src) && pte.write) pte.write = false; // ptep_set_wrprotect(src_mm, ...)
+  getPage(k, pte.pfn);
+  pageDupRmap(k, pte.pfn);
+  dstMm.ptes[vpn] = { ...pte, write: false, uffdWp: keepUffd };
+  return 'shared';
+}
+
+/** The era's rule for a page that may be pinned by the parent (B4d of the history). */
+function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
+  const page = pageOf(k, pte.pfn);
+  const knob = k.policy.forkPinned;
+  const maybePinned = srcMm.hasPinned && pageMaybeDmaPinned(page);
+  switch (knob.value) {
+    case 'share':
+      if (pageMaybeDmaPinned(page)) trace(k, 'copy_one_pte', `pfn ${pte.pfn} (page_count ${page.refcount}) shared with the child although pinned`, knob);
+      return false;
+    case 'copy-maybe-pinned':
+      // copy_present_page(): is_cow_mapping && has_pinned && page_maybe_dma_pinned
+      if (isCowMapping(src) && maybePinned) {
+        trace(k, 'copy_present_pte', `pfn ${pte.pfn} maybe DMA-pinned (page_count ${page.refcount}) -> copy for the child, parent PTE untouched`, knob);
+        return true;
+      }
+      return false;
+    case 'anon-exclusive':
+      // page_try_dup_anon_rmap(): an exclusive page that may be pinned cannot be shared.
+      if (!page.anonExclusive) return false;
+      if (maybePinned) {
+        trace(k, 'copy_present_pte', `page_try_dup_anon_rmap: pfn ${pte.pfn} exclusive and maybe pinned -> copy_present_page`, knob);
+        return true;
+      }
+      page.anonExclusive = false;
+      return false;
+  }
+}
+
+/** copy_present_page(): the child gets a private copy, mapped writable and dirty in its VMA. */
+function copyPresentPage(k: KernelCtx, dstMm: Mm, dst: Vma, vpn: number, pte: Pte, keepUffd: boolean): void {
+  const pfn = allocPage(k, true);
+  pageOf(k, pfn).data = pageOf(k, pte.pfn).data.slice();
+  pageAddNewAnonRmap(k, pfn);
+  dstMm.ptes[vpn] = { pfn, write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd };
+}

@@ -1,0 +1,142 @@
+// mm/gup.c: __get_user_pages() (follow_page_pte, faultin_page, can_follow_write_pte,
+// gup_must_unshare, try_grab_page), the *_fast variants (atomic in this model), and unpinning.
+import type { KernelCtx } from './context.js';
+import { errno, trace } from './context.js';
+import { getPage, pageOf, putPage } from './page.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type GupRef, type Pte, type RefPage, type Vma } from './state.js';
+import { handleMmFault } from './memory.js';
+import { softDirtyTracking } from './task_mmu.js';
+import { findVma, isCowMapping } from './vma.js';
+
+export interface GupRequest {
+  /** FOLL_PIN requested (pin_user_pages*); the era may not have it. */
+  pin: boolean;
+  write: boolean;
+  force: boolean;
+  longterm: boolean;
+  fast: boolean;
+  via: string;
+}
+
+/** Which reference the era really takes for a request: FOLL_PIN needs eddb1c228f79; O_DIRECT has its own knob. */
+export function effectivePin(k: KernelCtx, req: GupRequest): boolean {
+  if (req.via === 'O_DIRECT') return k.policy.odirectPin.value;
+  return req.pin && k.policy.follPin.value;
+}
+
+/** can_follow_write_pte(): may GUP use a read-only PTE for a write? */
+function canFollowWritePte(k: KernelCtx, vma: Vma, pte: Pte, force: boolean, follCow: boolean): boolean {
+  if (pte.write) return true;
+  if (k.policy.forceWrite.value === 'foll-cow-dirty') {
+    // 19be0eaffa3a: only after a COW fault (FOLL_COW) left the PTE dirty; 5.8's forced COW
+    // break accepts FOLL_COW without FOLL_FORCE too (17839856fd58).
+    const forced = force || k.policy.gupReadOnCow.value === 'break-cow';
+    return forced && follCow && pte.dirty;
+  }
+  // 5535be309971: FOLL_FORCE on a private !VM_WRITE mapping, exclusive anon page, no tracking pending.
+  if (!force || vma.shared || !vma.mayWrite || vma.write) return false;
+  if (pte.pfn === ZERO_PFN) return false;
+  const page = pageOf(k, pte.pfn);
+  if (!page.anon || !page.anonExclusive) return false;
+  if (softDirtyTracking(vma) && !pte.softDirty) return false;
+  return !(vma.uffdWp && pte.uffdWp);
+}
+
+/** gup_must_unshare(): a R/O pin of a possibly shared page must unshare it first (5.19+, 6.2+). */
+function gupMustUnshare(k: KernelCtx, vma: Vma, pte: Pte, pin: boolean, write: boolean, longterm: boolean): boolean {
+  const mode = k.policy.gupReadOnCow.value;
+  if (mode !== 'unshare-anon-pin' && mode !== 'unshare-cow-pin') return false;
+  if (write || !pin) return false;
+  const anon = pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon;
+  if (!anon) return mode === 'unshare-cow-pin' && longterm && isCowMapping(vma);
+  return !pageOf(k, pte.pfn).anonExclusive;
+}
+
+/**
+ * __get_user_pages() for one page: fault in as needed, then grab a reference (FOLL_GET: +1) or
+ * a pin (FOLL_PIN: +GUP_PIN_COUNTING_BIAS, and MMF_HAS_PINNED on the mm). Returns the pfn.
+ */
+function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin: boolean): number {
+  const mm = k.s.procs[pid].mm;
+  let vma = findVma(mm, vpn);
+  if (!vma) throw errno('EFAULT', `no VMA at page ${vpn}`);
+  // check_vma_flags()
+  if (req.write && !vma.write && (!req.force || !isCowMapping(vma))) throw errno('EFAULT', 'write GUP on a read-only mapping');
+  if (!req.write && !vma.read && !req.force) throw errno('EFAULT', 'read GUP on a PROT_NONE mapping');
+  let write = req.write;
+  if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
+    write = true;
+    trace(k, 'should_force_cow_break', 'GUP in a COW mapping: FOLL_WRITE forced', k.policy.gupReadOnCow);
+  }
+  const name = req.fast ? (pin ? 'pin_user_pages_fast' : 'get_user_pages_fast') : '__get_user_pages';
+  let follCow = false;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    vma = findVma(mm, vpn) as Vma;
+    const pte = mm.ptes[vpn];
+    if (!pte) {
+      trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'})`);
+      handleMmFault(k, pid, vpn, { write, unshare: false });
+      continue;
+    }
+    if (write && !canFollowWritePte(k, vma, pte, req.force, follCow)) {
+      trace(k, name, `read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE)`, follCow ? k.policy.forceWrite : undefined);
+      handleMmFault(k, pid, vpn, { write: true, unshare: false });
+      // faultin_page(): a write fault on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19).
+      if (!vma.write) follCow = true;
+      continue;
+    }
+    if (gupMustUnshare(k, vma, pte, pin, write, req.longterm)) {
+      trace(k, name, `gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE)`, k.policy.gupReadOnCow);
+      handleMmFault(k, pid, vpn, { write: false, unshare: true });
+      continue;
+    }
+    if (pin) {
+      getPage(k, pte.pfn, GUP_PIN_COUNTING_BIAS);
+      mm.hasPinned = true;
+    } else getPage(k, pte.pfn, 1);
+    return pte.pfn;
+  }
+  throw errno('EFAULT', `GUP at page ${vpn} did not settle`);
+}
+
+export interface GupRange {
+  vpn: number;
+  cellFrom: number;
+  cellTo: number;
+}
+
+/** get_user_pages*() / pin_user_pages*(): a new reference set held by `holders`. */
+export function getUserPages(k: KernelCtx, pid: number, ranges: GupRange[], req: GupRequest): number {
+  const pin = effectivePin(k, req);
+  const pages: RefPage[] = [];
+  for (const r of ranges) pages.push({ pfn: gupOnePage(k, pid, r.vpn, req, pin), vpn: r.vpn, cellFrom: r.cellFrom, cellTo: r.cellTo });
+  const ref: GupRef = {
+    owner: pid,
+    kind: pin ? 'pin' : 'get',
+    via: req.via,
+    write: req.write,
+    longterm: req.longterm,
+    pages,
+    released: false,
+    holders: [pid],
+  };
+  k.s.refs.push(ref);
+  const id = k.s.refs.length - 1;
+  const flags = [pin ? 'FOLL_PIN' : 'FOLL_GET', req.write ? 'FOLL_WRITE' : '', req.force ? 'FOLL_FORCE' : '', req.longterm ? 'FOLL_LONGTERM' : '']
+    .filter(Boolean)
+    .join('|');
+  const knob = req.via === 'O_DIRECT' ? k.policy.odirectPin : req.pin && !pin ? k.policy.follPin : undefined;
+  const counts = pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn} page_count ${pageOf(k, p.pfn).refcount}`)).join(', ');
+  trace(k, req.fast ? (pin ? 'pin_user_pages_fast' : 'get_user_pages_fast') : pin ? 'pin_user_pages' : 'get_user_pages', `${flags} reference #${id}: ${counts}`, knob);
+  return id;
+}
+
+/** unpin_user_pages() / put_page() on every page of a reference set. */
+export function releaseRef(k: KernelCtx, id: number): void {
+  const ref = k.s.refs[id];
+  if (ref.released) return;
+  ref.released = true;
+  ref.holders = [];
+  for (const p of ref.pages) putPage(k, p.pfn, ref.kind === 'pin' ? GUP_PIN_COUNTING_BIAS : 1);
+  trace(k, ref.kind === 'pin' ? 'unpin_user_pages' : 'put_page', `reference #${id} released`);
+}

@@ -1,0 +1,70 @@
+// mm/mprotect.c: change_protection() over PTEs, and can_change_pte_writable().
+import type { KernelCtx } from './context.js';
+import { trace } from './context.js';
+import { pageOf } from './page.js';
+import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { softDirtyTracking } from './task_mmu.js';
+import { vmasCovering } from './vma.js';
+
+/**
+ * can_change_pte_writable() (64fe24a3e05e): may a PTE become writable without a write fault?
+ * Private: only an exclusive anon page; shared: only a dirty PTE. Never while soft-dirty or
+ * uffd-wp tracking needs the fault.
+ */
+export function canChangePteWritable(k: KernelCtx, vma: Vma, pte: Pte): boolean {
+  if (!vma.write) return false;
+  if (softDirtyTracking(vma) && !pte.softDirty) return false;
+  if (vma.uffdWp && pte.uffdWp) return false;
+  if (!vma.shared) {
+    if (pte.pfn === ZERO_PFN) return false;
+    if (k.policy.changeWritable.value === 'mprotect-dirty' && !pte.dirty) return false;
+    const page = pageOf(k, pte.pfn);
+    return page.anon && page.anonExclusive;
+  }
+  return pte.dirty;
+}
+
+export type ProtectionChange = 'mprotect' | 'uffd-wp' | 'uffd-unwp';
+
+/**
+ * change_pte_range() for the VMA's pages: pte_modify() to the new vm_page_prot (which never has
+ * the write bit for a private mapping: the COW protection), the uffd-wp bit set or cleared, then,
+ * where the era has it and the caller asks (MM_CP_TRY_CHANGE_WRITABLE), the write bit given back.
+ */
+export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, pages: number, change: ProtectionChange): number {
+  let changed = 0;
+  const mode = k.policy.changeWritable.value;
+  // MM_CP_TRY_CHANGE_WRITABLE: set by mprotect_fixup(), and by mwriteprotect_range() for un-protect later.
+  const tryWritable =
+    mode !== 'never' && vma.write && (change === 'mprotect' || (change === 'uffd-unwp' && mode === 'mprotect-uffd'));
+  let madeWritable = 0;
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    const pte = mm.ptes[vpn];
+    if (!pte) continue;
+    changed++;
+    // vm_page_prot: private mappings are always mapped read-only; shared writable ones keep
+    // the write bit unless write-notify (here: soft-dirty tracking) wants faults.
+    pte.write = vma.shared ? vma.write && !softDirtyTracking(vma) : false;
+    if (change === 'uffd-wp') pte.uffdWp = true;
+    if (change === 'uffd-unwp') pte.uffdWp = false;
+    if (tryWritable && !pte.write && canChangePteWritable(k, vma, pte)) {
+      pte.write = true;
+      madeWritable++;
+    }
+  }
+  if (madeWritable) {
+    trace(k, 'change_pte_range', `can_change_pte_writable: ${madeWritable} exclusive PTE(s) mapped writable without a fault`, k.policy.changeWritable);
+  }
+  return changed;
+}
+
+/** mprotect(): new VMA permissions (split as needed), then change_protection() on their PTEs. */
+export function doMprotect(k: KernelCtx, pid: number, start: number, pages: number, read: boolean, write: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  for (const vma of vmasCovering(mm, start, pages)) {
+    vma.read = read;
+    vma.write = write;
+    const n = changeProtection(k, mm, vma, vma.start, vma.pages, 'mprotect');
+    trace(k, 'mprotect_fixup', `${read ? 'PROT_READ' : 'PROT_NONE'}${write ? '|PROT_WRITE' : ''} on ${vma.pages} page(s), ${n} PTE(s) changed`);
+  }
+}

@@ -1,0 +1,49 @@
+// struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
+import type { KernelCtx } from './context.js';
+import { insane } from './context.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, ZERO_TOKEN, type Page } from './state.js';
+
+export function pageOf(k: KernelCtx, pfn: number): Page {
+  const page = k.s.pages[pfn];
+  if (!page) throw insane(`reference to nonexistent pfn ${pfn}`);
+  if (page.freed) throw insane(`use of freed page pfn ${pfn}`);
+  return page;
+}
+
+/** alloc_page(): a fresh page with one reference, owned by the caller. */
+export function allocPage(k: KernelCtx, anon: boolean): number {
+  k.s.pages.push({
+    refcount: 1,
+    mapcount: 0,
+    anon,
+    anonExclusive: false,
+    locked: false,
+    freed: false,
+    data: new Array<number>(k.cells).fill(ZERO_TOKEN),
+  });
+  return k.s.pages.length - 1;
+}
+
+/** get_page() / try_grab_page(): the zero page is not refcounted in the model. */
+export function getPage(k: KernelCtx, pfn: number, refs = 1): void {
+  if (pfn === ZERO_PFN) return;
+  pageOf(k, pfn).refcount += refs;
+}
+
+/** put_page(): drops references and frees the page at zero. */
+export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
+  if (pfn === ZERO_PFN) return;
+  const page = pageOf(k, pfn);
+  if (page.refcount < refs) throw insane(`refcount underflow on pfn ${pfn}: ${page.refcount} - ${refs}`);
+  page.refcount -= refs;
+  if (page.refcount === 0) {
+    if (page.mapcount !== 0) throw insane(`pfn ${pfn} freed while still mapped (mapcount ${page.mapcount})`);
+    page.freed = true;
+    page.anonExclusive = false;
+  }
+}
+
+/** page_maybe_dma_pinned(): a heuristic with false positives (1024 plain references look like a pin). */
+export function pageMaybeDmaPinned(page: Page): boolean {
+  return page.refcount >= GUP_PIN_COUNTING_BIAS;
+}

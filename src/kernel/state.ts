@@ -1,0 +1,185 @@
+// The whole kernel state as plain data: no classes, no closures, no Maps, so that it can be
+// cloned, hashed, compared and stored by the explorer. Index-based references (pfn, pid,
+// object ids) instead of pointers, so that a canonical renaming is a relabelling of ints.
+
+/** A value written to memory: an index into the run's token table; 0 is zero-fill. */
+export type Token = number;
+export const ZERO_TOKEN: Token = 0;
+
+/** The shared zero page: never refcounted in the model (vm_normal_page() returns NULL for it). */
+export const ZERO_PFN = 0;
+
+/** include/linux/mm.h: a FOLL_PIN on a small page adds this to _refcount (3faa52c03f44 "mm/gup: track FOLL_PIN pages", v5.7). */
+export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/** struct page, reduced to what COW decisions read. */
+export interface Page {
+  /** page_count(): mappings + GUP references + pipe buffers + page cache + pins × 1024. */
+  refcount: number;
+  /** page_mapcount(): the number of PTEs mapping this page, over all mms. */
+  mapcount: number;
+  /** PageAnon. */
+  anon: boolean;
+  /** PG_anon_exclusive (6c287605fd56, v5.19): only tracked in eras that have it. */
+  anonExclusive: boolean;
+  /** PG_locked: never held across a step in the sequential model, kept for the concurrent one. */
+  locked: boolean;
+  /** Set when the last reference is dropped; a freed page keeps its slot so that dangling uses are caught. */
+  freed: boolean;
+  /** Contents, one token per cell (the cells are the byte ranges the scenario distinguishes). */
+  data: Token[];
+}
+
+/** A present page-table entry; `null` in the table is pte_none. */
+export interface Pte {
+  pfn: number;
+  write: boolean;
+  dirty: boolean;
+  /** x86 _PAGE_SOFT_DIRTY: set together with the dirty bit (pte_mkdirty), cleared by clear_refs. */
+  softDirty: boolean;
+  /** _PAGE_UFFD_WP (292924b26024, v5.7). */
+  uffdWp: boolean;
+}
+
+export interface Vma {
+  /** First virtual page number and length in pages. */
+  start: number;
+  pages: number;
+  read: boolean;
+  write: boolean;
+  shared: boolean;
+  /** VM_MAYWRITE: set for every anonymous mapping (mprotect may add PROT_WRITE later). */
+  mayWrite: boolean;
+  /** VM_DONTCOPY (MADV_DONTFORK). */
+  dontCopy: boolean;
+  /** VM_WIPEONFORK (MADV_WIPEONFORK). */
+  wipeOnFork: boolean;
+  /** VM_SOFTDIRTY: set at mmap; clear_refs clears it to start soft-dirty tracking. */
+  softDirty: boolean;
+  /** VM_UFFD_WP and the userfaultfd context it belongs to (-1: none). */
+  uffdWp: boolean;
+  uffdCtx: number;
+  /** For MAP_SHARED|MAP_ANONYMOUS: the shmem object backing it (-1 for private), and the object page at `start`. */
+  shmem: number;
+  pgoff: number;
+}
+
+export interface Mm {
+  vmas: Vma[];
+  /** Indexed by virtual page number. */
+  ptes: (Pte | null)[];
+  nextVpn: number;
+  /** MMF_HAS_PINNED (a458b76a4171; mm->has_pinned from 008cfe4418b3, v5.9). */
+  hasPinned: boolean;
+}
+
+export interface Process {
+  name: string;
+  parent: number;
+  alive: boolean;
+  /** Killed by a signal (SIGSEGV) rather than exiting. */
+  killedBy: string | null;
+  mm: Mm;
+}
+
+export interface Thread {
+  pid: number;
+  /** Index of the thread's program in the scenario. */
+  prog: number;
+  name: string;
+  /** Index of the next statement in the thread's program. */
+  pc: number;
+  done: boolean;
+}
+
+/** Where a reference points in the promise's terms: a process's address or a shmem object's page. */
+export interface RefPage {
+  pfn: number;
+  /** Virtual page number in the owner's address space when the reference was taken. */
+  vpn: number;
+  /** First and last cell (inclusive) of the page the reference covers. */
+  cellFrom: number;
+  cellTo: number;
+}
+
+/** A pipe and the page references its buffers hold (vmsplice). */
+export interface Pipe {
+  holders: number[];
+  buffers: { ref: number }[];
+}
+
+/** A GUP reference set: FOLL_GET references or FOLL_PIN pins, held for a device or a pipe. */
+export interface GupRef {
+  owner: number;
+  kind: 'get' | 'pin';
+  /** What took it: 'gup', 'io_uring', 'gup_test', 'O_DIRECT', 'vmsplice'. */
+  via: string;
+  write: boolean;
+  longterm: boolean;
+  pages: RefPage[];
+  released: boolean;
+  holders: number[];
+}
+
+export interface Shmem {
+  /** Page-cache pages (pfn or -1 when not yet allocated). */
+  pages: number[];
+  /** The object is dropped (its page-cache references put) once no VMA maps it. */
+  released: boolean;
+}
+
+export interface UffdCtx {
+  owner: number;
+  /** The context this one was duplicated from at fork (UFFD_EVENT_FORK), or -1. */
+  forkedFrom: number;
+  eventFork: boolean;
+  wpFaults: number;
+  released: boolean;
+}
+
+export interface KernelState {
+  pages: Page[];
+  procs: Process[];
+  threads: Thread[];
+  pipes: Pipe[];
+  refs: GupRef[];
+  shmem: Shmem[];
+  uffds: UffdCtx[];
+  /** Ordering points that have been signalled. */
+  events: string[];
+}
+
+export function newKernelState(cells: number): KernelState {
+  const zero: Page = {
+    refcount: 1,
+    mapcount: 0,
+    anon: false,
+    anonExclusive: false,
+    locked: false,
+    freed: false,
+    data: new Array<Token>(cells).fill(ZERO_TOKEN),
+  };
+  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], events: [] };
+}
+
+export function cloneMm(mm: Mm): Mm {
+  return {
+    vmas: mm.vmas.map((v) => ({ ...v })),
+    ptes: mm.ptes.map((p) => (p ? { ...p } : null)),
+    nextVpn: mm.nextVpn,
+    hasPinned: mm.hasPinned,
+  };
+}
+
+export function cloneState(s: KernelState): KernelState {
+  return {
+    pages: s.pages.map((p) => ({ ...p, data: p.data.slice() })),
+    procs: s.procs.map((p) => ({ ...p, mm: cloneMm(p.mm) })),
+    threads: s.threads.map((t) => ({ ...t })),
+    pipes: s.pipes.map((p) => ({ holders: p.holders.slice(), buffers: p.buffers.map((b) => ({ ...b })) })),
+    refs: s.refs.map((r) => ({ ...r, pages: r.pages.map((p) => ({ ...p })), holders: r.holders.slice() })),
+    shmem: s.shmem.map((o) => ({ pages: o.pages.slice(), released: o.released })),
+    uffds: s.uffds.map((u) => ({ ...u })),
+    events: s.events.slice(),
+  };
+}

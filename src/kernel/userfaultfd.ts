@@ -1,0 +1,68 @@
+// fs/userfaultfd.c and mm/userfaultfd.c: UFFDIO_REGISTER (MODE_WP), UFFDIO_WRITEPROTECT,
+// handle_userfault() for write-protect faults, and dup_userfaultfd() at fork.
+import type { KernelCtx } from './context.js';
+import { errno, trace, unsupported } from './context.js';
+import { changeProtection } from './mprotect.js';
+import type { Vma } from './state.js';
+import { rangeFullyMapped, vmasCovering } from './vma.js';
+
+export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1): number {
+  k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false });
+  return k.s.uffds.length - 1;
+}
+
+/** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP: anonymous private memory only in the model. */
+export function uffdRegisterWp(k: KernelCtx, pid: number, uffd: number, start: number, pages: number): void {
+  if (!k.policy.uffdWp.value) throw unsupported(`UFFDIO_REGISTER_MODE_WP: ${k.policy.uffdWp.title}`);
+  const mm = k.s.procs[pid].mm;
+  if (!rangeFullyMapped(mm, start, pages)) throw errno('EINVAL', 'range not fully mapped');
+  for (const vma of vmasCovering(mm, start, pages)) {
+    if (vma.shared) throw unsupported('uffd-wp on shared memory (shmem) is not modelled');
+    vma.uffdWp = true;
+    vma.uffdCtx = uffd;
+  }
+  trace(k, 'userfaultfd_register', `VM_UFFD_WP set on ${pages} page(s)`, k.policy.uffdWp);
+}
+
+/** UFFDIO_WRITEPROTECT → mwriteprotect_range() → change_protection(MM_CP_UFFD_WP[_RESOLVE]). */
+export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start: number, pages: number, protect: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const vmas = vmasCovering(mm, start, pages);
+  if (!vmas.every((v) => v.uffdWp && v.uffdCtx === uffd) || !rangeFullyMapped(mm, start, pages)) {
+    throw errno('ENOENT', 'range not registered for write-protect with this userfaultfd');
+  }
+  let n = 0;
+  for (const vma of vmas) n += changeProtection(k, mm, vma, vma.start, vma.pages, protect ? 'uffd-wp' : 'uffd-unwp');
+  trace(k, 'mwriteprotect_range', `${protect ? 'write-protect' : 'un-protect'} ${n} PTE(s)`);
+}
+
+/**
+ * handle_userfault(VM_UFFD_WP): the event goes to the monitor, which (like the handler of the
+ * kernel's uffd selftests) resolves it by un-protecting the page; the fault is then retried.
+ */
+export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
+  const ctx = k.s.uffds[vma.uffdCtx];
+  ctx.wpFaults++;
+  trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); monitor un-protects the page`);
+  uffdWriteprotect(k, pid, vma.uffdCtx, vpn, 1, false);
+}
+
+/**
+ * dup_userfaultfd(): without UFFD_FEATURE_EVENT_FORK the child's VMAs lose VM_UFFD_WP (and its
+ * PTEs their uffd-wp bit in copy_present_pte); with it the child gets its own context.
+ */
+export function dupUserfaultfd(k: KernelCtx, child: number, vma: Vma, ctxMap: Map<number, number>): void {
+  if (!vma.uffdWp) return;
+  const ctx = k.s.uffds[vma.uffdCtx];
+  if (!ctx.eventFork) {
+    vma.uffdWp = false;
+    vma.uffdCtx = -1;
+    return;
+  }
+  let childCtx = ctxMap.get(vma.uffdCtx);
+  if (childCtx === undefined) {
+    childCtx = userfaultfdCreate(k, child, true, vma.uffdCtx);
+    ctxMap.set(vma.uffdCtx, childCtx);
+  }
+  vma.uffdCtx = childCtx;
+}

@@ -1,0 +1,42 @@
+// VMA lookup and splitting (mm/mmap.c: find_vma, split_vma), page-granular.
+import type { Mm, Vma } from './state.js';
+
+/** include/linux/mm.h is_cow_mapping(): private and may be written. */
+export function isCowMapping(vma: Vma): boolean {
+  return !vma.shared && vma.mayWrite;
+}
+
+export function findVma(mm: Mm, vpn: number): Vma | undefined {
+  return mm.vmas.find((v) => vpn >= v.start && vpn < v.start + v.pages);
+}
+
+/**
+ * split_vma() at both ends of [start, start+pages) so that the range is covered by whole VMAs;
+ * returns those VMAs (possibly none, if the range is unmapped).
+ */
+export function vmasCovering(mm: Mm, start: number, pages: number): Vma[] {
+  const end = start + pages;
+  const out: Vma[] = [];
+  const next: Vma[] = [];
+  for (const v of mm.vmas) {
+    const vEnd = v.start + v.pages;
+    if (vEnd <= start || v.start >= end) {
+      next.push(v);
+      continue;
+    }
+    if (v.start < start) next.push({ ...v, pages: start - v.start });
+    const inner: Vma = { ...v, start: Math.max(v.start, start), pages: Math.min(vEnd, end) - Math.max(v.start, start) };
+    next.push(inner);
+    out.push(inner);
+    if (vEnd > end) next.push({ ...v, start: end, pages: vEnd - end });
+  }
+  next.sort((a, b) => a.start - b.start);
+  mm.vmas = next;
+  return out;
+}
+
+/** Is every page of the range mapped? (munmap of a hole is fine; madvise and mprotect return ENOMEM.) */
+export function rangeFullyMapped(mm: Mm, start: number, pages: number): boolean {
+  for (let vpn = start; vpn < start + pages; vpn++) if (!findVma(mm, vpn)) return false;
+  return true;
+}

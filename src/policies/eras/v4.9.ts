@@ -1,0 +1,22 @@
+// v4.9 – v5.7: mapcount-based reuse (reference/linux-cow-history.md §1a "E0–E2", §4 column E1).
+import type { Policy } from '../policy.js';
+import { cited, unverified } from '../knob.js';
+import { reuseSwapPage } from '../rules.js';
+
+export const v4_9: Policy = {
+  name: 'v4.9',
+  kernels: '4.9 – 5.7 (5.7.3 and the LTS branches got 5.8\'s GUP change)',
+  summary: 'do_wp_page reuses by mapcount (reuse_swap_page); GUP takes plain references; fork shares every page.',
+  wpReuse: cited(reuseSwapPage, '', 'reuse_swap_page(): mapcount + swapcount <= 1 (mm/swapfile.c)', '2.6'),
+  anonExclusive: cited(false, '', 'no PG_anon_exclusive before 6c287605fd56 (v5.19)', '2.6'),
+  gupReadOnCow: cited('reference', '', 'read GUP takes a reference and never faults a present PTE', '2.6'),
+  forkPinned: cited('share', '', 'copy_one_pte(): write-protect both PTEs and share the page', '2.6'),
+  forceWrite: cited('foll-cow-dirty', '19be0eaffa3a', 'mm: remove gup_flags FOLL_WRITE games from __get_user_pages()', 'v4.9'),
+  // FOLL_PIN arrived in v5.6 (eddb1c228f79); before it long-term users (RDMA, io_uring since 5.1) took FOLL_GET.
+  follPin: cited(false, '', 'no FOLL_PIN before eddb1c228f79 (v5.6): long-term users take FOLL_GET', '2.6'),
+  odirectPin: cited(false, '', 'O_DIRECT takes FOLL_GET references (bio_iov_iter_get_pages)', '2.6'),
+  changeWritable: cited('never', '', 'mprotect never sets the write bit on a private anonymous PTE (pte_modify with the COW protection)', '2.6'),
+  clearRefsSkipPinned: cited(false, '', 'clear_refs write-protects every PTE, pinned or not', '3.11'),
+  uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
+  wipeOnFork: unverified(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
+};

@@ -1,0 +1,14 @@
+// v6.18: today. For base pages: as v6.2, with O_DIRECT taking FOLL_PIN.
+import type { Policy } from '../policy.js';
+import { unverified } from '../knob.js';
+import { v6_2 } from './v6.2.js';
+
+export const v6_18: Policy = {
+  ...v6_2,
+  name: 'v6.18',
+  kernels: '6.5 – 6.18',
+  summary: 'As v6.2 for base pages; uffd un-protect may map exclusive pages writable; O_DIRECT pins user pages with FOLL_PIN, so its R/O references unshare like any R/O pin.',
+  // From the 6.3 cycle UFFDIO_WRITEPROTECT un-protect may also restore the write bit.
+  changeWritable: unverified('mprotect-uffd', '931298e103c2', 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED / un-protect write upgrade', 'v6.3'),
+  odirectPin: unverified(true, 'a7e689dd1c06', 'block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages', 'v6.5'),
+};

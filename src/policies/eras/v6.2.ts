@@ -1,0 +1,14 @@
+// v6.2: reliable R/O long-term pins in any COW mapping (the shared zero page and page cache unshare too).
+import type { Policy } from '../policy.js';
+import { cited, unverified } from '../knob.js';
+import { v6_0 } from './v6.0.js';
+
+export const v6_2: Policy = {
+  ...v6_0,
+  name: 'v6.2',
+  kernels: '6.2 – 6.4',
+  summary: 'As v6.0; a R/O FOLL_LONGTERM pin of anything that is not an exclusive anon page in a COW mapping unshares first.',
+  // The 6.2 cycle stopped requiring a dirty PTE for exclusive anon pages (mainline id not confirmed).
+  changeWritable: unverified('mprotect', '', 'mm/mprotect: allow clean exclusive anon pages to be writable', 'v6.2'),
+  gupReadOnCow: cited('unshare-cow-pin', '84209e87c696', 'mm/gup: reliable R/O long-term pinning in COW mappings', 'v6.2'),
+};

@@ -1,0 +1,129 @@
+// The Policy type: the knobs that changed across kernel eras, each with the commit that set it.
+// An era is a Policy value (one file per era); a user's policy starts from an era and overrides knobs.
+
+/** A knob's value plus where it comes from. */
+export interface Knob<T> {
+  value: T;
+  /** The upstream commit (12-hex id) that introduced this behaviour, or '' for "since forever". */
+  commit: string;
+  /** The upstream commit's title, or a short description of the behaviour. */
+  title: string;
+  /** First release with this behaviour. */
+  since: string;
+  /** false when the commit or release could not be confirmed from a primary source. */
+  verified: boolean;
+}
+
+/** What do_wp_page() sees of an anonymous page when it decides between reuse and copy. */
+export interface WpReuseInput {
+  pageCount: number;
+  mapcount: number;
+  anonExclusive: boolean;
+  ksm: boolean;
+  swapCount: number;
+  inSwapCache: boolean;
+}
+
+export interface WpReuseDecision {
+  reuse: boolean;
+  /** Human-readable reason, e.g. "page_count 2 != 1". */
+  reason: string;
+}
+
+/** A named rule for do_wp_page()'s anon reuse decision (small pages). */
+export interface WpReuseRule {
+  name: string;
+  decide(input: WpReuseInput): WpReuseDecision;
+}
+
+/**
+ * What a GUP without FOLL_WRITE does on a COW mapping:
+ * - 'reference': just take the reference (≤5.7, 5.9–5.18)
+ * - 'break-cow': force a write fault, as if FOLL_WRITE (17839856fd58, 5.8)
+ * - 'unshare-anon-pin': FOLL_PIN on a !PageAnonExclusive anon page unshares first (a7f226604170, 5.19)
+ * - 'unshare-cow-pin': additionally R/O FOLL_LONGTERM pins of non-anon pages in COW mappings (84209e87c696, 6.2)
+ */
+export type GupReadOnCow = 'reference' | 'break-cow' | 'unshare-anon-pin' | 'unshare-cow-pin';
+
+/**
+ * How fork (copy_present_pte) treats a pinned anon page:
+ * - 'share': always share and write-protect (≤5.8)
+ * - 'copy-maybe-pinned': copy for the child if has_pinned && page_maybe_dma_pinned (70e806e4e645, 5.9)
+ * - 'anon-exclusive': page_try_dup_anon_rmap, copy if exclusive and maybe pinned (6c287605fd56, 5.19)
+ */
+export type ForkPinned = 'share' | 'copy-maybe-pinned' | 'anon-exclusive';
+
+/**
+ * When GUP may follow a read-only PTE for a FOLL_FORCE write (can_follow_write_pte):
+ * - 'foll-cow-dirty': after a COW fault, if the PTE is dirty (19be0eaffa3a, 4.9)
+ * - 'anon-exclusive': private !VM_WRITE mapping, anon page marked exclusive (5535be309971, 6.0)
+ */
+export type ForceWrite = 'foll-cow-dirty' | 'anon-exclusive';
+
+/**
+ * Where can_change_pte_writable() applies:
+ * - 'never': mprotect never sets the write bit of a private anonymous PTE (≤5.19)
+ * - 'mprotect-dirty': mprotect, exclusive anon pages whose PTE is dirty (64fe24a3e05e, 6.0)
+ * - 'mprotect': mprotect, any exclusive anon page (6.2 cycle)
+ * - 'mprotect-uffd': also UFFDIO_WRITEPROTECT un-protect (6.3 cycle)
+ */
+export type ChangeWritable = 'never' | 'mprotect-dirty' | 'mprotect' | 'mprotect-uffd';
+
+export interface Policy {
+  /** Era name, e.g. "v5.9". */
+  name: string;
+  /** The kernel releases it stands for, e.g. "5.9 – 5.17". */
+  kernels: string;
+  summary: string;
+  /** For user policies: the era it started from. */
+  base?: string;
+
+  /** do_wp_page(): reuse or copy an anonymous page. */
+  wpReuse: Knob<WpReuseRule>;
+  /** PG_anon_exclusive is tracked (set on new/reused pages, cleared at fork). */
+  anonExclusive: Knob<boolean>;
+  gupReadOnCow: Knob<GupReadOnCow>;
+  forkPinned: Knob<ForkPinned>;
+  forceWrite: Knob<ForceWrite>;
+  /** pin_user_pages()/FOLL_PIN with GUP_PIN_COUNTING_BIAS exists; before, long-term users took FOLL_GET. */
+  follPin: Knob<boolean>;
+  /** O_DIRECT takes FOLL_PIN (else FOLL_GET). */
+  odirectPin: Knob<boolean>;
+  /** Which protection changes may map exclusive anon pages writable without a fault (can_change_pte_writable). */
+  changeWritable: Knob<ChangeWritable>;
+  /** clear_refs soft-dirty leaves maybe-pinned writable PTEs alone. */
+  clearRefsSkipPinned: Knob<boolean>;
+  /** userfaultfd write-protect on anonymous memory exists. */
+  uffdWp: Knob<boolean>;
+  /** MADV_WIPEONFORK exists. */
+  wipeOnFork: Knob<boolean>;
+}
+
+/** The names of the knobs, in display order (everything but the descriptive fields). */
+export const KNOB_NAMES = [
+  'wpReuse',
+  'anonExclusive',
+  'gupReadOnCow',
+  'forkPinned',
+  'forceWrite',
+  'follPin',
+  'odirectPin',
+  'changeWritable',
+  'clearRefsSkipPinned',
+  'uffdWp',
+  'wipeOnFork',
+] as const;
+
+export type KnobName = (typeof KNOB_NAMES)[number];
+
+/** Short form of a knob's value for tables and traces. */
+export function knobValueText(knob: Knob<unknown>): string {
+  const v = knob.value;
+  if (typeof v === 'object' && v !== null && 'name' in v) return String((v as { name: unknown }).name);
+  return String(v);
+}
+
+/** "[v5.9 09854ba94c6a]": the citation printed next to a decision. */
+export function citation(policy: Policy, knob: Knob<unknown>): string {
+  return `[${policy.name}${knob.commit ? ` ${knob.commit}` : ''}${knob.verified ? '' : ' unverified'}]`;
+}

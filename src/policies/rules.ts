@@ -1,0 +1,68 @@
+// do_wp_page()'s anon reuse rules, one per era (reference/linux-cow-history.md §1a).
+// Each rule only reads the counters the kernel reads; the kernel model applies the outcome.
+import type { WpReuseRule } from './policy.js';
+
+/**
+ * ≤5.8: reuse_swap_page() (mm/swapfile.c): reuse iff mapcount + swapcount <= 1.
+ * GUP references and pipe buffers are invisible to it: CVE-2020-29374.
+ */
+export const reuseSwapPage: WpReuseRule = {
+  name: 'mapcount (reuse_swap_page)',
+  decide(p) {
+    if (p.ksm) return { reuse: false, reason: 'PageKsm' };
+    const count = p.mapcount + (p.inSwapCache ? p.swapCount : 0);
+    return count <= 1
+      ? { reuse: true, reason: `page_mapcount ${p.mapcount} + swapcount ${p.swapCount} <= 1` }
+      : { reuse: false, reason: `page_mapcount ${p.mapcount} + swapcount ${p.swapCount} > 1` };
+  },
+};
+
+/** 5.9–5.17 (09854ba94c6a): reuse iff page_count == 1 (then, under the page lock, mapcount == 1 too). */
+export const pageCountIsOne: WpReuseRule = {
+  name: 'page_count == 1',
+  decide(p) {
+    if (p.ksm) return { reuse: false, reason: 'PageKsm' };
+    if (p.pageCount !== 1) return { reuse: false, reason: `page_count ${p.pageCount} != 1` };
+    if (p.mapcount !== 1) return { reuse: false, reason: `page_mapcount ${p.mapcount} != 1` };
+    return { reuse: true, reason: 'page_count 1 == 1' };
+  },
+};
+
+/**
+ * 5.18 (COW fixes part 1: 53a05ad9f21d, d4c470970d45): page_count > 3 copies at once; otherwise
+ * drain the LRU pagevecs, allow one extra reference for the swap cache, free the swap slot and
+ * reuse iff page_count == 1. LRU pagevec references are not modelled, so the drain never helps.
+ */
+export const pageCountAfterSwapFree: WpReuseRule = {
+  name: 'page_count == 1 after swapcache free',
+  decide(p) {
+    if (p.ksm) return { reuse: false, reason: 'PageKsm' };
+    if (p.pageCount > 3) return { reuse: false, reason: `page_count ${p.pageCount} > 3` };
+    const allowed = 1 + (p.inSwapCache ? 1 : 0);
+    if (p.pageCount > allowed) return { reuse: false, reason: `page_count ${p.pageCount} > ${allowed}` };
+    const afterFree = p.pageCount - (p.inSwapCache ? 1 : 0);
+    if (afterFree !== 1) return { reuse: false, reason: `page_count ${afterFree} != 1 after try_to_free_swap` };
+    return { reuse: true, reason: 'page_count 1 == 1' };
+  },
+};
+
+/** 5.19+ (6c287605fd56): PageAnonExclusive reuses at once; otherwise the 5.18 rule, which then marks the page exclusive. */
+export const anonExclusiveOrPageCount: WpReuseRule = {
+  name: 'PageAnonExclusive || page_count == 1',
+  decide(p) {
+    if (p.anonExclusive) return { reuse: true, reason: 'PageAnonExclusive' };
+    const d = pageCountAfterSwapFree.decide(p);
+    return { reuse: d.reuse, reason: `!PageAnonExclusive, ${d.reason}` };
+  },
+};
+
+/** Andrea Arcangeli's idea, for comparison: exclusive pages reuse, otherwise mapcount decides. */
+export const anonExclusiveOrMapcount: WpReuseRule = {
+  name: 'PageAnonExclusive || page_mapcount == 1',
+  decide(p) {
+    if (p.anonExclusive) return { reuse: true, reason: 'PageAnonExclusive' };
+    return p.mapcount === 1
+      ? { reuse: true, reason: `!PageAnonExclusive, page_mapcount 1 == 1` }
+      : { reuse: false, reason: `!PageAnonExclusive, page_mapcount ${p.mapcount} != 1` };
+  },
+};

@@ -1,0 +1,75 @@
+// A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
+// traces print the keys whose values changed across a step (diff-first).
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState, type Pte, type Token } from '../kernel/state.js';
+
+export interface Namer {
+  /** "mem+0x1000" for a virtual page number. */
+  addr(vpn: number): string;
+  token(t: Token): string;
+}
+
+export function pteText(pte: Pte): string {
+  const bits = [pte.write ? 'W' : 'R/O', pte.dirty ? 'dirty' : '', pte.softDirty ? 'soft-dirty' : '', pte.uffdWp ? 'uffd-wp' : '']
+    .filter(Boolean)
+    .join(' ');
+  return `${pte.pfn === ZERO_PFN ? 'zero page' : `pfn ${pte.pfn}`} ${bits}`;
+}
+
+export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
+  const out = new Map<string, string>();
+  s.pages.forEach((pg, pfn) => {
+    if (pfn === ZERO_PFN) return;
+    if (pg.freed) {
+      out.set(`pfn ${pfn}`, 'freed');
+      return;
+    }
+    const flags = [pg.anon ? 'anon' : 'shmem', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '']
+      .filter(Boolean)
+      .join(' ');
+    out.set(`pfn ${pfn}`, `page_count ${pg.refcount} mapcount ${pg.mapcount} ${flags}`);
+    out.set(`pfn ${pfn} data`, pg.data.map((t) => n.token(t)).join(' | '));
+  });
+  s.procs.forEach((p) => {
+    if (!p.alive) {
+      out.set(`${p.name}`, p.killedBy ? `killed by ${p.killedBy}` : 'exited');
+      return;
+    }
+    out.set(`${p.name}`, p.mm.hasPinned ? 'MMF_HAS_PINNED' : 'running');
+    for (const v of p.mm.vmas) {
+      const flags = [
+        v.read ? 'VM_READ' : '',
+        v.write ? 'VM_WRITE' : '',
+        v.shared ? 'VM_SHARED' : '',
+        v.dontCopy ? 'VM_DONTCOPY' : '',
+        v.wipeOnFork ? 'VM_WIPEONFORK' : '',
+        v.softDirty ? '' : '!VM_SOFTDIRTY',
+        v.uffdWp ? `VM_UFFD_WP(#${v.uffdCtx})` : '',
+      ]
+        .filter(Boolean)
+        .join('|');
+      out.set(`${p.name} vma ${n.addr(v.start)}`, `${v.pages} page(s) ${flags || 'PROT_NONE'}`);
+    }
+    p.mm.ptes.forEach((pte, vpn) => {
+      if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
+    });
+  });
+  s.refs.forEach((r, id) => {
+    if (r.released) return;
+    out.set(`ref #${id}`, `${r.via} ${r.kind === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'} by ${s.procs[r.owner].name} on ${r.pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn}`)).join(', ')}`);
+  });
+  s.uffds.forEach((u, id) => {
+    if (!u.released && u.wpFaults) out.set(`userfaultfd #${id}`, `${u.wpFaults} wp fault(s)`);
+  });
+  return out;
+}
+
+export function diffDescriptions(before: Map<string, string>, after: Map<string, string>): string[] {
+  const lines: string[] = [];
+  for (const [key, v] of after) {
+    const old = before.get(key);
+    if (old === undefined) lines.push(`${key}: ${v}`);
+    else if (old !== v) lines.push(`${key}: ${old} -> ${v}`);
+  }
+  for (const [key, v] of before) if (!after.has(key)) lines.push(`${key}: ${v} -> gone`);
+  return lines;
+}

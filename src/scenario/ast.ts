@@ -1,0 +1,135 @@
+// The scenario AST: what the parser produces and what the builder API builds.
+// Everything is plain data so a scenario can be serialised, compared and replayed.
+
+export const PAGE_SIZE = 4096;
+
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** An address: a variable bound by mmap plus a constant byte offset. */
+export interface Addr {
+  base: string;
+  offset: number;
+}
+
+export interface Prot {
+  read: boolean;
+  write: boolean;
+}
+
+export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK';
+
+export interface GupFlags {
+  /** FOLL_PIN (pin_user_pages*) rather than FOLL_GET (get_user_pages*). */
+  pin: boolean;
+  write: boolean;
+  force: boolean;
+  longterm: boolean;
+  /** The lockless *_fast variant. */
+  fast: boolean;
+}
+
+/** Which user-visible interface took a reference: shown in traces and violations. */
+export type ReferenceVia =
+  | 'gup'
+  | 'io_uring'
+  | 'gup_test'
+  | 'O_DIRECT';
+
+export type Stmt = (
+  | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
+  | { op: 'munmap'; addr: Addr; len?: number }
+  | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot }
+  | { op: 'madvise'; addr: Addr; len?: number; advice: Advice }
+  /** memset(addr, byte, len?): a write of a fresh token into every cell of the range. */
+  | { op: 'write'; addr: Addr; len?: number; byte: number }
+  /** reg = read(addr, len?): the process reads the range into a register. */
+  | { op: 'read'; dst: string; addr: Addr; len?: number }
+  | { op: 'fork'; child: string }
+  | { op: 'exit' }
+  | { op: 'waitpid'; child: string }
+  | { op: 'signal'; event: string }
+  | { op: 'wait'; event: string }
+  | { op: 'pipe'; dst: string }
+  | { op: 'vmsplice'; pipe: string; addr: Addr; len?: number }
+  | { op: 'pipe_read'; dst: string; pipe: string }
+  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia }
+  | { op: 'unpin'; handle: string }
+  /** The device behind a reference reads the pages it holds. */
+  | { op: 'device_read'; dst: string; handle: string }
+  /** The device behind a reference writes a fresh token into the pages it holds. */
+  | { op: 'device_write'; handle: string; byte: number }
+  | { op: 'userfaultfd'; dst: string; eventFork: boolean }
+  | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number }
+  | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean }
+  | { op: 'uffd_wp_faults'; dst: string; uffd: string }
+  /** echo 4 > /proc/self/clear_refs */
+  | { op: 'clear_refs_soft_dirty' }
+  /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */
+  | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number }
+) & { pos: SourcePos; text: string };
+
+export type StmtOp = Stmt['op'];
+
+export interface ThreadDecl {
+  /** Process name. */
+  process: string;
+  /** Thread name: "main" for a process body. */
+  name: string;
+  body: Stmt[];
+  pos: SourcePos;
+}
+
+export type CondExpr =
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'cmp'; op: '==' | '!='; left: CondTerm; right: CondTerm }
+  | { kind: 'not'; arg: CondExpr }
+  | { kind: 'and' | 'or'; left: CondExpr; right: CondExpr };
+
+export type CondTerm =
+  | { kind: 'reg'; process: string; reg: string; pos: SourcePos }
+  | { kind: 'byte'; value: number };
+
+export interface FinalCondition {
+  quantifier: 'forall' | 'exists';
+  expr: CondExpr;
+  pos: SourcePos;
+}
+
+export type InvariantName = 'leak' | 'lost-write' | 'pin' | 'sanity';
+export const ALL_INVARIANTS: readonly InvariantName[] = ['leak', 'lost-write', 'pin', 'sanity'];
+
+/** A verdict the matrix can print. `condition` is a failed `final forall`. */
+export type Verdict =
+  | { verdict: 'holds' }
+  | { verdict: 'violated'; invariant: InvariantName | 'condition' }
+  | { verdict: 'skipped' }
+  /** Only in results: the run could not complete (a syscall failed unexpectedly, or a deadlock). */
+  | { verdict: 'error' };
+
+export interface Expectation {
+  /** First and last era (inclusive) by name; `to` undefined means "and every later era". */
+  from: string;
+  to: string | null | undefined;
+  expected: Verdict;
+  /** 'source' is a citation; 'derived' is our own analysis, with its reasoning. */
+  basis: 'source' | 'derived';
+  note: string;
+  pos: SourcePos;
+}
+
+export interface Scenario {
+  name: string;
+  file: string;
+  source?: string;
+  description?: string;
+  /** The first declared process is the initial one; the others are created by fork. */
+  processes: string[];
+  threads: ThreadDecl[];
+  checks: InvariantName[];
+  final?: FinalCondition;
+  expectations: Expectation[];
+}

@@ -1,0 +1,48 @@
+// Cells: the byte ranges of a page that a scenario tells apart. A page's contents are one token
+// per cell, so two writes at different offsets of one page (an O_DIRECT read into bytes 0..511
+// and a CPU write at 512) are both visible, and a copy of the page keeps both.
+import { PAGE_SIZE, type Scenario, type Stmt } from './ast.js';
+
+export interface CellMap {
+  /** Sorted in-page byte offsets where a cell starts; always begins with 0. */
+  starts: number[];
+}
+
+export function cellMap(s: Scenario): CellMap {
+  const starts = new Set<number>([0]);
+  const note = (offset: number, len?: number): void => {
+    starts.add(((offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
+    if (len !== undefined) starts.add((((offset + len) % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
+  };
+  for (const t of s.threads) for (const st of t.body) visitAddr(st, note);
+  return { starts: [...starts].sort((a, b) => a - b) };
+}
+
+function visitAddr(st: Stmt, note: (offset: number, len?: number) => void): void {
+  if ('addr' in st) note(st.addr.offset, 'len' in st ? st.len : undefined);
+}
+
+export function cellCount(m: CellMap): number {
+  return m.starts.length;
+}
+
+/** The cell holding byte `b` of a page (0 <= b < PAGE_SIZE). */
+export function cellOf(m: CellMap, b: number): number {
+  let i = 0;
+  while (i + 1 < m.starts.length && m.starts[i + 1] <= b) i++;
+  return i;
+}
+
+/** Split the byte range [addr, addr+len) into per-page cell ranges. */
+export function pageRanges(m: CellMap, addr: number, len: number): { vpn: number; cellFrom: number; cellTo: number }[] {
+  const out: { vpn: number; cellFrom: number; cellTo: number }[] = [];
+  let a = addr;
+  const end = addr + len;
+  while (a < end) {
+    const vpn = Math.floor(a / PAGE_SIZE);
+    const pageEnd = Math.min(end, (vpn + 1) * PAGE_SIZE);
+    out.push({ vpn, cellFrom: cellOf(m, a - vpn * PAGE_SIZE), cellTo: cellOf(m, pageEnd - 1 - vpn * PAGE_SIZE) });
+    a = pageEnd;
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+// The promise: what userspace is owed, independent of any kernel era.
+// Each process has its own logical memory; fork gives the child a logical copy; a write changes
+// only the writer's copy (or the shared object's, for MAP_SHARED); a reference (pin, GUP
+// reference, vmsplice buffer) aliases its owner's memory at that address until the owner unmaps
+// or replaces it, and may afterwards show only values the owner had there while it aliased.
+import type { Token } from '../kernel/state.js';
+import { ZERO_TOKEN } from '../kernel/state.js';
+
+export type Location = { kind: 'private'; pid: number; vpn: number } | { kind: 'shared'; obj: number; idx: number };
+
+export type LogicalPage = { kind: 'private'; cells: Token[] } | { kind: 'shared'; obj: number; idx: number };
+
+export interface PromisedProcess {
+  alive: boolean;
+  /** Logical memory by virtual page number. */
+  mem: Record<number, LogicalPage>;
+  /** Tokens this process may legitimately see: its own history and what it inherited (sorted). */
+  known: Token[];
+}
+
+export interface PromisedRefPage {
+  loc: Location;
+  cellFrom: number;
+  cellTo: number;
+  aliasing: boolean;
+  /** Per cell: every value the owner had there while the reference aliased it. */
+  allowed: Token[][];
+}
+
+export interface PromisedRef {
+  owner: number;
+  pages: PromisedRefPage[];
+}
+
+export interface PromiseState {
+  procs: PromisedProcess[];
+  /** shmem object → page → cells. */
+  shared: Token[][][];
+  refs: PromisedRef[];
+}
+
+export interface ForkVma {
+  start: number;
+  pages: number;
+  dontCopy: boolean;
+  wipeOnFork: boolean;
+}
+
+function addSorted(list: Token[], t: Token): void {
+  let i = 0;
+  while (i < list.length && list[i] < t) i++;
+  if (list[i] !== t) list.splice(i, 0, t);
+}
+
+export class PromiseModel {
+  constructor(
+    readonly st: PromiseState,
+    readonly cells: number,
+  ) {}
+
+  static initial(cells: number): PromiseModel {
+    return new PromiseModel({ procs: [], shared: [], refs: [] }, cells);
+  }
+
+  spawn(pid: number): void {
+    this.st.procs[pid] = { alive: true, mem: {}, known: [ZERO_TOKEN] };
+  }
+
+  mmap(pid: number, start: number, pages: number, sharedObj: number): void {
+    const p = this.st.procs[pid];
+    if (sharedObj >= 0 && !this.st.shared[sharedObj]) {
+      this.st.shared[sharedObj] = Array.from({ length: pages }, () => new Array<Token>(this.cells).fill(ZERO_TOKEN));
+    }
+    for (let i = 0; i < pages; i++) {
+      p.mem[start + i] =
+        sharedObj >= 0 ? { kind: 'shared', obj: sharedObj, idx: i } : { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
+    }
+  }
+
+  private locationOf(pid: number, vpn: number): Location | null {
+    const lp = this.st.procs[pid].mem[vpn];
+    if (!lp) return null;
+    return lp.kind === 'private' ? { kind: 'private', pid, vpn } : { kind: 'shared', obj: lp.obj, idx: lp.idx };
+  }
+
+  private cellsAt(loc: Location): Token[] | null {
+    if (loc.kind === 'shared') return this.st.shared[loc.obj][loc.idx];
+    const lp = this.st.procs[loc.pid].mem[loc.vpn];
+    return lp && lp.kind === 'private' ? lp.cells : null;
+  }
+
+  /** The logical cells of a process's page, or null if it has nothing mapped there. */
+  read(pid: number, vpn: number): Token[] | null {
+    const loc = this.locationOf(pid, vpn);
+    return loc ? this.cellsAt(loc) : null;
+  }
+
+  /** References stop aliasing a private page of `pid` that is unmapped or replaced. */
+  private detach(pid: number, vpn: number): void {
+    for (const r of this.st.refs) {
+      for (const rp of r.pages) if (rp.loc.kind === 'private' && rp.loc.pid === pid && rp.loc.vpn === vpn) rp.aliasing = false;
+    }
+  }
+
+  munmap(pid: number, start: number, pages: number): void {
+    for (let vpn = start; vpn < start + pages; vpn++) {
+      this.detach(pid, vpn);
+      delete this.st.procs[pid].mem[vpn];
+    }
+  }
+
+  /** MADV_DONTNEED: private anonymous memory reads back as zeroes; shared memory keeps its contents. */
+  dontneed(pid: number, start: number, pages: number): void {
+    for (let vpn = start; vpn < start + pages; vpn++) {
+      const lp = this.st.procs[pid].mem[vpn];
+      if (!lp || lp.kind !== 'private') continue;
+      this.detach(pid, vpn);
+      this.st.procs[pid].mem[vpn] = { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
+    }
+  }
+
+  fork(parent: number, child: number, vmas: ForkVma[]): void {
+    const p = this.st.procs[parent];
+    this.st.procs[child] = { alive: true, mem: {}, known: p.known.slice() };
+    const c = this.st.procs[child];
+    for (const v of vmas) {
+      if (v.dontCopy) continue;
+      for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
+        const lp = p.mem[vpn];
+        if (!lp) continue;
+        if (lp.kind === 'shared') c.mem[vpn] = { ...lp };
+        else c.mem[vpn] = { kind: 'private', cells: v.wipeOnFork ? new Array<Token>(this.cells).fill(ZERO_TOKEN) : lp.cells.slice() };
+      }
+    }
+  }
+
+  exit(pid: number): void {
+    const p = this.st.procs[pid];
+    for (const vpn of Object.keys(p.mem)) this.detach(pid, Number(vpn));
+    p.alive = false;
+    p.mem = {};
+  }
+
+  /** `pid` (or a device acting for it) writes `token` into cells [from, to] of its page `vpn`. */
+  write(pid: number, vpn: number, from: number, to: number, token: Token): void {
+    const loc = this.locationOf(pid, vpn);
+    if (!loc) return;
+    const cells = this.cellsAt(loc) as Token[];
+    for (let c = from; c <= to; c++) cells[c] = token;
+    addSorted(this.st.procs[pid].known, token);
+    if (loc.kind === 'shared') {
+      this.st.procs.forEach((q) => {
+        if (q.alive && Object.values(q.mem).some((m) => m.kind === 'shared' && m.obj === loc.obj)) addSorted(q.known, token);
+      });
+    }
+    for (const r of this.st.refs) {
+      for (const rp of r.pages) {
+        if (!rp.aliasing || !sameLocation(rp.loc, loc)) continue;
+        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) addSorted(rp.allowed[c - rp.cellFrom], token);
+      }
+    }
+  }
+
+  /** A reference taken by `owner` on its pages (ids match the kernel's reference ids). */
+  reference(id: number, owner: number, pages: { vpn: number; cellFrom: number; cellTo: number }[]): void {
+    const rps: PromisedRefPage[] = pages.map((pg) => {
+      const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
+      const cells = this.cellsAt(loc) ?? [];
+      const allowed: Token[][] = [];
+      for (let c = pg.cellFrom; c <= pg.cellTo; c++) allowed.push([cells[c] ?? ZERO_TOKEN]);
+      return { loc, cellFrom: pg.cellFrom, cellTo: pg.cellTo, aliasing: this.cellsAt(loc) !== null, allowed };
+    });
+    this.st.refs[id] = { owner, pages: rps };
+  }
+
+  /** What a reader of reference `id` may see: per cell, one exact value or a set of values. */
+  expectedThroughRef(id: number): { exact: boolean; values: Token[] }[] {
+    const out: { exact: boolean; values: Token[] }[] = [];
+    for (const rp of this.st.refs[id].pages) {
+      const cells = rp.aliasing ? this.cellsAt(rp.loc) : null;
+      for (let c = rp.cellFrom; c <= rp.cellTo; c++) {
+        out.push(cells ? { exact: true, values: [cells[c]] } : { exact: false, values: rp.allowed[c - rp.cellFrom] });
+      }
+    }
+    return out;
+  }
+
+  /** A device writes through reference `id`: the owner's memory changes where the reference still aliases it. */
+  deviceWrite(id: number, token: Token): void {
+    const r = this.st.refs[id];
+    for (const rp of r.pages) {
+      if (!rp.aliasing) continue;
+      if (rp.loc.kind === 'private') this.write(rp.loc.pid, rp.loc.vpn, rp.cellFrom, rp.cellTo, token);
+      else {
+        const cells = this.st.shared[rp.loc.obj][rp.loc.idx];
+        for (let c = rp.cellFrom; c <= rp.cellTo; c++) cells[c] = token;
+        addSorted(this.st.procs[r.owner].known, token);
+      }
+    }
+  }
+
+  knows(pid: number, token: Token): boolean {
+    return this.st.procs[pid].known.includes(token);
+  }
+
+  learn(pid: number, token: Token): void {
+    addSorted(this.st.procs[pid].known, token);
+  }
+}
+
+function sameLocation(a: Location, b: Location): boolean {
+  if (a.kind === 'private' && b.kind === 'private') return a.pid === b.pid && a.vpn === b.vpn;
+  if (a.kind === 'shared' && b.kind === 'shared') return a.obj === b.obj && a.idx === b.idx;
+  return false;
+}
+
+export function clonePromise(s: PromiseState): PromiseState {
+  return {
+    procs: s.procs.map((p) => ({
+      alive: p.alive,
+      known: p.known.slice(),
+      mem: Object.fromEntries(Object.entries(p.mem).map(([k, v]) => [k, v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : { ...v }])),
+    })),
+    shared: s.shared.map((o) => o.map((c) => c.slice())),
+    refs: s.refs.map((r) => ({ owner: r.owner, pages: r.pages.map((p) => ({ ...p, loc: { ...p.loc }, allowed: p.allowed.map((a) => a.slice()) })) })),
+  };
+}
