@@ -1,0 +1,48 @@
+// `cowlab eras`: every era with its knobs, values and commits.
+import { KNOB_NAMES, knobValueText, type Knob, type Policy } from '../policies/policy.js';
+
+const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
+  wpReuse: 'do_wp_page reuse',
+  anonExclusive: 'PageAnonExclusive',
+  gupReadOnCow: 'read GUP on COW',
+  forkPinned: 'fork, pinned page',
+  forceWrite: 'FOLL_FORCE write',
+  follPin: 'FOLL_PIN',
+  odirectPin: 'O_DIRECT pins',
+  changeWritable: 'write upgrade',
+  clearRefsSkipPinned: 'clear_refs pinned',
+  uffdWp: 'uffd-wp',
+  wipeOnFork: 'MADV_WIPEONFORK',
+};
+
+export function renderEras(eras: readonly Policy[]): string {
+  const out: string[] = [];
+  for (const e of eras) {
+    out.push(`${e.name}  (${e.kernels})${e.base ? `  user policy based on ${e.base}` : ''}`);
+    out.push(`  ${e.summary}`);
+    for (const name of KNOB_NAMES) {
+      const k = e[name] as Knob<unknown>;
+      const commit = k.commit ? `${k.commit} ` : '';
+      out.push(`  ${KNOB_LABEL[name].padEnd(20)} ${knobValueText(k).padEnd(38)} ${commit}${k.title} (${k.since})${k.verified ? '' : ' [unverified]'}`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function erasJson(eras: readonly Policy[]): unknown {
+  return {
+    eras: eras.map((e) => ({
+      name: e.name,
+      kernels: e.kernels,
+      summary: e.summary,
+      base: e.base ?? null,
+      knobs: Object.fromEntries(
+        KNOB_NAMES.map((name) => {
+          const k = e[name] as Knob<unknown>;
+          return [name, { value: knobValueText(k), commit: k.commit || null, title: k.title, since: k.since, verified: k.verified }];
+        }),
+      ),
+    })),
+  };
+}

@@ -1,0 +1,82 @@
+// The era matrix: scenario × era, each cell the verdict, marked where it disagrees with the
+// scenario's expectation. The main screen of cowlab.
+import type { Scenario, Verdict } from '../scenario/ast.js';
+import type { RunResult } from '../explore/run.js';
+import { expectationFor, sameVerdict, verdictCell, verdictText } from './verdict.js';
+
+export interface MatrixEntry {
+  scenario: Scenario;
+  /** Short name shown in the first column (the file's stem). */
+  label: string;
+  era: string;
+  /** The era whose expectation applies: the era itself, or a user policy's base era. */
+  expectationEra: string;
+  result: RunResult;
+}
+
+export interface MatrixRow {
+  scenario: string;
+  file: string;
+  era: string;
+  verdict: Verdict['verdict'];
+  invariant: string | null;
+  expected: string | null;
+  basis: 'source' | 'derived' | null;
+  citation: string | null;
+  match: boolean;
+  note: string;
+}
+
+export function matrixRows(entries: MatrixEntry[], eraOrder: readonly string[]): MatrixRow[] {
+  return entries.map((e) => {
+    const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
+    const v = e.result.verdict;
+    return {
+      scenario: e.scenario.name,
+      file: e.scenario.file,
+      era: e.era,
+      verdict: v.verdict,
+      invariant: v.verdict === 'violated' ? v.invariant : null,
+      expected: exp ? verdictText(exp.expected) : null,
+      basis: exp ? exp.basis : null,
+      citation: exp ? exp.note : null,
+      match: exp ? sameVerdict(v, exp.expected) : false,
+      note: e.result.note || (e.result.violations[0]?.message ?? ''),
+    };
+  });
+}
+
+export function renderMatrix(entries: MatrixEntry[], eras: readonly string[], eraOrder: readonly string[]): string {
+  const rows = matrixRows(entries, eraOrder);
+  const labels = [...new Set(entries.map((e) => e.label))];
+  const width = Math.max(8, ...labels.map((l) => l.length)) + 2;
+  const col = Math.max(8, ...eras.map((e) => e.length + 2));
+  const out: string[] = [];
+  out.push(`cowlab era matrix: ${labels.length} scenarios x ${eras.length} eras`);
+  out.push('');
+  out.push('scenario'.padEnd(width) + eras.map((e) => e.padEnd(col)).join('').trimEnd());
+  for (const label of labels) {
+    let line = label.padEnd(width);
+    for (const era of eras) {
+      const i = entries.findIndex((e) => e.label === label && e.era === era);
+      const cell = i < 0 ? '' : verdictCell(entries[i].result.verdict) + (rows[i].match ? '' : rows[i].expected === null ? '?' : '*');
+      line += cell.padEnd(col);
+    }
+    out.push(line.trimEnd());
+  }
+  out.push('');
+  out.push('ok holds   LEAK leak   LOST lost write   PIN pin incoherent   SANITY kernel sanity   COND final condition');
+  out.push('skip not in that era   * differs from the expected verdict   ? no expected verdict');
+  const bad = rows.filter((r) => !r.match);
+  out.push('');
+  if (bad.length === 0) out.push(`${rows.length} results, all as expected.`);
+  else {
+    out.push(`${bad.length} of ${rows.length} results differ from their expectation:`);
+    for (const r of bad) {
+      const got = r.verdict === 'violated' ? `violated ${r.invariant}` : r.verdict;
+      out.push(`  ${r.file} under ${r.era}: ${got}, expected ${r.expected ?? '(none)'}${r.citation ? ` [${r.basis}: ${r.citation}]` : ''}`);
+      if (r.note) out.push(`    ${r.note}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
