@@ -388,7 +388,7 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = doVmsplice(k, pid, p.id, ranges);
-        promise.reference(id, pid, ranges);
+        promise.reference(id, pid, false, ranges);
         return;
       }
       case 'pipe_read': {
@@ -407,7 +407,8 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = getUserPages(k, pid, ranges, { ...s.flags, via: s.via });
-        promise.reference(id, pid, ranges);
+        // The promise follows the interface asked for, not what the era implements it with.
+        promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT', ranges);
         vars[s.dst] = { kind: 'ref', id };
         return;
       }

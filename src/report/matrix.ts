@@ -52,7 +52,7 @@ export function renderMatrix(entries: MatrixEntry[], eras: readonly string[], er
   const width = Math.max(8, ...labels.map((l) => l.length)) + 2;
   const col = Math.max(8, ...eras.map((e) => e.length + 2));
   const out: string[] = [];
-  out.push(`cowlab era matrix: ${labels.length} scenarios x ${eras.length} eras`);
+  out.push(`cowlab era matrix: ${labels.length} scenario${labels.length === 1 ? '' : 's'} x ${eras.length} era${eras.length === 1 ? '' : 's'}`);
   out.push('');
   out.push('scenario'.padEnd(width) + eras.map((e) => e.padEnd(col)).join('').trimEnd());
   for (const label of labels) {

@@ -111,7 +111,7 @@ export type Verdict =
   | { verdict: 'error' };
 
 export interface Expectation {
-  /** First and last era (inclusive) by name; `to` undefined means "and every later era". */
+  /** First and last era (inclusive) by name; `to` undefined (or null) means "and every later era". */
   from: string;
   to: string | null | undefined;
   expected: Verdict;

@@ -29,6 +29,12 @@ export interface PromisedRefPage {
 
 export interface PromisedRef {
   owner: number;
+  /**
+   * A pin (pin_user_pages*, io_uring fixed buffers, gup_test) promises coherence: a device read
+   * sees exactly the owner's current memory. A plain reference (get_user_pages, vmsplice,
+   * O_DIRECT) only promises data the owner had there while the reference aliased it.
+   */
+  coherent: boolean;
   pages: PromisedRefPage[];
 }
 
@@ -162,7 +168,7 @@ export class PromiseModel {
   }
 
   /** A reference taken by `owner` on its pages (ids match the kernel's reference ids). */
-  reference(id: number, owner: number, pages: { vpn: number; cellFrom: number; cellTo: number }[]): void {
+  reference(id: number, owner: number, coherent: boolean, pages: { vpn: number; cellFrom: number; cellTo: number }[]): void {
     const rps: PromisedRefPage[] = pages.map((pg) => {
       const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
       const cells = this.cellsAt(loc) ?? [];
@@ -170,14 +176,15 @@ export class PromiseModel {
       for (let c = pg.cellFrom; c <= pg.cellTo; c++) allowed.push([cells[c] ?? ZERO_TOKEN]);
       return { loc, cellFrom: pg.cellFrom, cellTo: pg.cellTo, aliasing: this.cellsAt(loc) !== null, allowed };
     });
-    this.st.refs[id] = { owner, pages: rps };
+    this.st.refs[id] = { owner, coherent, pages: rps };
   }
 
   /** What a reader of reference `id` may see: per cell, one exact value or a set of values. */
   expectedThroughRef(id: number): { exact: boolean; values: Token[] }[] {
     const out: { exact: boolean; values: Token[] }[] = [];
-    for (const rp of this.st.refs[id].pages) {
-      const cells = rp.aliasing ? this.cellsAt(rp.loc) : null;
+    const ref = this.st.refs[id];
+    for (const rp of ref.pages) {
+      const cells = rp.aliasing && ref.coherent ? this.cellsAt(rp.loc) : null;
       for (let c = rp.cellFrom; c <= rp.cellTo; c++) {
         out.push(cells ? { exact: true, values: [cells[c]] } : { exact: false, values: rp.allowed[c - rp.cellFrom] });
       }
@@ -222,6 +229,6 @@ export function clonePromise(s: PromiseState): PromiseState {
       mem: Object.fromEntries(Object.entries(p.mem).map(([k, v]) => [k, v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : { ...v }])),
     })),
     shared: s.shared.map((o) => o.map((c) => c.slice())),
-    refs: s.refs.map((r) => ({ owner: r.owner, pages: r.pages.map((p) => ({ ...p, loc: { ...p.loc }, allowed: p.allowed.map((a) => a.slice()) })) })),
+    refs: s.refs.map((r) => ({ owner: r.owner, coherent: r.coherent, pages: r.pages.map((p) => ({ ...p, loc: { ...p.loc }, allowed: p.allowed.map((a) => a.slice()) })) })),
   };
 }
