@@ -474,6 +474,7 @@ interface Block {
   process: string;
   /** "main" for a process body. */
   name: string;
+  isProcess: boolean;
   calls: CallSpec[];
 }
 
@@ -518,14 +519,14 @@ export class ScenarioBuilder {
   process(name: string, body: (t: ThreadBuilder) => unknown): this {
     const t = new ThreadBuilder();
     body(t);
-    this.blocks.push({ process: name, name: 'main', calls: t.calls });
+    this.blocks.push({ process: name, name: 'main', isProcess: true, calls: t.calls });
     return this;
   }
   /** Declares an extra thread of a process, started when the process starts. */
   thread(process: string, name: string, body: (t: ThreadBuilder) => unknown): this {
     const t = new ThreadBuilder();
     body(t);
-    this.blocks.push({ process, name, calls: t.calls });
+    this.blocks.push({ process, name, isProcess: false, calls: t.calls });
     return this;
   }
   /** The invariants to check (default: all four). */
@@ -575,11 +576,14 @@ export class ScenarioBuilder {
       lines.push('');
       const declPos = pos();
       checkName(declPos, b.process, 'a process name');
-      if (b.name === 'main') {
+      if (b.isProcess) {
         prog.processes.push(b.process);
         lines.push(`process ${b.process} {`);
       } else {
         checkName(declPos, b.name, 'a thread name');
+        if (b.name === 'main') {
+          throw new ScenarioError(declPos, `thread name 'main' is reserved for the body of 'process ${b.process}'`);
+        }
         lines.push(`thread ${b.process}.${b.name} {`);
       }
       const th: SurfaceThread = { process: b.process, name: b.name, pos: declPos, body: [] };

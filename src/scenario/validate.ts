@@ -253,8 +253,8 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
     seenProc.add(p);
     const main = threadsOf.get(p)?.find((t) => t.name === 'main');
     if (!main) {
-      const any = threadsOf.get(p)?.[0];
-      throw new ScenarioError(any?.pos ?? top, `process '${p}' has no body: expected 'process ${p} { ... }'`);
+      const first = threadsOf.get(p)?.[0];
+      throw new ScenarioError(first?.pos ?? top, `process '${p}' has no body: expected 'process ${p} { ... }'`);
     }
   }
   const mainOf = (p: string): ThreadDecl => (threadsOf.get(p) ?? []).find((t) => t.name === 'main') as ThreadDecl;
@@ -343,11 +343,8 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       if (t.body.length > 0) preds[firstNode.get(t) as number].push(f.node);
     }
   }
-  const beforeCache = new Map<number, Set<number>>();
   /** Statements that happen before statement `n` (not including n itself). */
   const happensBefore = (n: number): Set<number> => {
-    const hit = beforeCache.get(n);
-    if (hit) return hit;
     const seen = new Set<number>();
     const out = new Set<number>();
     const stack = [...preds[n]];
@@ -358,8 +355,20 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       if (m < nStmts && m !== n) out.add(m);
       for (const p of preds[m]) stack.push(p);
     }
-    beforeCache.set(n, out);
     return out;
+  };
+  /** Whether some statement of `proc` assigning `name` happens before statement `n`. */
+  const assignedBefore = (n: number, proc: string, name: string): boolean => {
+    const seen = new Set<number>();
+    const stack = [...preds[n]];
+    while (stack.length > 0) {
+      const m = stack.pop() as number;
+      if (seen.has(m)) continue;
+      seen.add(m);
+      if (m < nStmts && m !== n && nodeThread[m].process === proc && stmtDst(nodeStmt[m])?.name === name) return true;
+      for (const p of preds[m]) stack.push(p);
+    }
+    return false;
   };
 
   // ---- variables ----
@@ -426,6 +435,19 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   }
 
   // ---- statements ----
+  const firstAssign = new Map<ThreadDecl, Map<string, number>>();
+  const knownFrom = new Map<ThreadDecl, Map<string, number>>();
+  for (let i = 0; i < nStmts; i++) {
+    const d = stmtDst(nodeStmt[i]);
+    if (!d) continue;
+    const t = nodeThread[i];
+    let m = firstAssign.get(t);
+    if (!m) {
+      m = new Map();
+      firstAssign.set(t, m);
+    }
+    if (!m.has(d.name)) m.set(d.name, i);
+  }
   for (let i = 0; i < nStmts; i++) {
     const st = nodeStmt[i];
     const proc = nodeThread[i].process;
@@ -439,14 +461,15 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
         throw ScenarioError.expected(st.pos, describeKinds(u.kinds), describeFoundVar(u.name, info.kind, info.pos));
       }
       if (!inh) {
-        let ok = false;
-        for (const m of happensBefore(i)) {
-          if (nodeThread[m].process !== proc) continue;
-          const d = stmtDst(nodeStmt[m]);
-          if (d && d.name === u.name) {
-            ok = true;
-            break;
-          }
+        // Fast path: an earlier statement of the same thread assigns it.
+        const t = nodeThread[i];
+        const first = firstAssign.get(t)?.get(u.name) ?? knownFrom.get(t)?.get(u.name);
+        const ok = (first !== undefined && first < i) || assignedBefore(i, proc, u.name);
+        if (ok && first === undefined) {
+          // Everything after i in this thread is ordered after the same assignment.
+          const m = knownFrom.get(t) ?? new Map<string, number>();
+          m.set(u.name, i - 1);
+          knownFrom.set(t, m);
         }
         if (!ok) {
           throw new ScenarioError(

@@ -246,7 +246,7 @@ test('builder errors: names and strings that cannot be written as scenario text'
   assert.throws(() => scenario('s').process('p q', (t) => t.exit()).build(ERAS), /<builder>:3:1: expected a process name/);
   assert.throws(() => scenario('s').process('p', (t) => t.pipe('9x')).build(ERAS), /<builder>:4:3: expected a name .*found '9x'/);
   assert.throws(() => scenario('s').process('p', (t) => t.pipe('PAGE')).build(ERAS), /the constant 'PAGE'/);
-  assert.throws(() => scenario('s').process('p', (t) => t.exit()).thread('p', 'main', (t) => t.exit()).build(ERAS), /declared twice/);
+  assert.throws(() => scenario('s').process('p', (t) => t.exit()).thread('p', 'main', (t) => t.exit()).build(ERAS), /<builder>:7:1: thread name 'main' is reserved/);
   assert.throws(() => scenario('a\nb').process('p', (t) => t.exit()).build(ERAS), /<builder>:1:1: strings cannot contain a line break/);
   assert.throws(() => scenario('s').process('p', (t) => t.exit()).forall('p.r ==').build(ERAS), ScenarioError);
   assert.throws(() => scenario('s').process('p', (t) => t.exit()).check().build(ERAS), /at least one invariant/);
