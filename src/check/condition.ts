@@ -48,3 +48,19 @@ export function evalCondition(e: CondExpr, regs: (proc: string, reg: string) => 
     }
   }
 }
+
+/** The condition as source text, for reports. */
+export function conditionText(e: CondExpr): string {
+  const term = (t: CondTerm): string => (t.kind === 'byte' ? `0x${t.value.toString(16)}` : `${t.process}.${t.reg}`);
+  switch (e.kind) {
+    case 'bool':
+      return String(e.value);
+    case 'not':
+      return `!${conditionText(e.arg)}`;
+    case 'and':
+    case 'or':
+      return `(${conditionText(e.left)} ${e.kind === 'and' ? '&&' : '||'} ${conditionText(e.right)})`;
+    case 'cmp':
+      return `${term(e.left)} ${e.op} ${term(e.right)}`;
+  }
+}

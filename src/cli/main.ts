@@ -1,14 +1,29 @@
 #!/usr/bin/env node
 // The cowlab command. Exit codes: 0 ok, 1 violation or mismatch, 2 bad input.
 import { parseArgs } from 'node:util';
-import { dirname, join, basename } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { ERAS, findEra } from '../policies/eras/index.js';
-import { loadPolicy, PolicyLoadError } from '../policies/user.js';
-import type { Policy } from '../policies/policy.js';
-import { findScenarioFiles, loadScenarios, LoadError, SCENARIO_EXT } from '../scenario/load.js';
-import type { Scenario } from '../scenario/ast.js';
+import { ERAS } from '../policies/eras/index.js';
+import { PolicyLoadError } from '../policies/user.js';
+import { findScenarioFiles, LoadError, SCENARIO_EXT } from '../scenario/load.js';
+import {
+  BadInput,
+  BUNDLED,
+  ERA_ORDER,
+  EXIT_BAD_INPUT,
+  EXIT_OK,
+  EXIT_VIOLATION,
+  label,
+  loadOrFail,
+  PACKAGE_ROOT,
+  pickEras,
+  policies,
+  UsageError,
+  write,
+} from './common.js';
+import { cmdCheck, CHECK_HELP } from './check.js';
+import { cmdReplay, REPLAY_HELP } from './replay.js';
 import { runScenario } from '../explore/run.js';
 import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
 import { renderTrace } from '../report/trace.js';
@@ -16,24 +31,18 @@ import { renderEras, erasJson } from '../report/eras.js';
 import { runJson } from '../report/json.js';
 import { expectationFor } from '../report/verdict.js';
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BUNDLED = join(PACKAGE_ROOT, 'scenarios');
-
-export const EXIT_OK = 0;
-export const EXIT_VIOLATION = 1;
-export const EXIT_BAD_INPUT = 2;
-
-class UsageError extends Error {}
-
 const HELP: Record<string, string> = {
   main: `cowlab: an executable model of Linux anonymous-memory copy-on-write across kernel eras
 
 usage: cowlab [matrix] [paths...] [options]   every scenario under every era (the default job)
        cowlab run <file> [--era E] [options]   one scenario, one era, with its trace
+       cowlab check <file> [--era E|--all-eras] every interleaving: shortest counterexamples
+       cowlab replay <trace.json>               re-execute an ITF trace and confirm its result
        cowlab eras [--json]                    the eras, their knobs and commits
 
 Run 'cowlab <command> --help' for a command's options.
-exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input
+exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input,
+            3 inconclusive (check: a limit was reached)
 `,
   matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--json]
 
@@ -73,47 +82,6 @@ Commits marked 'unverified' could not be confirmed from a primary source.
   -h, --help      this help
 `,
 };
-
-function write(text: string): void {
-  process.stdout.write(text);
-}
-
-async function policies(extra: string | undefined): Promise<{ all: Policy[]; user?: Policy }> {
-  if (!extra) return { all: [...ERAS] };
-  const user = await loadPolicy(extra);
-  return { all: [...ERAS, user], user };
-}
-
-function pickEras(all: Policy[], names: string[]): Policy[] {
-  if (names.length === 0) return all;
-  return names.map((n) => {
-    const p = all.find((e) => e.name === n) ?? findEra(n);
-    if (!p) throw new UsageError(`unknown era '${n}' (known: ${all.map((e) => e.name).join(', ')})`);
-    return p;
-  });
-}
-
-const ERA_ORDER = ERAS.map((e) => e.name);
-
-function loadOrFail(files: string[]): Scenario[] {
-  const { scenarios, errors } = loadScenarios(files, ERA_ORDER);
-  if (errors.length) {
-    for (const e of errors) process.stderr.write(`${e.message}\n`);
-    process.stderr.write(`${errors.length} scenario file(s) with errors; nothing was run\n`);
-    throw new BadInput();
-  }
-  return scenarios;
-}
-
-class BadInput extends Error {}
-
-/** The matrix row label: the path under the scenarios directory, without the extension. */
-function label(s: Scenario): string {
-  const parts = s.file.split(/[\\/]/);
-  const i = parts.lastIndexOf('scenarios');
-  const rel = i >= 0 ? parts.slice(i + 1).join('/') : basename(s.file);
-  return rel.endsWith(SCENARIO_EXT) ? rel.slice(0, -SCENARIO_EXT.length) : rel;
-}
 
 async function cmdMatrix(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -179,6 +147,8 @@ export async function main(argv: string[]): Promise<number> {
       return write(`cowlab ${pkg.version}\n`), EXIT_OK;
     }
     if (first === 'run') return await cmdRun(rest);
+    if (first === 'check') return await cmdCheck(rest);
+    if (first === 'replay') return await cmdReplay(rest);
     if (first === 'eras') return await cmdEras(rest);
     if (first === 'matrix') return await cmdMatrix(rest);
     return await cmdMatrix(argv);

@@ -117,6 +117,11 @@ export class Machine {
     return this.scenario.threads[t.prog].body[t.pc];
   }
 
+  /** The operation of thread `ti`'s next statement. */
+  nextOp(ti: number): Stmt['op'] {
+    return this.stmtOf(ti).op;
+  }
+
   /** Can thread `ti` run its next statement now? */
   isEnabled(ti: number): boolean {
     const t = this.st.kernel.threads[ti];
@@ -434,7 +439,6 @@ export class Machine {
           const data = pageOf(k, p.pfn).data;
           for (let c = p.cellFrom; c <= p.cellTo; c++) data[c] = t;
         }
-        this.tokens.info[t].writer = this.st.kernel.procs[ref.owner].name;
         promise.deviceWrite(id, t);
         return;
       }

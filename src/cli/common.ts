@@ -1,0 +1,61 @@
+// Shared by the cowlab commands: eras and policies, scenario loading, exit codes, errors.
+import { dirname, join, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ERAS, findEra } from '../policies/eras/index.js';
+import { loadPolicy } from '../policies/user.js';
+import type { Policy } from '../policies/policy.js';
+import { loadScenarios, SCENARIO_EXT } from '../scenario/load.js';
+import type { Scenario } from '../scenario/ast.js';
+
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BUNDLED = join(PACKAGE_ROOT, 'scenarios');
+
+export const EXIT_OK = 0;
+export const EXIT_VIOLATION = 1;
+export const EXIT_BAD_INPUT = 2;
+/** `check`: a limit ended the search before it could decide. */
+export const EXIT_INCONCLUSIVE = 3;
+
+export class UsageError extends Error {}
+
+export function write(text: string): void {
+  process.stdout.write(text);
+}
+
+export async function policies(extra: string | undefined): Promise<{ all: Policy[]; user?: Policy }> {
+  if (!extra) return { all: [...ERAS] };
+  const user = await loadPolicy(extra);
+  return { all: [...ERAS, user], user };
+}
+
+export function pickEras(all: Policy[], names: string[]): Policy[] {
+  if (names.length === 0) return all;
+  return names.map((n) => {
+    const p = all.find((e) => e.name === n) ?? findEra(n);
+    if (!p) throw new UsageError(`unknown era '${n}' (known: ${all.map((e) => e.name).join(', ')})`);
+    return p;
+  });
+}
+
+export const ERA_ORDER = ERAS.map((e) => e.name);
+
+export function loadOrFail(files: string[]): Scenario[] {
+  const { scenarios, errors } = loadScenarios(files, ERA_ORDER);
+  if (errors.length) {
+    for (const e of errors) process.stderr.write(`${e.message}\n`);
+    process.stderr.write(`${errors.length} scenario file(s) with errors; nothing was run\n`);
+    throw new BadInput();
+  }
+  return scenarios;
+}
+
+export class BadInput extends Error {}
+
+/** The matrix row label: the path under the scenarios directory, without the extension. */
+export function label(s: Scenario): string {
+  const parts = s.file.split(/[\\/]/);
+  const i = parts.lastIndexOf('scenarios');
+  const rel = i >= 0 ? parts.slice(i + 1).join('/') : basename(s.file);
+  return rel.endsWith(SCENARIO_EXT) ? rel.slice(0, -SCENARIO_EXT.length) : rel;
+}
+
