@@ -16,6 +16,8 @@ export interface TokenTable {
   info: TokenInfo[];
   /** Token of the write statement at (thread index, statement index). */
   byStmt: Map<string, Token>;
+  /** Synthesis: the token of a write named by a stable key, allocated on first use. */
+  dynamic(key: string, byte: number, writer: string, via: string): Token;
 }
 
 export function stmtKey(thread: number, stmt: number): string {
@@ -34,12 +36,23 @@ export function tokenTable(s: Scenario): TokenTable {
       }
     });
   });
-  return { info, byStmt };
+  const byKey = new Map<string, Token>();
+  const dynamic = (key: string, byte: number, writer: string, via: string): Token => {
+    let t = byKey.get(key);
+    if (t === undefined) {
+      t = info.length;
+      info.push({ byte, writer, via, line: 0 });
+      byKey.set(key, t);
+    }
+    return t;
+  };
+  return { info, byStmt, dynamic };
 }
 
 export function tokenLabel(t: TokenTable, token: Token): string {
   if (token === 0) return '0x00 (zero-fill)';
   const i = t.info[token];
   const hex = `0x${i.byte.toString(16).padStart(2, '0')}`;
-  return `${hex} (${i.via === 'device' ? 'device write for ' : ''}${i.writer}, line ${i.line})`;
+  const where = i.line ? `, line ${i.line}` : '';
+  return `${hex} (${i.via === 'device' ? 'device write for ' : ''}${i.writer}${where})`;
 }

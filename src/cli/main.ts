@@ -24,6 +24,7 @@ import {
 } from './common.js';
 import { cmdCheck, CHECK_HELP } from './check.js';
 import { cmdReplay, REPLAY_HELP } from './replay.js';
+import { cmdSynth } from './synth.js';
 import { runScenario } from '../explore/run.js';
 import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
 import { renderTrace } from '../report/trace.js';
@@ -38,6 +39,7 @@ usage: cowlab [matrix] [paths...] [options]   every scenario under every era (th
        cowlab run <file> [--era E] [options]   one scenario, one era, with its trace
        cowlab check <file> [--era E|--all-eras] every interleaving: shortest counterexamples
        cowlab replay <trace.json>               re-execute an ITF trace and confirm its result
+       cowlab synth --era E --ops ... [...]     let the search invent the attack
        cowlab eras [--json]                    the eras, their knobs and commits
 
 Run 'cowlab <command> --help' for a command's options.
@@ -149,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     if (first === 'run') return await cmdRun(rest);
     if (first === 'check') return await cmdCheck(rest);
     if (first === 'replay') return await cmdReplay(rest);
+    if (first === 'synth') return await cmdSynth(rest);
     if (first === 'eras') return await cmdEras(rest);
     if (first === 'matrix') return await cmdMatrix(rest);
     return await cmdMatrix(argv);

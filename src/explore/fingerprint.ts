@@ -69,6 +69,7 @@ export function encodeState(m: MachineState, symmetry: boolean): string {
       out.push(name, r.kind === 'data' ? r.tokens.join('.') : r.kind === 'number' ? `#${r.value}` : `!${r.name}`);
     }
   });
+  out.push('C', m.counters.join(','));
   return out.join(' ');
 }
 

@@ -44,6 +44,8 @@ export interface MachineState {
   status: Status;
   note: string;
   violations: Violation[];
+  /** Synthesis bookkeeping (operations used, writes per process); empty for scenarios. */
+  counters: number[];
 }
 
 export interface StepRecord {
@@ -67,12 +69,18 @@ export function cloneMachineState(m: MachineState): MachineState {
     status: m.status,
     note: m.note,
     violations: m.violations.slice(),
+    counters: m.counters.slice(),
   };
 }
 
 export class Machine {
   readonly cells: CellMap;
   readonly tokens: TokenTable;
+  /**
+   * In synthesis, processes run operations chosen by the search rather than a program: they
+   * live until they exit or the search ends them, and their writes get tokens on the fly.
+   */
+  dynamic = false;
   st: MachineState;
 
   constructor(
@@ -82,7 +90,7 @@ export class Machine {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
     const kernel = newKernelState(cellCount(this.cells));
-    this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [] };
+    this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
     kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: { vmas: [], ptes: [], nextVpn: 16, hasPinned: false } });
     this.promise().spawn(0);
@@ -176,7 +184,7 @@ export class Machine {
     const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
     const k = this.ctx(events);
     try {
-      this.exec(k, ti, stmt, rec);
+      this.exec(k, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token);
       th.pc++;
       if (th.pc >= this.scenario.threads[th.prog].body.length) th.done = true;
       this.reapProcesses(k);
@@ -188,9 +196,43 @@ export class Machine {
       const problems = sanityProblems(this.st.kernel, false);
       if (problems.length) this.sanityViolation(problems[0], rec);
     }
-    if (this.st.status === 'running' && this.st.kernel.threads.every((t) => t.done)) this.finish(k);
+    if (this.st.status === 'running' && !this.dynamic && this.st.kernel.threads.every((t) => t.done)) this.finish(k);
     if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
     return record ? rec : null;
+  }
+
+  /**
+   * Synthesis: process `pid` performs `stmt` (not part of any program). `tokenKey` names the
+   * write for the token table, so the same write in another interleaving gets the same token.
+   */
+  stepDynamic(pid: number, stmt: Stmt, tokenKey: string, record = false): StepRecord | null {
+    const events: TraceEvent[] = [];
+    const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
+    const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
+    const k = this.ctx(events);
+    const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
+    try {
+      this.exec(k, pid, stmt, rec, token);
+    } catch (e) {
+      if (!(e instanceof KernelFault)) throw e;
+      const ti = this.st.kernel.threads.findIndex((t) => t.pid === pid);
+      this.fault(k, Math.max(ti, 0), stmt, e, rec);
+    }
+    if (this.st.status === 'running') {
+      const problems = sanityProblems(this.st.kernel, false);
+      if (problems.length) this.sanityViolation(problems[0], rec);
+    }
+    if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
+    return record ? rec : null;
+  }
+
+  /** Synthesis: the search has ended this path; every process exits and the final checks run. */
+  endDynamic(): void {
+    const k = this.ctx([]);
+    this.st.kernel.procs.forEach((p, pid) => {
+      if (p.alive) this.killProcess(k, pid, null);
+    });
+    this.finish(k);
   }
 
   private sanityViolation(problem: string, rec: StepRecord): void {
@@ -236,6 +278,7 @@ export class Machine {
 
   /** A process whose threads have all finished exits (returning from main calls exit()). */
   private reapProcesses(k: KernelCtx): void {
+    if (this.dynamic) return;
     this.st.kernel.procs.forEach((p, pid) => {
       if (p.alive && this.st.kernel.threads.every((t) => t.pid !== pid || t.done)) this.killProcess(k, pid, null);
     });
@@ -243,7 +286,7 @@ export class Machine {
 
   /** All threads are done: final sanity (every page freed) and the final condition are judged by the caller. */
   private finish(k: KernelCtx): void {
-    this.reapProcesses(k);
+    if (!this.dynamic) this.reapProcesses(k);
     for (const problem of sanityProblems(this.st.kernel, true)) {
       this.st.violations.push({ invariant: 'sanity', who: 'kernel', where: '', seen: problem, promised: 'every page freed at the end', message: `kernel sanity: ${problem}` });
     }
@@ -294,13 +337,10 @@ export class Machine {
     for (let i = 0; i < seen.length; i++) if (expected[i]?.values.includes(seen[i])) p.learn(observer, seen[i]);
   }
 
-  private exec(k: KernelCtx, ti: number, s: Stmt, rec: StepRecord): void {
-    const th = this.st.kernel.threads[ti];
-    const pid = th.pid;
+  private exec(k: KernelCtx, pid: number, s: Stmt, rec: StepRecord, token: () => Token): void {
     const me = this.st.kernel.procs[pid].name;
     const promise = this.promise();
     const vars = this.st.vars[pid];
-    const token = (): Token => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token;
     switch (s.op) {
       case 'mmap': {
         const pages = s.len / PAGE_SIZE;

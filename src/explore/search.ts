@@ -98,9 +98,47 @@ export function transitions(m: Machine, por: boolean): number[] {
   return enabled;
 }
 
+/**
+ * A state space for the explorer: the scenario's interleavings, or synthesis (processes whose
+ * next operation is chosen from an alphabet). Moves are small integers so that the path to any
+ * state is two Int32 arrays (parent, move).
+ */
+export interface Space {
+  machine: Machine;
+  initial: MachineState;
+  checks: ReadonlySet<string>;
+  /** Moves from the machine's current state (m.st). */
+  moves(m: Machine): number[];
+  /** Apply a move to m.st (already a private clone). */
+  apply(m: Machine, move: number): void;
+  /** No move is possible from m.st: end the path (returns false for a deadlock). */
+  stuck(m: Machine): boolean;
+  /** The final condition in a final state (true when there is none). */
+  finalHolds(m: Machine): boolean;
+  quantifier?: 'forall' | 'exists';
+}
+
+export function scenarioSpace(s: Scenario, policy: Policy, por: boolean): Space {
+  const machine = new Machine(s, policy);
+  return {
+    machine,
+    initial: machine.st,
+    checks: new Set<string>(s.checks),
+    moves: (m) => transitions(m, por),
+    apply: (m, t) => void m.step(t, false),
+    stuck: () => false,
+    finalHolds: (m) => (s.final ? evalCondition(s.final.expr, (proc, reg) => regOf(m.st, proc, reg), m.tokens) : true),
+    quantifier: s.final?.quantifier,
+  };
+}
+
 export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAULT_SEARCH): SearchResult {
+  return explore(scenarioSpace(s, policy, opts.por), opts);
+}
+
+export function explore(space: Space, opts: SearchOptions): SearchResult {
   const started = Date.now();
-  const m = new Machine(s, policy);
+  const m = space.machine;
   const visited = new FingerprintSet();
   const parent = new GrowableInt32();
   const move = new GrowableInt32();
@@ -131,11 +169,30 @@ export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAUL
       collisionProbability: collisionProbability(visited.size),
     };
   };
-  const fp0 = fingerprint(encodeState(m.st, opts.symmetry));
+  const fp0 = fingerprint(encodeState(space.initial, opts.symmetry));
   visited.add(fp0[0], fp0[1]);
-  const frontier: Node[] = [{ st: m.st, depth: 0, id: 0 }];
+  const frontier: Node[] = [{ st: space.initial, depth: 0, id: 0 }];
   let head = 0;
-  const checks = new Set<string>(s.checks);
+
+  /** Judge a newly reached state; returns a result that ends the search, or null. */
+  const judgeState = (st: MachineState, id: number, queue: number): SearchResult | 'final' | null => {
+    const violation = st.violations.find((v) => space.checks.has(v.invariant));
+    if (violation) return { verdict: 'violated', invariant: violation.invariant, violation, schedule: pathTo(id), note: violation.message, stats: stats(queue) };
+    if (st.status === 'skipped') return { verdict: 'skipped', note: st.note, schedule: pathTo(id), stats: stats(queue) };
+    if (st.status === 'error') return { verdict: 'error', note: st.note, schedule: pathTo(id), stats: stats(queue) };
+    if (st.status !== 'done') return null;
+    m.st = st;
+    if (space.finalHolds(m)) {
+      finalHolds++;
+      witness ??= pathTo(id);
+    } else {
+      finalFails++;
+      if (space.quantifier === 'forall') {
+        return { verdict: 'violated', invariant: 'condition', schedule: pathTo(id), note: 'the final forall condition is false in a reachable final state', stats: stats(queue) };
+      }
+    }
+    return 'final';
+  };
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
     const node = opts.dfs ? (frontier.pop() as Node) : frontier[head++];
@@ -152,17 +209,20 @@ export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAUL
       if (process.memoryUsage().heapUsed / 2 ** 20 > opts.maxMemoryMb) return inconclusive('memory', stats(queue));
     }
     m.st = node.st;
-    const moves = transitions(m, opts.por);
+    const moves = space.moves(m);
     if (moves.length === 0) {
-      // Not every thread is done (else status would be 'done'): a deadlock.
-      m.st = node.st;
-      return { verdict: 'error', note: `deadlock: ${m.blocked().join('; ')}`, schedule: pathTo(node.id), stats: stats(queue) };
+      const st = cloneMachineState(node.st);
+      m.st = st;
+      if (!space.stuck(m)) return { verdict: 'error', note: `deadlock: ${m.blocked().join('; ')}`, schedule: pathTo(node.id), stats: stats(queue) };
+      const r = judgeState(st, node.id, queue);
+      if (r && r !== 'final') return r;
+      continue;
     }
     if (node.depth >= opts.maxDepth) return inconclusive('depth', stats(queue));
     for (const t of moves) {
       const st = cloneMachineState(node.st);
       m.st = st;
-      m.step(t, false);
+      space.apply(m, t);
       generated++;
       const fp = fingerprint(encodeState(st, opts.symmetry));
       if (!visited.add(fp[0], fp[1])) continue;
@@ -172,39 +232,18 @@ export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAUL
       const depth = node.depth + 1;
       if (depth > maxDepth) maxDepth = depth;
       if (visited.size >= opts.maxStates) return inconclusive('states', stats(queue));
-      const violation = st.violations.find((v) => checks.has(v.invariant));
-      if (violation) {
-        return { verdict: 'violated', invariant: violation.invariant, violation, schedule: pathTo(id), note: violation.message, stats: stats(queue) };
-      }
-      if (st.status === 'skipped') return { verdict: 'skipped', note: st.note, schedule: pathTo(id), stats: stats(queue) };
-      if (st.status === 'error') return { verdict: 'error', note: st.note, schedule: pathTo(id), stats: stats(queue) };
-      if (st.status === 'done') {
-        const holds = s.final ? evalCondition(s.final.expr, (proc, reg) => regOf(m, st, proc, reg), m.tokens) : true;
-        if (holds) {
-          finalHolds++;
-          witness ??= pathTo(id);
-        } else {
-          finalFails++;
-          if (s.final?.quantifier === 'forall') {
-            return { verdict: 'violated', invariant: 'condition', schedule: pathTo(id), note: 'the final forall condition is false in a reachable final state', stats: stats(queue) };
-          }
-        }
-        continue;
-      }
+      const r = judgeState(st, id, queue);
+      if (r === 'final') continue;
+      if (r) return r;
+      // A violation of an invariant that is not checked ends this path quietly.
+      if (st.violations.length && st.status !== 'running') continue;
       frontier.push({ st, depth, id });
     }
   }
-  const final = stats(0);
-  const outcome: Outcome | undefined = s.final
-    ? {
-        quantifier: s.final.quantifier,
-        result: finalHolds === 0 ? 'Never' : finalFails === 0 ? 'Always' : 'Sometimes',
-        holds: finalHolds,
-        fails: finalFails,
-        witness,
-      }
+  const outcome: Outcome | undefined = space.quantifier
+    ? { quantifier: space.quantifier, result: finalHolds === 0 ? 'Never' : finalFails === 0 ? 'Always' : 'Sometimes', holds: finalHolds, fails: finalFails, witness }
     : undefined;
-  return { verdict: 'holds', note: '', outcome, stats: final, schedule: witness };
+  return { verdict: 'holds', note: '', outcome, stats: stats(0), schedule: witness };
 
   function inconclusive(limit: 'states' | 'depth' | 'time' | 'memory', st: SearchStats): SearchResult {
     const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory: `--max-memory ${opts.maxMemoryMb} MB` }[limit];
@@ -232,7 +271,7 @@ class GrowableInt32 {
   }
 }
 
-function regOf(m: Machine, st: MachineState, proc: string, reg: string) {
+function regOf(st: MachineState, proc: string, reg: string) {
   const pid = st.kernel.procs.findIndex((p) => p.name === proc);
   return pid < 0 ? undefined : st.regs[pid]?.[reg];
 }

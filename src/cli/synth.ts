@@ -1,0 +1,107 @@
+// `cowlab synth`: let the search invent the attack.
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { DEFAULT_SEARCH, type SearchOptions, type SearchStats } from '../explore/search.js';
+import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
+import { statsText } from '../report/search.js';
+import { ERAS } from '../policies/eras/index.js';
+import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, write } from './common.js';
+
+export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
+
+Synthesis: process p0 maps a page and writes it; then every live process may perform any
+operation of the alphabet whose preconditions hold, up to D operations in all and N
+processes. The search finds the shortest sequence that breaks an invariant and prints it as
+a scenario file, or exhausts the space and proves that none exists within the bound.
+
+  --era E            the era (default v6.18) or a --policy's name
+  --policy FILE      load a user policy (.ts or .js)
+  --procs N          at most N processes (default 2)
+  --depth D          at most D operations in all (default 6)
+  --ops LIST         the alphabet, comma-separated, from:
+                     ${SYNTH_OPS.join(', ')}
+  --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
+  --out FILE         also write the found scenario to FILE
+  --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry: as for check
+  --json             the result and statistics as JSON
+  -h, --help         this help
+
+exit: 0 no violation within the bound, 1 found one, 2 bad input, 3 inconclusive
+`;
+
+function positive(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} expects a positive integer, found '${v}'`);
+  return n;
+}
+
+export async function cmdSynth(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      era: { type: 'string' },
+      policy: { type: 'string' },
+      procs: { type: 'string' },
+      depth: { type: 'string' },
+      ops: { type: 'string' },
+      invariant: { type: 'string' },
+      out: { type: 'string' },
+      'max-states': { type: 'string' },
+      timeout: { type: 'string' },
+      'max-memory': { type: 'string' },
+      dfs: { type: 'boolean' },
+      'no-symmetry': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) return write(SYNTH_HELP), EXIT_OK;
+  if (positionals.length) throw new UsageError(`synth takes no positional arguments, found '${positionals[0]}'`);
+  const { all, user } = await policies(values.policy);
+  const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
+  if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
+  const ops = values.ops.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
+  if (values.invariant && !(ALL_INVARIANTS as readonly string[]).includes(values.invariant)) throw new UsageError(`--invariant: expected one of ${ALL_INVARIANTS.join(', ')}, found '${values.invariant}'`);
+  const o: SynthOptions = {
+    procs: positive(values.procs, 'procs', 2),
+    depth: positive(values.depth, 'depth', 6),
+    ops: [...new Set(ops)] as SynthOp[],
+    invariant: values.invariant as InvariantName | undefined,
+  };
+  const opts: SearchOptions = {
+    ...DEFAULT_SEARCH,
+    por: false,
+    dfs: values.dfs ?? false,
+    symmetry: !values['no-symmetry'],
+    maxStates: positive(values['max-states'], 'max-states', DEFAULT_SEARCH.maxStates),
+    timeoutMs: positive(values.timeout, 'timeout', DEFAULT_SEARCH.timeoutMs / 1000) * 1000,
+    maxMemoryMb: positive(values['max-memory'], 'max-memory', DEFAULT_SEARCH.maxMemoryMb),
+    progress:
+      process.stderr.isTTY && !values.json
+        ? (s: SearchStats) => process.stderr.write(`\r${s.distinct} distinct / ${s.generated} states, ${s.distinctPerSecond}/s, queue ${s.queue}, depth ${s.depth}   `)
+        : undefined,
+  };
+  const r = synthesize(policy, o, opts);
+  if (opts.progress) process.stderr.write('\r\x1b[K');
+  const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
+  const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
+  if (text && values.out) writeFileSync(values.out, text);
+  if (values.json) {
+    write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats }, null, 2) + '\n');
+  } else {
+    const out: string[] = [`${command}`, ''];
+    if (r.verdict === 'violated') {
+      out.push(`found: ${r.invariant} in ${r.schedule?.filter((m) => m >= 0).length ?? 0} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
+    } else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
+    else out.push(`${r.verdict}: ${r.note}`);
+    out.push(statsText(r.stats), '');
+    write(out.join('\n'));
+  }
+  if (r.verdict === 'error') return EXIT_BAD_INPUT;
+  if (r.verdict === 'inconclusive') return EXIT_INCONCLUSIVE;
+  return r.verdict === 'violated' ? EXIT_VIOLATION : EXIT_OK;
+}

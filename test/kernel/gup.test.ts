@@ -1,0 +1,480 @@
+// mm/gup.c per era: FOLL_GET vs FOLL_PIN accounting (+1 / +GUP_PIN_COUNTING_BIAS, MMF_HAS_PINNED),
+// 5.8's forced COW break, 5.19's FAULT_FLAG_UNSHARE for R/O pins of possibly shared anon pages,
+// 6.2's unshare of the zero page for R/O long-term pins, FOLL_WRITE faults, FOLL_FORCE writes
+// (can_follow_write_pte), O_DIRECT and vmsplice references.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
+import { Machine, type StepRecord } from '../../src/explore/machine.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type Page, type Pte } from '../../src/kernel/state.js';
+import type { TraceEvent } from '../../src/kernel/context.js';
+import type { Policy } from '../../src/policies/policy.js';
+
+// ---- helpers (each test file keeps its own: the files are owned separately) ----
+
+function era(name: string): Policy {
+  const p = findEra(name);
+  assert.ok(p, `no era ${name}`);
+  return p;
+}
+
+function machine(body: string, eraName: string): Machine {
+  return new Machine(parseScenario(`scenario "t"\n${body}`, 'test.cow', ERA_NAMES), era(eraName));
+}
+
+/** Runs up to `n` statements with the default schedule (the first runnable thread). */
+function run(m: Machine, n = Number.POSITIVE_INFINITY, record = true): StepRecord[] {
+  const out: StepRecord[] = [];
+  let ran = 0;
+  while (ran < n && m.st.status === 'running') {
+    const ready = m.enabled();
+    if (ready.length === 0) break;
+    const rec = m.step(ready[0], record);
+    ran++;
+    if (rec) out.push(rec);
+  }
+  return out;
+}
+
+function pidOf(m: Machine, proc: string): number {
+  const pid = m.st.kernel.procs.findIndex((p) => p.name === proc);
+  assert.ok(pid >= 0, `no process ${proc}`);
+  return pid;
+}
+
+function vpnOf(m: Machine, proc: string, v: string, page = 0): number {
+  const x = m.st.vars[pidOf(m, proc)][v];
+  assert.ok(x && x.kind === 'mapping', `${v} is not a mapping of ${proc}`);
+  return x.vpn + page;
+}
+
+function pteOf(m: Machine, proc: string, v: string, page = 0): Pte | null {
+  return m.st.kernel.procs[pidOf(m, proc)].mm.ptes[vpnOf(m, proc, v, page)] ?? null;
+}
+
+function presentPte(m: Machine, proc: string, v: string, page = 0): Pte {
+  const pte = pteOf(m, proc, v, page);
+  assert.ok(pte, `${proc}: no PTE at ${v}+${page}`);
+  return pte;
+}
+
+function pageAt(m: Machine, pfn: number): Page {
+  const p = m.st.kernel.pages[pfn];
+  assert.ok(p, `no pfn ${pfn}`);
+  return p;
+}
+
+function events(recs: StepRecord[]): TraceEvent[] {
+  return recs.flatMap((r) => r.events);
+}
+
+function findEvent(recs: StepRecord[], fn: string, part: string): TraceEvent {
+  const e = events(recs).find((x) => x.fn === fn && x.text.includes(part));
+  assert.ok(e, `no ${fn} event containing '${part}' in:\n${events(recs).map((x) => `${x.fn}: ${x.text} ${x.cite ?? ''}`).join('\n')}`);
+  return e;
+}
+
+const RW = 'PROT_READ|PROT_WRITE';
+const PRIV = 'MAP_PRIVATE|MAP_ANONYMOUS';
+
+// ---------------------------------------------------------------------------
+
+function only(recs: StepRecord[], fns: string[]): void {
+  const got = events(recs).map((e) => e.fn);
+  assert.deepEqual(got, fns, `events: ${events(recs).map((e) => `${e.fn}: ${e.text}`).join(' / ')}`);
+}
+
+describe('R/O pin_user_pages on an exclusive, writable page', () => {
+  const SRC = `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mr = pin_user_pages(mem, 0)
+  unpin_user_pages(mr)
+  r = read(mem)
+}`;
+
+  test('v4.9: no FOLL_PIN before v5.6: a plain reference (+1), no MMF_HAS_PINNED', () => {
+    const m = machine(SRC, 'v4.9');
+    run(m, 2);
+    const recs = run(m, 1);
+    const e = findEvent(recs, 'get_user_pages', 'FOLL_GET reference #0: pfn 1 page_count 2');
+    assert.equal(e.cite, '[v4.9]', 'the follPin knob decided');
+    assert.equal(pageAt(m, 1).refcount, 2);
+    assert.equal(m.st.kernel.refs[0].kind, 'get');
+    assert.equal(m.st.kernel.procs[0].mm.hasPinned, false);
+    run(m, 1);
+    assert.equal(pageAt(m, 1).refcount, 1);
+  });
+
+  test('v5.8: the pin forces a write fault in a COW mapping (here a no-op: the PTE is writable), +1024, MMF_HAS_PINNED', () => {
+    const m = machine(SRC, 'v5.8');
+    run(m, 2);
+    const recs = run(m, 1);
+    const e = findEvent(recs, 'should_force_cow_break', 'FOLL_WRITE forced');
+    assert.equal(e.cite, '[v5.8 17839856fd58]');
+    findEvent(recs, 'pin_user_pages', 'FOLL_PIN reference #0: pfn 1 page_count 1025');
+    assert.equal(presentPte(m, 'p', 'mem').pfn, 1, 'exclusive and writable: no copy');
+    assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
+  });
+
+  for (const name of ['v5.9', 'v5.18', 'v5.19', 'v6.0', 'v6.2', 'v6.18']) {
+    test(`${name}: GUP_PIN_COUNTING_BIAS (1024) is added, MMF_HAS_PINNED set, no fault; unpin takes 1024 away`, () => {
+      const m = machine(SRC, name);
+      run(m, 2);
+      const recs = run(m, 1);
+      // an exclusive page behind a writable PTE needs neither a COW break nor an unshare
+      only(recs, ['pin_user_pages']);
+      assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+      assert.equal(m.st.kernel.refs[0].kind, 'pin');
+      assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
+      const pte = presentPte(m, 'p', 'mem');
+      assert.equal(pte.pfn, 1);
+      assert.equal(pte.write, true);
+      run(m, 1);
+      assert.equal(pageAt(m, 1).refcount, 1);
+      // MMF_HAS_PINNED is sticky: it is never cleared for the life of the mm
+      assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
+    });
+  }
+
+  test('v5.19: an exclusive page mapped R/O (mprotect) is pinned R/O without any fault', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem, PROT_READ)
+  mprotect(mem, ${RW})
+  mr = pin_user_pages(mem, 0)
+  r = read(mem)
+}`,
+      'v5.19',
+    );
+    run(m, 4);
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    const recs = run(m, 1);
+    only(recs, ['pin_user_pages']);
+    assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+  });
+});
+
+describe('R/O pin of a page shared with a child (cow.c "R/O GUP pin on R/O-mapped shared page")', () => {
+  const SRC = `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  mr = pin_user_pages(mem, 0)
+  waitpid(child)
+  unpin_user_pages(mr)
+}
+process child {
+  r = read(mem)
+}`;
+
+  test('v5.19: gup_must_unshare -> FAULT_FLAG_UNSHARE copies into a new exclusive page mapped R/O', () => {
+    const m = machine(SRC, 'v5.19');
+    run(m, 3);
+    const recs = run(m, 1);
+    const e = findEvent(recs, '__get_user_pages', 'gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE)');
+    assert.equal(e.cite, '[v5.19 a7f226604170]');
+    findEvent(recs, 'do_wp_page', '!PageAnonExclusive, page_count 2 > 1 -> wp_page_copy (FAULT_FLAG_UNSHARE)');
+    findEvent(recs, 'wp_page_copy', 'copied pfn 1 into new pfn 2 (PageAnonExclusive), mapped read-only (unshare); old pfn 1 now mapcount 1, page_count 1');
+    const pte = presentPte(m, 'parent', 'mem');
+    assert.equal(pte.pfn, 2);
+    assert.equal(pte.write, false, 'unshare does not map writable');
+    assert.equal(pte.dirty, false);
+    assert.equal(pageAt(m, 2).anonExclusive, true);
+    // the new page: the parent's mapping + the pin
+    assert.equal(pageAt(m, 2).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+    assert.equal(pageAt(m, 2).mapcount, 1);
+    // the child keeps pfn 1 alone
+    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+    assert.equal(pageAt(m, 1).refcount, 1);
+    assert.deepEqual(pageAt(m, 2).data, pageAt(m, 1).data);
+  });
+
+  test('v5.9: no unshare: the pin lands on the shared page (2 mappings + 1024)', () => {
+    const m = machine(SRC, 'v5.9');
+    run(m, 3);
+    const recs = run(m, 1);
+    only(recs, ['pin_user_pages']);
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(pageAt(m, 1).refcount, 2 + GUP_PIN_COUNTING_BIAS);
+  });
+
+  test('v5.19, previously shared page (the child is gone): unshare reuses it and marks it exclusive', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  waitpid(child)
+  mr = pin_user_pages(mem, 0)
+  r = read(mem)
+}
+process child {
+  r = read(mem)
+}`,
+      'v5.19',
+    );
+    run(m, 5); // mmap, memset, fork, the child's read (it exits), waitpid
+    assert.equal(pageAt(m, 1).refcount, 1);
+    assert.equal(pageAt(m, 1).anonExclusive, false);
+    const recs = run(m, 1);
+    findEvent(recs, 'do_wp_page', '!PageAnonExclusive, page_count 1 == 1 -> wp_page_reuse (FAULT_FLAG_UNSHARE)');
+    findEvent(recs, 'do_wp_page', 'unshare: pfn 1 marked PageAnonExclusive, PTE stays read-only');
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+    assert.equal(pageAt(m, 1).anonExclusive, true);
+    assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+  });
+
+  test('v5.8: any GUP in a COW mapping breaks COW like a write, FOLL_GET included', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  g = get_user_pages(mem, 0)
+  waitpid(child)
+  put_user_pages(g)
+}
+process child {
+  r = read(mem)
+}`,
+      'v5.8',
+    );
+    run(m, 3);
+    const recs = run(m, 1);
+    findEvent(recs, 'should_force_cow_break', 'FOLL_WRITE forced');
+    findEvent(recs, 'do_wp_page', 'page_mapcount 2 + swapcount 0 > 1 -> wp_page_copy');
+    // the parent's new page: its mapping + the reference
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.equal(presentPte(m, 'parent', 'mem').write, true);
+    assert.equal(pageAt(m, 2).refcount, 2);
+  });
+});
+
+describe('R/O long-term pin of the shared zero page (cow.c non-anon case)', () => {
+  const SRC = (flags: string): string => `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  zero = read(mem)
+  mr = pin_user_pages(mem, ${flags})
+  r = read(mem)
+}`;
+
+  for (const name of ['v6.2', 'v6.18']) {
+    test(`${name}: FOLL_LONGTERM unshares the zero page into a new exclusive page, mapped R/O`, () => {
+      const m = machine(SRC('FOLL_LONGTERM'), name);
+      run(m, 2);
+      const recs = run(m, 1);
+      const e = findEvent(recs, '__get_user_pages', 'gup_must_unshare');
+      assert.equal(e.cite, `[${name} 84209e87c696]`);
+      findEvent(recs, 'do_wp_page', 'shared zero page -> wp_page_copy');
+      findEvent(recs, 'wp_page_copy', 'copied the zero page into new pfn 1 (PageAnonExclusive), mapped read-only (unshare)');
+      const pte = presentPte(m, 'p', 'mem');
+      assert.equal(pte.pfn, 1);
+      assert.equal(pte.write, false);
+      assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+    });
+  }
+
+  test('v6.2: a short-term R/O pin of the zero page does not unshare (snapshot semantics)', () => {
+    const m = machine(SRC('0'), 'v6.2');
+    run(m, 2);
+    const recs = run(m, 1);
+    only(recs, ['pin_user_pages']);
+    assert.equal(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
+  });
+
+  for (const name of ['v5.19', 'v6.0']) {
+    test(`${name}: the long-term pin stays on the zero page (not an anon page)`, () => {
+      const m = machine(SRC('FOLL_LONGTERM'), name);
+      run(m, 2);
+      const recs = run(m, 1);
+      findEvent(recs, 'pin_user_pages', 'FOLL_PIN|FOLL_LONGTERM reference #0: zero page');
+      assert.equal(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
+      assert.equal(m.st.kernel.pages.length, 1, 'no page allocated');
+      assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
+    });
+  }
+});
+
+describe('FOLL_WRITE and FOLL_FORCE', () => {
+  const SRC = `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  mr = pin_user_pages(mem, FOLL_WRITE)
+  waitpid(child)
+  unpin_user_pages(mr)
+}
+process child {
+  r = read(mem)
+}`;
+  const WANT: Record<string, number> = { 'v4.9': 1, 'v5.9': GUP_PIN_COUNTING_BIAS, 'v6.18': GUP_PIN_COUNTING_BIAS };
+  for (const [name, grab] of Object.entries(WANT)) {
+    test(`${name}: a write pin on a shared read-only PTE takes a write fault and pins the parent's copy`, () => {
+      const m = machine(SRC, name);
+      run(m, 3);
+      const recs = run(m, 1);
+      findEvent(recs, '__get_user_pages', 'read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE)');
+      findEvent(recs, 'wp_page_copy', 'into new pfn 2');
+      const pte = presentPte(m, 'parent', 'mem');
+      assert.equal(pte.pfn, 2);
+      assert.equal(pte.write, true);
+      assert.equal(pageAt(m, 2).refcount, 1 + grab);
+      assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+      assert.equal(pageAt(m, 1).refcount, 1);
+    });
+  }
+
+  test('a write GUP on a read-only mapping without FOLL_FORCE fails with EFAULT', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, PROT_READ, ${PRIV})
+  mr = pin_user_pages(mem, FOLL_WRITE)
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m);
+    assert.equal(m.st.status, 'error');
+    assert.ok(m.st.note.includes('EFAULT'), m.st.note);
+  });
+
+  const FORCE = `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem, PROT_READ)
+  proc_mem_write(mem, 2)
+  r = read(mem)
+  again = read(mem)
+}`;
+
+  test('v4.9: /proc/self/mem write to a PROT_READ page: COW fault (reuse), FOLL_COW, PTE stays R/O and dirty', () => {
+    const m = machine(FORCE, 'v4.9');
+    run(m, 3);
+    const recs = run(m, 1);
+    findEvent(recs, 'do_wp_page', 'page_mapcount 1 + swapcount 0 <= 1 -> wp_page_reuse');
+    findEvent(recs, 'wp_page_reuse', 'VM_WRITE clear: PTE stays read-only, dirty');
+    const pte = presentPte(m, 'p', 'mem');
+    assert.equal(pte.pfn, 1);
+    assert.equal(pte.write, false);
+    assert.equal(pte.dirty, true);
+    // the reference was dropped at once
+    assert.equal(pageAt(m, 1).refcount, 1);
+    run(m, 1);
+    // token 2 is proc_mem_write(mem, 2)
+    assert.deepEqual(m.st.regs[0].r, { kind: 'data', tokens: [2] });
+    assert.deepEqual(m.st.violations, []);
+  });
+
+  test('v6.0: an exclusive anon page is written through the R/O PTE without any fault (5535be309971)', () => {
+    const m = machine(FORCE, 'v6.0');
+    run(m, 3);
+    const recs = run(m, 1);
+    only(recs, ['get_user_pages', 'put_page']);
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    run(m, 1);
+    assert.deepEqual(m.st.regs[0].r, { kind: 'data', tokens: [2] });
+  });
+
+  test('v6.0: a FOLL_FORCE write to a page shared with a child copies it first; the child keeps its data', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem, PROT_READ)
+  child = fork()
+  proc_mem_write(mem, 2)
+  r = read(mem)
+  waitpid(child)
+}
+process child {
+  r = read(mem)
+}`,
+      'v6.0',
+    );
+    run(m, 4);
+    const recs = run(m, 1);
+    findEvent(recs, 'wp_page_copy', 'mapped read-only, dirty');
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.deepEqual(pageAt(m, 1).data, [1]);
+    assert.deepEqual(pageAt(m, 2).data, [2]);
+    run(m);
+    assert.deepEqual(m.st.regs[1].r, { kind: 'data', tokens: [1] });
+    assert.deepEqual(m.st.violations, []);
+  });
+});
+
+describe('O_DIRECT and vmsplice references', () => {
+  const SRC = `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  h = odirect_write_submit(mem)
+  r = odirect_complete(h)
+  waitpid(child)
+}
+process child {
+  r = read(mem)
+}`;
+
+  test('v5.19: O_DIRECT takes FOLL_GET (+1) and does not unshare', () => {
+    const m = machine(SRC, 'v5.19');
+    run(m, 3);
+    const recs = run(m, 1);
+    const e = findEvent(recs, 'get_user_pages', 'FOLL_GET reference #0');
+    assert.equal(e.cite, '[v5.19]');
+    assert.equal(m.st.kernel.refs[0].kind, 'get');
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    // two mappings + the reference
+    assert.equal(pageAt(m, 1).refcount, 3);
+  });
+
+  test('v6.18: O_DIRECT pins (FOLL_PIN), so its R/O pin unshares the shared page', () => {
+    const m = machine(SRC, 'v6.18');
+    run(m, 3);
+    const recs = run(m, 1);
+    const e = findEvent(recs, 'pin_user_pages', 'FOLL_PIN reference #0');
+    assert.equal(e.cite, '[v6.18 a7e689dd1c06 unverified]');
+    findEvent(recs, '__get_user_pages', 'gup_must_unshare');
+    assert.equal(m.st.kernel.refs[0].kind, 'pin');
+    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.equal(pageAt(m, 2).refcount, 1 + GUP_PIN_COUNTING_BIAS);
+    run(m);
+    assert.deepEqual(m.st.violations, []);
+  });
+
+  test('v6.18: vmsplice still takes a FOLL_GET reference through get_user_pages_fast, held by the pipe', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  p = pipe()
+  vmsplice(p, mem)
+  buf = read(p)
+  waitpid(child)
+}
+process child {
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m, 4);
+    const recs = run(m, 1);
+    only(recs, ['get_user_pages_fast']);
+    findEvent(recs, 'get_user_pages_fast', 'FOLL_GET reference #0: pfn 1 page_count 3');
+    assert.deepEqual(m.st.kernel.refs[0].holders, []);
+    assert.deepEqual(m.st.kernel.pipes[0].buffers, [{ ref: 0 }]);
+    const read = run(m, 1);
+    findEvent(read, 'put_page', 'reference #0 released');
+    findEvent(read, 'pipe_read', '1 buffer(s) consumed');
+    assert.equal(pageAt(m, 1).refcount, 2);
+    assert.deepEqual(m.st.regs[0].buf, { kind: 'data', tokens: [1] });
+  });
+});

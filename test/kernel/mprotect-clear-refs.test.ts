@@ -1,0 +1,323 @@
+// mm/mprotect.c change_protection() / can_change_pte_writable() per era, and
+// fs/proc/task_mmu.c clear_refs (CLEAR_REFS_SOFT_DIRTY) with 5.11's pinned-page exception.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
+import { Machine, type StepRecord } from '../../src/explore/machine.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type Page, type Pte } from '../../src/kernel/state.js';
+import type { TraceEvent } from '../../src/kernel/context.js';
+import type { Policy } from '../../src/policies/policy.js';
+
+// ---- helpers (each test file keeps its own: the files are owned separately) ----
+
+function era(name: string): Policy {
+  const p = findEra(name);
+  assert.ok(p, `no era ${name}`);
+  return p;
+}
+
+function machine(body: string, eraName: string): Machine {
+  return new Machine(parseScenario(`scenario "t"\n${body}`, 'test.cow', ERA_NAMES), era(eraName));
+}
+
+/** Runs up to `n` statements with the default schedule (the first runnable thread). */
+function run(m: Machine, n = Number.POSITIVE_INFINITY, record = true): StepRecord[] {
+  const out: StepRecord[] = [];
+  let ran = 0;
+  while (ran < n && m.st.status === 'running') {
+    const ready = m.enabled();
+    if (ready.length === 0) break;
+    const rec = m.step(ready[0], record);
+    ran++;
+    if (rec) out.push(rec);
+  }
+  return out;
+}
+
+function pidOf(m: Machine, proc: string): number {
+  const pid = m.st.kernel.procs.findIndex((p) => p.name === proc);
+  assert.ok(pid >= 0, `no process ${proc}`);
+  return pid;
+}
+
+function vpnOf(m: Machine, proc: string, v: string, page = 0): number {
+  const x = m.st.vars[pidOf(m, proc)][v];
+  assert.ok(x && x.kind === 'mapping', `${v} is not a mapping of ${proc}`);
+  return x.vpn + page;
+}
+
+function pteOf(m: Machine, proc: string, v: string, page = 0): Pte | null {
+  return m.st.kernel.procs[pidOf(m, proc)].mm.ptes[vpnOf(m, proc, v, page)] ?? null;
+}
+
+function presentPte(m: Machine, proc: string, v: string, page = 0): Pte {
+  const pte = pteOf(m, proc, v, page);
+  assert.ok(pte, `${proc}: no PTE at ${v}+${page}`);
+  return pte;
+}
+
+function pageAt(m: Machine, pfn: number): Page {
+  const p = m.st.kernel.pages[pfn];
+  assert.ok(p, `no pfn ${pfn}`);
+  return p;
+}
+
+function events(recs: StepRecord[]): TraceEvent[] {
+  return recs.flatMap((r) => r.events);
+}
+
+function findEvent(recs: StepRecord[], fn: string, part: string): TraceEvent {
+  const e = events(recs).find((x) => x.fn === fn && x.text.includes(part));
+  assert.ok(e, `no ${fn} event containing '${part}' in:\n${events(recs).map((x) => `${x.fn}: ${x.text} ${x.cite ?? ''}`).join('\n')}`);
+  return e;
+}
+
+
+const RW = 'PROT_READ|PROT_WRITE';
+const PRIV = 'MAP_PRIVATE|MAP_ANONYMOUS';
+
+// ---------------------------------------------------------------------------
+
+describe('mprotect', () => {
+  test('PROT_READ write-protects the PTE; a write is then SIGSEGV', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem, PROT_READ)
+  memset(mem, 2)
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m, 3);
+    const pte = presentPte(m, 'p', 'mem');
+    assert.equal(pte.write, false);
+    assert.equal(pte.dirty, true, 'mprotect keeps the dirty bit');
+    assert.equal(m.st.kernel.procs[0].mm.vmas[0].write, false);
+    const recs = run(m, 1);
+    assert.ok(recs[0].note?.includes('SIGSEGV'), recs[0].note);
+    assert.equal(m.st.kernel.procs[0].killedBy, 'SIGSEGV');
+    run(m);
+    assert.equal(pageAt(m, 1).freed, true, 'the killed process released its memory');
+  });
+
+  test('mprotect of one page of two splits the VMA', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(2 * PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem + PAGE, PAGE, PROT_READ)
+  r = read(mem)
+}`,
+      'v5.9',
+    );
+    run(m, 3);
+    const vmas = m.st.kernel.procs[0].mm.vmas;
+    assert.equal(vmas.length, 2);
+    assert.deepEqual(
+      vmas.map((v) => [v.pages, v.write]),
+      [
+        [1, true],
+        [1, false],
+      ],
+    );
+    assert.equal(presentPte(m, 'p', 'mem', 0).write, true);
+    assert.equal(presentPte(m, 'p', 'mem', 1).write, false);
+  });
+
+  // After mprotect(R) + mprotect(RW), is the exclusive, dirty page mapped writable again?
+  const UPGRADE = `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  mprotect(mem, PROT_READ)
+  mprotect(mem, ${RW})
+  r = read(mem)
+}`;
+  for (const name of ['v4.9', 'v5.9', 'v5.19']) {
+    test(`${name}: mprotect(RW) leaves a private PTE read-only (the COW protection)`, () => {
+      const m = machine(UPGRADE, name);
+      const recs = run(m, 4);
+      assert.equal(presentPte(m, 'p', 'mem').write, false);
+      assert.ok(!events(recs).some((e) => e.fn === 'change_pte_range'));
+    });
+  }
+  const UPGRADES: Record<string, string> = {
+    'v6.0': '[v6.0 64fe24a3e05e unverified]',
+    'v6.2': '[v6.2 unverified]',
+    'v6.18': '[v6.18 931298e103c2 unverified]',
+  };
+  for (const [name, cite] of Object.entries(UPGRADES)) {
+    test(`${name}: can_change_pte_writable maps the exclusive dirty page writable without a fault`, () => {
+      const m = machine(UPGRADE, name);
+      run(m, 3);
+      const recs = run(m, 1);
+      const e = findEvent(recs, 'change_pte_range', 'can_change_pte_writable: 1 exclusive PTE(s) mapped writable without a fault');
+      assert.equal(e.cite, cite);
+      assert.equal(presentPte(m, 'p', 'mem').write, true);
+      assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
+    });
+  }
+
+  test('v6.18: not while soft-dirty tracking needs the write fault (clear_refs first)', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  clear_refs(CLEAR_REFS_SOFT_DIRTY)
+  mprotect(mem, PROT_READ)
+  mprotect(mem, ${RW})
+  memset(mem, 2)
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m, 5);
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(presentPte(m, 'p', 'mem').softDirty, false);
+    const recs = run(m, 1);
+    // the write fault reuses the exclusive page and sets soft-dirty again
+    findEvent(recs, 'do_wp_page', 'PageAnonExclusive -> wp_page_reuse');
+    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+  });
+
+  test('v6.18: not for a page that is shared with a child (not exclusive)', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  mprotect(mem, PROT_READ)
+  mprotect(mem, ${RW})
+  waitpid(child)
+}
+process child {
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m, 5);
+    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+  });
+
+  // A clean exclusive PTE: the R/O pin of a shared page unshares into a new page mapped R/O and
+  // clean. 6.0's can_change_pte_writable() still wanted pte_dirty(); the 6.2 cycle dropped that
+  // for exclusive anon pages.
+  const CLEAN = `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  child = fork()
+  mr = pin_user_pages(mem, 0)
+  unpin_user_pages(mr)
+  mprotect(mem, PROT_READ)
+  mprotect(mem, ${RW})
+  waitpid(child)
+}
+process child {
+  r = read(mem)
+}`;
+  for (const [name, writable] of [
+    ['v6.0', false],
+    ['v6.2', true],
+  ] as const) {
+    test(`${name}: a clean exclusive PTE is ${writable ? '' : 'not '}made writable`, () => {
+      const m = machine(CLEAN, name);
+      run(m, 4);
+      const pte = presentPte(m, 'parent', 'mem');
+      assert.equal(pte.pfn, 2, 'unshared into a new page');
+      assert.equal(pte.dirty, false);
+      assert.equal(pageAt(m, 2).anonExclusive, true);
+      run(m, 3);
+      assert.equal(presentPte(m, 'parent', 'mem').write, writable);
+    });
+  }
+});
+
+describe('clear_refs (CLEAR_REFS_SOFT_DIRTY)', () => {
+  test('write-protects and cleans every PTE; the next write faults, reuses and marks soft-dirty', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  clear_refs(CLEAR_REFS_SOFT_DIRTY)
+  memset(mem, 2)
+  r = read(mem)
+}`,
+      'v5.9',
+    );
+    run(m, 2);
+    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+    const recs = run(m, 1);
+    findEvent(recs, 'clear_refs_write', 'CLEAR_REFS_SOFT_DIRTY: VM_SOFTDIRTY cleared, 1 PTE(s) write-protected');
+    const pte = presentPte(m, 'p', 'mem');
+    assert.equal(pte.write, false);
+    assert.equal(pte.softDirty, false);
+    assert.equal(m.st.kernel.procs[0].mm.vmas[0].softDirty, false);
+    const w = run(m, 1);
+    findEvent(w, 'do_wp_page', 'page_count 1 == 1 -> wp_page_reuse');
+    assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
+    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+  });
+
+  // cow.c case 7's set-up: an io_uring fixed buffer (R/W long-term pin), then clear_refs.
+  const PINNED = `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  ring = io_uring_register_buffers(mem)
+  clear_refs(CLEAR_REFS_SOFT_DIRTY)
+  memset(mem, 0xff)
+  tmp = io_uring_write_fixed(ring)
+  io_uring_unregister_buffers(ring)
+}`;
+
+  test('v5.9: the maybe-pinned writable PTE is write-protected too, and the next write copies it away from the pin', () => {
+    const m = machine(PINNED, 'v5.9');
+    run(m, 3);
+    const recs = run(m, 1);
+    findEvent(recs, 'clear_refs_write', '1 PTE(s) write-protected');
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    const w = run(m, 1);
+    findEvent(w, 'do_wp_page', 'page_count 1025 != 1 -> wp_page_copy');
+    run(m);
+    assert.equal(m.st.violations[0]?.invariant, 'pin');
+  });
+
+  for (const name of ['v5.18', 'v6.18']) {
+    test(`${name}: pte_is_pinned: the maybe-pinned writable PTE is left alone (9348b73c2e1b, 5.11)`, () => {
+      const m = machine(PINNED, name);
+      run(m, 3);
+      const recs = run(m, 1);
+      const e = findEvent(recs, 'clear_refs_write', '0 PTE(s) write-protected, 1 maybe-pinned PTE(s) skipped');
+      assert.equal(e.cite, `[${name} 9348b73c2e1b]`);
+      const pte = presentPte(m, 'p', 'mem');
+      assert.equal(pte.write, true);
+      assert.equal(pte.softDirty, true, 'left alone entirely');
+      run(m);
+      assert.deepEqual(m.st.violations, []);
+    });
+  }
+
+  test('shared mapping: a read fault under soft-dirty tracking maps R/O; the write is a wp_page_shared fault', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, MAP_SHARED|MAP_ANONYMOUS)
+  clear_refs(CLEAR_REFS_SOFT_DIRTY)
+  r = read(mem)
+  memset(mem, 1)
+  again = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m, 2);
+    const recs = run(m, 1);
+    findEvent(recs, 'do_read_fault', 'map shmem page pfn 1 read-only');
+    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    const w = run(m, 1);
+    findEvent(w, 'wp_page_shared', 'shared mapping: PTE made writable');
+    const pte = presentPte(m, 'p', 'mem');
+    assert.equal(pte.pfn, 1, 'a shared page is never copied');
+    assert.equal(pte.write, true);
+    assert.equal(pte.softDirty, true);
+  });
+});
