@@ -25,6 +25,7 @@ import {
 import { cmdCheck, CHECK_HELP } from './check.js';
 import { cmdReplay, REPLAY_HELP } from './replay.js';
 import { cmdSynth } from './synth.js';
+import { cmdSim } from './sim.js';
 import { runScenario } from '../explore/run.js';
 import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
 import { renderTrace } from '../report/trace.js';
@@ -39,6 +40,7 @@ usage: cowlab [matrix] [paths...] [options]   every scenario under every era (th
        cowlab run <file> [--era E] [options]   one scenario, one era, with its trace
        cowlab check <file> [--era E|--all-eras] every interleaving: shortest counterexamples
        cowlab replay <trace.json>               re-execute an ITF trace and confirm its result
+       cowlab sim <file> [--seed S --runs N]    random simulation, shortest violation, shrinking
        cowlab synth --era E --ops ... [...]     let the search invent the attack
        cowlab eras [--json]                    the eras, their knobs and commits
 
@@ -152,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     if (first === 'check') return await cmdCheck(rest);
     if (first === 'replay') return await cmdReplay(rest);
     if (first === 'synth') return await cmdSynth(rest);
+    if (first === 'sim') return await cmdSim(rest);
     if (first === 'eras') return await cmdEras(rest);
     if (first === 'matrix') return await cmdMatrix(rest);
     return await cmdMatrix(argv);

@@ -8,9 +8,54 @@
 import { ZERO_PFN } from '../kernel/state.js';
 import type { MachineState } from './machine.js';
 
-export function encodeState(m: MachineState, symmetry: boolean): string {
+/** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
+class Hash64 {
+  h1 = 0x811c9dc5 | 0;
+  h2 = 0x9747b28c | 0;
+
+  n(x: number): void {
+    x |= 0;
+    this.h1 = Math.imul(this.h1 ^ x, 0x01000193);
+    let k = Math.imul(x, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    let h = this.h2 ^ k;
+    h = (h << 13) | (h >>> 19);
+    this.h2 = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+
+  s(str: string): void {
+    this.n(str.length);
+    for (let i = 0; i < str.length; i++) this.n(str.charCodeAt(i));
+  }
+
+  list(xs: readonly number[]): void {
+    this.n(xs.length);
+    for (let i = 0; i < xs.length; i++) this.n(xs[i]);
+  }
+
+  done(): [number, number] {
+    let a = this.h1 ^ (this.h1 >>> 16);
+    a = Math.imul(a, 0x85ebca6b);
+    let b = this.h2 ^ (this.h2 >>> 16);
+    b = Math.imul(b, 0xc2b2ae35);
+    return [(a ^ (a >>> 13)) >>> 0, (b ^ (b >>> 16)) >>> 0];
+  }
+}
+
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16 };
+
+/**
+ * The fingerprint of a machine state. Every field that can influence what happens next, or a
+ * verdict, is hashed; with symmetry, pages are renamed by a canonical walk.
+ */
+export function fingerprintState(m: MachineState, symmetry: boolean): [number, number] {
   const k = m.kernel;
-  const out: (string | number)[] = [m.status, m.violations.length ? m.violations[0].invariant : '-', k.events.slice().sort().join(',')];
+  const h = new Hash64();
+  h.s(m.status);
+  h.s(m.violations.length ? m.violations[0].invariant : '-');
+  const events = k.events.length > 1 ? k.events.slice().sort() : k.events;
+  for (const e of events) h.s(e);
   const rename = new Map<number, number>();
   const pfn = (p: number): number => {
     if (!symmetry || p === ZERO_PFN) return p;
@@ -21,69 +66,135 @@ export function encodeState(m: MachineState, symmetry: boolean): string {
     }
     return r;
   };
-  for (const t of k.threads) out.push('t', t.pid, t.prog, t.pc, t.done ? 1 : 0);
-  k.procs.forEach((p) => {
-    out.push('p', p.alive ? 1 : 0, p.killedBy ?? '', p.mm.hasPinned ? 1 : 0);
+  for (const t of k.threads) {
+    h.n(TAG.thread);
+    h.n(t.pid);
+    h.n(t.prog);
+    h.n(t.pc);
+    h.n(t.done ? 1 : 0);
+  }
+  for (const p of k.procs) {
+    h.n(TAG.proc);
+    h.n((p.alive ? 1 : 0) | (p.mm.hasPinned ? 2 : 0));
+    h.s(p.killedBy ?? '');
     for (const v of p.mm.vmas) {
-      out.push('v', v.start, v.pages, (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0), v.uffdCtx, v.shmem, v.pgoff);
+      h.n(TAG.vma);
+      h.n(v.start);
+      h.n(v.pages);
+      h.n((v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0));
+      h.n(v.uffdCtx);
+      h.n(v.shmem);
+      h.n(v.pgoff);
     }
-    p.mm.ptes.forEach((pte, vpn) => {
-      if (pte) out.push('e', vpn, pfn(pte.pfn), (pte.write ? 1 : 0) | (pte.dirty ? 2 : 0) | (pte.softDirty ? 4 : 0) | (pte.uffdWp ? 8 : 0));
-    });
-  });
-  k.refs.forEach((r) => {
-    out.push('r', r.owner, r.kind, r.via, r.write ? 1 : 0, r.longterm ? 1 : 0, r.released ? 1 : 0, r.holders.join(','));
-    if (!r.released) for (const rp of r.pages) out.push(pfn(rp.pfn), rp.vpn, rp.cellFrom, rp.cellTo);
-  });
-  for (const pi of k.pipes) out.push('i', pi.holders.join(','), pi.buffers.map((b) => b.ref).join(','));
-  for (const o of k.shmem) out.push('s', o.released ? 1 : 0, o.pages.map((p) => (p < 0 ? -1 : pfn(p))).join(','));
-  for (const u of k.uffds) out.push('u', u.owner, u.forkedFrom, u.eventFork ? 1 : 0, u.wpFaults, u.released ? 1 : 0);
-  // Page contents and counters, in canonical order (or pfn order without symmetry).
-  const order: number[] = symmetry ? [...rename.keys()] : k.pages.map((_, i) => i).filter((i) => i !== ZERO_PFN);
-  for (const p of order) {
+    const ptes = p.mm.ptes;
+    for (let vpn = 0; vpn < ptes.length; vpn++) {
+      const pte = ptes[vpn];
+      if (!pte) continue;
+      h.n(TAG.pte);
+      h.n(vpn);
+      h.n(pfn(pte.pfn));
+      h.n((pte.write ? 1 : 0) | (pte.dirty ? 2 : 0) | (pte.softDirty ? 4 : 0) | (pte.uffdWp ? 8 : 0));
+    }
+  }
+  for (const r of k.refs) {
+    h.n(TAG.ref);
+    h.n(r.owner);
+    h.n((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
+    h.s(r.via);
+    h.list(r.holders);
+    if (r.released) continue;
+    for (const rp of r.pages) {
+      h.n(pfn(rp.pfn));
+      h.n(rp.vpn);
+      h.n(rp.cellFrom);
+      h.n(rp.cellTo);
+    }
+  }
+  for (const pi of k.pipes) {
+    h.n(TAG.pipe);
+    h.list(pi.holders);
+    h.n(pi.buffers.length);
+    for (const b of pi.buffers) h.n(b.ref);
+  }
+  for (const o of k.shmem) {
+    h.n(TAG.shmem);
+    h.n(o.released ? 1 : 0);
+    for (const p of o.pages) h.n(p < 0 ? -1 : pfn(p));
+  }
+  for (const u of k.uffds) {
+    h.n(TAG.uffd);
+    h.n(u.owner);
+    h.n(u.forkedFrom);
+    h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0));
+    h.n(u.wpFaults);
+  }
+  // Page counters and contents, in canonical order (or pfn order without symmetry).
+  const hashPage = (p: number): void => {
     const pg = k.pages[p];
-    out.push('g', pfn(p), pg.refcount, pg.mapcount, (pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0), pg.data.join('.'));
-  }
-  // The promise, the variables and the registers.
+    h.n(TAG.page);
+    h.n(pfn(p));
+    h.n(pg.refcount);
+    h.n(pg.mapcount);
+    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0));
+    h.list(pg.data);
+  };
+  if (symmetry) for (const p of [...rename.keys()]) hashPage(p);
+  else for (let p = 1; p < k.pages.length; p++) hashPage(p);
+  // The promise, the variables, the registers and the synthesis counters.
   for (const p of m.promise.procs) {
-    out.push('P', p.alive ? 1 : 0, p.known.join('.'));
-    for (const [vpn, lp] of Object.entries(p.mem)) out.push(vpn, lp.kind === 'private' ? lp.cells.join('.') : `s${lp.obj}:${lp.idx}`);
+    h.n(TAG.pproc);
+    h.n(p.alive ? 1 : 0);
+    h.list(p.known);
+    for (const key in p.mem) {
+      const lp = p.mem[key];
+      h.n(TAG.pmem);
+      h.n(Number(key));
+      if (lp.kind === 'private') h.list(lp.cells);
+      else {
+        h.n(-1 - lp.obj);
+        h.n(lp.idx);
+      }
+    }
   }
-  for (const o of m.promise.shared) out.push('S', o.map((c) => c.join('.')).join('/'));
+  for (const o of m.promise.shared) {
+    h.n(TAG.pshared);
+    for (const c of o) h.list(c);
+  }
   for (const r of m.promise.refs) {
     if (!r) continue;
-    out.push('R', r.owner, r.coherent ? 1 : 0);
-    for (const rp of r.pages) out.push(rp.aliasing ? 1 : 0, rp.allowed.map((a) => a.join('.')).join('/'));
+    h.n(TAG.pref);
+    h.n(r.owner);
+    h.n(r.coherent ? 1 : 0);
+    for (const rp of r.pages) {
+      h.n(rp.aliasing ? 1 : 0);
+      for (const a of rp.allowed) h.list(a);
+    }
   }
-  m.vars.forEach((vars) => {
-    out.push('V');
+  for (const vars of m.vars) {
+    h.n(TAG.vars);
     for (const name of Object.keys(vars).sort()) {
       const v = vars[name];
-      out.push(name, v.kind, 'id' in v ? v.id : 'pid' in v ? v.pid : `${v.vpn}+${v.pages}`);
+      h.s(name);
+      h.s(v.kind);
+      if (v.kind === 'mapping') {
+        h.n(v.vpn);
+        h.n(v.pages);
+      } else h.n(v.kind === 'process' ? v.pid : v.id);
     }
-  });
-  m.regs.forEach((regs) => {
-    out.push('X');
+  }
+  for (const regs of m.regs) {
+    h.n(TAG.regs);
     for (const name of Object.keys(regs).sort()) {
       const r = regs[name];
-      out.push(name, r.kind === 'data' ? r.tokens.join('.') : r.kind === 'number' ? `#${r.value}` : `!${r.name}`);
+      h.s(name);
+      if (r.kind === 'data') h.list(r.tokens);
+      else if (r.kind === 'number') h.n(r.value);
+      else h.s(r.name);
     }
-  });
-  out.push('C', m.counters.join(','));
-  return out.join(' ');
-}
-
-/** Two independent 32-bit FNV-1a lanes over the encoding: a 64-bit fingerprint as [hi, lo]. */
-export function fingerprint(encoding: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0xcbf29ce4;
-  for (let i = 0; i < encoding.length; i++) {
-    const c = encoding.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193) >>> 0;
-    b = Math.imul(b ^ c ^ (i & 0xff), 0x01000193) >>> 0;
-    b = (b ^ (b >>> 15)) >>> 0;
   }
-  return [a >>> 0, b >>> 0];
+  h.n(TAG.counters);
+  h.list(m.counters);
+  return h.done();
 }
 
 /**

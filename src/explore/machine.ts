@@ -92,7 +92,7 @@ export class Machine {
     const kernel = newKernelState(cellCount(this.cells));
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
-    kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: { vmas: [], ptes: [], nextVpn: 16, hasPinned: false } });
+    kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: { vmas: [], ptes: [], nextVpn: 1, hasPinned: false } });
     this.promise().spawn(0);
     this.st.vars.push({});
     this.st.regs.push({});

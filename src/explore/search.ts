@@ -18,7 +18,7 @@ import type { Scenario, InvariantName } from '../scenario/ast.js';
 import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
-import { collisionProbability, encodeState, fingerprint, FingerprintSet } from './fingerprint.js';
+import { collisionProbability, fingerprintState, FingerprintSet } from './fingerprint.js';
 
 export interface SearchOptions {
   dfs: boolean;
@@ -169,7 +169,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       collisionProbability: collisionProbability(visited.size),
     };
   };
-  const fp0 = fingerprint(encodeState(space.initial, opts.symmetry));
+  const fp0 = fingerprintState(space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
   const frontier: Node[] = [{ st: space.initial, depth: 0, id: 0 }];
   let head = 0;
@@ -224,7 +224,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       m.st = st;
       space.apply(m, t);
       generated++;
-      const fp = fingerprint(encodeState(st, opts.symmetry));
+      const fp = fingerprintState(st, opts.symmetry);
       if (!visited.add(fp[0], fp[1])) continue;
       const id = parent.length;
       parent.push(node.id);

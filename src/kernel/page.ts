@@ -10,9 +10,13 @@ export function pageOf(k: KernelCtx, pfn: number): Page {
   return page;
 }
 
-/** alloc_page(): a fresh page with one reference, owned by the caller. */
+/**
+ * alloc_page(): a fresh page with one reference, owned by the caller. Like the buddy allocator,
+ * it hands out a freed frame again (the lowest one), so the page array stays as small as the
+ * working set; with symmetry on, which frame it is does not matter to the explorer.
+ */
 export function allocPage(k: KernelCtx, anon: boolean): number {
-  k.s.pages.push({
+  const fresh = {
     refcount: 1,
     mapcount: 0,
     anon,
@@ -20,7 +24,13 @@ export function allocPage(k: KernelCtx, anon: boolean): number {
     locked: false,
     freed: false,
     data: new Array<number>(k.cells).fill(ZERO_TOKEN),
-  });
+  };
+  const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);
+  if (reuse > 0) {
+    k.s.pages[reuse] = fresh;
+    return reuse;
+  }
+  k.s.pages.push(fresh);
   return k.s.pages.length - 1;
 }
 

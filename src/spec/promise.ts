@@ -223,11 +223,14 @@ function sameLocation(a: Location, b: Location): boolean {
 
 export function clonePromise(s: PromiseState): PromiseState {
   return {
-    procs: s.procs.map((p) => ({
-      alive: p.alive,
-      known: p.known.slice(),
-      mem: Object.fromEntries(Object.entries(p.mem).map(([k, v]) => [k, v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : { ...v }])),
-    })),
+    procs: s.procs.map((p) => {
+      const mem: Record<number, LogicalPage> = {};
+      for (const key in p.mem) {
+        const v = p.mem[key];
+        mem[key] = v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
+      }
+      return { alive: p.alive, known: p.known.slice(), mem };
+    }),
     shared: s.shared.map((o) => o.map((c) => c.slice())),
     refs: s.refs.map((r) => ({ owner: r.owner, coherent: r.coherent, pages: r.pages.map((p) => ({ ...p, loc: { ...p.loc }, allowed: p.allowed.map((a) => a.slice()) })) })),
   };
