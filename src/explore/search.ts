@@ -154,6 +154,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   let finalHolds = 0;
   let finalFails = 0;
   let witness: number[] | undefined;
+  const finals = new FingerprintSet();
   let lastProgress = started;
   const stats = (queue: number): SearchStats => {
     const seconds = (Date.now() - started) / 1000;
@@ -181,6 +182,14 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     if (st.status === 'skipped') return { verdict: 'skipped', note: st.note, schedule: pathTo(id), stats: stats(queue) };
     if (st.status === 'error') return { verdict: 'error', note: st.note, schedule: pathTo(id), stats: stats(queue) };
     if (st.status !== 'done') return null;
+    // Final states are counted up to symmetry whatever the search uses, so that outcome counts
+    // do not depend on the reductions.
+    if (opts.symmetry) {
+      // Already deduplicated by the visited set under the same canonical form.
+    } else {
+      const f = fingerprintState(st, true);
+      if (!finals.add(f[0], f[1])) return 'final';
+    }
     m.st = st;
     if (space.finalHolds(m)) {
       finalHolds++;
