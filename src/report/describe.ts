@@ -70,6 +70,13 @@ export function diffDescriptions(before: Map<string, string>, after: Map<string,
     if (old === undefined) lines.push(`${key}: ${v}`);
     else if (old !== v) lines.push(`${key}: ${old} -> ${v}`);
   }
-  for (const [key, v] of before) if (!after.has(key)) lines.push(`${key}: ${v} -> gone`);
+  for (const [key, v] of before) {
+    if (after.has(key)) continue;
+    // What went with a freed page or an exited process needs no line of its own.
+    const owner = key.startsWith('pfn ') ? key.split(' ').slice(0, 2).join(' ') : key.split(' ')[0];
+    const ownerNow = after.get(owner) ?? '';
+    if (owner !== key && (ownerNow === 'freed' || ownerNow === 'exited' || ownerNow.startsWith('killed'))) continue;
+    lines.push(`${key}: ${v} -> gone`);
+  }
   return lines;
 }
