@@ -21,6 +21,14 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     for (const rp of r.pages) if (rp.pfn !== ZERO_PFN) refs[rp.pfn] += r.kind === 'pin' ? GUP_PIN_COUNTING_BIAS : 1;
     if (final) problems.push(`reference #${id} (${r.via}) is still held at the end`);
   });
+  // A fault in the middle of wp_page_copy holds do_wp_page's reference on the old page, and
+  // the new page until it is installed.
+  for (const t of s.threads) {
+    if (t.frame?.kind !== 'wp_copy') continue;
+    if (t.frame.oldPfn !== ZERO_PFN) refs[t.frame.oldPfn]++;
+    if (t.frame.newPfn >= 0) refs[t.frame.newPfn]++;
+    if (final) problems.push(`a thread is still in wp_page_copy at the end`);
+  }
   s.shmem.forEach((o) => {
     if (o.released) return;
     for (const pfn of o.pages) if (pfn >= 0) refs[pfn]++;

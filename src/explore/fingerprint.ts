@@ -72,10 +72,38 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(t.prog);
     h.n(t.pc);
     h.n(t.done ? 1 : 0);
+    h.n(t.sub);
+    for (const e of t.tlb) {
+      h.n(e.vpn);
+      h.n(pfn(e.pfn));
+      h.n(e.write ? 1 : 0);
+    }
+    const f = t.frame;
+    if (!f) h.n(0);
+    else if (f.kind === 'wp_copy') {
+      h.s(f.step);
+      h.n(f.vpn);
+      h.n(pfn(f.oldPfn));
+      h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
+      h.n(pfn(f.orig.pfn));
+      h.n((f.orig.write ? 1 : 0) | (f.orig.uffdWp ? 2 : 0) | (f.orig.protnone ? 4 : 0));
+    } else if (f.kind === 'flush') {
+      h.s(f.what);
+      h.n(f.start);
+      h.n(f.pages);
+      h.s(f.lock);
+    } else {
+      h.s(f.kind);
+      h.n(f.vpn);
+    }
   }
   for (const p of k.procs) {
     h.n(TAG.proc);
     h.n((p.alive ? 1 : 0) | (p.mm.hasPinned ? 2 : 0));
+    h.n(p.mm.tlbFlushPending);
+    h.n(p.mm.mmapReaders);
+    h.n(p.mm.mmapWriter);
+    h.n(p.mm.writeProtectSeq);
     h.s(p.killedBy ?? '');
     for (const v of p.mm.vmas) {
       h.n(TAG.vma);
@@ -93,7 +121,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       h.n(TAG.pte);
       h.n(vpn);
       h.n(pfn(pte.pfn));
-      h.n((pte.write ? 1 : 0) | (pte.dirty ? 2 : 0) | (pte.softDirty ? 4 : 0) | (pte.uffdWp ? 8 : 0));
+      h.n((pte.write ? 1 : 0) | (pte.dirty ? 2 : 0) | (pte.softDirty ? 4 : 0) | (pte.uffdWp ? 8 : 0) | (pte.protnone ? 16 : 0));
     }
   }
   for (const r of k.refs) {

@@ -4,19 +4,19 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, type KernelState, type Token } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, type KernelState, type Token } from '../kernel/state.js';
 import { KernelFault, insane, type KernelCtx, type TraceEvent } from '../kernel/context.js';
-import { userAccess } from '../kernel/access.js';
-import { pageOf } from '../kernel/page.js';
+import { accessStep, wouldFault } from '../kernel/access.js';
+import { pageOf, putPage } from '../kernel/page.js';
 import { doMmap, doMunmap } from '../kernel/mmap.js';
-import { doMprotect } from '../kernel/mprotect.js';
+import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise } from '../kernel/madvise.js';
 import { doFork } from '../kernel/fork.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { getUserPages, releaseRef } from '../kernel/gup.js';
 import { uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
-import { clearRefsSoftDirty } from '../kernel/task_mmu.js';
+import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
 import { judge, type Violation } from '../check/judge.js';
 import { sanityProblems } from '../check/sanity.js';
@@ -76,6 +76,8 @@ export function cloneMachineState(m: MachineState): MachineState {
 export class Machine {
   readonly cells: CellMap;
   readonly tokens: TokenTable;
+  /** See KernelCtx.uffdAutoResolve: off when the scenario un-protects userfaultfd ranges itself. */
+  readonly uffdAutoResolve: boolean;
   /**
    * In synthesis, processes run operations chosen by the search rather than a program: they
    * live until they exit or the search ends them, and their writes get tokens on the fly.
@@ -89,10 +91,11 @@ export class Machine {
   ) {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
+    this.uffdAutoResolve = !scenario.threads.some((t) => t.body.some((s) => s.op === 'uffd_writeprotect' && !s.protect));
     const kernel = newKernelState(cellCount(this.cells));
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
-    kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: { vmas: [], ptes: [], nextVpn: 1, hasPinned: false } });
+    kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: newMm(1) });
     this.promise().spawn(0);
     this.st.vars.push({});
     this.st.regs.push({});
@@ -100,7 +103,7 @@ export class Machine {
   }
 
   private ctx(events: TraceEvent[]): KernelCtx {
-    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events };
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, uffdAutoResolve: this.uffdAutoResolve };
   }
 
   private promise(): PromiseModel {
@@ -110,7 +113,7 @@ export class Machine {
   private startThreads(pid: number): void {
     const name = this.st.kernel.procs[pid].name;
     this.scenario.threads.forEach((t, prog) => {
-      if (t.process === name) this.st.kernel.threads.push({ pid, prog, name: t.name, pc: 0, done: t.body.length === 0 });
+      if (t.process === name) this.st.kernel.threads.push({ pid, prog, name: t.name, pc: 0, done: t.body.length === 0, sub: 0, tlb: [], frame: null });
     });
   }
 
@@ -133,14 +136,62 @@ export class Machine {
   /** Can thread `ti` run its next statement now? */
   isEnabled(ti: number): boolean {
     const t = this.st.kernel.threads[ti];
-    if (t.done || this.st.status !== 'running') return false;
+    if (t.done || t.prog < 0 || this.st.status !== 'running') return false;
+    const mm = this.st.kernel.procs[t.pid].mm;
+    if (t.frame) {
+      // Asleep in handle_userfault() until the page is un-protected (or gone).
+      if (t.frame.kind === 'uffd_wait') return !mm.ptes[t.frame.vpn]?.uffdWp;
+      return true;
+    }
     const s = this.stmtOf(ti);
     if (s.op === 'wait') return this.st.kernel.events.includes(s.event);
     if (s.op === 'waitpid') {
       const child = this.st.kernel.procs.findIndex((p) => p.name === s.child);
       return child >= 0 && !this.st.kernel.procs[child].alive;
     }
+    const lock = this.lockNeeded(ti, s);
+    const otherWriter = mm.mmapWriter >= 0 && mm.mmapWriter !== ti;
+    if (lock === 'write') return !otherWriter && mm.mmapReaders === 0;
+    if (lock === 'read') return !otherWriter;
     return true;
+  }
+
+  /**
+   * The mmap_lock a statement takes in the kernel. Only locks held across steps (by a fault in
+   * progress or a deferred-flush protection change) can make it wait; the rest are taken and
+   * released within the step.
+   */
+  private lockNeeded(ti: number, s: Stmt): 'none' | 'read' | 'write' {
+    switch (s.op) {
+      case 'mmap':
+      case 'munmap':
+      case 'mprotect':
+      case 'fork':
+      case 'exit':
+      case 'uffd_register_wp':
+        return 'write';
+      case 'madvise':
+        return s.advice === 'DONTNEED' ? 'read' : 'write';
+      case 'clear_refs_soft_dirty':
+        return this.policy.clearRefsWriteLock.value ? 'write' : 'read';
+      case 'uffd_writeprotect':
+      case 'numa_hinting':
+      case 'gup':
+      case 'vmsplice':
+      case 'proc_mem_write':
+        return 'read';
+      case 'write':
+      case 'read': {
+        const t = this.st.kernel.threads[ti];
+        const v = this.st.vars[t.pid][s.addr.base];
+        if (!v || v.kind !== 'mapping') return 'none';
+        const r = this.range(t.pid, s.addr, s.len);
+        const pr = pageRanges(this.cells, r.start, r.len)[t.sub];
+        return pr && wouldFault(this.ctx([]), ti, pr.vpn, s.op === 'write') ? 'read' : 'none';
+      }
+      default:
+        return 'none';
+    }
   }
 
   enabled(): number[] {
@@ -153,7 +204,7 @@ export class Machine {
   blocked(): string[] {
     return this.st.kernel.threads
       .map((t, i) => ({ t, i }))
-      .filter(({ t, i }) => !t.done && !this.isEnabled(i))
+      .filter(({ t, i }) => !t.done && t.prog >= 0 && !this.isEnabled(i))
       .map(({ i }) => `${this.threadName(i)} at line ${this.stmtOf(i).pos.line} (${this.stmtOf(i).text})`);
   }
 
@@ -184,9 +235,11 @@ export class Machine {
     const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
     const k = this.ctx(events);
     try {
-      this.exec(k, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token);
-      th.pc++;
-      if (th.pc >= this.scenario.threads[th.prog].body.length) th.done = true;
+      if (this.exec(k, ti, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token)) {
+        th.pc++;
+        th.sub = 0;
+        if (th.pc >= this.scenario.threads[th.prog].body.length) th.done = true;
+      }
       this.reapProcesses(k);
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -211,12 +264,14 @@ export class Machine {
     const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
     const k = this.ctx(events);
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
+    const ti = this.cpuOf(pid);
     try {
-      this.exec(k, pid, stmt, rec, token);
+      // Synthesis runs each operation whole: its kernel steps follow one another at once.
+      for (let n = 0; !this.exec(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
+      this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
-      const ti = this.st.kernel.threads.findIndex((t) => t.pid === pid);
-      this.fault(k, Math.max(ti, 0), stmt, e, rec);
+      this.fault(k, ti, stmt, e, rec);
     }
     if (this.st.status === 'running') {
       const problems = sanityProblems(this.st.kernel, false);
@@ -224,6 +279,37 @@ export class Machine {
     }
     if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
     return record ? rec : null;
+  }
+
+  /** Synthesis: the CPU a process's operations run on (a thread with no program, made on first use). */
+  private cpuOf(pid: number): number {
+    const i = this.st.kernel.threads.findIndex((t) => t.pid === pid && t.prog < 0);
+    if (i >= 0) return i;
+    this.st.kernel.threads.push({ pid, prog: -1, name: 'cpu', pc: 0, done: false, sub: 0, tlb: [], frame: null });
+    return this.st.kernel.threads.length - 1;
+  }
+
+  /**
+   * A statement in two steps around a deferred TLB flush: the lock is taken and the PTEs change
+   * in the first; the flush (where the kernel does one), the pending count and the unlock come
+   * in the second, so other threads may run in between.
+   */
+  private twoPhase(k: KernelCtx, ti: number, pid: number, what: string, start: number, pages: number, lock: 'read' | 'write', flush: boolean, first: () => void): boolean {
+    const th = this.st.kernel.threads[ti];
+    const mm = this.st.kernel.procs[pid].mm;
+    if (!th.frame) {
+      if (lock === 'write') mm.mmapWriter = ti;
+      else mm.mmapReaders++;
+      first();
+      th.frame = { kind: 'flush', what, start, pages, lock, flush, pending: true };
+      return false;
+    }
+    if (what === 'clear_refs_write') clearRefsFinish(k, pid);
+    else changeProtectionFlush(k, pid, start, pages, what);
+    if (lock === 'write') mm.mmapWriter = -1;
+    else mm.mmapReaders--;
+    th.frame = null;
+    return true;
   }
 
   /** Synthesis: the search has ended this path; every process exits and the final checks run. */
@@ -271,9 +357,31 @@ export class Machine {
   }
 
   private killProcess(k: KernelCtx, pid: number, signal: string | null): void {
+    this.st.kernel.threads.forEach((t, ti) => {
+      if (t.pid === pid && t.frame) this.abandonFrame(k, ti);
+    });
     doExit(k, pid, signal);
     this.promise().exit(pid);
     for (const t of this.st.kernel.threads) if (t.pid === pid) t.done = true;
+  }
+
+  /** A thread killed in the middle of a kernel path: undo what the path held (locks, references). */
+  private abandonFrame(k: KernelCtx, ti: number): void {
+    const t = this.st.kernel.threads[ti];
+    const f = t.frame;
+    const mm = this.st.kernel.procs[t.pid].mm;
+    if (!f) return;
+    if (f.kind === 'wp_copy') {
+      if (f.newPfn >= 0) putPage(k, f.newPfn);
+      putPage(k, f.oldPfn);
+      mm.mmapReaders--;
+    } else if (f.kind === 'flush') {
+      if (f.what === 'clear_refs_write') clearRefsFinish(k, t.pid);
+      else changeProtectionFlush(k, t.pid, f.start, f.pages, f.what);
+      if (f.lock === 'write') mm.mmapWriter = -1;
+      else mm.mmapReaders--;
+    }
+    t.frame = null;
   }
 
   /** A process whose threads have all finished exits (returning from main calls exit()). */
@@ -337,7 +445,8 @@ export class Machine {
     for (let i = 0; i < seen.length; i++) if (expected[i]?.values.includes(seen[i])) p.learn(observer, seen[i]);
   }
 
-  private exec(k: KernelCtx, pid: number, s: Stmt, rec: StepRecord, token: () => Token): void {
+  /** Runs (a step of) statement `s` for thread `ti` of process `pid`; false while it is in progress. */
+  private exec(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
     const me = this.st.kernel.procs[pid].name;
     const promise = this.promise();
     const vars = this.st.vars[pid];
@@ -348,61 +457,68 @@ export class Machine {
         const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
         promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1);
         vars[s.dst] = { kind: 'mapping', vpn, pages };
-        return;
+        return true;
       }
       case 'munmap': {
         const r = this.pagesOf(pid, s.addr, s.len);
         doMunmap(k, pid, r.start, r.pages);
         promise.munmap(pid, r.start, r.pages);
-        return;
+        return true;
       }
       case 'mprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
-        doMprotect(k, pid, r.start, r.pages, s.prot.read, s.prot.write);
-        return;
+        return this.twoPhase(k, ti, pid, 'mprotect', r.start, r.pages, 'write', true, () => mprotectStart(k, pid, r.start, r.pages, s.prot.read, s.prot.write));
+      }
+      case 'numa_hinting': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        return this.twoPhase(k, ti, pid, 'change_prot_numa', r.start, r.pages, 'read', true, () => numaHintingStart(k, pid, r.start, r.pages));
       }
       case 'madvise': {
         const r = this.pagesOf(pid, s.addr, s.len);
         doMadvise(k, pid, r.start, r.pages, s.advice);
         if (s.advice === 'DONTNEED') promise.dontneed(pid, r.start, r.pages);
-        return;
+        return true;
       }
-      case 'write':
       case 'proc_mem_write': {
         const r = this.range(pid, s.addr, s.len);
         const t = token();
         for (const pr of pageRanges(this.cells, r.start, r.len)) {
-          let pfn: number;
-          let ref = -1;
-          if (s.op === 'write') pfn = userAccess(k, pid, pr.vpn, true);
-          else {
-            // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
-            ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
-            pfn = k.s.refs[ref].pages[0].pfn;
-          }
-          const data = pageOf(k, pfn).data;
+          // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
+          const ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
+          const data = pageOf(k, k.s.refs[ref].pages[0].pfn).data;
           for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
-          if (ref >= 0) releaseRef(k, ref);
+          releaseRef(k, ref);
           promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
         }
-        return;
+        return true;
       }
+      case 'write':
       case 'read': {
+        // A CPU access, page by page: TLB, page walk, and the fault path in steps.
+        const th = this.st.kernel.threads[ti];
         const r = this.range(pid, s.addr, s.len);
-        const seen: Token[] = [];
-        const expected: { exact: boolean; values: Token[] }[] = [];
-        for (const pr of pageRanges(this.cells, r.start, r.len)) {
-          const pfn = userAccess(k, pid, pr.vpn, false);
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        if (s.op === 'read' && th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
+        while (th.sub < ranges.length) {
+          const pr = ranges[th.sub];
+          const pfn = accessStep(k, ti, pr.vpn, s.op === 'write');
+          if (pfn < 0) return false;
           const data = pageOf(k, pfn).data;
-          const promised = promise.read(pid, pr.vpn);
-          for (let c = pr.cellFrom; c <= pr.cellTo; c++) {
-            seen.push(data[c]);
-            expected.push({ exact: true, values: promised ? [promised[c]] : [] });
+          if (s.op === 'write') {
+            const t = token();
+            for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
+            promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+          } else {
+            const promised = promise.read(pid, pr.vpn);
+            const seen = data.slice(pr.cellFrom, pr.cellTo + 1);
+            const expected = seen.map((_, i) => ({ exact: true, values: promised ? [promised[pr.cellFrom + i]] : [] }));
+            const reg = this.st.regs[pid][s.dst];
+            if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
+            this.observe(rec, pid, `process ${me}`, this.namer().addr(pr.vpn), seen, expected, false);
           }
+          th.sub++;
         }
-        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
-        this.observe(rec, pid, `process ${me}`, this.namer().addr(Math.floor(r.start / PAGE_SIZE)), seen, expected, false);
-        return;
+        return true;
       }
       case 'fork': {
         const forkVmas = this.st.kernel.procs[pid].mm.vmas.map((v) => ({ start: v.start, pages: v.pages, dontCopy: v.dontCopy, wipeOnFork: v.wipeOnFork }));
@@ -413,20 +529,20 @@ export class Machine {
         this.st.regs[child] = {};
         vars[s.child] = { kind: 'process', pid: child };
         this.startThreads(child);
-        return;
+        return true;
       }
       case 'exit':
         this.killProcess(k, pid, null);
-        return;
+        return true;
       case 'waitpid':
       case 'wait':
-        return;
+        return true;
       case 'signal':
         if (!this.st.kernel.events.includes(s.event)) this.st.kernel.events.push(s.event);
-        return;
+        return true;
       case 'pipe':
         vars[s.dst] = { kind: 'pipe', id: doPipe(k, pid) };
-        return;
+        return true;
       case 'vmsplice': {
         const p = this.varOf(pid, s.pipe);
         if (p.kind !== 'pipe') throw insane(`'${s.pipe}' is not a pipe`);
@@ -434,7 +550,7 @@ export class Machine {
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = doVmsplice(k, pid, p.id, ranges);
         promise.reference(id, pid, false, ranges);
-        return;
+        return true;
       }
       case 'pipe_read': {
         const p = this.varOf(pid, s.pipe);
@@ -446,7 +562,7 @@ export class Machine {
         this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
         const who = `pipe read by ${me} (vmsplice by ${this.st.kernel.procs[owner].name}, reference${buffers.length > 1 ? 's' : ''} #${buffers.join(', #')})`;
         this.observe(rec, pid, who, s.pipe, seen, expected, false);
-        return;
+        return true;
       }
       case 'gup': {
         const r = this.range(pid, s.addr, s.len);
@@ -455,11 +571,11 @@ export class Machine {
         // The promise follows the interface asked for, not what the era implements it with.
         promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT', ranges);
         vars[s.dst] = { kind: 'ref', id };
-        return;
+        return true;
       }
       case 'unpin':
         releaseRef(k, this.refId(pid, s.handle));
-        return;
+        return true;
       case 'device_read': {
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
@@ -468,7 +584,7 @@ export class Machine {
         this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
         const who = `device behind ${this.st.kernel.procs[ref.owner].name}'s ${ref.via} ${ref.kind === 'pin' ? 'pin' : 'reference'} #${id}`;
         this.observe(rec, ref.owner, who, this.namer().addr(ref.pages[0].vpn), seen, promise.expectedThroughRef(id), true);
-        return;
+        return true;
       }
       case 'device_write': {
         const id = this.refId(pid, s.handle);
@@ -480,30 +596,29 @@ export class Machine {
           for (let c = p.cellFrom; c <= p.cellTo; c++) data[c] = t;
         }
         promise.deviceWrite(id, t);
-        return;
+        return true;
       }
       case 'userfaultfd':
         vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork) };
-        return;
+        return true;
       case 'uffd_register_wp': {
         const r = this.pagesOf(pid, s.addr, s.len);
         uffdRegisterWp(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);
-        return;
+        return true;
       }
       case 'uffd_writeprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
-        uffdWriteprotect(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages, s.protect);
-        return;
+        const uffd = this.uffdOf(pid, s.uffd);
+        return this.twoPhase(k, ti, pid, 'mwriteprotect_range', r.start, r.pages, 'read', true, () => uffdWriteprotect(k, pid, uffd, r.start, r.pages, s.protect, true));
       }
       case 'uffd_wp_faults': {
         const n = this.st.kernel.uffds[this.uffdOf(pid, s.uffd)].wpFaults;
         this.st.regs[pid][s.dst] = { kind: 'number', value: n };
         rec.observation = String(n);
-        return;
+        return true;
       }
       case 'clear_refs_soft_dirty':
-        clearRefsSoftDirty(k, this.st.kernel.procs[pid].mm);
-        return;
+        return this.twoPhase(k, ti, pid, 'clear_refs_write', 0, 0, this.policy.clearRefsWriteLock.value ? 'write' : 'read', false, () => clearRefsStart(k, pid));
     }
   }
 }

@@ -165,7 +165,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   const machine = new Machine(baseScenario(o.procs, o.invariant), policy);
   machine.dynamic = true;
   machine.st.counters = [0];
-  const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done);
+  const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done || t.prog < 0);
   return {
     machine,
     initial: machine.st,

@@ -1,24 +1,62 @@
-// A thread's load or store: the MMU walks the page table and faults when the PTE does not allow
-// the access (arch fault handler: access_error() then handle_mm_fault()). TLBs come later.
+// A thread's load or store, as the CPU does it: the TLB first (a hit never looks at the PTE),
+// then a page walk that fills the TLB, and on a walk that does not allow the access, the fault
+// path (arch fault handler: access_error(), then handle_mm_fault()), which may take several
+// steps. A step of the fault path that is left for later shows as a frame on the thread.
 import type { KernelCtx } from './context.js';
-import { insane, sigsegv } from './context.js';
-import { handleMmFault } from './memory.js';
-import { ZERO_PFN } from './state.js';
+import { insane, sigsegv, trace } from './context.js';
+import { continueWpCopy, handleMmFaultStepped } from './memory.js';
+import type { Pte, Thread } from './state.js';
 import { findVma } from './vma.js';
 
-/** Returns the pfn the access lands on. */
-export function userAccess(k: KernelCtx, pid: number, vpn: number, write: boolean): number {
-  const mm = k.s.procs[pid].mm;
-  const vma = findVma(mm, vpn);
-  if (!vma) throw sigsegv(`access to unmapped page ${vpn}`);
-  if (write ? !vma.write : !vma.read) throw sigsegv(`${write ? 'write to' : 'read from'} a ${vma.read ? 'read-only' : 'PROT_NONE'} mapping`);
-  const pte = mm.ptes[vpn];
-  if (!pte || (write && !pte.write)) handleMmFault(k, pid, vpn, { write, unshare: false });
-  const now = mm.ptes[vpn];
-  if (!now || (write && !now.write)) throw insane(`fault at page ${vpn} returned without a usable PTE`);
-  if (write) {
-    if (now.pfn === ZERO_PFN) throw insane('write through a PTE mapping the shared zero page');
-    now.dirty = true;
+function pteAllows(pte: Pte | null, write: boolean): pte is Pte {
+  return !!pte && !pte.protnone && (!write || pte.write);
+}
+
+function tlbHit(th: Thread, vpn: number, write: boolean) {
+  return th.tlb.find((e) => e.vpn === vpn && (!write || e.write));
+}
+
+/** Would this access need the fault path (and so mmap_read_lock) right now? */
+export function wouldFault(k: KernelCtx, tid: number, vpn: number, write: boolean): boolean {
+  const th = k.s.threads[tid];
+  if (tlbHit(th, vpn, write)) return false;
+  return !pteAllows(k.s.procs[th.pid].mm.ptes[vpn], write);
+}
+
+/**
+ * One step of an access by thread `tid` to page `vpn`: returns the pfn the access lands on, or
+ * -1 when the fault path has left a frame for a later step.
+ */
+export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolean): number {
+  const th = k.s.threads[tid];
+  const mm = k.s.procs[th.pid].mm;
+  if (th.frame) {
+    if (th.frame.kind === 'wp_copy') {
+      if (continueWpCopy(k, tid) === 'frame') return -1;
+    } else if (th.frame.kind === 'uffd_wait') {
+      trace(k, 'handle_userfault', 'woken: the page was un-protected; the fault is retried');
+      th.frame = null;
+    } else throw insane(`unexpected ${th.frame.kind} frame during an access`);
   }
-  return now.pfn;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const hit = tlbHit(th, vpn, write);
+    const pte = mm.ptes[vpn];
+    if (hit) {
+      if (!pteAllows(pte, write) || pte.pfn !== hit.pfn) {
+        trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${hit.pfn}${hit.write ? ' W' : ''} — stale: the PTE is now ${pte ? `pfn ${pte.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
+      }
+      return hit.pfn;
+    }
+    const vma = findVma(mm, vpn);
+    if (!vma) throw sigsegv(`access to unmapped page ${vpn}`);
+    if (write ? !vma.write : !vma.read) throw sigsegv(`${write ? 'write to' : 'read from'} a ${vma.read ? 'read-only' : 'PROT_NONE'} mapping`);
+    if (pteAllows(pte, write)) {
+      th.tlb = th.tlb.filter((e) => e.vpn !== vpn);
+      th.tlb.push({ vpn, pfn: pte.pfn, write: pte.write });
+      if (write) pte.dirty = true;
+      return pte.pfn;
+    }
+    if (handleMmFaultStepped(k, tid, vpn, write) === 'frame') return -1;
+  }
+  throw insane(`access to page ${vpn} kept faulting`);
 }

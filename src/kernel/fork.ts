@@ -3,7 +3,8 @@ import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { newMm, ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { flushTlbMm } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { isCowMapping } from './vma.js';
 
@@ -12,7 +13,10 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string): numb
   const parent = k.s.procs[parentPid];
   const childPid = k.s.procs.length;
   // MMF_HAS_PINNED is not inherited: the child has pinned nothing yet.
-  const mm: Mm = { vmas: [], ptes: parent.mm.ptes.map(() => null), nextVpn: parent.mm.nextVpn, hasPinned: false };
+  const mm: Mm = newMm(parent.mm.nextVpn);
+  mm.ptes = parent.mm.ptes.map(() => null);
+  // copy_page_range() write-protects under mm->write_protect_seq (57efa1fe5957): odd while it runs.
+  parent.mm.writeProtectSeq += 2;
   k.s.procs.push({ name: childName, parent: parentPid, alive: true, killedBy: null, mm });
   const ctxMap = new Map<number, number>();
   let shared = 0;
@@ -31,6 +35,8 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string): numb
       else if (r === 'shared') shared++;
     }
   }
+  // dup_mmap(): flush_tlb_mm(oldmm) before mmap_lock is released: no stale writable entry survives fork.
+  flushTlbMm(k, parentPid);
   for (const [, ctx] of ctxMap) trace(k, 'dup_userfaultfd', `UFFD_EVENT_FORK: child gets userfaultfd #${ctx}`);
   trace(k, 'copy_page_range', `child ${childName}: ${shared} page(s) shared read-only${copied ? `, ${copied} copied` : ''}`);
   return childPid;
@@ -94,5 +100,5 @@ function copyPresentPage(k: KernelCtx, dstMm: Mm, dst: Vma, vpn: number, pte: Pt
   const pfn = allocPage(k, true);
   pageOf(k, pfn).data = pageOf(k, pte.pfn).data.slice();
   pageAddNewAnonRmap(k, pfn);
-  dstMm.ptes[vpn] = { pfn, write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd };
+  dstMm.ptes[vpn] = { pfn, write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd, protnone: false };
 }

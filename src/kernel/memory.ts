@@ -1,5 +1,11 @@
 // The fault path of mm/memory.c: handle_mm_fault → handle_pte_fault → do_anonymous_page /
-// do_shared_fault / do_wp_page → wp_page_reuse / wp_page_copy; and zap_pte_range.
+// do_shared_fault / do_numa_page / do_wp_page → wp_page_reuse / wp_page_copy; and zap_pte_range.
+//
+// A thread's own fault runs in steps cut where the kernel drops the page-table lock:
+// do_wp_page decides under the PTL and takes a reference on the old page; wp_page_copy copies it
+// with no lock held; then, under the PTL again, it installs the copy only if the PTE is still
+// the one it decided on (pte_same), flushing the old translation (ptep_clear_flush). GUP's
+// faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
 import { insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
@@ -8,6 +14,7 @@ import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { findVma } from './vma.js';
 import { handleUserfault } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
+import { flushTlbPage } from './tlb.js';
 
 export interface FaultFlags {
   /** FAULT_FLAG_WRITE */
@@ -16,24 +23,43 @@ export interface FaultFlags {
   unshare: boolean;
 }
 
-type PteFaultResult = 'done' | 'uffd-wp';
+/** 'frame': a step of the path is left for later (thread `tid` holds the frame). */
+type PteFaultResult = 'done' | 'uffd-wp' | 'frame';
 
 export function mmOf(k: KernelCtx, pid: number): Mm {
   return k.s.procs[pid].mm;
 }
 
-/** handle_mm_fault(): retried after a userfaultfd write-protect fault has been resolved by the monitor. */
+export function newPte(pfn: number, write: boolean, dirty: boolean): Pte {
+  return { pfn, write, dirty, softDirty: dirty, uffdWp: false, protnone: false };
+}
+
+/** handle_mm_fault() run whole (GUP's faultin_page): a userfaultfd fault is resolved by the monitor and retried. */
 export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: FaultFlags): void {
   for (let attempt = 0; attempt < 4; attempt++) {
     const vma = findVma(mmOf(k, pid), vpn);
     if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
-    if (handlePteFault(k, pid, vma, vpn, flags) === 'done') return;
-    handleUserfault(k, pid, vma, vpn);
+    if (handlePteFault(k, pid, -1, vma, vpn, flags) === 'done') return;
+    handleUserfault(k, pid, vma, vpn, true);
   }
   throw insane(`fault at page ${vpn} kept returning to userfaultfd`);
 }
 
-function handlePteFault(k: KernelCtx, pid: number, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
+/**
+ * A thread's own fault, in steps: 'done' when the fault is resolved (the access is retried),
+ * 'frame' when thread `tid` now holds a frame (wp_page_copy in progress, or waiting for the
+ * userfaultfd monitor).
+ */
+export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, write: boolean): 'done' | 'frame' {
+  const pid = k.s.threads[tid].pid;
+  const vma = findVma(mmOf(k, pid), vpn);
+  if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
+  const r = handlePteFault(k, pid, tid, vma, vpn, { write, unshare: false });
+  if (r === 'uffd-wp') return handleUserfault(k, pid, vma, vpn, k.uffdAutoResolve) ? 'done' : ((k.s.threads[tid].frame = { kind: 'uffd_wait', vpn }), 'frame');
+  return r;
+}
+
+function handlePteFault(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn];
   if (!pte) {
@@ -41,24 +67,35 @@ function handlePteFault(k: KernelCtx, pid: number, vma: Vma, vpn: number, flags:
     else doAnonymousPage(k, mm, vma, vpn, flags.write);
     return 'done';
   }
+  // The NUMA-hinting catcher: a protnone PTE goes to do_numa_page before any COW decision.
+  if (pte.protnone && (vma.read || vma.write)) {
+    doNumaPage(k, pte);
+    return 'done';
+  }
   if (flags.write || flags.unshare) {
-    if (!pte.write) return doWpPage(k, pid, vma, vpn, flags.unshare);
+    if (!pte.write) return doWpPage(k, pid, tid, vma, vpn, flags.unshare);
     if (flags.write) pte.dirty = true;
   }
   return 'done';
 }
 
+/** do_numa_page(): restore the PTE's protection (the pending flush then has nothing left to do). */
+function doNumaPage(k: KernelCtx, pte: Pte): void {
+  pte.protnone = false;
+  trace(k, 'do_numa_page', `NUMA hinting fault: PTE restored${pte.write ? ' writable' : ' read-only'}; no COW decision is taken on a protnone PTE`);
+}
+
 /** do_anonymous_page(): a read maps the shared zero page read-only; a write allocates a zeroed page. */
 function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
   if (!write) {
-    mm.ptes[vpn] = { pfn: ZERO_PFN, write: false, dirty: false, softDirty: false, uffdWp: false };
+    mm.ptes[vpn] = newPte(ZERO_PFN, false, false);
     trace(k, 'do_anonymous_page', 'read fault: map the shared zero page read-only');
     return;
   }
   const pfn = allocPage(k, true);
   pageAddNewAnonRmap(k, pfn);
   // pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86.
-  mm.ptes[vpn] = { pfn, write: vma.write, dirty: true, softDirty: true, uffdWp: false };
+  mm.ptes[vpn] = newPte(pfn, vma.write, true);
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
   trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped writable${ae}`);
 }
@@ -79,18 +116,26 @@ function doSharedFault(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boole
   getPage(k, pfn);
   pageDupRmap(k, pfn);
   const writable = vma.write && (write || !softDirtyTracking(vma));
-  mm.ptes[vpn] = { pfn, write: writable, dirty: write, softDirty: write, uffdWp: false };
+  mm.ptes[vpn] = { ...newPte(pfn, writable, write) };
   trace(k, write ? 'do_shared_fault' : 'do_read_fault', `map shmem page pfn ${pfn}${writable ? ' writable' : ' read-only'}`);
 }
 
 /** do_wp_page(): a write (or unshare) fault on a present read-only PTE. */
-function doWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
+function doWpPage(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn] as Pte;
-  // userfaultfd_pte_wp() is checked before any COW decision; FAULT_FLAG_UNSHARE skips it (5.19+).
-  if (!unshare && vma.uffdWp && pte.uffdWp) {
-    trace(k, 'do_wp_page', 'userfaultfd_pte_wp -> handle_userfault(VM_UFFD_WP)', k.policy.uffdWp);
-    return 'uffd-wp';
+  if (!unshare) {
+    // userfaultfd_pte_wp() is checked before any COW decision; FAULT_FLAG_UNSHARE skips it (5.19+).
+    if (vma.uffdWp && pte.uffdWp) {
+      trace(k, 'do_wp_page', 'userfaultfd_pte_wp -> handle_userfault(VM_UFFD_WP)', k.policy.uffdWp);
+      return 'uffd-wp';
+    }
+    // 6ce64428d620 (5.12): a write-protected uffd range may still have writable TLB entries
+    // elsewhere while its flush is pending; flush before copying.
+    if (k.policy.uffdWpFaultFlush.value && vma.uffdWp && mm.tlbFlushPending > 0) {
+      trace(k, 'do_wp_page', `userfaultfd_wp(vma) && mm_tlb_flush_pending (${mm.tlbFlushPending}) -> flush_tlb_page`, k.policy.uffdWpFaultFlush);
+      flushTlbPage(k, pid, vpn);
+    }
   }
   if (vma.shared) {
     if (unshare) return 'done';
@@ -102,8 +147,7 @@ function doWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boo
   }
   if (pte.pfn === ZERO_PFN || !pageOf(k, pte.pfn).anon) {
     trace(k, 'do_wp_page', `${pte.pfn === ZERO_PFN ? 'shared zero page' : 'not an anon page'} -> wp_page_copy`);
-    wpPageCopy(k, mm, vma, vpn, unshare);
-    return 'done';
+    return wpPageCopy(k, mm, tid, vma, vpn, unshare);
   }
   const page = pageOf(k, pte.pfn);
   const rule = k.policy.wpReuse;
@@ -117,10 +161,7 @@ function doWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boo
   });
   const why = unshare ? ' (FAULT_FLAG_UNSHARE)' : '';
   trace(k, 'do_wp_page', `${d.reason} -> ${d.reuse ? 'wp_page_reuse' : 'wp_page_copy'}${why}`, rule);
-  if (!d.reuse) {
-    wpPageCopy(k, mm, vma, vpn, unshare);
-    return 'done';
-  }
+  if (!d.reuse) return wpPageCopy(k, mm, tid, vma, vpn, unshare);
   // page_move_anon_rmap() + SetPageAnonExclusive(): the page is ours alone from now on.
   if (k.policy.anonExclusive.value) page.anonExclusive = true;
   if (unshare) {
@@ -142,17 +183,34 @@ function wpPageReuse(k: KernelCtx, vma: Vma, pte: Pte): void {
 /**
  * wp_page_copy(): copy into a new exclusive page and map it. For FAULT_FLAG_UNSHARE the new PTE
  * stays read-only and keeps the soft-dirty and uffd-wp bits; otherwise it is writable and dirty.
- * The old page loses this mapping's mapcount and reference.
+ * The old page loses this mapping's mapcount and reference. Run whole for GUP (tid < 0); for a
+ * thread's own fault, do_wp_page's get_page() on the old page is taken now and the rest is
+ * left as a frame.
  */
-function wpPageCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, unshare: boolean): void {
-  const old = mm.ptes[vpn] as Pte;
+function wpPageCopy(k: KernelCtx, mm: Mm, tid: number, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
+  const orig = mm.ptes[vpn] as Pte;
+  if (tid >= 0 && !unshare) {
+    getPage(k, orig.pfn);
+    mm.mmapReaders++; // the fault keeps mmap_read_lock until it returns
+    k.s.threads[tid].frame = { kind: 'wp_copy', step: 'copy', vpn, oldPfn: orig.pfn, newPfn: -1, orig: { ...orig } };
+    trace(k, 'do_wp_page', `get_page(pfn ${orig.pfn}), page-table lock dropped before the copy`);
+    return 'frame';
+  }
   const pfn = allocPage(k, true);
   const copy = pageOf(k, pfn);
-  if (old.pfn !== ZERO_PFN) copy.data = pageOf(k, old.pfn).data.slice();
+  if (orig.pfn !== ZERO_PFN) copy.data = pageOf(k, orig.pfn).data.slice();
+  installCopy(k, mm, vma, vpn, orig, pfn, unshare);
+  return 'done';
+}
+
+/** Under the PTL: ptep_clear_flush() the old translation and map the copy. */
+function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn: number, unshare: boolean): void {
+  const pid = k.s.procs.findIndex((p) => p.mm === mm);
+  flushTlbPage(k, pid, vpn, 'ptep_clear_flush');
   pageAddNewAnonRmap(k, pfn);
   mm.ptes[vpn] = unshare
-    ? { pfn, write: false, dirty: false, softDirty: old.softDirty, uffdWp: old.uffdWp }
-    : { pfn, write: vma.write, dirty: true, softDirty: true, uffdWp: false };
+    ? { pfn, write: false, dirty: false, softDirty: old.softDirty, uffdWp: old.uffdWp, protnone: false }
+    : newPte(pfn, vma.write, true);
   let tail = '';
   if (old.pfn !== ZERO_PFN) {
     pageRemoveRmap(k, old.pfn);
@@ -160,16 +218,48 @@ function wpPageCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, unshare: boolea
     const o = k.s.pages[old.pfn];
     tail = o.freed ? `; old pfn ${old.pfn} freed` : `; old pfn ${old.pfn} now mapcount ${o.mapcount}, page_count ${o.refcount}`;
   }
-  const ae = copy.anonExclusive ? ' (PageAnonExclusive)' : '';
+  const ae = pageOf(k, pfn).anonExclusive ? ' (PageAnonExclusive)' : '';
   const how = unshare ? 'mapped read-only (unshare)' : vma.write ? 'mapped writable' : 'mapped read-only, dirty';
-  trace(k, 'wp_page_copy', `copied ${old.pfn === ZERO_PFN ? 'the zero page' : `pfn ${old.pfn}`} into new pfn ${pfn}${ae}, ${how}${tail}`);
+  trace(k, 'wp_page_copy', `copy of ${old.pfn === ZERO_PFN ? 'the zero page' : `pfn ${old.pfn}`} is new pfn ${pfn}${ae}, ${how}${tail}`);
 }
 
-/** zap_pte_range() for one PTE: unmap and drop the mapping's reference. */
+function ptesSame(a: Pte | null, b: Pte): boolean {
+  return !!a && a.pfn === b.pfn && a.write === b.write && a.uffdWp === b.uffdWp && a.protnone === b.protnone;
+}
+
+/** The next step of a wp_page_copy frame on thread `tid`: 'done' when the fault has returned. */
+export function continueWpCopy(k: KernelCtx, tid: number): 'frame' | 'done' {
+  const th = k.s.threads[tid];
+  const f = th.frame;
+  if (!f || f.kind !== 'wp_copy') throw insane('no wp_page_copy in progress');
+  const mm = mmOf(k, th.pid);
+  if (f.step === 'copy') {
+    // __wp_page_copy_user(): with no lock held, so the old page may change under the copy.
+    const pfn = allocPage(k, true);
+    if (f.oldPfn !== ZERO_PFN) pageOf(k, pfn).data = pageOf(k, f.oldPfn).data.slice();
+    th.frame = { ...f, step: 'install', newPfn: pfn };
+    trace(k, 'wp_page_copy', `${f.oldPfn === ZERO_PFN ? 'zeroed' : `copied pfn ${f.oldPfn} into`} new pfn ${pfn} (page-table lock not held)`);
+    return 'frame';
+  }
+  const vma = findVma(mm, f.vpn);
+  if (vma && ptesSame(mm.ptes[f.vpn], f.orig)) installCopy(k, mm, vma, f.vpn, f.orig, f.newPfn, false);
+  else {
+    putPage(k, f.newPfn);
+    trace(k, 'wp_page_copy', `pte_same failed: the PTE changed meanwhile; copy pfn ${f.newPfn} discarded, the fault is retried`);
+  }
+  putPage(k, f.oldPfn); // do_wp_page's get_page()
+  th.frame = null;
+  mm.mmapReaders--;
+  return 'done';
+}
+
+/** zap_pte_range() for one PTE: unmap, flush the translation, then drop the mapping's reference. */
 export function zapPte(k: KernelCtx, mm: Mm, vpn: number): void {
   const pte = mm.ptes[vpn];
   if (!pte) return;
   mm.ptes[vpn] = null;
+  const pid = k.s.procs.findIndex((p) => p.mm === mm);
+  flushTlbPage(k, pid, vpn, 'tlb_flush_mmu');
   if (pte.pfn === ZERO_PFN) return;
   pageRemoveRmap(k, pte.pfn);
   putPage(k, pte.pfn);

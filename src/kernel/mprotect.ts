@@ -5,6 +5,7 @@ import { pageOf } from './page.js';
 import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { vmasCovering } from './vma.js';
+import { flushTlbRange } from './tlb.js';
 
 /**
  * can_change_pte_writable() (64fe24a3e05e): may a PTE become writable without a write fault?
@@ -24,12 +25,15 @@ export function canChangePteWritable(k: KernelCtx, vma: Vma, pte: Pte): boolean 
   return pte.dirty;
 }
 
-export type ProtectionChange = 'mprotect' | 'uffd-wp' | 'uffd-unwp';
+export type ProtectionChange = 'mprotect' | 'uffd-wp' | 'uffd-unwp' | 'numa';
 
 /**
  * change_pte_range() for the VMA's pages: pte_modify() to the new vm_page_prot (which never has
  * the write bit for a private mapping: the COW protection), the uffd-wp bit set or cleared, then,
  * where the era has it and the caller asks (MM_CP_TRY_CHANGE_WRITABLE), the write bit given back.
+ * For NUMA hinting (MM_CP_PROT_NUMA) the PTE becomes protnone instead, keeping its write bit
+ * to restore (pte_savedwrite), and the zero page is skipped. The TLB is not flushed here: see
+ * changeProtectionFlush.
  */
 export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, pages: number, change: ProtectionChange): number {
   let changed = 0;
@@ -41,6 +45,12 @@ export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, 
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = mm.ptes[vpn];
     if (!pte) continue;
+    if (change === 'numa') {
+      if (pte.pfn === ZERO_PFN || pte.protnone) continue;
+      pte.protnone = true;
+      changed++;
+      continue;
+    }
     changed++;
     // vm_page_prot: private mappings are always mapped read-only; shared writable ones keep
     // the write bit unless write-notify (here: soft-dirty tracking) wants faults.
@@ -58,13 +68,35 @@ export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, 
   return changed;
 }
 
-/** mprotect(): new VMA permissions (split as needed), then change_protection() on their PTEs. */
-export function doMprotect(k: KernelCtx, pid: number, start: number, pages: number, read: boolean, write: boolean): void {
+/**
+ * change_protection_range()'s deferred flush: inc_tlb_flush_pending() before the PTEs change
+ * (done by the start functions), then, after the page-table lock has been dropped,
+ * flush_tlb_range() and dec_tlb_flush_pending(). Between the two, other CPUs may still hold
+ * translations with the old permissions.
+ */
+export function changeProtectionFlush(k: KernelCtx, pid: number, start: number, pages: number, fn: string): void {
   const mm = k.s.procs[pid].mm;
+  flushTlbRange(k, pid, start, pages, `${fn}: flush_tlb_range`);
+  mm.tlbFlushPending--;
+}
+
+/** mprotect() under mmap_write_lock: new VMA permissions (split as needed), then change_protection(). */
+export function mprotectStart(k: KernelCtx, pid: number, start: number, pages: number, read: boolean, write: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  mm.tlbFlushPending++;
   for (const vma of vmasCovering(mm, start, pages)) {
     vma.read = read;
     vma.write = write;
     const n = changeProtection(k, mm, vma, vma.start, vma.pages, 'mprotect');
-    trace(k, 'mprotect_fixup', `${read ? 'PROT_READ' : 'PROT_NONE'}${write ? '|PROT_WRITE' : ''} on ${vma.pages} page(s), ${n} PTE(s) changed`);
+    trace(k, 'mprotect_fixup', `${read ? 'PROT_READ' : 'PROT_NONE'}${write ? '|PROT_WRITE' : ''} on ${vma.pages} page(s), ${n} PTE(s) changed; TLB flush pending`);
   }
+}
+
+/** change_prot_numa() under mmap_read_lock (task_numa_work): PTEs become protnone; flush deferred. */
+export function numaHintingStart(k: KernelCtx, pid: number, start: number, pages: number): void {
+  const mm = k.s.procs[pid].mm;
+  mm.tlbFlushPending++;
+  let n = 0;
+  for (const vma of vmasCovering(mm, start, pages)) n += changeProtection(k, mm, vma, vma.start, vma.pages, 'numa');
+  trace(k, 'change_prot_numa', `${n} PTE(s) made protnone; TLB flush pending`);
 }

@@ -39,7 +39,28 @@ export interface Pte {
   softDirty: boolean;
   /** _PAGE_UFFD_WP (292924b26024, v5.7). */
   uffdWp: boolean;
+  /** PAGE_NONE for NUMA hinting (change_prot_numa): present but inaccessible, write permission remembered. */
+  protnone: boolean;
 }
+
+/** A CPU's cached translation (x86: the TLB keeps the write permission it was filled with). */
+export interface TlbEntry {
+  vpn: number;
+  pfn: number;
+  write: boolean;
+}
+
+/**
+ * A kernel path in progress on a thread: the kernel dropped a lock or runs locklessly here,
+ * so other threads may run before it continues. Plain data, part of the state.
+ */
+export type Frame =
+  /** wp_page_copy() between the decision (under the PTL) and installing the copy (under the PTL again). */
+  | { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte }
+  /** A protection change whose TLB flush is deferred past the PTE updates (change_protection, clear_refs). */
+  | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write'; flush: boolean; pending: boolean }
+  /** Blocked in handle_userfault() until the monitor resolves the write-protect fault. */
+  | { kind: 'uffd_wait'; vpn: number };
 
 export interface Vma {
   /** First virtual page number and length in pages. */
@@ -71,6 +92,13 @@ export interface Mm {
   nextVpn: number;
   /** MMF_HAS_PINNED (a458b76a4171; mm->has_pinned from 008cfe4418b3, v5.9). */
   hasPinned: boolean;
+  /** mm->tlb_flush_pending: protection changes whose TLB flush has not happened yet. */
+  tlbFlushPending: number;
+  /** mmap_lock: readers held across steps, and the thread holding it for write (-1: none). */
+  mmapReaders: number;
+  mmapWriter: number;
+  /** mm->write_protect_seq (57efa1fe5957, v5.11): odd while fork write-protects the parent. */
+  writeProtectSeq: number;
 }
 
 export interface Process {
@@ -90,6 +118,12 @@ export interface Thread {
   /** Index of the next statement in the thread's program. */
   pc: number;
   done: boolean;
+  /** The page (within the current statement's range) the thread is at. */
+  sub: number;
+  /** The thread's CPU's TLB: entries for its process's address space. */
+  tlb: TlbEntry[];
+  /** A kernel path in progress, or null. */
+  frame: Frame | null;
 }
 
 /** Where a reference points in the promise's terms: a process's address or a shmem object's page. */
@@ -162,12 +196,24 @@ export function newKernelState(cells: number): KernelState {
   return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], events: [] };
 }
 
+export function cloneFrame(f: Frame): Frame {
+  return f.kind === 'wp_copy' ? { ...f, orig: { ...f.orig } } : { ...f };
+}
+
+export function newMm(nextVpn: number): Mm {
+  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0 };
+}
+
 export function cloneMm(mm: Mm): Mm {
   return {
     vmas: mm.vmas.map((v) => ({ ...v })),
     ptes: mm.ptes.map((p) => (p ? { ...p } : null)),
     nextVpn: mm.nextVpn,
     hasPinned: mm.hasPinned,
+    tlbFlushPending: mm.tlbFlushPending,
+    mmapReaders: mm.mmapReaders,
+    mmapWriter: mm.mmapWriter,
+    writeProtectSeq: mm.writeProtectSeq,
   };
 }
 
@@ -175,7 +221,7 @@ export function cloneState(s: KernelState): KernelState {
   return {
     pages: s.pages.map((p) => ({ ...p, data: p.data.slice() })),
     procs: s.procs.map((p) => ({ ...p, mm: cloneMm(p.mm) })),
-    threads: s.threads.map((t) => ({ ...t })),
+    threads: s.threads.map((t) => ({ ...t, tlb: t.tlb.map((e) => ({ ...e })), frame: t.frame ? cloneFrame(t.frame) : null })),
     pipes: s.pipes.map((p) => ({ holders: p.holders.slice(), buffers: p.buffers.map((b) => ({ ...b })) })),
     refs: s.refs.map((r) => ({ ...r, pages: r.pages.map((p) => ({ ...p })), holders: r.holders.slice() })),
     shmem: s.shmem.map((o) => ({ pages: o.pages.slice(), released: o.released })),

@@ -2,8 +2,9 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { pageMaybeDmaPinned, pageOf } from './page.js';
-import { ZERO_PFN, type Mm, type Vma } from './state.js';
+import { ZERO_PFN, type Vma } from './state.js';
 import { isCowMapping } from './vma.js';
+import { flushTlbMm } from './tlb.js';
 
 /**
  * vma_soft_dirty_enabled(): tracking is on once clear_refs has cleared VM_SOFTDIRTY; a PTE
@@ -17,9 +18,13 @@ export function softDirtyTracking(vma: Vma): boolean {
  * echo 4 > /proc/self/clear_refs: clear VM_SOFTDIRTY on every VMA, and write-protect and clear
  * soft-dirty on every present PTE (clear_soft_dirty). From 9348b73c2e1b (5.11) a writable PTE of a
  * maybe-pinned page in a COW mapping of an mm with MMF_HAS_PINNED is left alone (pte_is_pinned).
- * The TLB flush and the lock changes of 29a951dfb3c3 / 912efa17e512 only matter with TLBs.
+ * The lock (read before 29a951dfb3c3, write from 5.11) is taken by the caller. Before 912efa17e512
+ * (5.12) no TLB flush follows (tlb_finish_mmu elides it: nothing was batched); from 5.12 the
+ * flush is pending until clearRefsFinish.
  */
-export function clearRefsSoftDirty(k: KernelCtx, mm: Mm): void {
+export function clearRefsStart(k: KernelCtx, pid: number): void {
+  const mm = k.s.procs[pid].mm;
+  if (k.policy.clearRefsFlush.value) mm.tlbFlushPending++;
   let cleared = 0;
   let skipped = 0;
   for (const vma of mm.vmas) {
@@ -44,5 +49,13 @@ export function clearRefsSoftDirty(k: KernelCtx, mm: Mm): void {
     }
   }
   const skip = skipped ? `, ${skipped} maybe-pinned PTE(s) skipped` : '';
-  trace(k, 'clear_refs_write', `CLEAR_REFS_SOFT_DIRTY: VM_SOFTDIRTY cleared, ${cleared} PTE(s) write-protected${skip}`, skipped ? k.policy.clearRefsSkipPinned : undefined);
+  const flush = k.policy.clearRefsFlush.value ? '; TLB flush pending' : '; no TLB flush (elided)';
+  trace(k, 'clear_refs_write', `CLEAR_REFS_SOFT_DIRTY: VM_SOFTDIRTY cleared, ${cleared} PTE(s) write-protected${skip}${flush}`, skipped ? k.policy.clearRefsSkipPinned : k.policy.clearRefsFlush);
+}
+
+/** The end of clear_refs_write(): from 5.12, flush_tlb_mm() and dec_tlb_flush_pending(). */
+export function clearRefsFinish(k: KernelCtx, pid: number): void {
+  if (!k.policy.clearRefsFlush.value) return;
+  flushTlbMm(k, pid, 'clear_refs_write: flush_tlb_mm');
+  k.s.procs[pid].mm.tlbFlushPending--;
 }

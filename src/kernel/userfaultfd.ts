@@ -2,7 +2,7 @@
 // handle_userfault() for write-protect faults, and dup_userfaultfd() at fork.
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
-import { changeProtection } from './mprotect.js';
+import { changeProtection, changeProtectionFlush } from './mprotect.js';
 import type { Vma } from './state.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 
@@ -24,27 +24,40 @@ export function uffdRegisterWp(k: KernelCtx, pid: number, uffd: number, start: n
   trace(k, 'userfaultfd_register', `VM_UFFD_WP set on ${pages} page(s)`, k.policy.uffdWp);
 }
 
-/** UFFDIO_WRITEPROTECT → mwriteprotect_range() → change_protection(MM_CP_UFFD_WP[_RESOLVE]). */
-export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start: number, pages: number, protect: boolean): void {
+/**
+ * UFFDIO_WRITEPROTECT → mwriteprotect_range() under mmap_read_lock → change_protection(
+ * MM_CP_UFFD_WP[_RESOLVE]). With `deferFlush` the TLB flush is left to changeProtectionFlush
+ * (the ioctl's own second step); otherwise it is done at once.
+ */
+export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start: number, pages: number, protect: boolean, deferFlush = false): void {
   const mm = k.s.procs[pid].mm;
   const vmas = vmasCovering(mm, start, pages);
   if (!vmas.every((v) => v.uffdWp && v.uffdCtx === uffd) || !rangeFullyMapped(mm, start, pages)) {
     throw errno('ENOENT', 'range not registered for write-protect with this userfaultfd');
   }
   let n = 0;
+  mm.tlbFlushPending++;
   for (const vma of vmas) n += changeProtection(k, mm, vma, vma.start, vma.pages, protect ? 'uffd-wp' : 'uffd-unwp');
-  trace(k, 'mwriteprotect_range', `${protect ? 'write-protect' : 'un-protect'} ${n} PTE(s)`);
+  trace(k, 'mwriteprotect_range', `${protect ? 'write-protect' : 'un-protect'} ${n} PTE(s)${deferFlush ? '; TLB flush pending' : ''}`);
+  if (!deferFlush) changeProtectionFlush(k, pid, start, pages, 'mwriteprotect_range');
 }
 
 /**
- * handle_userfault(VM_UFFD_WP): the event goes to the monitor, which (like the handler of the
- * kernel's uffd selftests) resolves it by un-protecting the page; the fault is then retried.
+ * handle_userfault(VM_UFFD_WP): the event goes to the monitor. With `resolve` the monitor (like
+ * the handler of the kernel's uffd selftests) un-protects the page at once and the fault is
+ * retried; otherwise the faulting thread sleeps, mmap_lock released, until the page is
+ * un-protected. Returns whether the fault was resolved.
  */
-export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
+export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number, resolve: boolean): boolean {
   const ctx = k.s.uffds[vma.uffdCtx];
   ctx.wpFaults++;
+  if (!resolve) {
+    trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); the thread waits for the monitor`);
+    return false;
+  }
   trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); monitor un-protects the page`);
   uffdWriteprotect(k, pid, vma.uffdCtx, vpn, 1, false);
+  return true;
 }
 
 /**

@@ -93,6 +93,14 @@ export interface Policy {
   changeWritable: Knob<ChangeWritable>;
   /** clear_refs soft-dirty leaves maybe-pinned writable PTEs alone. */
   clearRefsSkipPinned: Knob<boolean>;
+  /** clear_refs takes mmap_lock for write (else for read, while faults run). */
+  clearRefsWriteLock: Knob<boolean>;
+  /** clear_refs flushes the TLB after write-protecting (else the flush is elided: stale writable entries survive). */
+  clearRefsFlush: Knob<boolean>;
+  /** do_wp_page flushes a pending TLB flush of a uffd-wp VMA before the COW decision. */
+  uffdWpFaultFlush: Knob<boolean>;
+  /** GUP-fast backs off while fork write-protects the parent (mm->write_protect_seq). */
+  gupFastForkSeq: Knob<boolean>;
   /** userfaultfd write-protect on anonymous memory exists. */
   uffdWp: Knob<boolean>;
   /** MADV_WIPEONFORK exists. */
@@ -110,6 +118,10 @@ export const KNOB_NAMES = [
   'odirectPin',
   'changeWritable',
   'clearRefsSkipPinned',
+  'clearRefsWriteLock',
+  'clearRefsFlush',
+  'uffdWpFaultFlush',
+  'gupFastForkSeq',
   'uffdWp',
   'wipeOnFork',
 ] as const;

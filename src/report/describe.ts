@@ -53,6 +53,17 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
     });
   });
+  s.procs.forEach((p, pid) => {
+    if (p.alive && p.mm.tlbFlushPending) out.set(`${p.name} tlb_flush_pending`, String(p.mm.tlbFlushPending));
+    if (p.alive && p.mm.mmapWriter >= 0) out.set(`${p.name} mmap_lock`, `held for write by CPU${p.mm.mmapWriter}`);
+    s.threads.forEach((t, cpu) => {
+      if (t.pid !== pid || t.done) return;
+      const who = `CPU${cpu} (${t.name === 'main' || t.prog < 0 ? p.name : `${p.name}.${t.name}`})`;
+      for (const e of t.tlb) out.set(`${who} TLB ${n.addr(e.vpn)}`, `pfn ${e.pfn} ${e.write ? 'W' : 'R/O'}`);
+      const f = t.frame;
+      if (f) out.set(`${who} in`, f.kind === 'wp_copy' ? `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})` : f.kind === 'flush' ? `${f.what} (TLB flush to come)` : 'handle_userfault (waiting for the monitor)');
+    });
+  });
   s.refs.forEach((r, id) => {
     if (r.released) return;
     out.set(`ref #${id}`, `${r.via} ${r.kind === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'} by ${s.procs[r.owner].name} on ${r.pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn}`)).join(', ')}`);
@@ -73,7 +84,7 @@ export function diffDescriptions(before: Map<string, string>, after: Map<string,
   for (const [key, v] of before) {
     if (after.has(key)) continue;
     // What went with a freed page or an exited process needs no line of its own.
-    const owner = key.startsWith('pfn ') ? key.split(' ').slice(0, 2).join(' ') : key.split(' ')[0];
+    const owner = key.startsWith('pfn ') ? key.split(' ').slice(0, 2).join(' ') : key.startsWith('CPU') ? key.split(' ')[1].replace(/[()]/g, '').split('.')[0] : key.split(' ')[0];
     const ownerNow = after.get(owner) ?? '';
     if (owner !== key && (ownerNow === 'freed' || ownerNow === 'exited' || ownerNow.startsWith('killed'))) continue;
     lines.push(`${key}: ${v} -> gone`);

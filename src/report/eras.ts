@@ -11,6 +11,10 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   odirectPin: 'O_DIRECT pins',
   changeWritable: 'write upgrade',
   clearRefsSkipPinned: 'clear_refs pinned',
+  clearRefsWriteLock: 'clear_refs lock',
+  clearRefsFlush: 'clear_refs flush',
+  uffdWpFaultFlush: 'uffd-wp fault flush',
+  gupFastForkSeq: 'GUP-fast vs fork',
   uffdWp: 'uffd-wp',
   wipeOnFork: 'MADV_WIPEONFORK',
 };

@@ -68,6 +68,8 @@ export type Stmt = (
   | { op: 'uffd_wp_faults'; dst: string; uffd: string }
   /** echo 4 > /proc/self/clear_refs */
   | { op: 'clear_refs_soft_dirty' }
+  /** NUMA balancing's task_numa_work → change_prot_numa() on the range: protnone PTEs, deferred flush. */
+  | { op: 'numa_hinting'; addr: Addr; len?: number }
   /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */
   | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number }
 ) & { pos: SourcePos; text: string };

@@ -87,6 +87,9 @@ export class ThreadBuilder {
   mmap(dst: string, len: number, opts: { prot?: Prot; shared?: boolean } = {}): this {
     return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false });
   }
+  numaHinting(addr: AddrArg, len?: number): this {
+    return this.add({ fn: 'numa_hinting', addr: addrOf(addr), ...opt(len) });
+  }
   munmap(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'munmap', addr: addrOf(addr), ...opt(len) });
   }
@@ -297,6 +300,8 @@ export function formatCall(c: CallSpec): string {
       return `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     case 'munmap':
       return `munmap(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
+    case 'numa_hinting':
+      return `numa_hinting(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'mprotect':
       return `mprotect(${fmtAddr(c.addr)}${fmtLen(c.len)}, ${fmtProt(c.prot)})`;
     case 'madvise':

@@ -42,7 +42,7 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 /** One statement as written, arguments decoded. */
 export type Call = (
   | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
-  | { fn: 'munmap'; addr: Addr; len?: number }
+  | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number }
   | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot }
   | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice }
   | { fn: 'memset'; addr: Addr; byte: number; len?: number }
@@ -101,6 +101,7 @@ export interface SurfaceProgram {
 export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   mmap: 'X = mmap(LEN, PROT, FLAGS)',
   munmap: 'munmap(ADDR[, LEN])',
+  numa_hinting: 'numa_hinting(ADDR[, LEN])',
   mprotect: 'mprotect(ADDR[, LEN], PROT)',
   madvise: 'madvise(ADDR[, LEN], ADVICE)',
   memset: 'memset(ADDR, BYTE[, LEN])',
@@ -830,6 +831,7 @@ class Parser {
         return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED') };
       }
       case 'munmap':
+      case 'numa_hinting':
         arity(1, 2);
         return { ...base, fn, addr: this.addr(args[0]), ...len(1) };
       case 'mprotect':
@@ -1128,6 +1130,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...at }];
       case 'munmap':
         return [withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len)];
+      case 'numa_hinting':
+        return [withLen({ op: 'numa_hinting' as const, addr: { ...c.addr }, ...at }, c.len)];
       case 'mprotect':
         return [withLen({ op: 'mprotect' as const, addr: { ...c.addr }, prot: { ...c.prot }, ...at }, c.len)];
       case 'madvise':

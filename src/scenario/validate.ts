@@ -151,6 +151,7 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'clear_refs_soft_dirty':
       return [];
     case 'munmap':
+    case 'numa_hinting':
     case 'mprotect':
     case 'madvise':
     case 'write':
@@ -622,6 +623,7 @@ function checkNumbers(st: Stmt): void {
       }
       return;
     case 'munmap':
+    case 'numa_hinting':
     case 'mprotect':
     case 'madvise':
     case 'uffd_register_wp':

@@ -17,6 +17,12 @@ export const v4_9: Policy = {
   odirectPin: cited(false, '', 'O_DIRECT takes FOLL_GET references (bio_iov_iter_get_pages)', '2.6'),
   changeWritable: cited('never', '', 'mprotect never sets the write bit on a private anonymous PTE (pte_modify with the COW protection)', '2.6'),
   clearRefsSkipPinned: cited(false, '', 'clear_refs write-protects every PTE, pinned or not', '3.11'),
+  clearRefsWriteLock: cited(false, '', 'clear_refs_write() takes mmap_read_lock (write only to update VM_SOFTDIRTY)', '3.11'),
+  // 0758cd830494 ("asm-generic/tlb: avoid potential double flush") made tlb_finish_mmu() skip the
+  // flush when no pages were batched; its first release is not confirmed.
+  clearRefsFlush: unverified(false, '0758cd830494', 'asm-generic/tlb: avoid potential double flush (the flush is elided)', '5.x'),
+  uffdWpFaultFlush: cited(false, '', 'do_wp_page does not look at mm_tlb_flush_pending', '2.6'),
+  gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
   wipeOnFork: unverified(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
 };

@@ -7,7 +7,7 @@ import { v5_8 } from './v5.8.js';
 export const v5_9: Policy = {
   ...v5_8,
   name: 'v5.9',
-  kernels: '5.9 – 5.17 (5.10 and 5.15 LTS)',
+  kernels: '5.9 – 5.10 (5.10 LTS before its 5.10.8 and 5.10.2x backports)',
   summary: 'do_wp_page reuses only if page_count == 1; read GUP takes plain references again; fork copies maybe-pinned pages.',
   wpReuse: cited(pageCountIsOne, '09854ba94c6a', 'mm: do_wp_page() simplification', 'v5.9'),
   gupReadOnCow: cited('reference', 'a308c71bf1e6', 'mm/gup: Remove enfornced COW mechanism', 'v5.9'),

@@ -1,0 +1,14 @@
+// v5.11: clear_refs under mmap_write_lock and leaving pinned pages alone; GUP-fast against fork.
+import type { Policy } from '../policy.js';
+import { cited } from '../knob.js';
+import { v5_9 } from './v5.9.js';
+
+export const v5_11: Policy = {
+  ...v5_9,
+  name: 'v5.11',
+  kernels: '5.11 (and 5.10.8+ for clear_refs)',
+  summary: 'As v5.9; clear_refs takes mmap_lock for write and skips maybe-pinned pages (its TLB flush is still elided); GUP-fast backs off while fork write-protects.',
+  clearRefsSkipPinned: cited(true, '9348b73c2e1b', "mm: don't play games with pinned pages in clear_page_refs", 'v5.11'),
+  clearRefsWriteLock: cited(true, '29a951dfb3c3', 'mm: fix clear_refs_write locking', 'v5.11'),
+  gupFastForkSeq: cited(true, '57efa1fe5957', 'mm/gup: prevent gup_fast from racing with COW during fork', 'v5.11'),
+};
