@@ -27,6 +27,7 @@ import { cmdReplay, REPLAY_HELP } from './replay.js';
 import { cmdSynth } from './synth.js';
 import { cmdSim } from './sim.js';
 import { runScenario } from '../explore/run.js';
+import { checkedVerdict } from '../explore/search.js';
 import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
 import { renderTrace } from '../report/trace.js';
 import { renderEras, erasJson } from '../report/eras.js';
@@ -50,9 +51,10 @@ exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input
 `,
   matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--json]
 
-Runs every scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus) under
-every era and prints the matrix: per scenario and era, 'ok' or the violated invariant, marked
-'*' where it differs from the scenario's expected verdict.
+Checks every scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus)
+under every era, exploring every interleaving of its threads, and prints the matrix: per
+scenario and era, 'ok' or the violated invariant, marked '*' where it differs from the
+scenario's expected verdict ('LIMIT' if the search hit its state or time limit).
 
   --era E         only this era (repeatable; 'v5.9' or '5.9')
   --policy FILE   add a user policy (.ts or .js) as a column; it is compared with the
@@ -101,7 +103,7 @@ async function cmdMatrix(argv: string[]): Promise<number> {
   const scenarios = loadOrFail(files);
   const entries: MatrixEntry[] = [];
   for (const s of scenarios) {
-    for (const p of eras) entries.push({ scenario: s, label: label(s), era: p.name, expectationEra: p.base ?? p.name, result: runScenario(s, p) });
+    for (const p of eras) entries.push({ scenario: s, label: label(s), era: p.name, expectationEra: p.base ?? p.name, result: checkedVerdict(s, p) });
   }
   const rows = matrixRows(entries, ERA_ORDER);
   if (values.json) write(JSON.stringify({ results: rows }, null, 2) + '\n');

@@ -128,6 +128,12 @@ export class Machine {
     return this.scenario.threads[t.prog].body[t.pc];
   }
 
+  /** Is thread `ti`'s next statement its last one? */
+  isLastStatement(ti: number): boolean {
+    const t = this.st.kernel.threads[ti];
+    return t.pc + 1 >= this.scenario.threads[t.prog].body.length;
+  }
+
   /** The operation of thread `ti`'s next statement. */
   nextOp(ti: number): Stmt['op'] {
     return this.stmtOf(ti).op;
@@ -238,7 +244,10 @@ export class Machine {
       if (this.exec(k, ti, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token)) {
         th.pc++;
         th.sub = 0;
-        if (th.pc >= this.scenario.threads[th.prog].body.length) th.done = true;
+        if (th.pc >= this.scenario.threads[th.prog].body.length) {
+          th.done = true;
+          th.tlb = []; // a finished thread's CPU holds nothing of interest
+        }
       }
       this.reapProcesses(k);
     } catch (e) {
@@ -362,7 +371,11 @@ export class Machine {
     });
     doExit(k, pid, signal);
     this.promise().exit(pid);
-    for (const t of this.st.kernel.threads) if (t.pid === pid) t.done = true;
+    for (const t of this.st.kernel.threads) {
+      if (t.pid !== pid) continue;
+      t.done = true;
+      t.tlb = [];
+    }
   }
 
   /** A thread killed in the middle of a kernel path: undo what the path held (locks, references). */

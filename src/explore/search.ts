@@ -6,15 +6,16 @@
 // memory end the search with verdict 'inconclusive' and the statistics so far.
 //
 // Partial-order reduction (sound, and deliberately small): a step whose statement is a pure
-// ordering point (signal, wait, waitpid) touches only its own thread's program counter and the
-// set of signalled events. Such a step is independent of every step of every other thread:
+// ordering point (signal, wait, waitpid) and not its thread's last statement (finishing a
+// thread may end its process) touches only its own thread's program counter and the set of
+// signalled events. Such a step is independent of every step of every other thread:
 // it cannot disable another thread (events are only ever added; an exited child stays exited),
 // and it commutes with all of them. It is also invisible: no invariant or register reads the
 // program counter. So when one is enabled, exploring it alone is a persistent (ample) set;
 // the cycle proviso holds trivially because every step advances some program counter, so the
 // state graph is acyclic. Terminal states, and with them every final outcome, are preserved.
 import type { Policy } from '../policies/policy.js';
-import type { Scenario, InvariantName } from '../scenario/ast.js';
+import type { Scenario, InvariantName, Verdict } from '../scenario/ast.js';
 import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
@@ -92,7 +93,9 @@ export function transitions(m: Machine, por: boolean): number[] {
   if (por) {
     for (const t of enabled) {
       const op = m.nextOp(t);
-      if (op === 'signal' || op === 'wait' || op === 'waitpid') return [t];
+      // Not a thread's last statement: finishing a thread may end its process, which is no
+      // pure ordering step (exit_mmap, references dropped).
+      if ((op === 'signal' || op === 'wait' || op === 'waitpid') && !m.isLastStatement(t)) return [t];
     }
   }
   return enabled;
@@ -295,4 +298,22 @@ export function replaySchedule(s: Scenario, policy: Policy, schedule: number[]) 
     if (rec) steps.push(rec);
   }
   return { machine: m, steps };
+}
+
+/** The matrix's verdict for a scenario under an era: every interleaving explored. */
+export interface CheckedVerdict {
+  verdict: Verdict | { verdict: 'inconclusive' };
+  note: string;
+}
+
+export function checkedVerdict(s: Scenario, policy: Policy, opts: SearchOptions = DEFAULT_SEARCH): CheckedVerdict {
+  const r = search(s, policy, opts);
+  switch (r.verdict) {
+    case 'violated':
+      return { verdict: { verdict: 'violated', invariant: r.invariant ?? 'sanity' }, note: r.note };
+    case 'inconclusive':
+      return { verdict: { verdict: 'inconclusive' }, note: r.note };
+    default:
+      return { verdict: { verdict: r.verdict }, note: r.note };
+  }
 }

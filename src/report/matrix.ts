@@ -1,7 +1,7 @@
 // The era matrix: scenario × era, each cell the verdict, marked where it disagrees with the
 // scenario's expectation. The main screen of cowlab.
 import type { Scenario, Verdict } from '../scenario/ast.js';
-import type { RunResult } from '../explore/run.js';
+import type { CheckedVerdict } from '../explore/search.js';
 import { expectationFor, sameVerdict, verdictCell, verdictText } from './verdict.js';
 
 export interface MatrixEntry {
@@ -11,14 +11,14 @@ export interface MatrixEntry {
   era: string;
   /** The era whose expectation applies: the era itself, or a user policy's base era. */
   expectationEra: string;
-  result: RunResult;
+  result: CheckedVerdict;
 }
 
 export interface MatrixRow {
   scenario: string;
   file: string;
   era: string;
-  verdict: Verdict['verdict'];
+  verdict: Verdict['verdict'] | 'inconclusive';
   invariant: string | null;
   expected: string | null;
   basis: 'source' | 'derived' | null;
@@ -40,8 +40,8 @@ export function matrixRows(entries: MatrixEntry[], eraOrder: readonly string[]):
       expected: exp ? verdictText(exp.expected) : null,
       basis: exp ? exp.basis : null,
       citation: exp ? exp.note : null,
-      match: exp ? sameVerdict(v, exp.expected) : false,
-      note: e.result.note || (e.result.violations[0]?.message ?? ''),
+      match: exp && v.verdict !== 'inconclusive' ? sameVerdict(v, exp.expected) : false,
+      note: e.result.note,
     };
   });
 }
@@ -66,7 +66,7 @@ export function renderMatrix(entries: MatrixEntry[], eras: readonly string[], er
   }
   out.push('');
   out.push('ok holds   LEAK leak   LOST lost write   PIN pin incoherent   SANITY kernel sanity   COND final condition');
-  out.push('skip not in that era   * differs from the expected verdict   ? no expected verdict');
+  out.push('skip not in that era   LIMIT search limit reached   * differs from the expected verdict   ? no expected verdict');
   const bad = rows.filter((r) => !r.match);
   out.push('');
   if (bad.length === 0) out.push(`${rows.length} results, all as expected.`);

@@ -6,8 +6,10 @@ export function verdictText(v: Verdict): string {
 }
 
 /** Short matrix cell: "ok", "LEAK", "PIN", "LOST", "SANITY", "COND", "skip", "ERROR". */
-export function verdictCell(v: Verdict): string {
+export function verdictCell(v: Verdict | { verdict: 'inconclusive' }): string {
   switch (v.verdict) {
+    case 'inconclusive':
+      return 'LIMIT';
     case 'holds':
       return 'ok';
     case 'skipped':

@@ -24,8 +24,8 @@ function essence(r: SearchResult) {
   return { verdict: r.verdict, invariant: r.invariant ?? null, outcome: r.outcome ? { result: r.outcome.result, holds: r.outcome.holds, fails: r.outcome.fails } : null };
 }
 
-test('check agrees with the matrix on every corpus scenario under every era', () => {
-  for (const s of scenarios) {
+test('check agrees with the default run wherever a scenario orders all its threads', () => {
+  for (const s of scenarios.filter((x) => !x.file.includes('/races/'))) {
     for (const p of ERAS) {
       const m = runScenario(s, p).verdict;
       const c = search(s, p, opts());

@@ -24,16 +24,22 @@ function machine(body: string, eraName: string): Machine {
   return new Machine(parseScenario(`scenario "t"\n${body}`, 'test.cow', ERA_NAMES), era(eraName));
 }
 
-/** Runs up to `n` statements with the default schedule (the first runnable thread). */
+/**
+ * Runs `n` statements (default: to the end) with the default schedule: the first runnable
+ * thread steps. A statement may take several kernel steps (a path that drops a lock); it counts
+ * once its thread moves to the next statement or finishes (or is killed).
+ */
 function run(m: Machine, n = Number.POSITIVE_INFINITY, record = true): StepRecord[] {
   const out: StepRecord[] = [];
-  let ran = 0;
-  while (ran < n && m.st.status === 'running') {
+  let done = 0;
+  while (done < n && m.st.status === 'running') {
     const ready = m.enabled();
     if (ready.length === 0) break;
+    const t = m.st.kernel.threads[ready[0]];
+    const before = `${t.pc} ${t.done}`;
     const rec = m.step(ready[0], record);
-    ran++;
     if (rec) out.push(rec);
+    if (`${t.pc} ${t.done}` !== before) done++;
   }
   return out;
 }
@@ -70,9 +76,9 @@ function events(recs: StepRecord[]): TraceEvent[] {
   return recs.flatMap((r) => r.events);
 }
 
-function findEvent(recs: StepRecord[], fn: string, part: string): TraceEvent {
-  const e = events(recs).find((x) => x.fn === fn && x.text.includes(part));
-  assert.ok(e, `no ${fn} event containing '${part}' in:\n${events(recs).map((x) => `${x.fn}: ${x.text} ${x.cite ?? ''}`).join('\n')}`);
+function findEvent(recs: StepRecord[], fn: string, ...parts: string[]): TraceEvent {
+  const e = events(recs).find((x) => x.fn === fn && parts.every((p) => x.text.includes(p)));
+  assert.ok(e, `no ${fn} event containing '${parts.join("', '")}' in:\n${events(recs).map((x) => `${x.fn}: ${x.text} ${x.cite ?? ''}`).join('\n')}`);
   return e;
 }
 
@@ -261,8 +267,10 @@ process child {
 
 describe('page_maybe_dma_pinned() false positives: 1024 plain references look like a pin', () => {
   test('the heuristic is page_count >= GUP_PIN_COUNTING_BIAS', () => {
-    const page: Page = { refcount: 1023, mapcount: 1, anon: true, anonExclusive: false, locked: false, freed: false, data: [0] };
-    assert.equal(pageMaybeDmaPinned(page), false);
+    const m = machine(`process p {\n  mem = mmap(PAGE, ${RW}, ${PRIV})\n  memset(mem, 1)\n  r = read(mem)\n}`, 'v5.9');
+    run(m, 2);
+    const page = pageAt(m, 1);
+    assert.equal(pageMaybeDmaPinned({ ...page, refcount: GUP_PIN_COUNTING_BIAS - 1 }), false);
     assert.equal(pageMaybeDmaPinned({ ...page, refcount: GUP_PIN_COUNTING_BIAS }), true);
   });
 

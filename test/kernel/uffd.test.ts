@@ -1,0 +1,263 @@
+// userfaultfd write-protect: UFFDIO_REGISTER (MODE_WP), UFFDIO_WRITEPROTECT, the wp fault that
+// do_wp_page delivers before any COW decision, FAULT_FLAG_UNSHARE bypassing it, and
+// dup_userfaultfd() at fork with and without UFFD_FEATURE_EVENT_FORK.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
+import { Machine, type StepRecord } from '../../src/explore/machine.js';
+import type { Pte } from '../../src/kernel/state.js';
+import type { TraceEvent } from '../../src/kernel/context.js';
+import type { Policy } from '../../src/policies/policy.js';
+
+// ---- helpers (each test file keeps its own: the files are owned separately) ----
+
+function era(name: string): Policy {
+  const p = findEra(name);
+  assert.ok(p, `no era ${name}`);
+  return p;
+}
+
+function machine(body: string, eraName: string): Machine {
+  return new Machine(parseScenario(`scenario "t"\n${body}`, 'test.cow', ERA_NAMES), era(eraName));
+}
+
+/**
+ * Runs `n` statements (default: to the end) with the default schedule: the first runnable
+ * thread steps. A statement may take several kernel steps (a path that drops a lock); it counts
+ * once its thread moves to the next statement or finishes (or is killed).
+ */
+function run(m: Machine, n = Number.POSITIVE_INFINITY, record = true): StepRecord[] {
+  const out: StepRecord[] = [];
+  let done = 0;
+  while (done < n && m.st.status === 'running') {
+    const ready = m.enabled();
+    if (ready.length === 0) break;
+    const t = m.st.kernel.threads[ready[0]];
+    const before = `${t.pc} ${t.done}`;
+    const rec = m.step(ready[0], record);
+    if (rec) out.push(rec);
+    if (`${t.pc} ${t.done}` !== before) done++;
+  }
+  return out;
+}
+
+function pidOf(m: Machine, proc: string): number {
+  const pid = m.st.kernel.procs.findIndex((p) => p.name === proc);
+  assert.ok(pid >= 0, `no process ${proc}`);
+  return pid;
+}
+
+function vpnOf(m: Machine, proc: string, v: string, page = 0): number {
+  const x = m.st.vars[pidOf(m, proc)][v];
+  assert.ok(x && x.kind === 'mapping', `${v} is not a mapping of ${proc}`);
+  return x.vpn + page;
+}
+
+function pteOf(m: Machine, proc: string, v: string, page = 0): Pte | null {
+  return m.st.kernel.procs[pidOf(m, proc)].mm.ptes[vpnOf(m, proc, v, page)] ?? null;
+}
+
+function presentPte(m: Machine, proc: string, v: string, page = 0): Pte {
+  const pte = pteOf(m, proc, v, page);
+  assert.ok(pte, `${proc}: no PTE at ${v}+${page}`);
+  return pte;
+}
+
+function events(recs: StepRecord[]): TraceEvent[] {
+  return recs.flatMap((r) => r.events);
+}
+
+function findEvent(recs: StepRecord[], fn: string, ...parts: string[]): TraceEvent {
+  const e = events(recs).find((x) => x.fn === fn && parts.every((p) => x.text.includes(p)));
+  assert.ok(e, `no ${fn} event containing '${parts.join("', '")}' in:\n${events(recs).map((x) => `${x.fn}: ${x.text} ${x.cite ?? ''}`).join('\n')}`);
+  return e;
+}
+
+
+const RW = 'PROT_READ|PROT_WRITE';
+const PRIV = 'MAP_PRIVATE|MAP_ANONYMOUS';
+
+// ---------------------------------------------------------------------------
+
+function indexOfEvent(recs: StepRecord[], fn: string, part: string): number {
+  return events(recs).indexOf(findEvent(recs, fn, part));
+}
+
+const PROTECTED = (extra: string, feature = ''): string => `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  uffd = userfaultfd(${feature})
+  uffdio_register(uffd, mem, UFFDIO_REGISTER_MODE_WP)
+  uffdio_writeprotect(uffd, mem, UFFDIO_WRITEPROTECT_MODE_WP)
+${extra}
+}`;
+
+describe('UFFDIO_REGISTER / UFFDIO_WRITEPROTECT', () => {
+  test('v4.9: no userfaultfd write-protect before 5.7: the scenario is skipped', () => {
+    const m = machine(PROTECTED('  r = read(mem)'), 'v4.9');
+    run(m);
+    assert.equal(m.st.status, 'skipped');
+    assert.ok(m.st.note.includes('not in v4.9'), m.st.note);
+  });
+
+  test('register sets VM_UFFD_WP; write-protect sets the PTE bit and removes the write bit', () => {
+    const m = machine(PROTECTED('  r = read(mem)'), 'v5.9');
+    run(m, 4);
+    const vma = m.st.kernel.procs[0].mm.vmas[0];
+    assert.equal(vma.uffdWp, true);
+    assert.equal(vma.uffdCtx, 0);
+    assert.equal(presentPte(m, 'parent', 'mem').uffdWp, false);
+    const recs = run(m, 1);
+    findEvent(recs, 'mwriteprotect_range', 'write-protect 1 PTE(s)');
+    const pte = presentPte(m, 'parent', 'mem');
+    assert.equal(pte.uffdWp, true);
+    assert.equal(pte.write, false);
+  });
+
+  test('write-protecting a range that is not registered fails with ENOENT', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  uffd = userfaultfd()
+  uffdio_writeprotect(uffd, mem, UFFDIO_WRITEPROTECT_MODE_WP)
+  r = read(mem)
+}`,
+      'v6.18',
+    );
+    run(m);
+    assert.equal(m.st.status, 'error');
+    assert.ok(m.st.note.includes('ENOENT'), m.st.note);
+  });
+
+  test('uffd-wp on shared memory is not modelled: skipped', () => {
+    const m = machine(
+      `process p {
+  mem = mmap(PAGE, ${RW}, MAP_SHARED|MAP_ANONYMOUS)
+  uffd = userfaultfd()
+  uffdio_register(uffd, mem, UFFDIO_REGISTER_MODE_WP)
+}`,
+      'v6.18',
+    );
+    run(m);
+    assert.equal(m.st.status, 'skipped');
+  });
+
+  // Un-protect: the uffd-wp bit goes; from the 6.3 cycle (our v6.18) the exclusive page may be
+  // mapped writable again at once (MM_CP_TRY_CHANGE_WRITABLE), before that it stays R/O.
+  for (const [name, writable] of [
+    ['v5.9', false],
+    ['v6.2', false],
+    ['v6.18', true],
+  ] as const) {
+    test(`${name}: un-protect clears the bit; the exclusive page is ${writable ? '' : 'not '}mapped writable at once`, () => {
+      const m = machine(PROTECTED('  uffdio_writeprotect(uffd, mem, 0)\n  r = read(mem)'), name);
+      run(m, 5);
+      const recs = run(m, 1);
+      findEvent(recs, 'mwriteprotect_range', 'un-protect 1 PTE(s)');
+      const pte = presentPte(m, 'parent', 'mem');
+      assert.equal(pte.uffdWp, false);
+      assert.equal(pte.write, writable);
+    });
+  }
+});
+
+describe('the uffd-wp fault comes before the COW decision', () => {
+  test('v5.9, exclusive page: the monitor sees the fault first (and un-protects), then do_wp_page reuses', () => {
+    const m = machine(PROTECTED('  memset(mem, 2)\n  n = uffd_wp_faults(uffd)\n  r = read(mem)'), 'v5.9');
+    run(m, 5);
+    const recs = run(m, 1);
+    const e = findEvent(recs, 'do_wp_page', 'userfaultfd_pte_wp -> handle_userfault(VM_UFFD_WP)');
+    assert.equal(e.cite, '[v5.9 292924b26024]');
+    const wp = indexOfEvent(recs, 'handle_userfault', 'UFFD_PAGEFAULT_FLAG_WP delivered (fault #1)');
+    const cow = indexOfEvent(recs, 'do_wp_page', 'page_count 1 == 1 -> wp_page_reuse');
+    assert.ok(wp < cow, 'the wp fault is delivered before the reuse decision');
+    assert.equal(m.st.kernel.uffds[0].wpFaults, 1);
+    run(m, 1);
+    assert.deepEqual(m.st.regs[0].n, { kind: 'number', value: 1 });
+  });
+
+  for (const name of ['v5.9', 'v6.18']) {
+    test(`${name}, page shared with a child: counted once, before wp_page_copy`, () => {
+      const m = machine(
+        PROTECTED('  child = fork()\n  memset(mem, 2)\n  n = uffd_wp_faults(uffd)\n  waitpid(child)') + '\nprocess child {\n  r = read(mem)\n}',
+        name,
+      );
+      run(m, 6);
+      const recs = run(m, 1);
+      assert.equal(recs[0].text, 'memset(mem, 2)');
+      const wp = indexOfEvent(recs, 'handle_userfault', 'fault #1');
+      const cow = indexOfEvent(recs, 'wp_page_copy', 'new pfn 2');
+      assert.ok(wp < cow);
+      assert.equal(m.st.kernel.uffds[0].wpFaults, 1);
+      run(m);
+      assert.deepEqual(m.st.regs[0].n, { kind: 'number', value: 1 });
+      // the child still reads the pre-fork value (token 1: memset(mem, 1))
+      assert.deepEqual(m.st.regs[1].r, { kind: 'data', tokens: [1] });
+      assert.deepEqual(m.st.violations, []);
+    });
+  }
+
+  test('v5.19: FAULT_FLAG_UNSHARE (R/O pin of a protected shared page) bypasses uffd-wp and keeps the bit', () => {
+    const m = machine(
+      PROTECTED('  child = fork()\n  mr = pin_user_pages(mem, 0)\n  n = uffd_wp_faults(uffd)\n  waitpid(child)\n  unpin_user_pages(mr)') +
+        '\nprocess child {\n  r = read(mem)\n}',
+      'v5.19',
+    );
+    run(m, 6);
+    const recs = run(m, 1);
+    findEvent(recs, 'wp_page_copy', 'mapped read-only (unshare)');
+    assert.ok(!events(recs).some((e) => e.fn === 'handle_userfault'));
+    assert.equal(m.st.kernel.uffds[0].wpFaults, 0);
+    const pte = presentPte(m, 'parent', 'mem');
+    assert.equal(pte.pfn, 2);
+    assert.equal(pte.uffdWp, true, 'the unshared PTE keeps the uffd-wp bit');
+    assert.equal(pte.write, false);
+  });
+});
+
+describe('dup_userfaultfd at fork', () => {
+  const FORKED = (feature: string): string =>
+    PROTECTED('  child = fork()\n  waitpid(child)\n  n = uffd_wp_faults(uffd)', feature) +
+    '\nprocess child {\n  memset(mem, 2)\n  n = uffd_wp_faults(uffd)\n  r = read(mem)\n}';
+
+  test('without UFFD_FEATURE_EVENT_FORK the child VMA has no VM_UFFD_WP and its PTE no uffd-wp bit', () => {
+    const m = machine(FORKED(''), 'v5.9');
+    run(m, 6);
+    const child = m.st.kernel.procs[pidOf(m, 'child')];
+    assert.equal(child.mm.vmas[0].uffdWp, false);
+    assert.equal(child.mm.vmas[0].uffdCtx, -1);
+    assert.equal(presentPte(m, 'child', 'mem').uffdWp, false);
+    // the parent keeps both
+    assert.equal(m.st.kernel.procs[0].mm.vmas[0].uffdWp, true);
+    assert.equal(presentPte(m, 'parent', 'mem').uffdWp, true);
+    assert.equal(m.st.kernel.uffds.length, 1, 'no context for the child');
+    // the child's write is an ordinary COW fault that no monitor sees
+    const recs = run(m, 1);
+    assert.ok(!events(recs).some((e) => e.fn === 'handle_userfault'));
+    run(m);
+    assert.equal(m.st.kernel.uffds[0].wpFaults, 0);
+    assert.deepEqual(m.st.regs[pidOf(m, 'child')].n, { kind: 'number', value: 0 });
+  });
+
+  test('with UFFD_FEATURE_EVENT_FORK the child gets its own context and stays write-protected', () => {
+    const m = machine(FORKED('UFFD_FEATURE_EVENT_FORK'), 'v5.9');
+    const recs = run(m, 6);
+    findEvent(recs, 'dup_userfaultfd', 'UFFD_EVENT_FORK: child gets userfaultfd #1');
+    const childPid = pidOf(m, 'child');
+    const child = m.st.kernel.procs[childPid];
+    assert.equal(child.mm.vmas[0].uffdWp, true);
+    assert.equal(child.mm.vmas[0].uffdCtx, 1);
+    assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false });
+    assert.equal(presentPte(m, 'child', 'mem').uffdWp, true);
+    const w = run(m, 1);
+    findEvent(w, 'handle_userfault', 'fault #1');
+    run(m);
+    // the child's write went to the child's context only
+    assert.equal(m.st.kernel.uffds[1].wpFaults, 1);
+    assert.equal(m.st.kernel.uffds[0].wpFaults, 0);
+    assert.deepEqual(m.st.regs[childPid].n, { kind: 'number', value: 1 });
+    assert.deepEqual(m.st.regs[0].n, { kind: 'number', value: 0 });
+    assert.deepEqual(m.st.violations, []);
+  });
+});
