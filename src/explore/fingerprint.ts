@@ -92,9 +92,6 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       h.n(f.start);
       h.n(f.pages);
       h.s(f.lock);
-    } else {
-      h.s(f.kind);
-      h.n(f.vpn);
     }
   }
   for (const p of k.procs) {

@@ -76,8 +76,7 @@ export function cloneMachineState(m: MachineState): MachineState {
 export class Machine {
   readonly cells: CellMap;
   readonly tokens: TokenTable;
-  /** See KernelCtx.uffdAutoResolve: off when the scenario un-protects userfaultfd ranges itself. */
-  readonly uffdAutoResolve: boolean;
+
   /**
    * In synthesis, processes run operations chosen by the search rather than a program: they
    * live until they exit or the search ends them, and their writes get tokens on the fly.
@@ -91,7 +90,6 @@ export class Machine {
   ) {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
-    this.uffdAutoResolve = !scenario.threads.some((t) => t.body.some((s) => s.op === 'uffd_writeprotect' && !s.protect));
     const kernel = newKernelState(cellCount(this.cells));
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
@@ -103,7 +101,7 @@ export class Machine {
   }
 
   private ctx(events: TraceEvent[]): KernelCtx {
-    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, uffdAutoResolve: this.uffdAutoResolve };
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events };
   }
 
   private promise(): PromiseModel {
@@ -144,11 +142,7 @@ export class Machine {
     const t = this.st.kernel.threads[ti];
     if (t.done || t.prog < 0 || this.st.status !== 'running') return false;
     const mm = this.st.kernel.procs[t.pid].mm;
-    if (t.frame) {
-      // Asleep in handle_userfault() until the page is un-protected (or gone).
-      if (t.frame.kind === 'uffd_wait') return !mm.ptes[t.frame.vpn]?.uffdWp;
-      return true;
-    }
+    if (t.frame) return true;
     const s = this.stmtOf(ti);
     if (s.op === 'wait') return this.st.kernel.events.includes(s.event);
     if (s.op === 'waitpid') {
@@ -180,9 +174,12 @@ export class Machine {
         return s.advice === 'DONTNEED' ? 'read' : 'write';
       case 'clear_refs_soft_dirty':
         return this.policy.clearRefsWriteLock.value ? 'write' : 'read';
+      case 'gup':
+        // GUP-fast walks the page tables locklessly (it falls back to the locked slow path,
+        // run here within the same step, only when it cannot grab the page).
+        return s.flags.fast ? 'none' : 'read';
       case 'uffd_writeprotect':
       case 'numa_hinting':
-      case 'gup':
       case 'vmsplice':
       case 'proc_mem_write':
         return 'read';
@@ -303,14 +300,14 @@ export class Machine {
    * in the first; the flush (where the kernel does one), the pending count and the unlock come
    * in the second, so other threads may run in between.
    */
-  private twoPhase(k: KernelCtx, ti: number, pid: number, what: string, start: number, pages: number, lock: 'read' | 'write', flush: boolean, first: () => void): boolean {
+  private twoPhase(k: KernelCtx, ti: number, pid: number, what: string, start: number, pages: number, lock: 'read' | 'write', first: () => void): boolean {
     const th = this.st.kernel.threads[ti];
     const mm = this.st.kernel.procs[pid].mm;
     if (!th.frame) {
       if (lock === 'write') mm.mmapWriter = ti;
       else mm.mmapReaders++;
       first();
-      th.frame = { kind: 'flush', what, start, pages, lock, flush, pending: true };
+      th.frame = { kind: 'flush', what, start, pages, lock };
       return false;
     }
     if (what === 'clear_refs_write') clearRefsFinish(k, pid);
@@ -480,11 +477,11 @@ export class Machine {
       }
       case 'mprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
-        return this.twoPhase(k, ti, pid, 'mprotect', r.start, r.pages, 'write', true, () => mprotectStart(k, pid, r.start, r.pages, s.prot.read, s.prot.write));
+        return this.twoPhase(k, ti, pid, 'mprotect', r.start, r.pages, 'write', () => mprotectStart(k, pid, r.start, r.pages, s.prot.read, s.prot.write));
       }
       case 'numa_hinting': {
         const r = this.pagesOf(pid, s.addr, s.len);
-        return this.twoPhase(k, ti, pid, 'change_prot_numa', r.start, r.pages, 'read', true, () => numaHintingStart(k, pid, r.start, r.pages));
+        return this.twoPhase(k, ti, pid, 'change_prot_numa', r.start, r.pages, 'read', () => numaHintingStart(k, pid, r.start, r.pages));
       }
       case 'madvise': {
         const r = this.pagesOf(pid, s.addr, s.len);
@@ -622,7 +619,7 @@ export class Machine {
       case 'uffd_writeprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
         const uffd = this.uffdOf(pid, s.uffd);
-        return this.twoPhase(k, ti, pid, 'mwriteprotect_range', r.start, r.pages, 'read', true, () => uffdWriteprotect(k, pid, uffd, r.start, r.pages, s.protect, true));
+        return this.twoPhase(k, ti, pid, 'mwriteprotect_range', r.start, r.pages, 'read', () => uffdWriteprotect(k, pid, uffd, r.start, r.pages, s.protect, true));
       }
       case 'uffd_wp_faults': {
         const n = this.st.kernel.uffds[this.uffdOf(pid, s.uffd)].wpFaults;
@@ -631,7 +628,7 @@ export class Machine {
         return true;
       }
       case 'clear_refs_soft_dirty':
-        return this.twoPhase(k, ti, pid, 'clear_refs_write', 0, 0, this.policy.clearRefsWriteLock.value ? 'write' : 'read', false, () => clearRefsStart(k, pid));
+        return this.twoPhase(k, ti, pid, 'clear_refs_write', 0, 0, this.policy.clearRefsWriteLock.value ? 'write' : 'read', () => clearRefsStart(k, pid));
     }
   }
 }

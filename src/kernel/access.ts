@@ -33,9 +33,6 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
   if (th.frame) {
     if (th.frame.kind === 'wp_copy') {
       if (continueWpCopy(k, tid) === 'frame') return -1;
-    } else if (th.frame.kind === 'uffd_wait') {
-      trace(k, 'handle_userfault', 'woken: the page was un-protected; the fault is retried');
-      th.frame = null;
     } else throw insane(`unexpected ${th.frame.kind} frame during an access`);
   }
   for (let attempt = 0; attempt < 6; attempt++) {

@@ -16,12 +16,6 @@ export interface KernelCtx {
   policy: Policy;
   /** Number of cells per page (see scenario/cells.ts). */
   cells: number;
-  /**
-   * Userfaultfd write-protect faults are resolved at once by a monitor that un-protects the
-   * page (as the kernel's uffd selftests do), unless the scenario un-protects explicitly: then
-   * the faulting thread waits until some thread does.
-   */
-  uffdAutoResolve: boolean;
   events: TraceEvent[];
 }
 

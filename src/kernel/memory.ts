@@ -40,22 +40,24 @@ export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: Fau
     const vma = findVma(mmOf(k, pid), vpn);
     if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
     if (handlePteFault(k, pid, -1, vma, vpn, flags) === 'done') return;
-    handleUserfault(k, pid, vma, vpn, true);
+    handleUserfault(k, pid, vma, vpn);
   }
   throw insane(`fault at page ${vpn} kept returning to userfaultfd`);
 }
 
 /**
  * A thread's own fault, in steps: 'done' when the fault is resolved (the access is retried),
- * 'frame' when thread `tid` now holds a frame (wp_page_copy in progress, or waiting for the
- * userfaultfd monitor).
+ * 'frame' when thread `tid` now holds a wp_page_copy frame.
  */
 export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, write: boolean): 'done' | 'frame' {
   const pid = k.s.threads[tid].pid;
   const vma = findVma(mmOf(k, pid), vpn);
   if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
   const r = handlePteFault(k, pid, tid, vma, vpn, { write, unshare: false });
-  if (r === 'uffd-wp') return handleUserfault(k, pid, vma, vpn, k.uffdAutoResolve) ? 'done' : ((k.s.threads[tid].frame = { kind: 'uffd_wait', vpn }), 'frame');
+  if (r === 'uffd-wp') {
+    handleUserfault(k, pid, vma, vpn);
+    return 'done';
+  }
   return r;
 }
 

@@ -58,9 +58,7 @@ export type Frame =
   /** wp_page_copy() between the decision (under the PTL) and installing the copy (under the PTL again). */
   | { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte }
   /** A protection change whose TLB flush is deferred past the PTE updates (change_protection, clear_refs). */
-  | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write'; flush: boolean; pending: boolean }
-  /** Blocked in handle_userfault() until the monitor resolves the write-protect fault. */
-  | { kind: 'uffd_wait'; vpn: number };
+  | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write' };
 
 export interface Vma {
   /** First virtual page number and length in pages. */

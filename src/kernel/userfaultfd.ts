@@ -43,21 +43,15 @@ export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start:
 }
 
 /**
- * handle_userfault(VM_UFFD_WP): the event goes to the monitor. With `resolve` the monitor (like
- * the handler of the kernel's uffd selftests) un-protects the page at once and the fault is
- * retried; otherwise the faulting thread sleeps, mmap_lock released, until the page is
- * un-protected. Returns whether the fault was resolved.
+ * handle_userfault(VM_UFFD_WP): the event goes to the monitor, which (like the handler of the
+ * kernel's uffd selftests) resolves it by un-protecting the page, flush included; the fault is
+ * then retried. Scenario threads may protect and un-protect as well: they race with it.
  */
-export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number, resolve: boolean): boolean {
+export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
   const ctx = k.s.uffds[vma.uffdCtx];
   ctx.wpFaults++;
-  if (!resolve) {
-    trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); the thread waits for the monitor`);
-    return false;
-  }
   trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); monitor un-protects the page`);
   uffdWriteprotect(k, pid, vma.uffdCtx, vpn, 1, false);
-  return true;
 }
 
 /**

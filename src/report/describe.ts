@@ -61,7 +61,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       const who = `CPU${cpu} (${t.name === 'main' || t.prog < 0 ? p.name : `${p.name}.${t.name}`})`;
       for (const e of t.tlb) out.set(`${who} TLB ${n.addr(e.vpn)}`, `pfn ${e.pfn} ${e.write ? 'W' : 'R/O'}`);
       const f = t.frame;
-      if (f) out.set(`${who} in`, f.kind === 'wp_copy' ? `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})` : f.kind === 'flush' ? `${f.what} (TLB flush to come)` : 'handle_userfault (waiting for the monitor)');
+      if (f) out.set(`${who} in`, f.kind === 'wp_copy' ? `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})` : `${f.what} (TLB flush to come)`);
     });
   });
   s.refs.forEach((r, id) => {

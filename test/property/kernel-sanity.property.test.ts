@@ -11,6 +11,12 @@
 // write pin of one, uffd-wp only on private memory, no use of a handle that is gone, ...).
 // Shrinking works on the choices, so counterexamples stay well formed.
 //
+// Processes use waitpid() (which cannot deadlock: only parents wait, for children they forked)
+// but no wait()/signal(). The run must not end in a deadlock either.
+//
+// Knobs: COWLAB_PROPERTY_RUNS, COWLAB_PROPERTY_SEED, COWLAB_PROPERTY_STATS=1 (how runs ended),
+// COWLAB_PROPERTY_PROC_MEM=1 (put proc_mem_write back, see FULL).
+//
 // The generator is duplicated in promise-618.property.test.ts: each test file runs in its own
 // process, and importing one test file from the other would run its tests twice.
 import { test } from 'node:test';
