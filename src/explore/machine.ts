@@ -5,7 +5,7 @@ import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
 import { cloneState, newKernelState, newMm, type KernelState, type Token } from '../kernel/state.js';
-import { KernelFault, insane, type KernelCtx, type TraceEvent } from '../kernel/context.js';
+import { KernelFault, errno, insane, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage } from '../kernel/page.js';
 import { doMmap, doMunmap } from '../kernel/mmap.js';
@@ -98,6 +98,7 @@ export class Machine {
     this.st.vars.push({});
     this.st.regs.push({});
     this.startThreads(0);
+    if (this.st.kernel.threads.every((t) => t.done)) this.finish(this.ctx([]));
   }
 
   private ctx(events: TraceEvent[]): KernelCtx {
@@ -495,6 +496,7 @@ export class Machine {
         for (const pr of pageRanges(this.cells, r.start, r.len)) {
           // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
           const ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
+          promise.reference(ref, pid, false, [pr]);
           const data = pageOf(k, k.s.refs[ref].pages[0].pfn).data;
           for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
           releaseRef(k, ref);
@@ -578,8 +580,10 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = getUserPages(k, pid, ranges, { ...s.flags, via: s.via });
-        // The promise follows the interface asked for, not what the era implements it with.
-        promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT', ranges);
+        // The promise follows the interface asked for, not what the era implements it with. A
+        // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
+        // semantics to observe successive changes through the process page tables" (84209e87c696).
+        promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT' && (s.flags.longterm || s.flags.write), ranges);
         vars[s.dst] = { kind: 'ref', id };
         return true;
       }
@@ -600,6 +604,7 @@ export class Machine {
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
+        if (!ref.write) throw errno('EINVAL', `the device cannot write through '${s.handle}': it was taken without FOLL_WRITE`);
         const t = token();
         for (const p of ref.pages) {
           const data = pageOf(k, p.pfn).data;

@@ -92,7 +92,8 @@ function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     }
     if (pin) {
       getPage(k, pte.pfn, GUP_PIN_COUNTING_BIAS);
-      mm.hasPinned = true;
+      // mm->has_pinned came with copy-on-fork for pinned pages (008cfe4418b3, v5.9).
+      if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
     } else getPage(k, pte.pfn, 1);
     return pte.pfn;
   }

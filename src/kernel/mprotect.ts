@@ -85,6 +85,11 @@ export function mprotectStart(k: KernelCtx, pid: number, start: number, pages: n
   const mm = k.s.procs[pid].mm;
   mm.tlbFlushPending++;
   for (const vma of vmasCovering(mm, start, pages)) {
+    // mprotect_fixup(): nothing to do when the flags do not change.
+    if (vma.read === read && vma.write === write) {
+      trace(k, 'mprotect_fixup', `${vma.pages} page(s) already ${read ? 'PROT_READ' : 'PROT_NONE'}${write ? '|PROT_WRITE' : ''}: unchanged`);
+      continue;
+    }
     vma.read = read;
     vma.write = write;
     const n = changeProtection(k, mm, vma, vma.start, vma.pages, 'mprotect');

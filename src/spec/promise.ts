@@ -104,6 +104,7 @@ export class PromiseModel {
   /** References stop aliasing a private page of `pid` that is unmapped or replaced. */
   private detach(pid: number, vpn: number): void {
     for (const r of this.st.refs) {
+      if (!r) continue;
       for (const rp of r.pages) if (rp.loc.kind === 'private' && rp.loc.pid === pid && rp.loc.vpn === vpn) rp.aliasing = false;
     }
   }
@@ -150,7 +151,11 @@ export class PromiseModel {
   /** `pid` (or a device acting for it) writes `token` into cells [from, to] of its page `vpn`. */
   write(pid: number, vpn: number, from: number, to: number, token: Token): void {
     const loc = this.locationOf(pid, vpn);
-    if (!loc) return;
+    if (loc) this.writeAt(pid, loc, from, to, token);
+  }
+
+  /** A write by (or for) `pid` at a location: its memory, who may now see the value, and the references aliasing it. */
+  private writeAt(pid: number, loc: Location, from: number, to: number, token: Token): void {
     const cells = this.cellsAt(loc) as Token[];
     for (let c = from; c <= to; c++) cells[c] = token;
     addSorted(this.st.procs[pid].known, token);
@@ -160,6 +165,7 @@ export class PromiseModel {
       });
     }
     for (const r of this.st.refs) {
+      if (!r) continue;
       for (const rp of r.pages) {
         if (!rp.aliasing || !sameLocation(rp.loc, loc)) continue;
         for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) addSorted(rp.allowed[c - rp.cellFrom], token);
@@ -195,14 +201,11 @@ export class PromiseModel {
   /** A device writes through reference `id`: the owner's memory changes where the reference still aliases it. */
   deviceWrite(id: number, token: Token): void {
     const r = this.st.refs[id];
+    addSorted(this.st.procs[r.owner].known, token);
     for (const rp of r.pages) {
-      if (!rp.aliasing) continue;
-      if (rp.loc.kind === 'private') this.write(rp.loc.pid, rp.loc.vpn, rp.cellFrom, rp.cellTo, token);
-      else {
-        const cells = this.st.shared[rp.loc.obj][rp.loc.idx];
-        for (let c = rp.cellFrom; c <= rp.cellTo; c++) cells[c] = token;
-        addSorted(this.st.procs[r.owner].known, token);
-      }
+      if (rp.aliasing) this.writeAt(r.owner, rp.loc, rp.cellFrom, rp.cellTo, token);
+      // A detached reference only remembers what was written through it.
+      else for (const a of rp.allowed) addSorted(a, token);
     }
   }
 
