@@ -92,6 +92,15 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       h.n(f.start);
       h.n(f.pages);
       h.s(f.lock);
+    } else if (f.kind === 'fork') {
+      h.s('fork');
+      h.list(f.copy);
+    } else {
+      h.s(f.step);
+      h.n(f.vpn);
+      h.n(pfn(f.orig.pfn));
+      h.n(f.orig.write ? 1 : 0);
+      h.n(f.seq);
     }
   }
   for (const p of k.procs) {

@@ -5,16 +5,17 @@ import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
 import { cloneState, newKernelState, newMm, type KernelState, type Token } from '../kernel/state.js';
-import { KernelFault, errno, insane, type KernelCtx, type TraceEvent } from '../kernel/context.js';
+import { KernelFault, errno, insane, trace, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage } from '../kernel/page.js';
 import { doMmap, doMunmap } from '../kernel/mmap.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise } from '../kernel/madvise.js';
-import { doFork } from '../kernel/fork.js';
+import { doFork, forkPrepare } from '../kernel/fork.js';
+import { newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
-import { getUserPages, releaseRef } from '../kernel/gup.js';
+import { getUserPages, gupFastGrab, gupFastWalk, releaseRef } from '../kernel/gup.js';
 import { uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
@@ -143,7 +144,11 @@ export class Machine {
     const t = this.st.kernel.threads[ti];
     if (t.done || t.prog < 0 || this.st.status !== 'running') return false;
     const mm = this.st.kernel.procs[t.pid].mm;
-    if (t.frame) return true;
+    if (t.frame) {
+      // A GUP-fast that fell back waits for mmap_lock.
+      if (t.frame.kind === 'gup_fast' && t.frame.step === 'slow') return mm.mmapWriter < 0 || mm.mmapWriter === ti;
+      return true;
+    }
     const s = this.stmtOf(ti);
     if (s.op === 'wait') return this.st.kernel.events.includes(s.event);
     if (s.op === 'waitpid') {
@@ -391,6 +396,9 @@ export class Machine {
       else changeProtectionFlush(k, t.pid, f.start, f.pages, f.what);
       if (f.lock === 'write') mm.mmapWriter = -1;
       else mm.mmapReaders--;
+    } else if (f.kind === 'fork') {
+      mm.writeProtectSeq++;
+      mm.mmapWriter = -1;
     }
     t.frame = null;
   }
@@ -533,8 +541,20 @@ export class Machine {
         return true;
       }
       case 'fork': {
-        const forkVmas = this.st.kernel.procs[pid].mm.vmas.map((v) => ({ start: v.start, pages: v.pages, dontCopy: v.dontCopy, wipeOnFork: v.wipeOnFork }));
-        const child = doFork(k, pid, s.child);
+        // Two steps under mmap_write_lock: the pinned-page check, then the write-protect and copy.
+        const th = this.st.kernel.threads[ti];
+        const mm = this.st.kernel.procs[pid].mm;
+        if (!this.dynamic && !th.frame) {
+          mm.mmapWriter = ti;
+          th.frame = { kind: 'fork', copy: forkPrepare(k, pid) };
+          trace(k, 'copy_page_range', `${this.policy.gupFastForkSeq.value ? 'write_protect_seq odd; ' : ''}pinned-page check done, PTEs not yet write-protected`, this.policy.gupFastForkSeq.value ? this.policy.gupFastForkSeq : undefined);
+          return false;
+        }
+        const decided = th.frame?.kind === 'fork' ? th.frame.copy : undefined;
+        th.frame = null;
+        if (mm.mmapWriter === ti) mm.mmapWriter = -1;
+        const forkVmas = mm.vmas.map((v) => ({ start: v.start, pages: v.pages, dontCopy: v.dontCopy, wipeOnFork: v.wipeOnFork }));
+        const child = doFork(k, pid, s.child, decided);
         dupFiles(k, pid, child);
         promise.fork(pid, child, forkVmas);
         this.st.vars[child] = { ...vars };
@@ -579,7 +599,31 @@ export class Machine {
       case 'gup': {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
-        const id = getUserPages(k, pid, ranges, { ...s.flags, via: s.via });
+        const req = { ...s.flags, via: s.via };
+        let id = -1;
+        const th = this.st.kernel.threads[ti];
+        const mm = this.st.kernel.procs[pid].mm;
+        if (s.flags.fast && ranges.length === 1 && !this.dynamic) {
+          // GUP-fast in two steps: the lockless walk, then grab and recheck (history B8).
+          if (!th.frame) {
+            const pte = gupFastWalk(k, pid, ranges[0].vpn, req);
+            if (pte) {
+              th.frame = { kind: 'gup_fast', step: 'grab', vpn: ranges[0].vpn, orig: pte, seq: mm.writeProtectSeq };
+              trace(k, s.flags.pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', `lockless walk: PTE pfn ${pte.pfn}${pte.write ? ' W' : ' R/O'}, write_protect_seq ${mm.writeProtectSeq}`);
+              return false;
+            }
+          } else if (th.frame.kind === 'gup_fast' && th.frame.step === 'grab') {
+            id = gupFastGrab(k, pid, ranges[0], req, th.frame.orig, th.frame.seq);
+            th.frame = null;
+          }
+          if (id < 0 && mm.mmapWriter >= 0 && mm.mmapWriter !== ti) {
+            // The slow path needs mmap_read_lock, held for write (by fork): wait for it.
+            th.frame = { kind: 'gup_fast', step: 'slow', vpn: ranges[0].vpn, orig: newPte(0, false, false), seq: mm.writeProtectSeq };
+            return false;
+          }
+          th.frame = null;
+        }
+        if (id < 0) id = getUserPages(k, pid, ranges, req);
         // The promise follows the interface asked for, not what the era implements it with. A
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
         // semantics to observe successive changes through the process page tables" (84209e87c696).

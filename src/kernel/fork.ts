@@ -8,15 +8,39 @@ import { flushTlbMm } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { isCowMapping } from './vma.js';
 
-/** fork(): a new process with a copy of the parent's address space. Returns the child's pid. */
-export function doFork(k: KernelCtx, parentPid: number, childName: string): number {
+/**
+ * copy_page_range()'s first look at each present anon PTE, under the page-table lock: which
+ * pages the era copies for the child because they may be pinned. GUP-fast takes no lock, so a
+ * pin can land between this look and the write-protect that follows (history B8); from 5.11
+ * write_protect_seq, made odd here, tells GUP-fast to back off.
+ */
+export function forkPrepare(k: KernelCtx, parentPid: number): number[] {
+  const mm = k.s.procs[parentPid].mm;
+  mm.writeProtectSeq++;
+  const copy: number[] = [];
+  for (const src of mm.vmas) {
+    if (src.dontCopy || src.wipeOnFork || src.shared) continue;
+    for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
+      const pte = mm.ptes[vpn];
+      if (pte && pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon && needsCopyForPin(k, mm, src, pte)) copy.push(vpn);
+    }
+  }
+  return copy;
+}
+
+/**
+ * fork(): a new process with a copy of the parent's address space; returns the child's pid.
+ * `decided` carries forkPrepare()'s decisions when fork runs in two steps; otherwise they are
+ * taken here, in the same step.
+ */
+export function doFork(k: KernelCtx, parentPid: number, childName: string, decided?: number[]): number {
   const parent = k.s.procs[parentPid];
   const childPid = k.s.procs.length;
+  const copyVpns = decided ?? forkPrepare(k, parentPid);
+  parent.mm.writeProtectSeq++; // even again: the write-protecting is over
   // MMF_HAS_PINNED is not inherited: the child has pinned nothing yet.
   const mm: Mm = newMm(parent.mm.nextVpn);
   mm.ptes = parent.mm.ptes.map(() => null);
-  // copy_page_range() write-protects under mm->write_protect_seq (57efa1fe5957): odd while it runs.
-  parent.mm.writeProtectSeq += 2;
   k.s.procs.push({ name: childName, parent: parentPid, alive: true, killedBy: null, mm });
   const ctxMap = new Map<number, number>();
   let shared = 0;
@@ -30,7 +54,7 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string): numb
     // so copy_page_range() leaves them to be faulted in from the shmem object.
     if (src.wipeOnFork || src.shared) continue;
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
-      const r = copyPresentPte(k, parent.mm, mm, src, dst, vpn);
+      const r = copyPresentPte(k, parent.mm, mm, src, dst, vpn, copyVpns.includes(vpn));
       if (r === 'copied') copied++;
       else if (r === 'shared') shared++;
     }
@@ -44,7 +68,7 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string): numb
 
 type CopyResult = 'none' | 'shared' | 'copied';
 
-function copyPresentPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: number): CopyResult {
+function copyPresentPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: number, copy: boolean): CopyResult {
   const pte = srcMm.ptes[vpn];
   if (!pte) return 'none';
   // copy_present_pte() drops the uffd-wp bit unless the child's VMA keeps VM_UFFD_WP (8f34f1eac382,
@@ -56,10 +80,12 @@ function copyPresentPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, 
     return 'shared';
   }
   const page = pageOf(k, pte.pfn);
-  if (page.anon && needsCopyForPin(k, srcMm, src, pte)) {
+  if (copy) {
     copyPresentPage(k, dstMm, dst, vpn, pte, keepUffd);
     return 'copied';
   }
+  // page_try_dup_anon_rmap(): a shared page is no longer exclusive.
+  if (page.anon && k.policy.forkPinned.value === 'anon-exclusive') page.anonExclusive = false;
   if (isCowMapping(src) && pte.write) pte.write = false; // ptep_set_wrprotect(src_mm, ...)
   getPage(k, pte.pfn);
   pageDupRmap(k, pte.pfn);
@@ -90,7 +116,6 @@ function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
         trace(k, 'copy_present_pte', `page_try_dup_anon_rmap: pfn ${pte.pfn} exclusive and maybe pinned -> copy_present_page`, knob);
         return true;
       }
-      page.anonExclusive = false;
       return false;
   }
 }

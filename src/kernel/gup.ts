@@ -111,6 +111,48 @@ export function getUserPages(k: KernelCtx, pid: number, ranges: GupRange[], req:
   const pin = effectivePin(k, req);
   const pages: RefPage[] = [];
   for (const r of ranges) pages.push({ pfn: gupOnePage(k, pid, r.vpn, req, pin), vpn: r.vpn, cellFrom: r.cellFrom, cellTo: r.cellTo });
+  return makeRef(k, pid, pages, req, pin);
+}
+
+/**
+ * GUP-fast's lockless walk (internal_get_user_pages_fast → gup_pte_range), first half: the PTE
+ * it would grab, or null when it must fall back to the slow path at once (PTE absent or not
+ * usable without a fault, an unshare needed, 5.8's forced write on a read-only PTE, or — from
+ * 5.11 — fork write-protecting right now).
+ */
+export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequest): Pte | null {
+  const mm = k.s.procs[pid].mm;
+  const vma = findVma(mm, vpn);
+  const pte = mm.ptes[vpn];
+  if (!vma || !pte || pte.protnone) return null;
+  if (k.policy.gupFastForkSeq.value && mm.writeProtectSeq % 2 === 1) return null;
+  const write = req.write || (k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma));
+  if (write && !pte.write) return null;
+  if (gupMustUnshare(k, vma, pte, effectivePin(k, req), write, req.longterm)) return null;
+  return { ...pte };
+}
+
+/**
+ * GUP-fast, second half: grab the page (try_grab_page), then recheck that the PTE did not
+ * change under it and — from 5.11 (57efa1fe5957) — that no fork write-protected meanwhile;
+ * otherwise drop the page and return -1 (the caller falls back to the slow path).
+ */
+export function gupFastGrab(k: KernelCtx, pid: number, range: GupRange, req: GupRequest, orig: Pte, seq: number): number {
+  const mm = k.s.procs[pid].mm;
+  const pin = effectivePin(k, req);
+  const now = mm.ptes[range.vpn];
+  const same = !!now && now.pfn === orig.pfn && now.write === orig.write && !now.protnone;
+  const seqOk = !k.policy.gupFastForkSeq.value || mm.writeProtectSeq === seq;
+  if (!same || !seqOk) {
+    trace(k, pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', !same ? 'the PTE changed under the lockless walk: page dropped, fall back to the slow path' : 'write_protect_seq changed (fork): page dropped, fall back to the slow path', same ? k.policy.gupFastForkSeq : undefined);
+    return -1;
+  }
+  getPage(k, orig.pfn, pin ? GUP_PIN_COUNTING_BIAS : 1);
+  if (pin && k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
+  return makeRef(k, pid, [{ pfn: orig.pfn, vpn: range.vpn, cellFrom: range.cellFrom, cellTo: range.cellTo }], req, pin);
+}
+
+function makeRef(k: KernelCtx, pid: number, pages: RefPage[], req: GupRequest, pin: boolean): number {
   const ref: GupRef = {
     owner: pid,
     kind: pin ? 'pin' : 'get',

@@ -58,7 +58,11 @@ export type Frame =
   /** wp_page_copy() between the decision (under the PTL) and installing the copy (under the PTL again). */
   | { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte }
   /** A protection change whose TLB flush is deferred past the PTE updates (change_protection, clear_refs). */
-  | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write' };
+  | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write' }
+  /** fork between copy_page_range()'s pinned-page check and its write-protect (mmap_lock held for write). */
+  | { kind: 'fork'; copy: number[] }
+  /** GUP-fast after its lockless walk read the PTE; 'slow': it fell back and waits for mmap_lock. */
+  | { kind: 'gup_fast'; step: 'grab' | 'slow'; vpn: number; orig: Pte; seq: number };
 
 export interface Vma {
   /** First virtual page number and length in pages. */
@@ -195,7 +199,9 @@ export function newKernelState(cells: number): KernelState {
 }
 
 export function cloneFrame(f: Frame): Frame {
-  return f.kind === 'wp_copy' ? { ...f, orig: { ...f.orig } } : { ...f };
+  if (f.kind === 'wp_copy' || f.kind === 'gup_fast') return { ...f, orig: { ...f.orig } };
+  if (f.kind === 'fork') return { ...f, copy: f.copy.slice() };
+  return { ...f };
 }
 
 export function newMm(nextVpn: number): Mm {

@@ -1,6 +1,6 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState, type Pte, type Token } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
 
 export interface Namer {
   /** "mem+0x1000" for a virtual page number. */
@@ -13,6 +13,19 @@ export function pteText(pte: Pte): string {
     .filter(Boolean)
     .join(' ');
   return `${pte.pfn === ZERO_PFN ? 'zero page' : `pfn ${pte.pfn}`} ${bits}`;
+}
+
+function frameText(f: Frame): string {
+  switch (f.kind) {
+    case 'wp_copy':
+      return `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})`;
+    case 'flush':
+      return `${f.what} (TLB flush to come)`;
+    case 'fork':
+      return `copy_page_range (pinned-page check done${f.copy.length ? `, copying ${f.copy.length}` : ''}; write-protect to come)`;
+    case 'gup_fast':
+      return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
+  }
 }
 
 export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
@@ -61,7 +74,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       const who = `CPU${cpu} (${t.name === 'main' || t.prog < 0 ? p.name : `${p.name}.${t.name}`})`;
       for (const e of t.tlb) out.set(`${who} TLB ${n.addr(e.vpn)}`, `pfn ${e.pfn} ${e.write ? 'W' : 'R/O'}`);
       const f = t.frame;
-      if (f) out.set(`${who} in`, f.kind === 'wp_copy' ? `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})` : `${f.what} (TLB flush to come)`);
+      if (f) out.set(`${who} in`, frameText(f));
     });
   });
   s.refs.forEach((r, id) => {
