@@ -74,7 +74,18 @@ if (big) for (const [symmetry, por] of [[true, true], [false, false]] as const) 
   log(row(`largest: ${big.file}`, largest.era.name, o, r.verdict, r.stats));
 }
 
-// 3. Synthesis at growing depths.
+// 3. The race scenarios, with and without each reduction, under the eras where they matter.
+for (const s of scenarios.filter((x) => x.file.includes('/races/'))) {
+  for (const eraName of ['v5.9', 'v5.12', 'v6.18']) {
+    for (const [symmetry, por] of [[true, true], [true, false], [false, false]] as const) {
+      const o: SearchOptions = { ...DEFAULT_SEARCH, symmetry, por };
+      const r = search(s, findEra(eraName) as Policy, o);
+      log(row(s.file.replace(/^.*scenarios\//, ''), eraName, o, r.verdict === 'violated' ? `violated:${r.invariant}` : r.verdict, r.stats));
+    }
+  }
+}
+
+// 4. Synthesis at growing depths.
 for (const eraName of ['v4.9', 'v6.18']) {
   for (const depth of DEPTHS) {
     for (const symmetry of [true, false]) {
