@@ -30,7 +30,8 @@ export function judge(
   tokens: TokenTable,
   observer: number,
   who: string,
-  where: string,
+  /** The address (or a function naming it, called only if a violation needs it). */
+  where: string | (() => string),
   seen: Token[],
   expected: Expected[],
   throughReference: boolean,
@@ -50,10 +51,10 @@ export function judge(
     return {
       invariant,
       who,
-      where,
+      where: typeof where === 'string' ? where : where(),
       seen: seenText,
       promised,
-      message: `${who} read ${seenText} at ${where}, promised ${promised}: ${what}`,
+      message: `${who} read ${seenText} at ${typeof where === 'string' ? where : where()}, promised ${promised}: ${what}`,
     };
   }
   return null;

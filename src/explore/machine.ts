@@ -83,6 +83,8 @@ export class Machine {
    * live until they exit or the search ends them, and their writes get tokens on the fly.
    */
   dynamic = false;
+  /** Whether the current step is being recorded for a trace (observations are labelled only then). */
+  private recording = false;
   st: MachineState;
 
   constructor(
@@ -239,6 +241,7 @@ export class Machine {
   step(ti: number, record = true): StepRecord | null {
     const th = this.st.kernel.threads[ti];
     const stmt = this.stmtOf(ti);
+    this.recording = record;
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
@@ -271,6 +274,7 @@ export class Machine {
    * write for the token table, so the same write in another interleaving gets the same token.
    */
   stepDynamic(pid: number, stmt: Stmt, tokenKey: string, record = false): StepRecord | null {
+    this.recording = record;
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
@@ -453,10 +457,10 @@ export class Machine {
     return own >= 0 ? own : v.id;
   }
 
-  private observe(rec: StepRecord, observer: number, who: string, where: string, seen: Token[], expected: { exact: boolean; values: Token[] }[], viaRef: boolean): void {
+  private observe(rec: StepRecord, observer: number, who: string, where: () => string, seen: Token[], expected: { exact: boolean; values: Token[] }[], viaRef: boolean): void {
     const p = this.promise();
     const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
-    rec.observation = seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
+    if (this.recording) rec.observation = seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
     if (v) {
       this.st.violations.push(v);
       rec.violation = v;
@@ -534,7 +538,7 @@ export class Machine {
             const expected = seen.map((_, i) => ({ exact: true, values: promised ? [promised[pr.cellFrom + i]] : [] }));
             const reg = this.st.regs[pid][s.dst];
             if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
-            this.observe(rec, pid, `process ${me}`, this.namer().addr(pr.vpn), seen, expected, false);
+            this.observe(rec, pid, `process ${me}`, () => this.namer().addr(pr.vpn), seen, expected, false);
           }
           th.sub++;
         }
@@ -593,7 +597,7 @@ export class Machine {
         const seen = doPipeRead(k, p.id).flatMap((b) => b.data);
         this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
         const who = `pipe read by ${me} (vmsplice by ${this.st.kernel.procs[owner].name}, reference${buffers.length > 1 ? 's' : ''} #${buffers.join(', #')})`;
-        this.observe(rec, pid, who, s.pipe, seen, expected, false);
+        this.observe(rec, pid, who, () => s.pipe, seen, expected, false);
         return true;
       }
       case 'gup': {
@@ -641,7 +645,7 @@ export class Machine {
         const seen = ref.pages.flatMap((p) => pageOf(k, p.pfn).data.slice(p.cellFrom, p.cellTo + 1));
         this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
         const who = `device behind ${this.st.kernel.procs[ref.owner].name}'s ${ref.via} ${ref.kind === 'pin' ? 'pin' : 'reference'} #${id}`;
-        this.observe(rec, ref.owner, who, this.namer().addr(ref.pages[0].vpn), seen, promise.expectedThroughRef(id), true);
+        this.observe(rec, ref.owner, who, () => this.namer().addr(ref.pages[0].vpn), seen, promise.expectedThroughRef(id), true);
         return true;
       }
       case 'device_write': {
