@@ -31,6 +31,7 @@ export function renderTrace(s: Scenario, policy: Policy, r: RunResult, expectati
   if (exp) {
     const match = sameVerdict(r.verdict, exp.expected);
     out.push(`expected${expectationEra !== policy.name ? ` (from ${expectationEra})` : ''}: ${verdictText(exp.expected)} [${exp.basis}: ${exp.note}] -- ${match ? 'as expected' : 'DIFFERS'}`);
+    if (!match && s.threads.length > 1) out.push('(this is one schedule; `cowlab check` explores every interleaving)');
   } else out.push('expected: no expected verdict for this era');
   return out.join('\n') + '\n';
 }
