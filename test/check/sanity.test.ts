@@ -3,45 +3,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/parse.js';
-import { ERAS, ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
+import { ERAS, ERA_NAMES } from '../../src/policies/eras/index.js';
 import { Machine, type StepRecord } from '../../src/explore/machine.js';
 import { runScenario } from '../../src/explore/run.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
-import type { Policy } from '../../src/policies/policy.js';
-
-function era(name: string): Policy {
-  const p = findEra(name);
-  assert.ok(p, `no era ${name}`);
-  return p;
-}
-
-function machine(body: string, eraName: string): Machine {
-  return new Machine(parseScenario(`scenario "t"\n${body}`, 'test.cow', ERA_NAMES), era(eraName));
-}
-
-/**
- * Runs `n` statements (default: to the end) with the default schedule: the first runnable
- * thread steps. A statement may take several kernel steps (a path that drops a lock); it counts
- * once its thread moves to the next statement or finishes (or is killed).
- */
-function run(m: Machine, n = Number.POSITIVE_INFINITY, record = true): StepRecord[] {
-  const out: StepRecord[] = [];
-  let done = 0;
-  while (done < n && m.st.status === 'running') {
-    const ready = m.enabled();
-    if (ready.length === 0) break;
-    const t = m.st.kernel.threads[ready[0]];
-    const before = `${t.pc} ${t.done}`;
-    const rec = m.step(ready[0], record);
-    if (rec) out.push(rec);
-    if (`${t.pc} ${t.done}` !== before) done++;
-  }
-  return out;
-}
-
-const RW = 'PROT_READ|PROT_WRITE';
-const PRIV = 'MAP_PRIVATE|MAP_ANONYMOUS';
+import { era, machine, run, RW, PRIV } from '../../testlib/machine-helpers.js';
 
 /** A process with one written page (pfn 1), a pin on it, and a forked child sharing nothing yet. */
 const PINNED = `process p {

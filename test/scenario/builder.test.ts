@@ -4,26 +4,19 @@ import { PAGE_SIZE } from '../../src/scenario/ast.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import { and, at, eq, ne, not, or, PROT_NONE, PROT_READ, scenario, TRUE, type ScenarioBuilder } from '../../src/scenario/builder.js';
+import {
+  TEST_ERAS as ERAS,
+  VMSPLICE_CHILD,
+  VMSPLICE_FINAL,
+  VMSPLICE_HEAD,
+  vmspliceParent,
+} from '../../testlib/fixtures.js';
 
-const ERAS = ['v4.9', 'v5.8', 'v5.9', 'v5.18', 'v5.19', 'v6.0', 'v6.2', 'v6.18'];
-
-const EXAMPLE_TEXT = `scenario "vmsplice() + unmap in child ... with base page"
-source "tools/testing/selftests/mm/cow.c: test_vmsplice_in_child()"
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  memset(mem, 1)
-  child = fork()
-  wait(child_ready)
-  memset(mem, 0xff)
-  signal(parent_ready)
-  waitpid(child)
-}
-process child {
+const EXAMPLE_TEXT = `${VMSPLICE_HEAD}${vmspliceParent()}process child {
   old = read(mem); fds = pipe(); vmsplice(fds, mem); munmap(mem)
   signal(child_ready); wait(parent_ready); new = read(fds)
 }
-final forall (child.new == child.old)
-expect v4.9   violated leak source "the CVE"
+${VMSPLICE_FINAL}expect v4.9   violated leak source "the CVE"
 expect v5.8.. holds source "fixed"
 `;
 
@@ -72,31 +65,10 @@ test('the builder produces the same AST as the scenario text', () => {
 test('toText() is canonical scenario text', () => {
   assert.equal(
     example().toText(),
-    `scenario "vmsplice() + unmap in child ... with base page"
-source "tools/testing/selftests/mm/cow.c: test_vmsplice_in_child()"
-
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  memset(mem, 1)
-  child = fork()
-  wait(child_ready)
-  memset(mem, 255)
-  signal(parent_ready)
-  waitpid(child)
-}
-
-process child {
-  old = read(mem)
-  fds = pipe()
-  vmsplice(fds, mem)
-  munmap(mem)
-  signal(child_ready)
-  wait(parent_ready)
-  new = read(fds)
-}
-
-final forall (child.new == child.old)
-expect v4.9 violated leak source "the CVE"
+    `${VMSPLICE_HEAD}
+${vmspliceParent('255')}
+${VMSPLICE_CHILD}
+${VMSPLICE_FINAL}expect v4.9 violated leak source "the CVE"
 expect v5.8.. holds source "fixed"
 `,
   );

@@ -3,37 +3,14 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import type { Scenario, Stmt } from '../../src/scenario/ast.js';
-
-const ERAS = ['v4.9', 'v5.8', 'v5.9', 'v5.18', 'v5.19', 'v6.0', 'v6.2', 'v6.18'];
+import { TEST_ERAS as ERAS, VMSPLICE_CHECKS, VMSPLICE_CHILD, VMSPLICE_HEAD, vmspliceParent } from '../../testlib/fixtures.js';
 
 const EXAMPLE = `// cow.c case 3: CVE-2020-29374 (Jann Horn)
-scenario "vmsplice() + unmap in child ... with base page"
-source "tools/testing/selftests/mm/cow.c: test_vmsplice_in_child()"
-description "The child takes a R/O GUP reference via vmsplice, unmaps, and reads the pipe after the parent wrote."
+${VMSPLICE_HEAD}description "The child takes a R/O GUP reference via vmsplice, unmaps, and reads the pipe after the parent wrote."
 
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  memset(mem, 1)
-  child = fork()
-  wait(child_ready)
-  memset(mem, 0xff)
-  signal(parent_ready)
-  waitpid(child)
-}
-
-process child {
-  old = read(mem)
-  fds = pipe()
-  vmsplice(fds, mem)
-  munmap(mem)
-  signal(child_ready)
-  wait(parent_ready)
-  new = read(fds)
-}
-
-check leak, lost-write, pin, sanity
-final forall (child.new == child.old)
-
+${vmspliceParent()}
+${VMSPLICE_CHILD}
+${VMSPLICE_CHECKS}
 expect v4.9          violated leak   source  "kernel-cow-tests.md §1.7: E0 F (the CVE)"
 expect v5.8..        holds           source  "kernel-cow-tests.md §1.7: P from 5.8"
 `;
