@@ -260,13 +260,19 @@ export class Machine {
       if (!(e instanceof KernelFault)) throw e;
       this.fault(k, ti, stmt, e, rec);
     }
+    return this.afterStep(k, rec, before);
+  }
+
+  /** After every step: kernel sanity, the end of the run, and the trace's diff. */
+  private afterStep(k: KernelCtx, rec: StepRecord, before: Map<string, string> | null): StepRecord | null {
     if (this.st.status === 'running') {
       const problems = sanityProblems(this.st.kernel, false);
       if (problems.length) this.sanityViolation(problems[0], rec);
     }
     if (this.st.status === 'running' && !this.dynamic && this.st.kernel.threads.every((t) => t.done)) this.finish(k);
-    if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
-    return record ? rec : null;
+    if (!before) return null;
+    rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
+    return rec;
   }
 
   /**
@@ -289,12 +295,7 @@ export class Machine {
       if (!(e instanceof KernelFault)) throw e;
       this.fault(k, ti, stmt, e, rec);
     }
-    if (this.st.status === 'running') {
-      const problems = sanityProblems(this.st.kernel, false);
-      if (problems.length) this.sanityViolation(problems[0], rec);
-    }
-    if (record && before) rec.changes = diffDescriptions(before, describeKernel(this.st.kernel, this.namer()));
-    return record ? rec : null;
+    return this.afterStep(k, rec, before);
   }
 
   /** Synthesis: the CPU a process's operations run on (a thread with no program, made on first use). */
