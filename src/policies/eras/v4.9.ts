@@ -24,5 +24,5 @@ export const v4_9: Policy = {
   uffdWpFaultFlush: cited(false, '', 'do_wp_page does not look at mm_tlb_flush_pending', '2.6'),
   gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
-  wipeOnFork: unverified(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
+  wipeOnFork: cited(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
 };

@@ -11,5 +11,5 @@ export const v5_8: Policy = {
   gupReadOnCow: cited('break-cow', '17839856fd58', 'gup: document and work around "COW can break either way" issue', 'v5.8'),
   follPin: unverified(true, '3faa52c03f44', 'mm/gup: track FOLL_PIN pages (GUP_PIN_COUNTING_BIAS)', 'v5.7'),
   uffdWp: cited(true, '292924b26024', 'userfaultfd: wp: apply _PAGE_UFFD_WP bit', 'v5.7'),
-  wipeOnFork: unverified(true, 'd2cd9ede6e19', 'mm,fork: introduce MADV_WIPEONFORK', 'v4.14'),
+  wipeOnFork: cited(true, 'd2cd9ede6e19', 'mm,fork: introduce MADV_WIPEONFORK', 'v4.14'),
 };
