@@ -59,3 +59,11 @@ export function label(s: Scenario): string {
   return rel.endsWith(SCENARIO_EXT) ? rel.slice(0, -SCENARIO_EXT.length) : rel;
 }
 
+/** --workers: a positive integer; more than one needs breadth-first search. */
+export function workersOption(v: string | undefined, dfs: boolean): number {
+  if (v === undefined) return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--workers expects a positive integer, found '${v}'`);
+  if (n > 1 && dfs) throw new UsageError('--workers needs breadth-first search: drop --dfs, or use --workers 1');
+  return n;
+}

@@ -1,12 +1,14 @@
 // `cowlab synth`: let the search invent the attack.
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_SEARCH, type SearchOptions, type SearchStats } from '../explore/search.js';
+import { exploreParallel } from '../explore/parallel.js';
 import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
-import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, write } from './common.js';
+import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write } from './common.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
@@ -23,7 +25,8 @@ a scenario file, or exhausts the space and proves that none exists within the bo
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
   --out FILE         also write the found scenario to FILE
-  --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry: as for check
+  --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N:
+                     as for check
   --json             the result and statistics as JSON
   -h, --help         this help
 
@@ -52,6 +55,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       'max-memory': { type: 'string' },
       dfs: { type: 'boolean' },
+      workers: { type: 'string' },
       'no-symmetry': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -85,7 +89,11 @@ export async function cmdSynth(argv: string[]): Promise<number> {
         ? (s: SearchStats) => process.stderr.write(`\r${s.distinct} distinct / ${s.generated} states, ${s.distinctPerSecond}/s, queue ${s.queue}, depth ${s.depth}   `)
         : undefined,
   };
-  const r = synthesize(policy, o, opts);
+  const workers = workersOption(values.workers, opts.dfs);
+  const r =
+    workers > 1
+      ? await exploreParallel({ kind: 'synth', synth: o, policy: policy === user && values.policy ? { file: resolve(values.policy) } : { era: policy.name } }, opts, workers)
+      : synthesize(policy, o, opts);
   if (opts.progress) process.stderr.write('\r\x1b[K');
   const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
   const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;

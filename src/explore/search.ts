@@ -76,9 +76,121 @@ export interface SearchResult {
   schedule?: number[];
   note: string;
   /** Which limit ended the search, for 'inconclusive'. */
-  limit?: 'states' | 'depth' | 'time' | 'memory';
+  limit?: SearchLimit;
   outcome?: Outcome;
   stats: SearchStats;
+}
+
+export type SearchLimit = 'states' | 'depth' | 'time' | 'memory';
+
+/**
+ * What a newly reached state is, as far as the search is concerned. Computed from the state
+ * alone (a worker thread can do it); the search then decides what it means (Verdicts.settle).
+ */
+export type Judgement =
+  | { kind: 'violated'; violation: Violation }
+  | { kind: 'skipped'; note: string }
+  | { kind: 'error'; note: string }
+  | { kind: 'running' }
+  | {
+      kind: 'final';
+      /** The final condition holds in it. */
+      holds: boolean;
+      /** Without symmetry: its fingerprint under symmetry, for counting final states up to it. */
+      canon: [number, number] | null;
+    };
+
+const RUNNING: Judgement = { kind: 'running' };
+
+/** Judge a newly reached state (m is the space's machine; its m.st is left pointing at st). */
+export function judgeState(space: Space, m: Machine, st: MachineState, symmetry: boolean): Judgement {
+  const violation = st.violations.find((v) => space.checks.has(v.invariant));
+  if (violation) return { kind: 'violated', violation };
+  if (st.status === 'skipped') return { kind: 'skipped', note: st.note };
+  if (st.status === 'error') return { kind: 'error', note: st.note };
+  if (st.status !== 'done') return RUNNING;
+  // Final states are counted up to symmetry whatever the search uses, so that outcome counts
+  // do not depend on the reductions. With symmetry they are already deduplicated by the
+  // visited set under the same canonical form.
+  const canon = symmetry ? null : fingerprintState(st, true);
+  m.st = st;
+  return { kind: 'final', holds: space.finalHolds(m), canon };
+}
+
+/** A violation of an invariant that is not checked ends its path quietly. */
+export function endsQuietly(st: MachineState): boolean {
+  return st.violations.length > 0 && st.status !== 'running';
+}
+
+/**
+ * The search's side of judging: final states and the outcome of the final condition, and the
+ * results that end the search. Fed judgements in the order states are first reached.
+ */
+export class Verdicts {
+  finalHolds = 0;
+  finalFails = 0;
+  witness: number[] | undefined;
+  private readonly finals = new FingerprintSet();
+
+  constructor(private readonly quantifier: 'forall' | 'exists' | undefined) {}
+
+  get finalStates(): number {
+    return this.finalHolds + this.finalFails;
+  }
+
+  /** A result that ends the search, 'final' for a final state, or null (explore on from it). */
+  settle(j: Judgement, path: () => number[], stats: () => SearchStats): SearchResult | 'final' | null {
+    switch (j.kind) {
+      case 'violated':
+        return { verdict: 'violated', invariant: j.violation.invariant, violation: j.violation, schedule: path(), note: j.violation.message, stats: stats() };
+      case 'skipped':
+      case 'error':
+        return { verdict: j.kind, note: j.note, schedule: path(), stats: stats() };
+      case 'running':
+        return null;
+      case 'final':
+        if (j.canon && !this.finals.add(j.canon[0], j.canon[1])) return 'final';
+        if (j.holds) {
+          this.finalHolds++;
+          this.witness ??= path();
+        } else {
+          this.finalFails++;
+          if (this.quantifier === 'forall') {
+            return { verdict: 'violated', invariant: 'condition', schedule: path(), note: 'the final forall condition is false in a reachable final state', stats: stats() };
+          }
+        }
+        return 'final';
+    }
+  }
+
+  /** The result once the space is exhausted. */
+  holds(stats: SearchStats): SearchResult {
+    const q = this.quantifier;
+    const outcome: Outcome | undefined = q
+      ? { quantifier: q, result: this.finalHolds === 0 ? 'Never' : this.finalFails === 0 ? 'Always' : 'Sometimes', holds: this.finalHolds, fails: this.finalFails, witness: this.witness }
+      : undefined;
+    return { verdict: 'holds', note: '', outcome, stats, schedule: this.witness };
+  }
+}
+
+export function searchStats(c: { started: number; generated: number; distinct: number; depth: number; queue: number; bytes: number; finalStates: number }): SearchStats {
+  const seconds = (Date.now() - c.started) / 1000;
+  return {
+    generated: c.generated,
+    distinct: c.distinct,
+    depth: c.depth,
+    queue: c.queue,
+    seconds,
+    distinctPerSecond: seconds > 0 ? Math.round(c.distinct / seconds) : c.distinct,
+    bytesPerState: c.distinct ? Math.round(c.bytes / c.distinct) : 0,
+    finalStates: c.finalStates,
+    collisionProbability: collisionProbability(c.distinct),
+  };
+}
+
+export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: SearchStats): SearchResult {
+  const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory: `--max-memory ${opts.maxMemoryMb} MB` }[limit];
+  return { verdict: 'inconclusive', limit, note: `limit reached: ${what}; nothing violated so far`, stats: st };
 }
 
 interface Node {
@@ -154,57 +266,18 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   };
   let generated = 1;
   let maxDepth = 0;
-  let finalHolds = 0;
-  let finalFails = 0;
-  let witness: number[] | undefined;
-  const finals = new FingerprintSet();
+  const verdicts = new Verdicts(space.quantifier);
   let lastProgress = started;
-  const stats = (queue: number): SearchStats => {
-    const seconds = (Date.now() - started) / 1000;
-    return {
-      generated,
-      distinct: visited.size,
-      depth: maxDepth,
-      queue,
-      seconds,
-      distinctPerSecond: seconds > 0 ? Math.round(visited.size / seconds) : visited.size,
-      bytesPerState: visited.size ? Math.round((visited.bytes + parent.bytes + move.bytes) / visited.size) : 0,
-      finalStates: finalHolds + finalFails,
-      collisionProbability: collisionProbability(visited.size),
-    };
-  };
+  const stats = (queue: number): SearchStats =>
+    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: visited.bytes + parent.bytes + move.bytes, finalStates: verdicts.finalStates });
   const fp0 = fingerprintState(space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
   const frontier: Node[] = [{ st: space.initial, depth: 0, id: 0 }];
   let head = 0;
 
   /** Judge a newly reached state; returns a result that ends the search, or null. */
-  const judgeState = (st: MachineState, id: number, queue: number): SearchResult | 'final' | null => {
-    const violation = st.violations.find((v) => space.checks.has(v.invariant));
-    if (violation) return { verdict: 'violated', invariant: violation.invariant, violation, schedule: pathTo(id), note: violation.message, stats: stats(queue) };
-    if (st.status === 'skipped') return { verdict: 'skipped', note: st.note, schedule: pathTo(id), stats: stats(queue) };
-    if (st.status === 'error') return { verdict: 'error', note: st.note, schedule: pathTo(id), stats: stats(queue) };
-    if (st.status !== 'done') return null;
-    // Final states are counted up to symmetry whatever the search uses, so that outcome counts
-    // do not depend on the reductions.
-    if (opts.symmetry) {
-      // Already deduplicated by the visited set under the same canonical form.
-    } else {
-      const f = fingerprintState(st, true);
-      if (!finals.add(f[0], f[1])) return 'final';
-    }
-    m.st = st;
-    if (space.finalHolds(m)) {
-      finalHolds++;
-      witness ??= pathTo(id);
-    } else {
-      finalFails++;
-      if (space.quantifier === 'forall') {
-        return { verdict: 'violated', invariant: 'condition', schedule: pathTo(id), note: 'the final forall condition is false in a reachable final state', stats: stats(queue) };
-      }
-    }
-    return 'final';
-  };
+  const judge = (st: MachineState, id: number, queue: number): SearchResult | 'final' | null =>
+    verdicts.settle(judgeState(space, m, st, opts.symmetry), () => pathTo(id), () => stats(queue));
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
     const node = opts.dfs ? (frontier.pop() as Node) : frontier[head++];
@@ -217,8 +290,8 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     if (now - lastProgress >= 1000) {
       lastProgress = now;
       opts.progress?.(stats(queue));
-      if (now - started > opts.timeoutMs) return inconclusive('time', stats(queue));
-      if (process.memoryUsage().heapUsed / 2 ** 20 > opts.maxMemoryMb) return inconclusive('memory', stats(queue));
+      if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
+      if (process.memoryUsage().heapUsed / 2 ** 20 > opts.maxMemoryMb) return inconclusiveResult('memory', opts, stats(queue));
     }
     m.st = node.st;
     const moves = space.moves(m);
@@ -226,11 +299,11 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       const st = cloneMachineState(node.st);
       m.st = st;
       if (!space.stuck(m)) return { verdict: 'error', note: `deadlock: ${m.blocked().join('; ')}`, schedule: pathTo(node.id), stats: stats(queue) };
-      const r = judgeState(st, node.id, queue);
+      const r = judge(st, node.id, queue);
       if (r && r !== 'final') return r;
       continue;
     }
-    if (node.depth >= opts.maxDepth) return inconclusive('depth', stats(queue));
+    if (node.depth >= opts.maxDepth) return inconclusiveResult('depth', opts, stats(queue));
     for (const t of moves) {
       const st = cloneMachineState(node.st);
       m.st = st;
@@ -243,28 +316,20 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       move.push(t);
       const depth = node.depth + 1;
       if (depth > maxDepth) maxDepth = depth;
-      if (visited.size >= opts.maxStates) return inconclusive('states', stats(queue));
-      const r = judgeState(st, id, queue);
+      if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats(queue));
+      const r = judge(st, id, queue);
       if (r === 'final') continue;
       if (r) return r;
       // A violation of an invariant that is not checked ends this path quietly.
-      if (st.violations.length && st.status !== 'running') continue;
+      if (endsQuietly(st)) continue;
       frontier.push({ st, depth, id });
     }
   }
-  const outcome: Outcome | undefined = space.quantifier
-    ? { quantifier: space.quantifier, result: finalHolds === 0 ? 'Never' : finalFails === 0 ? 'Always' : 'Sometimes', holds: finalHolds, fails: finalFails, witness }
-    : undefined;
-  return { verdict: 'holds', note: '', outcome, stats: stats(0), schedule: witness };
-
-  function inconclusive(limit: 'states' | 'depth' | 'time' | 'memory', st: SearchStats): SearchResult {
-    const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory: `--max-memory ${opts.maxMemoryMb} MB` }[limit];
-    return { verdict: 'inconclusive', limit, note: `limit reached: ${what}; nothing violated so far`, stats: st };
-  }
+  return verdicts.holds(stats(0));
 }
 
 /** An append-only Int32Array that doubles as it fills (parent pointers and moves per state). */
-class GrowableInt32 {
+export class GrowableInt32 {
   private a = new Int32Array(1024);
   length = 0;
   push(v: number): void {

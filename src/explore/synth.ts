@@ -74,6 +74,31 @@ function baseScenario(procs: number, invariant?: InvariantName): Scenario {
 
 const MEM = { base: 'mem', offset: 0 };
 
+/** The byte of the n-th write (by the CPU or a device) of process pid. */
+function writeByte(op: 'write' | 'device-write', pid: number, n: number): number {
+  return op === 'write' ? 0x10 * (pid + 1) + n + 1 : 0x80 + 0x10 * pid + n + 1;
+}
+
+/** The token key of process pid's write number `writes` (see apply). */
+function tokenKey(pid: number, op: SynthOp, writes: number): string {
+  return `${pid}:${op}:${writes}`;
+}
+
+/**
+ * Give every write the bound allows its token up front, in a fixed order. Allocated on first
+ * use instead, the numbering would follow the order the search happens to meet the writes, and
+ * searches that meet them in different orders (the worker threads of a parallel search) would
+ * fingerprint the same state differently.
+ */
+function allocateTokens(m: Machine, o: SynthOptions): void {
+  for (let pid = 0; pid < o.procs; pid++) {
+    for (const op of ['write', 'device-write'] as const) {
+      if (!o.ops.includes(op)) continue;
+      for (let n = 0; n < o.depth; n++) m.tokens.dynamic(tokenKey(pid, op, n), writeByte(op, pid, n), `p${pid}`, op === 'write' ? 'cpu' : 'device');
+    }
+  }
+}
+
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
 function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
   const st = m.st;
@@ -90,7 +115,7 @@ function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt 
   switch (op) {
     case 'write': {
       if (!vma?.write) return null;
-      const byte = 0x10 * (pid + 1) + n + 1;
+      const byte = writeByte(op, pid, n);
       return stmt(`memset(mem, 0x${byte.toString(16)})`, { op: 'write', addr: MEM, byte });
     }
     case 'read':
@@ -133,7 +158,7 @@ function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt 
     case 'device-write': {
       const v = vars.pin;
       if (!held('pin') || !v || v.kind !== 'ref' || !st.kernel.refs[v.id].write) return null;
-      const byte = 0x80 + 0x10 * pid + n + 1;
+      const byte = writeByte(op, pid, n);
       return stmt(`device_write(pin, 0x${byte.toString(16)})`, { op: 'device_write', handle: 'pin', byte });
     }
     case 'gup':
@@ -165,6 +190,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   const machine = new Machine(baseScenario(o.procs, o.invariant), policy);
   machine.dynamic = true;
   machine.st.counters = [0];
+  allocateTokens(machine, o);
   const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done || t.prog < 0);
   return {
     machine,
@@ -192,7 +218,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
       const s = opStatement(m, pid, op, o.procs) as Stmt;
       if (op === 'vmsplice') ensurePipe(m, pid);
       const writes = m.st.counters[1 + pid] ?? 0;
-      m.stepDynamic(pid, s, `${pid}:${op}:${writes}`);
+      m.stepDynamic(pid, s, tokenKey(pid, op, writes));
       if (s.op === 'write' || s.op === 'device_write') m.st.counters[1 + pid] = writes + 1;
       m.st.counters[USED]++;
     },
