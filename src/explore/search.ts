@@ -295,8 +295,9 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     }
     m.st = node.st;
     const moves = space.moves(m);
+    // A dequeued state is never looked at again: its last successor may reuse it instead of a copy.
     if (moves.length === 0) {
-      const st = cloneMachineState(node.st);
+      const st = node.st;
       m.st = st;
       if (!space.stuck(m)) return { verdict: 'error', note: `deadlock: ${m.blocked().join('; ')}`, schedule: pathTo(node.id), stats: stats(queue) };
       const r = judge(st, node.id, queue);
@@ -304,8 +305,9 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       continue;
     }
     if (node.depth >= opts.maxDepth) return inconclusiveResult('depth', opts, stats(queue));
-    for (const t of moves) {
-      const st = cloneMachineState(node.st);
+    for (let i = 0; i < moves.length; i++) {
+      const t = moves[i];
+      const st = i === moves.length - 1 ? node.st : cloneMachineState(node.st);
       m.st = st;
       space.apply(m, t);
       generated++;
