@@ -12,6 +12,7 @@ import { ERAS, ERA_NAMES, findEra } from '../src/policies/eras/index.js';
 import { findScenarioFiles, loadScenarios } from '../src/scenario/load.js';
 import { DEFAULT_SEARCH, search, type SearchOptions, type SearchStats } from '../src/explore/search.js';
 import { synthesize, type SynthOp } from '../src/explore/synth.js';
+import { exploreParallel } from '../src/explore/parallel.js';
 import type { Policy } from '../src/policies/policy.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -96,6 +97,20 @@ for (const eraName of ['v4.9', 'v6.18']) {
   }
 }
 
+// 5. Workers: the same synthesis with 1 and 2 worker threads (identical results, times differ).
+const parallel: Row[] = [];
+for (const workers of [1, 2]) {
+  const depth = quick ? 4 : 6;
+  const o: SearchOptions = { ...DEFAULT_SEARCH, por: false, symmetry: true, timeoutMs: SYNTH_TIMEOUT_S * 1000 };
+  const r =
+    workers === 1
+      ? synthesize(findEra('v6.18') as Policy, { procs: 2, depth, ops: OPS }, o)
+      : await exploreParallel({ kind: 'synth', synth: { procs: 2, depth, ops: OPS }, policy: { era: 'v6.18' } }, o, workers);
+  const x = row(`synth procs=2 depth=${depth} --workers ${workers}`, 'v6.18', o, r.verdict, r.stats);
+  parallel.push(x);
+  log(x);
+}
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -104,6 +119,7 @@ const out = {
   anchor: 'SPIN 6.5 on a small Promela model of the fork/vmsplice/munmap problem: 1.1-1.6 million stored states/s on one core, ~0.8 s to generate and compile its verifier',
   corpus,
   rows,
+  parallel,
 };
 const file = join(ROOT, 'bench', quick ? 'results.quick.json' : 'results.json');
 writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
