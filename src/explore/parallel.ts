@@ -28,12 +28,11 @@ import type { Policy } from '../policies/policy.js';
 import { findEra } from '../policies/eras/index.js';
 import { loadPolicy } from '../policies/user.js';
 import type { Scenario } from '../scenario/ast.js';
-import { FingerprintSet } from './fingerprint.js';
 import {
-  GrowableInt32,
   inconclusiveResult,
   scenarioSpace,
   searchStats,
+  StateTree,
   Verdicts,
   type Judgement,
   type SearchLimit,
@@ -205,23 +204,16 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
     return inbox.queue.shift() as FromWorker;
   };
 
-  const visited = new FingerprintSet();
-  const parent = new GrowableInt32();
-  const move = new GrowableInt32();
-  parent.push(-1);
-  move.push(-1);
-  const pathTo = (id: number): number[] => {
-    const out: number[] = [];
-    for (let i = id; i > 0; i = parent.get(i)) out.push(move.get(i));
-    return out.reverse();
-  };
+  const tree = new StateTree();
+  const visited = tree.visited;
+  const pathTo = (id: number): number[] => tree.pathTo(id);
   let generated = 1;
   let maxDepth = 0;
   let verdicts = new Verdicts(undefined);
   /** The single-threaded search's queue length at the parent being merged. */
   let queue = 0;
   const stats = (): SearchStats =>
-    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: visited.bytes + parent.bytes + move.bytes, finalStates: verdicts.finalStates });
+    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
 
   // About once a second, as in search.ts: progress, and the time and memory limits. From a
   // timer while waiting for the workers, and between batches while they keep the main thread busy.
@@ -310,9 +302,7 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
                 if ((data[k + 3] & J_KIND) === J_EXTRA) x++;
                 continue;
               }
-              const sid = parent.length;
-              parent.push(id);
-              move.push(data[k + 2]);
+              const sid = tree.add(id, data[k + 2]);
               if (depth + 1 > maxDepth) maxDepth = depth + 1;
               if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats());
               const r = verdicts.settle(judgement(data[k + 3], data[k + 4], data[k + 5]), () => pathTo(sid), stats);

@@ -254,22 +254,15 @@ export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAUL
 export function explore(space: Space, opts: SearchOptions): SearchResult {
   const started = Date.now();
   const m = space.machine;
-  const visited = new FingerprintSet();
-  const parent = new GrowableInt32();
-  const move = new GrowableInt32();
-  parent.push(-1);
-  move.push(-1);
-  const pathTo = (id: number): number[] => {
-    const out: number[] = [];
-    for (let i = id; i > 0; i = parent.get(i)) out.push(move.get(i));
-    return out.reverse();
-  };
+  const tree = new StateTree();
+  const visited = tree.visited;
+  const pathTo = (id: number): number[] => tree.pathTo(id);
   let generated = 1;
   let maxDepth = 0;
   const verdicts = new Verdicts(space.quantifier);
   let lastProgress = started;
   const stats = (queue: number): SearchStats =>
-    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: visited.bytes + parent.bytes + move.bytes, finalStates: verdicts.finalStates });
+    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
   const fp0 = fingerprintState(space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
   const frontier: Node[] = [{ st: space.initial, depth: 0, id: 0 }];
@@ -313,9 +306,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       generated++;
       const fp = fingerprintState(st, opts.symmetry);
       if (!visited.add(fp[0], fp[1])) continue;
-      const id = parent.length;
-      parent.push(node.id);
-      move.push(t);
+      const id = tree.add(node.id, t);
       const depth = node.depth + 1;
       if (depth > maxDepth) maxDepth = depth;
       if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats(queue));
@@ -330,8 +321,41 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   return verdicts.holds(stats(0));
 }
 
+/**
+ * The explored states: their fingerprints (visited set), and for each stored state its parent
+ * and the move that reached it, so that the path to any state can be rebuilt. State 0 is the
+ * initial state.
+ */
+export class StateTree {
+  readonly visited = new FingerprintSet();
+  private readonly parent = new GrowableInt32();
+  private readonly move = new GrowableInt32();
+
+  constructor() {
+    this.parent.push(-1);
+    this.move.push(-1);
+  }
+
+  /** Records a new state reached from `parentId` by `move`; returns its id. */
+  add(parentId: number, move: number): number {
+    this.parent.push(parentId);
+    this.move.push(move);
+    return this.parent.length - 1;
+  }
+
+  pathTo(id: number): number[] {
+    const out: number[] = [];
+    for (let i = id; i > 0; i = this.parent.get(i)) out.push(this.move.get(i));
+    return out.reverse();
+  }
+
+  get bytes(): number {
+    return this.visited.bytes + this.parent.bytes + this.move.bytes;
+  }
+}
+
 /** An append-only Int32Array that doubles as it fills (parent pointers and moves per state). */
-export class GrowableInt32 {
+class GrowableInt32 {
   private a = new Int32Array(1024);
   length = 0;
   push(v: number): void {
