@@ -105,11 +105,9 @@ export const FULL: Alphabet = {
     uffd_wp_faults: 1,
     clear_refs: 2,
     segv: 1,
-    // Off by default: proc_mem_write takes a kernel reference that the machine never registers
-    // with the promise, so the promise's reference ids fall out of step with the kernel's and a
-    // later reference + write/munmap/exit throws a TypeError in PromiseModel (see the report).
-    // COWLAB_PROPERTY_PROC_MEM=1 turns it on.
-    proc_mem_write: process.env.COWLAB_PROPERTY_PROC_MEM === '1' ? 2 : 0,
+    // proc_mem_write's reference is registered with the promise like any other;
+    // COWLAB_PROPERTY_PROC_MEM=0 leaves it out.
+    proc_mem_write: process.env.COWLAB_PROPERTY_PROC_MEM === '0' ? 0 : 2,
   },
   gets: true,
   shortTermRoPins: true,

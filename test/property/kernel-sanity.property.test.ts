@@ -12,7 +12,7 @@
 // but no wait()/signal(). The run must not end in a deadlock either.
 //
 // Knobs: COWLAB_PROPERTY_RUNS, COWLAB_PROPERTY_SEED, COWLAB_PROPERTY_STATS=1 (how runs ended),
-// COWLAB_PROPERTY_PROC_MEM=1 (put proc_mem_write back, see FULL in testlib/scenario-generator.ts).
+// COWLAB_PROPERTY_PROC_MEM=0 (leave proc_mem_write out, see FULL in testlib/scenario-generator.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -9,9 +9,9 @@
 //   page_needs_cow_for_dma / PageAnonExclusive), so the promise cannot hold for it.
 // - R/O pin_user_pages() without FOLL_LONGTERM: the kernel gives them snapshot semantics on pages
 //   that are not anon (the shared zero page), see PINS_ONLY below.
-// - Two cases the model judges wrongly (device writes into shared memory, and through a pin whose
-//   mapping is gone), and proc_mem_write, which makes the model throw: see PINS_ONLY, FULL and
-//   the report. COWLAB_PROPERTY_KNOWN_BUGS=1 (and COWLAB_PROPERTY_PROC_MEM=1) put them back.
+// - Device writes into shared memory and through a pin whose mapping is gone: the model judged
+//   them wrongly once; COWLAB_PROPERTY_KNOWN_BUGS=1 puts them (and short-term R/O pins) back.
+//   With it, the property still finds a counterexample that has not been analysed yet.
 //
 // The generator is in testlib/scenario-generator.ts, shared with kernel-sanity.property.test.ts.
 import { test } from 'node:test';
