@@ -204,8 +204,19 @@ export class PromiseModel {
     addSorted(this.st.procs[r.owner].known, token);
     for (const rp of r.pages) {
       if (rp.aliasing) this.writeAt(r.owner, rp.loc, rp.cellFrom, rp.cellTo, token);
-      // A detached reference only remembers what was written through it.
-      else for (const a of rp.allowed) addSorted(a, token);
+      // Detached, the write reaches only the references that were taken on the same location.
+      else this.allowAt(rp.loc, rp.cellFrom, rp.cellTo, token);
+    }
+  }
+
+  /** Every reference page at `loc` may now show `token` in cells [from, to]. */
+  private allowAt(loc: Location, from: number, to: number, token: Token): void {
+    for (const r of this.st.refs) {
+      if (!r) continue;
+      for (const rp of r.pages) {
+        if (!sameLocation(rp.loc, loc)) continue;
+        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) addSorted(rp.allowed[c - rp.cellFrom], token);
+      }
     }
   }
 
