@@ -56,3 +56,27 @@ export const VMSPLICE_FINAL = 'final forall (child.new == child.old)\n';
 /** The `check` line (every invariant) and the `final` line. */
 export const VMSPLICE_CHECKS = `check leak, lost-write, pin, sanity
 ${VMSPLICE_FINAL}`;
+
+/**
+ * A racy scenario for the explorer: the parent writes while the child vmsplices and unmaps,
+ * with no ordering between them. `quantifier` is that of its final condition.
+ */
+export function racyScenario(quantifier: 'exists' | 'forall'): string {
+  return `
+scenario "racy: two threads of the parent and a child, no ordering"
+process parent {
+  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
+  memset(mem, 1)
+  child = fork()
+  memset(mem, 2)
+  a = read(mem)
+}
+process child {
+  fds = pipe()
+  vmsplice(fds, mem)
+  munmap(mem)
+  b = read(fds)
+}
+final ${quantifier} (child.b == 2)
+`;
+}

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { findScenarioFiles } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
-import { DEFAULT_SEARCH, replaySchedule, search, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
+import { DEFAULT_SEARCH, replaySchedule, search, verdictOf, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
 import { exploreParallel } from '../explore/parallel.js';
 import { summarise } from '../explore/run.js';
 import { conditionText } from '../check/condition.js';
@@ -113,8 +113,8 @@ export async function cmdCheck(argv: string[]): Promise<number> {
         : search(s, policy, opts);
     if (opts.progress) process.stderr.write('\r\x1b[K');
     const exp = expectationFor(s, policy.base ?? policy.name, ERA_ORDER);
-    const v = searchVerdict(result);
-    results.push({ policy, result, expected: exp ? verdictText(exp.expected) : null, match: exp ? v !== null && sameVerdict(v, exp.expected) : false });
+    const v = verdictOf(result);
+    results.push({ policy, result, expected: exp ? verdictText(exp.expected) : null, match: exp ? v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected) : false });
   }
   if (values.itf) {
     const r = results[0].result;
@@ -127,20 +127,6 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   if (results.some((r) => r.result.verdict === 'inconclusive')) return EXIT_INCONCLUSIVE;
   if (eras.length === 1) return results[0].result.verdict === 'violated' ? EXIT_VIOLATION : EXIT_OK;
   return results.every((r) => r.match) ? EXIT_OK : EXIT_VIOLATION;
-}
-
-/** The search result as a matrix verdict (null when inconclusive). */
-function searchVerdict(r: SearchResult) {
-  switch (r.verdict) {
-    case 'holds':
-    case 'skipped':
-    case 'error':
-      return { verdict: r.verdict };
-    case 'violated':
-      return { verdict: 'violated' as const, invariant: r.invariant ?? 'sanity' };
-    case 'inconclusive':
-      return null;
-  }
 }
 
 function checkText(s: Scenario, results: EraResult[], withTrace: boolean): string {

@@ -198,7 +198,7 @@ export class Machine {
         if (!v || v.kind !== 'mapping') return 'none';
         const r = this.range(t.pid, s.addr, s.len);
         const pr = pageRanges(this.cells, r.start, r.len)[t.sub];
-        return pr && wouldFault(this.ctx([]), ti, pr.vpn, s.op === 'write') ? 'read' : 'none';
+        return pr && wouldFault(this.st.kernel, ti, pr.vpn, s.op === 'write') ? 'read' : 'none';
       }
       default:
         return 'none';

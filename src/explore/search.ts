@@ -397,14 +397,19 @@ export interface CheckedVerdict {
   note: string;
 }
 
-export function checkedVerdict(s: Scenario, policy: Policy, opts: SearchOptions = DEFAULT_SEARCH): CheckedVerdict {
-  const r = search(s, policy, opts);
+/** A search result as a verdict of the matrix (or 'inconclusive'). */
+export function verdictOf(r: SearchResult): CheckedVerdict['verdict'] {
   switch (r.verdict) {
     case 'violated':
-      return { verdict: { verdict: 'violated', invariant: r.invariant ?? 'sanity' }, note: r.note };
+      return { verdict: 'violated', invariant: r.invariant ?? 'sanity' };
     case 'inconclusive':
-      return { verdict: { verdict: 'inconclusive' }, note: r.note };
+      return { verdict: 'inconclusive' };
     default:
-      return { verdict: { verdict: r.verdict }, note: r.note };
+      return { verdict: r.verdict };
   }
+}
+
+export function checkedVerdict(s: Scenario, policy: Policy, opts: SearchOptions = DEFAULT_SEARCH): CheckedVerdict {
+  const r = search(s, policy, opts);
+  return { verdict: verdictOf(r), note: r.note };
 }

@@ -5,7 +5,7 @@
 import type { KernelCtx } from './context.js';
 import { insane, sigsegv, trace } from './context.js';
 import { continueWpCopy, handleMmFaultStepped } from './memory.js';
-import type { Pte, Thread } from './state.js';
+import type { KernelState, Pte, Thread } from './state.js';
 import { findVma } from './vma.js';
 
 function pteAllows(pte: Pte | null, write: boolean): pte is Pte {
@@ -17,10 +17,10 @@ function tlbHit(th: Thread, vpn: number, write: boolean) {
 }
 
 /** Would this access need the fault path (and so mmap_read_lock) right now? */
-export function wouldFault(k: KernelCtx, tid: number, vpn: number, write: boolean): boolean {
-  const th = k.s.threads[tid];
+export function wouldFault(s: KernelState, tid: number, vpn: number, write: boolean): boolean {
+  const th = s.threads[tid];
   if (tlbHit(th, vpn, write)) return false;
-  return !pteAllows(k.s.procs[th.pid].mm.ptes[vpn], write);
+  return !pteAllows(s.procs[th.pid].mm.ptes[vpn], write);
 }
 
 /**

@@ -15,6 +15,7 @@ import { fingerprintState } from '../../src/explore/fingerprint.js';
 import { workersOption, UsageError } from '../../src/cli/common.js';
 import type { Policy } from '../../src/policies/policy.js';
 import type { Scenario } from '../../src/scenario/ast.js';
+import { racyScenario } from '../../testlib/fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const era = (n: string): Policy => findEra(n) as Policy;
@@ -35,23 +36,8 @@ async function same(spec: SpaceSpec, o: SearchOptions, workers = 2): Promise<Sea
 const scenario = (s: Scenario, e: string): SpaceSpec => ({ kind: 'scenario', scenario: s, policy: { era: e } });
 const synth = (o: SynthOptions, e: string): SpaceSpec => ({ kind: 'synth', synth: o, policy: { era: e } });
 
-const RACY = `
-scenario "racy: two threads of the parent and a child, no ordering"
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  memset(mem, 1)
-  child = fork()
-  memset(mem, 2)
-  a = read(mem)
-}
-process child {
-  fds = pipe()
-  vmsplice(fds, mem)
-  munmap(mem)
-  b = read(fds)
-}
-final QUANT (child.b == 2)
-`;
+const RACY = racyScenario('exists');
+const RACY_FORALL = racyScenario('forall');
 
 test('corpus scenarios (races among them) under several eras: the same result with 2 workers', async () => {
   const files = ['cow/03-vmsplice-unmap-in-child.cow', 'races/b5a-uffd-unprotect-stale-tlb.cow', 'races/b8-gup-fast-vs-fork.cow', 'uffd/wp-fork-with-event-fork.cow'];
@@ -61,8 +47,8 @@ test('corpus scenarios (races among them) under several eras: the same result wi
 });
 
 test('interleavings: counterexamples, witnesses, outcome counts, reductions off, a forall condition', async () => {
-  const exists = parseScenario(RACY.replace('QUANT', 'exists'), 'racy.cow', ERA_NAMES);
-  const forall = parseScenario(RACY.replace('QUANT', 'forall'), 'racy.cow', ERA_NAMES);
+  const exists = parseScenario(RACY, 'racy.cow', ERA_NAMES);
+  const forall = parseScenario(RACY_FORALL, 'racy.cow', ERA_NAMES);
   const v49 = await same(scenario(exists, 'v4.9'), opts());
   assert.equal(v49.verdict, 'violated');
   const v618 = await same(scenario(exists, 'v6.18'), opts({ symmetry: false, por: false }), 3);
@@ -73,7 +59,7 @@ test('interleavings: counterexamples, witnesses, outcome counts, reductions off,
 });
 
 test('limits and deadlocks: the same inconclusive or error result', async () => {
-  const s = parseScenario(RACY.replace('QUANT', 'exists'), 'racy.cow', ERA_NAMES);
+  const s = parseScenario(RACY, 'racy.cow', ERA_NAMES);
   assert.equal((await same(scenario(s, 'v6.18'), opts({ maxStates: 5 }))).limit, 'states');
   assert.equal((await same(scenario(s, 'v6.18'), opts({ maxDepth: 3 }))).limit, 'depth');
   const dl = parseScenario(

@@ -12,6 +12,7 @@ import { DEFAULT_SEARCH, replaySchedule, search, type SearchOptions, type Search
 import { toItf } from '../../src/report/itf.js';
 import { summarise } from '../../src/explore/run.js';
 import type { Policy } from '../../src/policies/policy.js';
+import { racyScenario } from '../../testlib/fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
@@ -47,23 +48,7 @@ test('verdicts and outcome counts are identical with every reduction on and off 
 });
 
 // Unordered threads: the interleavings matter here.
-const RACY = `
-scenario "racy: two threads of the parent and a child, no ordering"
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  memset(mem, 1)
-  child = fork()
-  memset(mem, 2)
-  a = read(mem)
-}
-process child {
-  fds = pipe()
-  vmsplice(fds, mem)
-  munmap(mem)
-  b = read(fds)
-}
-final exists (child.b == 2)
-`;
+const RACY = racyScenario('exists');
 
 test('a racy scenario: the shortest counterexample, and Sometimes with reductions on and off', () => {
   const s = parseScenario(RACY, 'racy.cow', ERA_NAMES);
