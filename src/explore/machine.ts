@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, type KernelState, type Token } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Token } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage } from '../kernel/page.js';
@@ -321,12 +321,20 @@ export class Machine {
       th.frame = { kind: 'flush', what, start, pages, lock };
       return false;
     }
-    if (what === 'clear_refs_write') clearRefsFinish(k, pid);
-    else changeProtectionFlush(k, pid, start, pages, what);
-    if (lock === 'write') mm.mmapWriter = -1;
-    else mm.mmapReaders--;
-    th.frame = null;
+    this.finishFlush(k, ti, th.frame);
     return true;
+  }
+
+  /** The second step of a deferred-flush frame (also when its thread is killed): flush, unlock. */
+  private finishFlush(k: KernelCtx, ti: number, f: Frame): void {
+    const t = this.st.kernel.threads[ti];
+    const mm = this.st.kernel.procs[t.pid].mm;
+    if (f.kind !== 'flush') throw insane(`expected a deferred-flush frame, found ${f.kind}`);
+    if (f.what === 'clear_refs_write') clearRefsFinish(k, t.pid);
+    else changeProtectionFlush(k, t.pid, f.start, f.pages, f.what);
+    if (f.lock === 'write') mm.mmapWriter = -1;
+    else mm.mmapReaders--;
+    t.frame = null;
   }
 
   /** Synthesis: the search has ended this path; every process exits and the final checks run. */
@@ -397,10 +405,7 @@ export class Machine {
       putPage(k, f.oldPfn);
       mm.mmapReaders--;
     } else if (f.kind === 'flush') {
-      if (f.what === 'clear_refs_write') clearRefsFinish(k, t.pid);
-      else changeProtectionFlush(k, t.pid, f.start, f.pages, f.what);
-      if (f.lock === 'write') mm.mmapWriter = -1;
-      else mm.mmapReaders--;
+      this.finishFlush(k, ti, f);
     } else if (f.kind === 'fork') {
       mm.writeProtectSeq++;
       mm.mmapWriter = -1;
