@@ -193,10 +193,27 @@ export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: 
   return { verdict: 'inconclusive', limit, note: `limit reached: ${what}; nothing violated so far`, stats: st };
 }
 
+/**
+ * A frontier entry: a state to expand with its moves (computed when it was generated), or a
+ * state from which no move is possible, already ended and judged (`leaf`). Synthesis reaches
+ * most of its states at the depth bound; judging them when they are generated lets their
+ * states die young instead of waiting a whole level in the queue. The result is the same: a
+ * leaf's judgement is settled when it is dequeued, in the order the states were reached.
+ */
 interface Node {
-  st: MachineState;
+  st: MachineState | null;
+  moves: number[] | null;
+  leaf: Judgement | { kind: 'deadlock'; note: string } | null;
   depth: number;
   id: number;
+}
+
+/** End the path in a state with no move (st is consumed) and judge it. */
+function endLeaf(space: Space, st: MachineState, symmetry: boolean): NonNullable<Node['leaf']> {
+  const m = space.machine;
+  m.st = st;
+  if (!space.stuck(m)) return { kind: 'deadlock', note: `deadlock: ${m.blocked().join('; ')}` };
+  return judgeState(space, m, st, symmetry);
 }
 
 /** Which steps to explore from the machine's current state. */
@@ -265,12 +282,8 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
   const fp0 = fingerprintState(space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
-  const frontier: Node[] = [{ st: space.initial, depth: 0, id: 0 }];
+  const frontier: Node[] = [{ st: space.initial, moves: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
-
-  /** Judge a newly reached state; returns a result that ends the search, or null. */
-  const judge = (st: MachineState, id: number, queue: number): SearchResult | 'final' | null =>
-    verdicts.settle(judgeState(space, m, st, opts.symmetry), () => pathTo(id), () => stats(queue));
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
     const node = opts.dfs ? (frontier.pop() as Node) : frontier[head++];
@@ -286,21 +299,27 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
       if (process.memoryUsage().heapUsed / 2 ** 20 > opts.maxMemoryMb) return inconclusiveResult('memory', opts, stats(queue));
     }
-    m.st = node.st;
-    const moves = space.moves(m);
-    // A dequeued state is never looked at again: its last successor may reuse it instead of a copy.
-    if (moves.length === 0) {
-      const st = node.st;
-      m.st = st;
-      if (!space.stuck(m)) return { verdict: 'error', note: `deadlock: ${m.blocked().join('; ')}`, schedule: pathTo(node.id), stats: stats(queue) };
-      const r = judge(st, node.id, queue);
+    let leaf = node.leaf;
+    let moves = node.moves;
+    if (!leaf && !moves) {
+      m.st = node.st as MachineState;
+      moves = space.moves(m);
+      if (moves.length === 0) leaf = endLeaf(space, node.st as MachineState, opts.symmetry);
+    }
+    if (leaf) {
+      if (leaf.kind === 'deadlock') return { verdict: 'error', note: leaf.note, schedule: pathTo(node.id), stats: stats(queue) };
+      const r = verdicts.settle(leaf, () => pathTo(node.id), () => stats(queue));
       if (r && r !== 'final') return r;
       continue;
     }
+    moves = moves as number[];
     if (node.depth >= opts.maxDepth) return inconclusiveResult('depth', opts, stats(queue));
+    const parent = node.st as MachineState;
+    node.st = null;
     for (let i = 0; i < moves.length; i++) {
       const t = moves[i];
-      const st = i === moves.length - 1 ? node.st : cloneMachineState(node.st);
+      // A dequeued state is never looked at again: its last successor may reuse it instead of a copy.
+      const st = i === moves.length - 1 ? parent : cloneMachineState(parent);
       m.st = st;
       space.apply(m, t);
       generated++;
@@ -310,12 +329,15 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       const depth = node.depth + 1;
       if (depth > maxDepth) maxDepth = depth;
       if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats(queue));
-      const r = judge(st, id, queue);
+      const r = verdicts.settle(judgeState(space, m, st, opts.symmetry), () => pathTo(id), () => stats(queue));
       if (r === 'final') continue;
       if (r) return r;
       // A violation of an invariant that is not checked ends this path quietly.
       if (endsQuietly(st)) continue;
-      frontier.push({ st, depth, id });
+      m.st = st;
+      const next = space.moves(m);
+      if (next.length === 0) frontier.push({ st: null, moves: null, leaf: endLeaf(space, st, opts.symmetry), depth, id });
+      else frontier.push({ st, moves: next, leaf: null, depth, id });
     }
   }
   return verdicts.holds(stats(0));
