@@ -198,10 +198,73 @@ export function newKernelState(cells: number): KernelState {
   return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], events: [] };
 }
 
+// The clones below spell out every field rather than spreading objects: the explorer copies a
+// state for every successor it generates, and literal shapes keep that copy monomorphic.
+
+export function clonePte(p: Pte): Pte {
+  return { pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
+}
+
 export function cloneFrame(f: Frame): Frame {
-  if (f.kind === 'wp_copy' || f.kind === 'gup_fast') return { ...f, orig: { ...f.orig } };
-  if (f.kind === 'fork') return { ...f, copy: f.copy.slice() };
-  return { ...f };
+  switch (f.kind) {
+    case 'wp_copy':
+      return { kind: 'wp_copy', step: f.step, vpn: f.vpn, oldPfn: f.oldPfn, newPfn: f.newPfn, orig: clonePte(f.orig) };
+    case 'gup_fast':
+      return { kind: 'gup_fast', step: f.step, vpn: f.vpn, orig: clonePte(f.orig), seq: f.seq };
+    case 'fork':
+      return { kind: 'fork', copy: f.copy.slice() };
+    case 'flush':
+      return { kind: 'flush', what: f.what, start: f.start, pages: f.pages, lock: f.lock };
+  }
+}
+
+function clonePage(p: Page): Page {
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, data: p.data.slice() };
+}
+
+function cloneVma(v: Vma): Vma {
+  return {
+    start: v.start,
+    pages: v.pages,
+    read: v.read,
+    write: v.write,
+    shared: v.shared,
+    mayWrite: v.mayWrite,
+    dontCopy: v.dontCopy,
+    wipeOnFork: v.wipeOnFork,
+    softDirty: v.softDirty,
+    uffdWp: v.uffdWp,
+    uffdCtx: v.uffdCtx,
+    shmem: v.shmem,
+    pgoff: v.pgoff,
+  };
+}
+
+function cloneThread(t: Thread): Thread {
+  const tlb = new Array<TlbEntry>(t.tlb.length);
+  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write };
+  return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null };
+}
+
+function cloneRef(r: GupRef): GupRef {
+  const pages = new Array<RefPage>(r.pages.length);
+  for (let i = 0; i < pages.length; i++) {
+    const p = r.pages[i];
+    pages[i] = { pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo };
+  }
+  return { owner: r.owner, kind: r.kind, via: r.via, write: r.write, longterm: r.longterm, pages, released: r.released, holders: r.holders.slice() };
+}
+
+function clonePipe(p: Pipe): Pipe {
+  const buffers = new Array<{ ref: number }>(p.buffers.length);
+  for (let i = 0; i < buffers.length; i++) buffers[i] = { ref: p.buffers[i].ref };
+  return { holders: p.holders.slice(), buffers };
+}
+
+function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
+  const out = new Array<T>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = clone(xs[i]);
+  return out;
 }
 
 export function newMm(nextVpn: number): Mm {
@@ -209,9 +272,14 @@ export function newMm(nextVpn: number): Mm {
 }
 
 export function cloneMm(mm: Mm): Mm {
+  const ptes = new Array<Pte | null>(mm.ptes.length);
+  for (let i = 0; i < ptes.length; i++) {
+    const p = mm.ptes[i];
+    ptes[i] = p ? clonePte(p) : null;
+  }
   return {
-    vmas: mm.vmas.map((v) => ({ ...v })),
-    ptes: mm.ptes.map((p) => (p ? { ...p } : null)),
+    vmas: cloneAll(mm.vmas, cloneVma),
+    ptes,
     nextVpn: mm.nextVpn,
     hasPinned: mm.hasPinned,
     tlbFlushPending: mm.tlbFlushPending,
@@ -221,15 +289,19 @@ export function cloneMm(mm: Mm): Mm {
   };
 }
 
+function cloneProcess(p: Process): Process {
+  return { name: p.name, parent: p.parent, alive: p.alive, killedBy: p.killedBy, mm: cloneMm(p.mm) };
+}
+
 export function cloneState(s: KernelState): KernelState {
   return {
-    pages: s.pages.map((p) => ({ ...p, data: p.data.slice() })),
-    procs: s.procs.map((p) => ({ ...p, mm: cloneMm(p.mm) })),
-    threads: s.threads.map((t) => ({ ...t, tlb: t.tlb.map((e) => ({ ...e })), frame: t.frame ? cloneFrame(t.frame) : null })),
-    pipes: s.pipes.map((p) => ({ holders: p.holders.slice(), buffers: p.buffers.map((b) => ({ ...b })) })),
-    refs: s.refs.map((r) => ({ ...r, pages: r.pages.map((p) => ({ ...p })), holders: r.holders.slice() })),
-    shmem: s.shmem.map((o) => ({ pages: o.pages.slice(), released: o.released })),
-    uffds: s.uffds.map((u) => ({ ...u })),
+    pages: cloneAll(s.pages, clonePage),
+    procs: cloneAll(s.procs, cloneProcess),
+    threads: cloneAll(s.threads, cloneThread),
+    pipes: cloneAll(s.pipes, clonePipe),
+    refs: cloneAll(s.refs, cloneRef),
+    shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
+    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released })),
     events: s.events.slice(),
   };
 }

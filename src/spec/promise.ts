@@ -235,17 +235,30 @@ function sameLocation(a: Location, b: Location): boolean {
   return false;
 }
 
+function cloneRefPage(p: PromisedRefPage): PromisedRefPage {
+  const allowed = new Array<Token[]>(p.allowed.length);
+  for (let i = 0; i < allowed.length; i++) allowed[i] = p.allowed[i].slice();
+  // A location is never mutated in place, so it is shared between copies.
+  return { loc: p.loc, cellFrom: p.cellFrom, cellTo: p.cellTo, aliasing: p.aliasing, allowed };
+}
+
+/** A copy for the explorer's successor states (fields spelled out to keep the copy monomorphic). */
 export function clonePromise(s: PromiseState): PromiseState {
-  return {
-    procs: s.procs.map((p) => {
-      const mem: Record<number, LogicalPage> = {};
-      for (const key in p.mem) {
-        const v = p.mem[key];
-        mem[key] = v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
-      }
-      return { alive: p.alive, known: p.known.slice(), mem };
-    }),
-    shared: s.shared.map((o) => o.map((c) => c.slice())),
-    refs: s.refs.map((r) => ({ owner: r.owner, coherent: r.coherent, pages: r.pages.map((p) => ({ ...p, loc: { ...p.loc }, allowed: p.allowed.map((a) => a.slice()) })) })),
-  };
+  const procs = new Array<PromisedProcess>(s.procs.length);
+  for (let i = 0; i < procs.length; i++) {
+    const p = s.procs[i];
+    const mem: Record<number, LogicalPage> = {};
+    for (const key in p.mem) {
+      const v = p.mem[key];
+      // Shared pages name their object and are never mutated in place.
+      mem[key] = v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
+    }
+    procs[i] = { alive: p.alive, mem, known: p.known.slice() };
+  }
+  const refs = new Array<PromisedRef>(s.refs.length);
+  for (let i = 0; i < refs.length; i++) {
+    const r = s.refs[i];
+    if (r) refs[i] = { owner: r.owner, coherent: r.coherent, pages: r.pages.map(cloneRefPage) };
+  }
+  return { procs, shared: s.shared.map((o) => o.map((c) => c.slice())), refs };
 }
