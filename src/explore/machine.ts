@@ -101,10 +101,10 @@ export class Machine {
     this.st.vars.push({});
     this.st.regs.push({});
     this.startThreads(0);
-    if (this.st.kernel.threads.every((t) => t.done)) this.finish(this.ctx([]));
+    if (this.st.kernel.threads.every((t) => t.done)) this.finish(this.ctx(null));
   }
 
-  private ctx(events: TraceEvent[]): KernelCtx {
+  private ctx(events: TraceEvent[] | null): KernelCtx {
     return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events };
   }
 
@@ -245,7 +245,7 @@ export class Machine {
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
-    const k = this.ctx(events);
+    const k = this.ctx(record ? events : null);
     try {
       if (this.exec(k, ti, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token)) {
         th.pc++;
@@ -284,7 +284,7 @@ export class Machine {
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
-    const k = this.ctx(events);
+    const k = this.ctx(record ? events : null);
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     const ti = this.cpuOf(pid);
     try {
@@ -339,7 +339,7 @@ export class Machine {
 
   /** Synthesis: the search has ended this path; every process exits and the final checks run. */
   endDynamic(): void {
-    const k = this.ctx([]);
+    const k = this.ctx(null);
     this.st.kernel.procs.forEach((p, pid) => {
       if (p.alive) this.killProcess(k, pid, null);
     });

@@ -99,49 +99,98 @@ function allocateTokens(m: Machine, o: SynthOptions): void {
   }
 }
 
-/** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
-function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
+/** The mapping process pid's `mem` names, if it still exists. */
+function memVma(m: Machine, pid: number) {
+  const mem = m.st.vars[pid].mem;
+  if (!mem || mem.kind !== 'mapping') return undefined;
+  for (const v of m.st.kernel.procs[pid].mm.vmas) if (v.start === mem.vpn) return v;
+  return undefined;
+}
+
+/** Whether process pid holds a live reference in its variable `name`. */
+function holds(m: Machine, pid: number, name: string): boolean {
+  const v = m.st.vars[pid][name];
+  return !!v && v.kind === 'ref' && !m.st.kernel.refs[v.id].released;
+}
+
+/**
+ * Whether op's preconditions hold for process pid. Checked for every operation in every state
+ * the search expands, so it reads the state without building the statement.
+ */
+function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean {
   const st = m.st;
-  const proc = st.kernel.procs[pid];
-  const vars = st.vars[pid];
-  const mem = vars.mem;
-  const vma = mem && mem.kind === 'mapping' ? proc.mm.vmas.find((v) => v.start === mem.vpn) : undefined;
-  const held = (name: string): boolean => {
-    const v = vars[name];
-    return !!v && v.kind === 'ref' && !st.kernel.refs[v.id].released;
-  };
+  const vma = memVma(m, pid);
+  switch (op) {
+    case 'write':
+      return !!vma?.write;
+    case 'read':
+    case 'vmsplice':
+      return !!vma?.read;
+    case 'fork':
+      return st.kernel.procs.length < procs;
+    case 'exit':
+      return pid > 0;
+    case 'pipe-read': {
+      const p = st.vars[pid].fds;
+      return !!p && p.kind === 'pipe' && st.kernel.pipes[p.id].buffers.length > 0;
+    }
+    case 'munmap':
+    case 'mprotect':
+    case 'dontneed':
+      return !!vma;
+    case 'pin':
+    case 'pin-rw':
+      return !!vma && !holds(m, pid, 'pin') && (op === 'pin' || vma.write);
+    case 'unpin':
+    case 'device-read':
+      return holds(m, pid, 'pin');
+    case 'device-write': {
+      const v = st.vars[pid].pin;
+      return holds(m, pid, 'pin') && !!v && v.kind === 'ref' && st.kernel.refs[v.id].write;
+    }
+    case 'gup':
+      return !!vma?.read && !holds(m, pid, 'ref');
+    case 'put':
+      return holds(m, pid, 'ref');
+    case 'dontfork':
+      return !!vma && !vma.dontCopy;
+    case 'wipeonfork':
+      return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value;
+    case 'clear-refs':
+      return true;
+  }
+}
+
+/** The statement op stands for in process pid (its preconditions are checked by opAllowed). */
+function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
+  const st = m.st;
   const n = st.counters[1 + pid] ?? 0;
   const reg = `r${st.counters[USED]}`;
   switch (op) {
     case 'write': {
-      if (!vma?.write) return null;
       const byte = writeByte(op, pid, n);
       return stmt(`memset(mem, 0x${byte.toString(16)})`, { op: 'write', addr: MEM, byte });
     }
     case 'read':
-      return vma?.read ? stmt(`${reg} = read(mem)`, { op: 'read', dst: reg, addr: MEM }) : null;
+      return stmt(`${reg} = read(mem)`, { op: 'read', dst: reg, addr: MEM });
     case 'fork': {
       const child = st.kernel.procs.length;
-      return child < procs ? stmt(`p${child} = fork()`, { op: 'fork', child: `p${child}` }) : null;
+      return stmt(`p${child} = fork()`, { op: 'fork', child: `p${child}` });
     }
     case 'exit':
-      return pid > 0 ? stmt('exit()', { op: 'exit' }) : null;
+      return stmt('exit()', { op: 'exit' });
     case 'vmsplice':
-      return vma?.read ? stmt('vmsplice(fds, mem)', { op: 'vmsplice', pipe: 'fds', addr: MEM }) : null;
-    case 'pipe-read': {
-      const p = vars.fds;
-      return p && p.kind === 'pipe' && st.kernel.pipes[p.id].buffers.length ? stmt(`${reg} = read(fds)`, { op: 'pipe_read', dst: reg, pipe: 'fds' }) : null;
-    }
+      return stmt('vmsplice(fds, mem)', { op: 'vmsplice', pipe: 'fds', addr: MEM });
+    case 'pipe-read':
+      return stmt(`${reg} = read(fds)`, { op: 'pipe_read', dst: reg, pipe: 'fds' });
     case 'munmap':
-      return vma ? stmt('munmap(mem)', { op: 'munmap', addr: MEM }) : null;
+      return stmt('munmap(mem)', { op: 'munmap', addr: MEM });
     case 'mprotect':
-      if (!vma) return null;
-      return vma.write
+      return memVma(m, pid)?.write
         ? stmt('mprotect(mem, PROT_READ)', { op: 'mprotect', addr: MEM, prot: { read: true, write: false } })
         : stmt('mprotect(mem, PROT_READ|PROT_WRITE)', { op: 'mprotect', addr: MEM, prot: RW });
     case 'pin':
     case 'pin-rw': {
-      if (!vma || held('pin') || (op === 'pin-rw' && !vma.write)) return null;
       const write = op === 'pin-rw';
       return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
         op: 'gup',
@@ -152,30 +201,31 @@ function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt 
       });
     }
     case 'unpin':
-      return held('pin') ? stmt('unpin_user_pages(pin)', { op: 'unpin', handle: 'pin' }) : null;
+      return stmt('unpin_user_pages(pin)', { op: 'unpin', handle: 'pin' });
     case 'device-read':
-      return held('pin') ? stmt(`${reg} = device_read(pin)`, { op: 'device_read', dst: reg, handle: 'pin' }) : null;
+      return stmt(`${reg} = device_read(pin)`, { op: 'device_read', dst: reg, handle: 'pin' });
     case 'device-write': {
-      const v = vars.pin;
-      if (!held('pin') || !v || v.kind !== 'ref' || !st.kernel.refs[v.id].write) return null;
       const byte = writeByte(op, pid, n);
       return stmt(`device_write(pin, 0x${byte.toString(16)})`, { op: 'device_write', handle: 'pin', byte });
     }
     case 'gup':
-      return vma?.read && !held('ref')
-        ? stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' })
-        : null;
+      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
     case 'put':
-      return held('ref') ? stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' }) : null;
+      return stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' });
     case 'dontneed':
-      return vma ? stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' }) : null;
+      return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
     case 'dontfork':
-      return vma && !vma.dontCopy ? stmt('madvise(mem, MADV_DONTFORK)', { op: 'madvise', addr: MEM, advice: 'DONTFORK' }) : null;
+      return stmt('madvise(mem, MADV_DONTFORK)', { op: 'madvise', addr: MEM, advice: 'DONTFORK' });
     case 'wipeonfork':
-      return vma && !vma.wipeOnFork && m.policy.wipeOnFork.value ? stmt('madvise(mem, MADV_WIPEONFORK)', { op: 'madvise', addr: MEM, advice: 'WIPEONFORK' }) : null;
+      return stmt('madvise(mem, MADV_WIPEONFORK)', { op: 'madvise', addr: MEM, advice: 'WIPEONFORK' });
     case 'clear-refs':
       return stmt('clear_refs(CLEAR_REFS_SOFT_DIRTY)', { op: 'clear_refs_soft_dirty' });
   }
+}
+
+/** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
+function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
+  return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op) : null;
 }
 
 /** The pipe a process splices into is created with its first vmsplice. */
@@ -191,6 +241,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   machine.dynamic = true;
   machine.st.counters = [0];
   allocateTokens(machine, o);
+  const opIndex = o.ops.map((op) => SYNTH_OPS.indexOf(op));
   const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done || t.prog < 0);
   return {
     machine,
@@ -200,12 +251,11 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
       if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
       if (m.st.status !== 'running' || m.st.counters[USED] >= o.depth) return [];
       const out: number[] = [];
-      m.st.kernel.procs.forEach((p, pid) => {
-        if (!p.alive) return;
-        o.ops.forEach((op) => {
-          if (opStatement(m, pid, op, o.procs)) out.push(pid * OPS_PER_PID + SYNTH_OPS.indexOf(op));
-        });
-      });
+      const procs = m.st.kernel.procs;
+      for (let pid = 0; pid < procs.length; pid++) {
+        if (!procs[pid].alive) continue;
+        for (let i = 0; i < o.ops.length; i++) if (opAllowed(m, pid, o.ops[i], o.procs)) out.push(pid * OPS_PER_PID + opIndex[i]);
+      }
       return out;
     },
     apply(m, move) {

@@ -16,11 +16,12 @@ export interface KernelCtx {
   policy: Policy;
   /** Number of cells per page (see scenario/cells.ts). */
   cells: number;
-  events: TraceEvent[];
+  /** Where the kernel paths' events go; null when no trace is being recorded (the explorer's hot path). */
+  events: TraceEvent[] | null;
 }
 
 export function trace(k: KernelCtx, fn: string, text: string, knob?: Knob<unknown>): void {
-  k.events.push(knob ? { fn, text, cite: citation(k.policy, knob) } : { fn, text });
+  if (k.events) k.events.push(knob ? { fn, text, cite: citation(k.policy, knob) } : { fn, text });
 }
 
 /** A kernel path that cannot go on: an errno for the syscall, or a signal for the task. */
