@@ -6,21 +6,25 @@ import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/sta
 
 export function sanityProblems(s: KernelState, final: boolean): string[] {
   const problems: string[] = [];
-  const maps = new Array<number>(s.pages.length).fill(0);
-  const refs = new Array<number>(s.pages.length).fill(0);
-  s.procs.forEach((p) => {
-    p.mm.ptes.forEach((pte, vpn) => {
-      if (!pte || pte.pfn === ZERO_PFN) return;
+  // Run after every step of every explored path: plain loops over typed counters.
+  const maps = new Int32Array(s.pages.length);
+  const refs = new Int32Array(s.pages.length);
+  for (const p of s.procs) {
+    const ptes = p.mm.ptes;
+    for (let vpn = 0; vpn < ptes.length; vpn++) {
+      const pte = ptes[vpn];
+      if (!pte || pte.pfn === ZERO_PFN) continue;
       if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${pte.pfn} at page ${vpn}`);
       maps[pte.pfn]++;
       refs[pte.pfn]++;
-    });
-  });
-  s.refs.forEach((r, id) => {
-    if (r.released) return;
+    }
+  }
+  for (let id = 0; id < s.refs.length; id++) {
+    const r = s.refs[id];
+    if (r.released) continue;
     for (const rp of r.pages) if (rp.pfn !== ZERO_PFN) refs[rp.pfn] += r.kind === 'pin' ? GUP_PIN_COUNTING_BIAS : 1;
     if (final) problems.push(`reference #${id} (${r.via}) is still held at the end`);
-  });
+  }
   // A fault in the middle of wp_page_copy holds do_wp_page's reference on the old page, and
   // the new page until it is installed.
   for (const t of s.threads) {
@@ -29,19 +33,20 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     if (t.frame.newPfn >= 0) refs[t.frame.newPfn]++;
     if (final) problems.push(`a thread is still in wp_page_copy at the end`);
   }
-  s.shmem.forEach((o) => {
-    if (o.released) return;
+  for (const o of s.shmem) {
+    if (o.released) continue;
     for (const pfn of o.pages) if (pfn >= 0) refs[pfn]++;
-  });
-  s.pages.forEach((pg, pfn) => {
-    if (pfn === ZERO_PFN) return;
+  }
+  for (let pfn = 0; pfn < s.pages.length; pfn++) {
+    if (pfn === ZERO_PFN) continue;
+    const pg = s.pages[pfn];
     if (pg.freed) {
       if (refs[pfn] > 0) problems.push(`freed pfn ${pfn} is still mapped or referenced`);
-      return;
+      continue;
     }
     if (pg.mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${pg.mapcount}, but ${maps[pfn]} PTE(s) map it`);
     if (pg.refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${pg.refcount}, but ${refs[pfn]} reference(s) are held`);
     if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);
-  });
+  }
   return problems;
 }

@@ -24,9 +24,9 @@ class Hash64 {
     this.h2 = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
 
+  /** A string, as its own (cached) 32-bit hash: state strings come from a small, fixed set. */
   s(str: string): void {
-    this.n(str.length);
-    for (let i = 0; i < str.length; i++) this.n(str.charCodeAt(i));
+    this.n(stringHash(str));
   }
 
   list(xs: readonly number[]): void {
@@ -43,6 +43,52 @@ class Hash64 {
   }
 }
 
+const stringHashes = new Map<string, number>();
+
+/** FNV-1a over the length and the characters, cached (up to a bound) since the same few strings recur in every state. */
+function stringHash(str: string): number {
+  const cached = stringHashes.get(str);
+  if (cached !== undefined) return cached;
+  let h = Math.imul(0x811c9dc5 ^ str.length, 0x01000193);
+  for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193);
+  if (stringHashes.size < 65536) stringHashes.set(str, h);
+  return h;
+}
+
+/**
+ * The canonical renaming of pages (symmetry), kept between calls: renamed[p] is p's new name
+ * when stamp[p] is the current call's generation, and order lists the pages as first met.
+ */
+class PageRenaming {
+  private stamp = new Int32Array(64);
+  private renamed = new Int32Array(64);
+  order = new Int32Array(64);
+  size = 0;
+  private generation = 0;
+
+  reset(pages: number): void {
+    if (pages > this.stamp.length) {
+      const n = Math.max(pages, this.stamp.length * 2);
+      this.stamp = new Int32Array(n);
+      this.renamed = new Int32Array(n);
+      this.order = new Int32Array(n);
+      this.generation = 0;
+    }
+    this.generation++;
+    this.size = 0;
+  }
+
+  name(p: number): number {
+    if (this.stamp[p] === this.generation) return this.renamed[p];
+    this.stamp[p] = this.generation;
+    this.order[this.size] = p;
+    this.renamed[p] = ++this.size;
+    return this.size;
+  }
+}
+
+const renaming = new PageRenaming();
+
 const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16 };
 
 /**
@@ -56,16 +102,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
   h.s(m.violations.length ? m.violations[0].invariant : '-');
   const events = k.events.length > 1 ? k.events.slice().sort() : k.events;
   for (const e of events) h.s(e);
-  const rename = new Map<number, number>();
-  const pfn = (p: number): number => {
-    if (!symmetry || p === ZERO_PFN) return p;
-    let r = rename.get(p);
-    if (r === undefined) {
-      r = rename.size + 1;
-      rename.set(p, r);
-    }
-    return r;
-  };
+  const rename = renaming;
+  rename.reset(k.pages.length);
+  const pfn = (p: number): number => (!symmetry || p === ZERO_PFN ? p : rename.name(p));
   for (const t of k.threads) {
     h.n(TAG.thread);
     h.n(t.pid);
@@ -172,7 +211,8 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0));
     h.list(pg.data);
   };
-  if (symmetry) for (const p of [...rename.keys()]) hashPage(p);
+  // hashPage meets no new page: every page it names was named on the way here.
+  if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
   else for (let p = 1; p < k.pages.length; p++) hashPage(p);
   // The promise, the variables, the registers and the synthesis counters.
   for (const p of m.promise.procs) {
