@@ -15,7 +15,7 @@ import { doFork, forkPrepare } from '../kernel/fork.js';
 import { newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
-import { getUserPages, gupFastGrab, gupFastWalk, releaseRef } from '../kernel/gup.js';
+import { getUserPages, gupFastGrab, gupFastWalk, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
@@ -609,7 +609,7 @@ export class Machine {
       case 'gup': {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
-        const req = { ...s.flags, via: s.via };
+        const req: GupRequest = { pin: s.flags.pin, write: s.flags.write, force: s.flags.force, longterm: s.flags.longterm, fast: s.flags.fast, via: s.via };
         let id = -1;
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;

@@ -46,8 +46,18 @@ const RW = { read: true, write: true };
 /** counters[0]: operations used; counters[1 + pid]: writes by pid (names the write's token). */
 const USED = 0;
 
+/**
+ * A synthesis statement. Its text names it completely (operation, operands, the byte written),
+ * and statements are never changed once built, so each is built once and shared.
+ */
+const statements = new Map<string, Stmt>();
 function stmt(text: string, s: Record<string, unknown>): Stmt {
-  return { ...s, pos: POS, text } as Stmt;
+  let built = statements.get(text);
+  if (!built) {
+    built = { ...s, pos: POS, text } as Stmt;
+    statements.set(text, built);
+  }
+  return built;
 }
 
 function baseScenario(procs: number, invariant?: InvariantName): Scenario {
