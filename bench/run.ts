@@ -14,6 +14,8 @@ import { DEFAULT_SEARCH, search, type SearchOptions, type SearchStats } from '..
 import { synthesize, type SynthOp } from '../src/explore/synth.js';
 import { exploreParallel } from '../src/explore/parallel.js';
 import type { Policy } from '../src/policies/policy.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { runSpin } from './spin.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -111,6 +113,43 @@ for (const workers of [1, 2]) {
   log(x);
 }
 
+// 6. One core, really: the single-threaded synthesis benchmark pinned to CPU 0 (taskset), so
+// that V8's garbage-collector and compiler threads share that core instead of using the other
+// one; and the machine's own ceiling for two cores: two independent copies of that same search
+// started together (no communication at all), as aggregate distinct states per second.
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const synthArgs = ['synth', '--era', 'v6.18', '--procs', '2', '--depth', String(quick ? 4 : 6), '--ops', OPS.join(','), '--json'];
+const statsOf = (stdout: string): SearchStats => (JSON.parse(stdout) as { stats: SearchStats }).stats;
+let oneCore: { taskset: false } | { taskset: true; stats: SearchStats } = { taskset: false };
+if (spawnSync('sh', ['-c', 'command -v taskset']).status === 0) {
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, CLI, ...synthArgs], { encoding: 'utf8' });
+  oneCore = { taskset: true, stats: statsOf(r.stdout) };
+  process.stdout.write(`synth depth ${quick ? 4 : 6} v6.18 pinned to one core: ${oneCore.stats.distinctPerSecond}/s\n`);
+}
+const runCli = (): Promise<SearchStats> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...synthArgs]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(statsOf(out)));
+  });
+const t0 = Date.now();
+const copies = await Promise.all([runCli(), runCli()]);
+const together = (Date.now() - t0) / 1000;
+const machineCeiling = {
+  what: 'two independent single-threaded copies of the workers benchmark, started together',
+  seconds: together,
+  aggregateDistinctPerSecond: Math.round((copies[0].distinct + copies[1].distinct) / together),
+  eachDistinctPerSecond: copies.map((c) => c.distinctPerSecond),
+};
+process.stdout.write(`two independent copies together: ${machineCeiling.aggregateDistinctPerSecond}/s in all\n`);
+
+// 7. SPIN on a Promela model of the same problem, when spin and gcc are installed.
+const spin = runSpin(join(ROOT, 'bench', 'spin', 'fork-vmsplice.pml'), quick ? [10] : [14, 20, 26]);
+if (spin.available) for (const r of spin.runs) process.stdout.write(`SPIN ${r.defines.join(' ')}: ${r.stored} stored, ${r.errors} errors, ${r.seconds} s, ${r.statesPerSecond}/s, ${r.bytesPerState} B/state, ${r.compileSeconds} s to generate and compile\n`);
+else process.stdout.write(`SPIN: not measured (${spin.why})\n`);
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -120,6 +159,9 @@ const out = {
   corpus,
   rows,
   parallel,
+  oneCore,
+  machineCeiling,
+  spin,
 };
 const file = join(ROOT, 'bench', quick ? 'results.quick.json' : 'results.json');
 writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
