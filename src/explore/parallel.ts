@@ -30,6 +30,7 @@ import { loadPolicy } from '../policies/user.js';
 import type { Scenario } from '../scenario/ast.js';
 import {
   inconclusiveResult,
+  memoryBudgetMb,
   scenarioSpace,
   searchStats,
   StateTree,
@@ -224,8 +225,11 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
     lastTick = now;
     opts.progress?.(stats());
     if (now - started > opts.timeoutMs) stop({ limit: 'time' });
-    const heapMb = process.memoryUsage().heapUsed / 2 ** 20 + inboxes.reduce((a, b) => a + b.heapMb, 0);
-    if (heapMb > opts.maxMemoryMb) stop({ limit: 'memory' });
+    // In all, the threads' heaps within --max-memory; each within its share of its own heap limit.
+    const mine = process.memoryUsage().heapUsed / 2 ** 20;
+    const heapMb = mine + inboxes.reduce((a, b) => a + b.heapMb, 0);
+    const perThreadMb = memoryBudgetMb({ ...opts, maxMemoryMb: Infinity }).mb;
+    if (heapMb > opts.maxMemoryMb || mine > perThreadMb || inboxes.some((b) => b.heapMb > perThreadMb)) stop({ limit: 'memory' });
   };
   const timer = setInterval(tick, 250);
 

@@ -14,6 +14,7 @@
 // program counter. So when one is enabled, exploring it alone is a persistent (ample) set;
 // the cycle proviso holds trivially because every step advances some program counter, so the
 // state graph is acyclic. Terminal states, and with them every final outcome, are preserved.
+import { getHeapStatistics } from 'node:v8';
 import type { Policy } from '../policies/policy.js';
 import type { Scenario, InvariantName, Verdict } from '../scenario/ast.js';
 import { evalCondition } from '../check/condition.js';
@@ -188,8 +189,25 @@ export function searchStats(c: { started: number; generated: number; distinct: n
   };
 }
 
+/**
+ * The heap the search may use, in MB: --max-memory, or less if Node's own heap limit is lower
+ * (about 4 GB by default on 64-bit machines). Reaching the heap limit kills the process, so
+ * the search stops with some room left under it.
+ */
+export function memoryBudgetMb(opts: SearchOptions): { mb: number; heapLimited: boolean } {
+  const heapMb = Math.floor((getHeapStatistics().heap_size_limit / 2 ** 20) * HEAP_HEADROOM);
+  return heapMb < opts.maxMemoryMb ? { mb: heapMb, heapLimited: true } : { mb: opts.maxMemoryMb, heapLimited: false };
+}
+
+/** The share of Node's heap limit a search fills before it stops. */
+const HEAP_HEADROOM = 0.8;
+
 export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: SearchStats): SearchResult {
-  const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory: `--max-memory ${opts.maxMemoryMb} MB` }[limit];
+  const budget = memoryBudgetMb(opts);
+  const memory = budget.heapLimited
+    ? `${budget.mb} MB of heap, ${HEAP_HEADROOM * 100}% of Node's heap limit (raise it with node --max-old-space-size=MB)`
+    : `--max-memory ${opts.maxMemoryMb} MB`;
+  const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory }[limit];
   return { verdict: 'inconclusive', limit, note: `limit reached: ${what}; nothing violated so far`, stats: st };
 }
 
@@ -278,6 +296,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   let maxDepth = 0;
   const verdicts = new Verdicts(space.quantifier);
   let lastProgress = started;
+  const memoryMb = memoryBudgetMb(opts).mb;
   const stats = (queue: number): SearchStats =>
     searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
   const fp0 = fingerprintState(space.initial, opts.symmetry);
@@ -297,7 +316,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       lastProgress = now;
       opts.progress?.(stats(queue));
       if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
-      if (process.memoryUsage().heapUsed / 2 ** 20 > opts.maxMemoryMb) return inconclusiveResult('memory', opts, stats(queue));
+      if (process.memoryUsage().heapUsed / 2 ** 20 > memoryMb) return inconclusiveResult('memory', opts, stats(queue));
     }
     let leaf = node.leaf;
     let moves = node.moves;
