@@ -33,7 +33,8 @@ condition it also reports its outcome over all final states: Never, Sometimes or
   --max-states N     stop after N distinct states (default ${DEFAULT_SEARCH.maxStates})
   --max-depth N      stop at depth N (default ${DEFAULT_SEARCH.maxDepth})
   --timeout S        stop after S seconds (default ${DEFAULT_SEARCH.timeoutMs / 1000})
-  --max-memory MB    stop when the heap exceeds MB megabytes (default ${DEFAULT_SEARCH.maxMemoryMb})
+  --max-memory MB    stop when the heap exceeds MB megabytes (default ${DEFAULT_SEARCH.maxMemoryMb}), or
+                     80% of Node's heap limit if that is lower (node --max-old-space-size)
   --no-symmetry      do not rename physical frames to a canonical order
   --no-por           no partial-order reduction
   --trace            print the counterexample or witness trace (default with one era)

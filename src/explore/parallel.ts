@@ -31,6 +31,7 @@ import type { Scenario } from '../scenario/ast.js';
 import {
   inconclusiveResult,
   memoryBudgetMb,
+  overMemoryBudget,
   scenarioSpace,
   searchStats,
   StateTree,
@@ -226,10 +227,9 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
     opts.progress?.(stats());
     if (now - started > opts.timeoutMs) stop({ limit: 'time' });
     // In all, the threads' heaps within --max-memory; each within its share of its own heap limit.
-    const mine = process.memoryUsage().heapUsed / 2 ** 20;
-    const heapMb = mine + inboxes.reduce((a, b) => a + b.heapMb, 0);
     const perThreadMb = memoryBudgetMb({ ...opts, maxMemoryMb: Infinity }).mb;
-    if (heapMb > opts.maxMemoryMb || mine > perThreadMb || inboxes.some((b) => b.heapMb > perThreadMb)) stop({ limit: 'memory' });
+    const workersMb = inboxes.reduce((a, b) => a + b.heapMb, 0);
+    if (inboxes.some((b) => b.heapMb > perThreadMb) || overMemoryBudget(Math.min(perThreadMb, opts.maxMemoryMb - workersMb))) stop({ limit: 'memory' });
   };
   const timer = setInterval(tick, 250);
 

@@ -14,7 +14,8 @@
 // program counter. So when one is enabled, exploring it alone is a persistent (ample) set;
 // the cycle proviso holds trivially because every step advances some program counter, so the
 // state graph is acyclic. Terminal states, and with them every final outcome, are preserved.
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Policy } from '../policies/policy.js';
 import type { Scenario, InvariantName, Verdict } from '../scenario/ast.js';
 import { evalCondition } from '../check/condition.js';
@@ -202,6 +203,23 @@ export function memoryBudgetMb(opts: SearchOptions): { mb: number; heapLimited: 
 /** The share of Node's heap limit a search fills before it stops. */
 const HEAP_HEADROOM = 0.8;
 
+let fullGc: (() => void) | null = null;
+
+/**
+ * Whether the heap holds more than `mb` MB of live objects. The heap's used size counts dead
+ * objects until the next full collection (an earlier search's states, say), so before saying
+ * yes this runs one: a cost paid only near the budget.
+ */
+export function overMemoryBudget(mb: number): boolean {
+  if (process.memoryUsage().heapUsed / 2 ** 20 <= mb) return false;
+  if (!fullGc) {
+    setFlagsFromString('--expose-gc');
+    fullGc = runInNewContext('gc') as () => void;
+  }
+  fullGc();
+  return process.memoryUsage().heapUsed / 2 ** 20 > mb;
+}
+
 export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: SearchStats): SearchResult {
   const budget = memoryBudgetMb(opts);
   const memory = budget.heapLimited
@@ -316,7 +334,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       lastProgress = now;
       opts.progress?.(stats(queue));
       if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
-      if (process.memoryUsage().heapUsed / 2 ** 20 > memoryMb) return inconclusiveResult('memory', opts, stats(queue));
+      if (overMemoryBudget(memoryMb)) return inconclusiveResult('memory', opts, stats(queue));
     }
     let leaf = node.leaf;
     let moves = node.moves;

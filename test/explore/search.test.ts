@@ -8,7 +8,8 @@ import { ERAS, ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { runScenario } from '../../src/explore/run.js';
-import { DEFAULT_SEARCH, replaySchedule, search, type SearchOptions, type SearchResult } from '../../src/explore/search.js';
+import { DEFAULT_SEARCH, memoryBudgetMb, replaySchedule, search, type SearchOptions, type SearchResult } from '../../src/explore/search.js';
+import { getHeapStatistics } from 'node:v8';
 import { toItf } from '../../src/report/itf.js';
 import { summarise } from '../../src/explore/run.js';
 import type { Policy } from '../../src/policies/policy.js';
@@ -117,4 +118,13 @@ test('an ITF trace replays to the same violation', () => {
   const again = replaySchedule(s, era('v4.9'), itf['#meta'].cowlab.schedule);
   const sum = summarise(again.machine, again.steps);
   assert.equal(sum.violations[0]?.message, r.violation?.message);
+});
+
+test('the memory budget is --max-memory, or less when Node would run out of heap first', () => {
+  const heapLimitMb = getHeapStatistics().heap_size_limit / 2 ** 20;
+  const small = memoryBudgetMb(opts({ maxMemoryMb: 64 }));
+  assert.deepEqual(small, { mb: 64, heapLimited: false });
+  const huge = memoryBudgetMb(opts({ maxMemoryMb: 1_000_000 }));
+  assert.equal(huge.heapLimited, true);
+  assert.ok(huge.mb < heapLimitMb && huge.mb > heapLimitMb / 2, `${huge.mb} MB of a ${heapLimitMb} MB heap`);
 });
