@@ -229,7 +229,7 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
     // In all, the threads' heaps within --max-memory; each within its share of its own heap limit.
     const perThreadMb = memoryBudgetMb({ ...opts, maxMemoryMb: Infinity }).mb;
     const workersMb = inboxes.reduce((a, b) => a + b.heapMb, 0);
-    if (inboxes.some((b) => b.heapMb > perThreadMb) || overMemoryBudget(Math.min(perThreadMb, opts.maxMemoryMb - workersMb))) stop({ limit: 'memory' });
+    if (inboxes.some((b) => b.heapMb > perThreadMb) || overMemoryBudget(perThreadMb, opts.maxMemoryMb - workersMb)) stop({ limit: 'memory' });
   };
   const timer = setInterval(tick, 250);
 

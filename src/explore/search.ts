@@ -22,6 +22,7 @@ import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
 import { collisionProbability, fingerprintState, FingerprintSet } from './fingerprint.js';
+import { StateCodec, type Code } from './codec.js';
 
 export interface SearchOptions {
   dfs: boolean;
@@ -205,40 +206,49 @@ const HEAP_HEADROOM = 0.8;
 
 let fullGc: (() => void) | null = null;
 
+function memoryInUseMb(): { heap: number; total: number } {
+  const u = process.memoryUsage();
+  return { heap: u.heapUsed / 2 ** 20, total: (u.heapUsed + u.arrayBuffers) / 2 ** 20 };
+}
+
 /**
- * Whether the heap holds more than `mb` MB of live objects. The heap's used size counts dead
- * objects until the next full collection (an earlier search's states, say), so before saying
- * yes this runs one: a cost paid only near the budget.
+ * Whether the live heap exceeds `heapMb`, or the heap and the array buffers (the breadth-first
+ * queue's encoded states) exceed `totalMb`. The heap's used size counts dead objects until
+ * the next full collection (an earlier search's states, say), so before saying yes this runs
+ * one: a cost paid only near the budget.
  */
-export function overMemoryBudget(mb: number): boolean {
-  if (process.memoryUsage().heapUsed / 2 ** 20 <= mb) return false;
+export function overMemoryBudget(heapMb: number, totalMb = Infinity): boolean {
+  let use = memoryInUseMb();
+  if (use.heap <= heapMb && use.total <= totalMb) return false;
   if (!fullGc) {
     setFlagsFromString('--expose-gc');
     fullGc = runInNewContext('gc') as () => void;
   }
   fullGc();
-  return process.memoryUsage().heapUsed / 2 ** 20 > mb;
+  use = memoryInUseMb();
+  return use.heap > heapMb || use.total > totalMb;
 }
 
 export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: SearchStats): SearchResult {
   const budget = memoryBudgetMb(opts);
   const memory = budget.heapLimited
-    ? `${budget.mb} MB of heap, ${HEAP_HEADROOM * 100}% of Node's heap limit (raise it with node --max-old-space-size=MB)`
+    ? `--max-memory ${opts.maxMemoryMb} MB, or ${budget.mb} MB of heap, ${HEAP_HEADROOM * 100}% of Node's heap limit (raise it with node --max-old-space-size=MB)`
     : `--max-memory ${opts.maxMemoryMb} MB`;
   const what = { states: `--max-states ${opts.maxStates}`, depth: `--max-depth ${opts.maxDepth}`, time: `--timeout ${opts.timeoutMs / 1000}s`, memory }[limit];
   return { verdict: 'inconclusive', limit, note: `limit reached: ${what}; nothing violated so far`, stats: st };
 }
 
 /**
- * A frontier entry: a state to expand with its moves (computed when it was generated), or a
- * state from which no move is possible, already ended and judged (`leaf`). Synthesis reaches
- * most of its states at the depth bound; judging them when they are generated lets their
- * states die young instead of waiting a whole level in the queue. The result is the same: a
- * leaf's judgement is settled when it is dequeued, in the order the states were reached.
+ * A frontier entry: a state to expand (as objects, or encoded while it waits in the
+ * breadth-first queue), or a state from which no move is possible, already ended and judged
+ * (`leaf`). Synthesis reaches most of its states at the depth bound; judging them when they
+ * are generated lets their states die young instead of waiting a whole level in the queue.
+ * The result is the same: a leaf's judgement is settled when it is dequeued, in the order the
+ * states were reached.
  */
 interface Node {
   st: MachineState | null;
-  moves: number[] | null;
+  code: Code | null;
   leaf: Judgement | { kind: 'deadlock'; note: string } | null;
   depth: number;
   id: number;
@@ -315,11 +325,13 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   const verdicts = new Verdicts(space.quantifier);
   let lastProgress = started;
   const memoryMb = memoryBudgetMb(opts).mb;
+  // Breadth-first, waiting states are encoded; depth-first, the few on the stack stay objects.
+  const codec = opts.dfs ? null : new StateCodec();
   const stats = (queue: number): SearchStats =>
     searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
   const fp0 = fingerprintState(space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
-  const frontier: Node[] = [{ st: space.initial, moves: null, leaf: null, depth: 0, id: 0 }];
+  const frontier: Node[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
@@ -334,14 +346,17 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       lastProgress = now;
       opts.progress?.(stats(queue));
       if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
-      if (overMemoryBudget(memoryMb)) return inconclusiveResult('memory', opts, stats(queue));
+      if (overMemoryBudget(memoryMb, opts.maxMemoryMb)) return inconclusiveResult('memory', opts, stats(queue));
     }
     let leaf = node.leaf;
-    let moves = node.moves;
-    if (!leaf && !moves) {
-      m.st = node.st as MachineState;
+    let moves: number[] = [];
+    const parent = node.st ?? (node.code && codec ? codec.decode(node.code) : null);
+    node.st = null;
+    node.code = null;
+    if (!leaf && parent) {
+      m.st = parent;
       moves = space.moves(m);
-      if (moves.length === 0) leaf = endLeaf(space, node.st as MachineState, opts.symmetry);
+      if (moves.length === 0) leaf = endLeaf(space, parent, opts.symmetry);
     }
     if (leaf) {
       if (leaf.kind === 'deadlock') return { verdict: 'error', note: leaf.note, schedule: pathTo(node.id), stats: stats(queue) };
@@ -349,10 +364,8 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (r && r !== 'final') return r;
       continue;
     }
-    moves = moves as number[];
+    if (!parent) throw new Error('explore: a frontier entry with neither a state nor a judgement');
     if (node.depth >= opts.maxDepth) return inconclusiveResult('depth', opts, stats(queue));
-    const parent = node.st as MachineState;
-    node.st = null;
     for (let i = 0; i < moves.length; i++) {
       const t = moves[i];
       // A dequeued state is never looked at again: its last successor may reuse it instead of a copy.
@@ -372,9 +385,9 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       // A violation of an invariant that is not checked ends this path quietly.
       if (endsQuietly(st)) continue;
       m.st = st;
-      const next = space.moves(m);
-      if (next.length === 0) frontier.push({ st: null, moves: null, leaf: endLeaf(space, st, opts.symmetry), depth, id });
-      else frontier.push({ st, moves: next, leaf: null, depth, id });
+      if (space.moves(m).length === 0) frontier.push({ st: null, code: null, leaf: endLeaf(space, st, opts.symmetry), depth, id });
+      else if (codec) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
+      else frontier.push({ st, code: null, leaf: null, depth, id });
     }
   }
   return verdicts.holds(stats(0));

@@ -1,0 +1,582 @@
+// A compact encoding of a machine state as 32-bit integers, for the states that wait in the
+// breadth-first queue. As object graphs they cost a few KB each (hundreds of small objects);
+// encoded they cost a few hundred bytes in one shared buffer, so deep searches hold many more
+// of them, and the garbage collector has far fewer live objects to trace. Decoding builds a
+// fresh, private state: it stands in for the copy each successor needs anyway.
+//
+// Strings (names, notes, statuses) and violations are numbered in tables of this codec: a code
+// is meaningful only to the codec that wrote it. Field order follows the types in
+// kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
+// (the round-trip test over the corpus's reachable states checks it).
+import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Thread, Vma } from '../kernel/state.js';
+import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState } from '../spec/promise.js';
+import type { Violation } from '../check/judge.js';
+import type { MachineState, RegValue, Status, VarValue } from './machine.js';
+
+/** Where an encoded state lives: a slice of one of the codec's chunks. */
+export interface Code {
+  chunk: Int32Array;
+  at: number;
+}
+
+const CHUNK = 1 << 20;
+const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4 } as const;
+const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
+const REG = { data: 0, number: 1, signal: 2 } as const;
+
+export class StateCodec {
+  private readonly strings: string[] = [];
+  private readonly stringIds = new Map<string, number>();
+  private readonly violations: Violation[] = [];
+  private readonly violationIds = new Map<Violation, number>();
+  /** The state being written, then copied into a chunk. */
+  private buf = new Int32Array(4096);
+  private n = 0;
+  private chunk = new Int32Array(CHUNK);
+  private used = 0;
+  /** Ints of chunk storage handed out, for the statistics. */
+  bytesStored = 0;
+  // Reading position.
+  private r: Int32Array = this.buf;
+  private p = 0;
+
+  // ---- writing ----
+
+  private w(x: number): void {
+    if (this.n === this.buf.length) {
+      const b = new Int32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.n++] = x;
+  }
+
+  private wb(x: boolean): void {
+    this.w(x ? 1 : 0);
+  }
+
+  private ws(s: string): void {
+    let id = this.stringIds.get(s);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.strings.push(s);
+      this.stringIds.set(s, id);
+    }
+    this.w(id);
+  }
+
+  private wl(xs: readonly number[]): void {
+    this.w(xs.length);
+    for (let i = 0; i < xs.length; i++) this.w(xs[i]);
+  }
+
+  encode(st: MachineState): Code {
+    this.n = 0;
+    this.ws(st.status);
+    this.ws(st.note);
+    this.w(st.violations.length);
+    for (const v of st.violations) {
+      let id = this.violationIds.get(v);
+      if (id === undefined) {
+        id = this.violations.length;
+        this.violations.push(v);
+        this.violationIds.set(v, id);
+      }
+      this.w(id);
+    }
+    // Synthesis counters may have holes (a process that has not written yet): kept as holes.
+    this.w(st.counters.length);
+    for (let i = 0; i < st.counters.length; i++) this.w(i in st.counters ? st.counters[i] : -1);
+    this.w(st.vars.length);
+    for (const vars of st.vars) this.writeVars(vars);
+    this.w(st.regs.length);
+    for (const regs of st.regs) this.writeRegs(regs);
+    this.writeKernel(st.kernel);
+    this.writePromise(st.promise);
+    // Into the current chunk (a new one when it is full; old ones go when their states do).
+    if (this.used + this.n + 1 > this.chunk.length) {
+      this.chunk = new Int32Array(Math.max(CHUNK, this.n + 1));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.chunk[at] = this.n;
+    this.chunk.set(this.buf.subarray(0, this.n), at + 1);
+    this.used += this.n + 1;
+    this.bytesStored += 4 * (this.n + 1);
+    return { chunk: this.chunk, at };
+  }
+
+  private writeVars(vars: Record<string, VarValue>): void {
+    const names = Object.keys(vars);
+    this.w(names.length);
+    for (const name of names) {
+      const v = vars[name];
+      this.ws(name);
+      this.w(VAR[v.kind]);
+      if (v.kind === 'mapping') {
+        this.w(v.vpn);
+        this.w(v.pages);
+      } else this.w(v.kind === 'process' ? v.pid : v.id);
+    }
+  }
+
+  private writeRegs(regs: Record<string, RegValue>): void {
+    const names = Object.keys(regs);
+    this.w(names.length);
+    for (const name of names) {
+      const r = regs[name];
+      this.ws(name);
+      this.w(REG[r.kind]);
+      if (r.kind === 'data') this.wl(r.tokens);
+      else if (r.kind === 'number') this.w(r.value);
+      else this.ws(r.name);
+    }
+  }
+
+  private writePte(p: Pte): void {
+    this.w(p.pfn);
+    this.w((p.write ? 1 : 0) | (p.dirty ? 2 : 0) | (p.softDirty ? 4 : 0) | (p.uffdWp ? 8 : 0) | (p.protnone ? 16 : 0));
+  }
+
+  private writeKernel(k: KernelState): void {
+    this.w(k.pages.length);
+    for (const pg of k.pages) {
+      this.w(pg.refcount);
+      this.w(pg.mapcount);
+      this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0));
+      this.wl(pg.data);
+    }
+    this.w(k.procs.length);
+    for (const p of k.procs) {
+      this.ws(p.name);
+      this.w(p.parent);
+      this.wb(p.alive);
+      this.w(p.killedBy === null ? -1 : 0);
+      if (p.killedBy !== null) this.ws(p.killedBy);
+      const mm = p.mm;
+      this.w(mm.vmas.length);
+      for (const v of mm.vmas) {
+        this.w(v.start);
+        this.w(v.pages);
+        this.w((v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0));
+        this.w(v.uffdCtx);
+        this.w(v.shmem);
+        this.w(v.pgoff);
+      }
+      this.w(mm.ptes.length);
+      for (let i = 0; i < mm.ptes.length; i++) {
+        const pte = mm.ptes[i];
+        if (pte) this.writePte(pte);
+        else this.w(-1);
+      }
+      this.w(mm.nextVpn);
+      this.wb(mm.hasPinned);
+      this.w(mm.tlbFlushPending);
+      this.w(mm.mmapReaders);
+      this.w(mm.mmapWriter);
+      this.w(mm.writeProtectSeq);
+    }
+    this.w(k.threads.length);
+    for (const t of k.threads) {
+      this.w(t.pid);
+      this.w(t.prog);
+      this.ws(t.name);
+      this.w(t.pc);
+      this.wb(t.done);
+      this.w(t.sub);
+      this.w(t.tlb.length);
+      for (const e of t.tlb) {
+        this.w(e.vpn);
+        this.w(e.pfn);
+        this.wb(e.write);
+      }
+      this.writeFrame(t.frame);
+    }
+    this.w(k.pipes.length);
+    for (const p of k.pipes) {
+      this.wl(p.holders);
+      this.w(p.buffers.length);
+      for (const b of p.buffers) this.w(b.ref);
+    }
+    this.w(k.refs.length);
+    for (const r of k.refs) {
+      this.w(r.owner);
+      this.w((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
+      this.ws(r.via);
+      this.w(r.pages.length);
+      for (const rp of r.pages) {
+        this.w(rp.pfn);
+        this.w(rp.vpn);
+        this.w(rp.cellFrom);
+        this.w(rp.cellTo);
+      }
+      this.wl(r.holders);
+    }
+    this.w(k.shmem.length);
+    for (const o of k.shmem) {
+      this.wl(o.pages);
+      this.wb(o.released);
+    }
+    this.w(k.uffds.length);
+    for (const u of k.uffds) {
+      this.w(u.owner);
+      this.w(u.forkedFrom);
+      this.wb(u.eventFork);
+      this.w(u.wpFaults);
+      this.wb(u.released);
+    }
+    this.w(k.events.length);
+    for (const e of k.events) this.ws(e);
+  }
+
+  private writeFrame(f: Frame | null): void {
+    if (!f) {
+      this.w(FRAME.none);
+      return;
+    }
+    this.w(FRAME[f.kind]);
+    switch (f.kind) {
+      case 'wp_copy':
+        this.wb(f.step === 'install');
+        this.w(f.vpn);
+        this.w(f.oldPfn);
+        this.w(f.newPfn);
+        this.writePte(f.orig);
+        return;
+      case 'flush':
+        this.ws(f.what);
+        this.w(f.start);
+        this.w(f.pages);
+        this.wb(f.lock === 'write');
+        return;
+      case 'fork':
+        this.wl(f.copy);
+        return;
+      case 'gup_fast':
+        this.wb(f.step === 'slow');
+        this.w(f.vpn);
+        this.writePte(f.orig);
+        this.w(f.seq);
+        return;
+    }
+  }
+
+  private writeLocation(l: Location): void {
+    if (l.kind === 'private') {
+      this.w(0);
+      this.w(l.pid);
+      this.w(l.vpn);
+    } else {
+      this.w(1);
+      this.w(l.obj);
+      this.w(l.idx);
+    }
+  }
+
+  private writePromise(s: PromiseState): void {
+    this.w(s.procs.length);
+    for (const p of s.procs) {
+      this.wb(p.alive);
+      const keys = Object.keys(p.mem);
+      this.w(keys.length);
+      for (const key of keys) {
+        const lp = p.mem[Number(key)];
+        this.w(Number(key));
+        if (lp.kind === 'private') {
+          this.w(0);
+          this.wl(lp.cells);
+        } else {
+          this.w(1);
+          this.w(lp.obj);
+          this.w(lp.idx);
+        }
+      }
+      this.wl(p.known);
+    }
+    this.w(s.shared.length);
+    for (const o of s.shared) {
+      this.w(o.length);
+      for (const c of o) this.wl(c);
+    }
+    this.w(s.refs.length);
+    for (let i = 0; i < s.refs.length; i++) {
+      const r = s.refs[i];
+      if (!r) {
+        this.w(-1);
+        continue;
+      }
+      this.w(r.owner);
+      this.wb(r.coherent);
+      this.w(r.pages.length);
+      for (const rp of r.pages) {
+        this.writeLocation(rp.loc);
+        this.w(rp.cellFrom);
+        this.w(rp.cellTo);
+        this.wb(rp.aliasing);
+        this.w(rp.allowed.length);
+        for (const a of rp.allowed) this.wl(a);
+      }
+    }
+  }
+
+  // ---- reading ----
+
+  private x(): number {
+    return this.r[this.p++];
+  }
+
+  private xb(): boolean {
+    return this.r[this.p++] !== 0;
+  }
+
+  private xs(): string {
+    return this.strings[this.r[this.p++]];
+  }
+
+  private xl(): number[] {
+    const n = this.x();
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.r[this.p++];
+    return out;
+  }
+
+  decode(c: Code): MachineState {
+    this.r = c.chunk;
+    this.p = c.at + 1;
+    const status = this.xs() as Status;
+    const note = this.xs();
+    const violations = new Array<Violation>(this.x());
+    for (let i = 0; i < violations.length; i++) violations[i] = this.violations[this.x()];
+    const counters = new Array<number>(this.x());
+    for (let i = 0; i < counters.length; i++) {
+      const c = this.x();
+      if (c >= 0) counters[i] = c;
+    }
+    const vars = new Array<Record<string, VarValue>>(this.x());
+    for (let i = 0; i < vars.length; i++) vars[i] = this.readVars();
+    const regs = new Array<Record<string, RegValue>>(this.x());
+    for (let i = 0; i < regs.length; i++) regs[i] = this.readRegs();
+    const kernel = this.readKernel();
+    const promise = this.readPromise();
+    if (this.p !== c.at + 1 + c.chunk[c.at]) throw new Error(`state codec: read ${this.p - c.at - 1} of ${c.chunk[c.at]} ints`);
+    return { kernel, promise, vars, regs, status, note, violations, counters };
+  }
+
+  private readVars(): Record<string, VarValue> {
+    const out: Record<string, VarValue> = {};
+    for (let n = this.x(); n > 0; n--) {
+      const name = this.xs();
+      const kind = this.x();
+      if (kind === VAR.mapping) {
+        const vpn = this.x();
+        out[name] = { kind: 'mapping', vpn, pages: this.x() };
+      } else if (kind === VAR.process) out[name] = { kind: 'process', pid: this.x() };
+      else if (kind === VAR.pipe) out[name] = { kind: 'pipe', id: this.x() };
+      else if (kind === VAR.ref) out[name] = { kind: 'ref', id: this.x() };
+      else out[name] = { kind: 'uffd', id: this.x() };
+    }
+    return out;
+  }
+
+  private readRegs(): Record<string, RegValue> {
+    const out: Record<string, RegValue> = {};
+    for (let n = this.x(); n > 0; n--) {
+      const name = this.xs();
+      const kind = this.x();
+      if (kind === REG.data) out[name] = { kind: 'data', tokens: this.xl() };
+      else if (kind === REG.number) out[name] = { kind: 'number', value: this.x() };
+      else out[name] = { kind: 'signal', name: this.xs() };
+    }
+    return out;
+  }
+
+  private readPte(): Pte {
+    const pfn = this.x();
+    const f = this.x();
+    return { pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0, softDirty: (f & 4) !== 0, uffdWp: (f & 8) !== 0, protnone: (f & 16) !== 0 };
+  }
+
+  private readKernel(): KernelState {
+    const pages = new Array<Page>(this.x());
+    for (let i = 0; i < pages.length; i++) {
+      const refcount = this.x();
+      const mapcount = this.x();
+      const f = this.x();
+      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, data: this.xl() };
+    }
+    const procs = new Array<Process>(this.x());
+    for (let i = 0; i < procs.length; i++) {
+      const name = this.xs();
+      const parent = this.x();
+      const alive = this.xb();
+      const killedBy = this.x() < 0 ? null : this.xs();
+      const vmas = new Array<Vma>(this.x());
+      for (let j = 0; j < vmas.length; j++) {
+        const start = this.x();
+        const npages = this.x();
+        const f = this.x();
+        const uffdCtx = this.x();
+        const shmem = this.x();
+        const pgoff = this.x();
+        vmas[j] = {
+          start,
+          pages: npages,
+          read: (f & 1) !== 0,
+          write: (f & 2) !== 0,
+          shared: (f & 4) !== 0,
+          mayWrite: (f & 8) !== 0,
+          dontCopy: (f & 16) !== 0,
+          wipeOnFork: (f & 32) !== 0,
+          softDirty: (f & 64) !== 0,
+          uffdWp: (f & 128) !== 0,
+          uffdCtx,
+          shmem,
+          pgoff,
+        };
+      }
+      const ptes = new Array<Pte | null>(this.x());
+      for (let j = 0; j < ptes.length; j++) {
+        if (this.r[this.p] < 0) {
+          this.p++;
+          ptes[j] = null;
+        } else ptes[j] = this.readPte();
+      }
+      const nextVpn = this.x();
+      const hasPinned = this.xb();
+      const tlbFlushPending = this.x();
+      const mmapReaders = this.x();
+      const mmapWriter = this.x();
+      const writeProtectSeq = this.x();
+      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq } };
+    }
+    const threads = new Array<Thread>(this.x());
+    for (let i = 0; i < threads.length; i++) {
+      const pid = this.x();
+      const prog = this.x();
+      const name = this.xs();
+      const pc = this.x();
+      const done = this.xb();
+      const sub = this.x();
+      const tlb = new Array<{ vpn: number; pfn: number; write: boolean }>(this.x());
+      for (let j = 0; j < tlb.length; j++) {
+        const vpn = this.x();
+        const pfn = this.x();
+        tlb[j] = { vpn, pfn, write: this.xb() };
+      }
+      threads[i] = { pid, prog, name, pc, done, sub, tlb, frame: this.readFrame() };
+    }
+    const pipes = new Array<Pipe>(this.x());
+    for (let i = 0; i < pipes.length; i++) {
+      const holders = this.xl();
+      const buffers = new Array<{ ref: number }>(this.x());
+      for (let j = 0; j < buffers.length; j++) buffers[j] = { ref: this.x() };
+      pipes[i] = { holders, buffers };
+    }
+    const refs = new Array<GupRef>(this.x());
+    for (let i = 0; i < refs.length; i++) {
+      const owner = this.x();
+      const f = this.x();
+      const via = this.xs();
+      const rpages = new Array<GupRef['pages'][number]>(this.x());
+      for (let j = 0; j < rpages.length; j++) {
+        const pfn = this.x();
+        const vpn = this.x();
+        const cellFrom = this.x();
+        rpages[j] = { pfn, vpn, cellFrom, cellTo: this.x() };
+      }
+      refs[i] = { owner, kind: f & 1 ? 'pin' : 'get', via, write: (f & 2) !== 0, longterm: (f & 4) !== 0, pages: rpages, released: (f & 8) !== 0, holders: this.xl() };
+    }
+    const shmem = new Array<KernelState['shmem'][number]>(this.x());
+    for (let i = 0; i < shmem.length; i++) {
+      const spages = this.xl();
+      shmem[i] = { pages: spages, released: this.xb() };
+    }
+    const uffds = new Array<KernelState['uffds'][number]>(this.x());
+    for (let i = 0; i < uffds.length; i++) {
+      const owner = this.x();
+      const forkedFrom = this.x();
+      const eventFork = this.xb();
+      const wpFaults = this.x();
+      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released: this.xb() };
+    }
+    const events = new Array<string>(this.x());
+    for (let i = 0; i < events.length; i++) events[i] = this.xs();
+    return { pages, procs, threads, pipes, refs, shmem, uffds, events };
+  }
+
+  private readFrame(): Frame | null {
+    switch (this.x()) {
+      case FRAME.none:
+        return null;
+      case FRAME.wp_copy: {
+        const step = this.xb() ? 'install' : 'copy';
+        const vpn = this.x();
+        const oldPfn = this.x();
+        const newPfn = this.x();
+        return { kind: 'wp_copy', step, vpn, oldPfn, newPfn, orig: this.readPte() };
+      }
+      case FRAME.flush: {
+        const what = this.xs();
+        const start = this.x();
+        const pages = this.x();
+        return { kind: 'flush', what, start, pages, lock: this.xb() ? 'write' : 'read' };
+      }
+      case FRAME.fork:
+        return { kind: 'fork', copy: this.xl() };
+      default: {
+        const step = this.xb() ? 'slow' : 'grab';
+        const vpn = this.x();
+        const orig = this.readPte();
+        return { kind: 'gup_fast', step, vpn, orig, seq: this.x() };
+      }
+    }
+  }
+
+  private readLocation(): Location {
+    const kind = this.x();
+    const a = this.x();
+    const b = this.x();
+    return kind === 0 ? { kind: 'private', pid: a, vpn: b } : { kind: 'shared', obj: a, idx: b };
+  }
+
+  private readPromise(): PromiseState {
+    const procs = new Array<PromisedProcess>(this.x());
+    for (let i = 0; i < procs.length; i++) {
+      const alive = this.xb();
+      const mem: Record<number, LogicalPage> = {};
+      for (let n = this.x(); n > 0; n--) {
+        const key = this.x();
+        if (this.x() === 0) mem[key] = { kind: 'private', cells: this.xl() };
+        else {
+          const obj = this.x();
+          mem[key] = { kind: 'shared', obj, idx: this.x() };
+        }
+      }
+      procs[i] = { alive, mem, known: this.xl() };
+    }
+    const shared = new Array<number[][]>(this.x());
+    for (let i = 0; i < shared.length; i++) {
+      const o = new Array<number[]>(this.x());
+      for (let j = 0; j < o.length; j++) o[j] = this.xl();
+      shared[i] = o;
+    }
+    const refs = new Array<PromisedRef>(this.x());
+    for (let i = 0; i < refs.length; i++) {
+      const owner = this.x();
+      if (owner < 0) continue; // no promise for this kernel reference: a hole, as in the state
+      const coherent = this.xb();
+      const pages = new Array<PromisedRefPage>(this.x());
+      for (let j = 0; j < pages.length; j++) {
+        const loc = this.readLocation();
+        const cellFrom = this.x();
+        const cellTo = this.x();
+        const aliasing = this.xb();
+        const allowed = new Array<number[]>(this.x());
+        for (let a = 0; a < allowed.length; a++) allowed[a] = this.xl();
+        pages[j] = { loc, cellFrom, cellTo, aliasing, allowed };
+      }
+      refs[i] = { owner, coherent, pages };
+    }
+    return { procs, shared, refs };
+  }
+}
