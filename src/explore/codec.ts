@@ -13,13 +13,25 @@ import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPa
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
 
+/** A block of encoded states, and how many of them are still wanted. */
+interface Chunk {
+  ints: Int32Array;
+  live: number;
+}
+
 /** Where an encoded state lives: a slice of one of the codec's chunks. */
 export interface Code {
-  chunk: Int32Array;
+  chunk: Chunk;
   at: number;
 }
 
 const CHUNK = 1 << 20;
+/**
+ * Chunks whose states have all been decoded and released are kept for reuse, up to this many:
+ * fresh memory costs a page fault per 4 KB on first touch, which on a virtual machine made
+ * writing new chunks the largest single cost of a deep search.
+ */
+const POOL = 16;
 const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
 const REG = { data: 0, number: 1, signal: 2 } as const;
@@ -29,26 +41,35 @@ export class StateCodec {
   private readonly stringIds = new Map<string, number>();
   private readonly violations: Violation[] = [];
   private readonly violationIds = new Map<Violation, number>();
-  /** The state being written, then copied into a chunk. */
-  private buf = new Int32Array(4096);
+  /** States are written straight into the current chunk: [length, ints...]. */
+  private current: Chunk = { ints: new Int32Array(CHUNK), live: 0 };
+  private chunk = this.current.ints;
+  private readonly pool: Int32Array[] = [];
+  /** Where the state being written starts (its length slot), and the next free int. */
+  private start = 0;
   private n = 0;
-  private chunk = new Int32Array(CHUNK);
-  private used = 0;
-  /** Ints of chunk storage handed out, for the statistics. */
-  bytesStored = 0;
   // Reading position.
-  private r: Int32Array = this.buf;
+  private r: Int32Array = this.current.ints;
   private p = 0;
 
   // ---- writing ----
 
   private w(x: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Int32Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.n++] = x;
+    if (this.n === this.chunk.length) this.newChunk();
+    this.chunk[this.n++] = x;
+  }
+
+  /** The current chunk is full: the state being written moves to a fresh one (old chunks go when their states do). */
+  private newChunk(): void {
+    const partial = this.n - this.start;
+    const reused = partial < CHUNK / 4 ? this.pool.pop() : undefined;
+    const next = reused ?? new Int32Array(Math.max(CHUNK, 4 * partial));
+    for (let i = 0; i < partial; i++) next[i] = this.chunk[this.start + i];
+    if (this.current.live === 0 && this.current.ints.length === CHUNK && this.pool.length < POOL) this.pool.push(this.current.ints);
+    this.current = { ints: next, live: 0 };
+    this.chunk = next;
+    this.start = 0;
+    this.n = partial;
   }
 
   private wb(x: boolean): void {
@@ -71,7 +92,8 @@ export class StateCodec {
   }
 
   encode(st: MachineState): Code {
-    this.n = 0;
+    this.start = this.n;
+    this.w(0); // the length, filled in at the end
     this.ws(st.status);
     this.ws(st.note);
     this.w(st.violations.length);
@@ -93,44 +115,79 @@ export class StateCodec {
     for (const regs of st.regs) this.writeRegs(regs);
     this.writeKernel(st.kernel);
     this.writePromise(st.promise);
-    // Into the current chunk (a new one when it is full; old ones go when their states do).
-    if (this.used + this.n + 1 > this.chunk.length) {
-      this.chunk = new Int32Array(Math.max(CHUNK, this.n + 1));
-      this.used = 0;
-    }
-    const at = this.used;
-    this.chunk[at] = this.n;
-    this.chunk.set(this.buf.subarray(0, this.n), at + 1);
-    this.used += this.n + 1;
-    this.bytesStored += 4 * (this.n + 1);
-    return { chunk: this.chunk, at };
+    this.chunk[this.start] = this.n - this.start - 1;
+    this.current.live++;
+    return { chunk: this.current, at: this.start };
+  }
+
+  /** The state at `c` will not be decoded again: its chunk may be reused once all its states are. */
+  release(c: Code): void {
+    if (--c.chunk.live === 0 && c.chunk !== this.current && c.chunk.ints.length === CHUNK && this.pool.length < POOL) this.pool.push(c.chunk.ints);
+  }
+
+  /** Reserves a count slot; `setCount` fills it once the items are written (the state may have moved chunk). */
+  private countSlot(): number {
+    this.w(0);
+    return this.n - 1 - this.start;
+  }
+
+  private setCount(slot: number, count: number): void {
+    this.chunk[this.start + slot] = count;
   }
 
   private writeVars(vars: Record<string, VarValue>): void {
-    const names = Object.keys(vars);
-    this.w(names.length);
-    for (const name of names) {
+    const slot = this.countSlot();
+    let count = 0;
+    for (const name in vars) {
       const v = vars[name];
       this.ws(name);
-      this.w(VAR[v.kind]);
-      if (v.kind === 'mapping') {
-        this.w(v.vpn);
-        this.w(v.pages);
-      } else this.w(v.kind === 'process' ? v.pid : v.id);
+      switch (v.kind) {
+        case 'mapping':
+          this.w(VAR.mapping);
+          this.w(v.vpn);
+          this.w(v.pages);
+          break;
+        case 'process':
+          this.w(VAR.process);
+          this.w(v.pid);
+          break;
+        case 'pipe':
+          this.w(VAR.pipe);
+          this.w(v.id);
+          break;
+        case 'ref':
+          this.w(VAR.ref);
+          this.w(v.id);
+          break;
+        case 'uffd':
+          this.w(VAR.uffd);
+          this.w(v.id);
+          break;
+      }
+      count++;
     }
+    this.setCount(slot, count);
   }
 
   private writeRegs(regs: Record<string, RegValue>): void {
-    const names = Object.keys(regs);
-    this.w(names.length);
-    for (const name of names) {
+    const slot = this.countSlot();
+    let count = 0;
+    for (const name in regs) {
       const r = regs[name];
       this.ws(name);
-      this.w(REG[r.kind]);
-      if (r.kind === 'data') this.wl(r.tokens);
-      else if (r.kind === 'number') this.w(r.value);
-      else this.ws(r.name);
+      if (r.kind === 'data') {
+        this.w(REG.data);
+        this.wl(r.tokens);
+      } else if (r.kind === 'number') {
+        this.w(REG.number);
+        this.w(r.value);
+      } else {
+        this.w(REG.signal);
+        this.ws(r.name);
+      }
+      count++;
     }
+    this.setCount(slot, count);
   }
 
   private writePte(p: Pte): void {
@@ -277,10 +334,11 @@ export class StateCodec {
     this.w(s.procs.length);
     for (const p of s.procs) {
       this.wb(p.alive);
-      const keys = Object.keys(p.mem);
-      this.w(keys.length);
-      for (const key of keys) {
-        const lp = p.mem[Number(key)];
+      const slot = this.countSlot();
+      let count = 0;
+      for (const key in p.mem) {
+        const lp = p.mem[key];
+        count++;
         this.w(Number(key));
         if (lp.kind === 'private') {
           this.w(0);
@@ -291,6 +349,7 @@ export class StateCodec {
           this.w(lp.idx);
         }
       }
+      this.setCount(slot, count);
       this.wl(p.known);
     }
     this.w(s.shared.length);
@@ -341,7 +400,7 @@ export class StateCodec {
   }
 
   decode(c: Code): MachineState {
-    this.r = c.chunk;
+    this.r = c.chunk.ints;
     this.p = c.at + 1;
     const status = this.xs() as Status;
     const note = this.xs();
@@ -358,7 +417,7 @@ export class StateCodec {
     for (let i = 0; i < regs.length; i++) regs[i] = this.readRegs();
     const kernel = this.readKernel();
     const promise = this.readPromise();
-    if (this.p !== c.at + 1 + c.chunk[c.at]) throw new Error(`state codec: read ${this.p - c.at - 1} of ${c.chunk[c.at]} ints`);
+    if (this.p !== c.at + 1 + this.r[c.at]) throw new Error(`state codec: read ${this.p - c.at - 1} of ${this.r[c.at]} ints`);
     return { kernel, promise, vars, regs, status, note, violations, counters };
   }
 

@@ -350,7 +350,11 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     }
     let leaf = node.leaf;
     let moves: number[] = [];
-    const parent = node.st ?? (node.code && codec ? codec.decode(node.code) : null);
+    let parent = node.st;
+    if (node.code && codec) {
+      parent = codec.decode(node.code);
+      codec.release(node.code);
+    }
     node.st = null;
     node.code = null;
     if (!leaf && parent) {
