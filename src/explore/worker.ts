@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { cloneMachineState, type MachineState } from './machine.js';
 import { fingerprintState, FingerprintSet } from './fingerprint.js';
+import { StateCodec, type Code } from './codec.js';
 import { endsQuietly, judgeState, type Judgement } from './search.js';
 import {
   buildSpace,
@@ -48,10 +49,22 @@ interface Leaf {
   extra: Judgement | string | null;
 }
 
-/** A frontier entry: a state to expand, or a leaf. */
-type Entry = MachineState | Leaf;
+/** A frontier entry: a state to expand (as objects, or encoded while it waits), or a leaf. */
+type Entry = MachineState | Code | Leaf;
 
 const isLeaf = (e: Entry): e is Leaf => 'tag' in e;
+const isCode = (e: Entry): e is Code => 'chunk' in e;
+
+/** Kept states wait encoded, as in the single-threaded search (codes are private to this worker). */
+const codec = new StateCodec();
+
+/** The entry with its state as objects (an encoded state is decoded, once). */
+function unpack(e: Entry): MachineState | Leaf {
+  if (!isCode(e)) return e;
+  const st = codec.decode(e);
+  codec.release(e);
+  return st;
+}
 
 /** This worker's block of the next level's frontier, in order: the kept successors. */
 let kept: Entry[] = init.index === 0 ? [space.initial] : [];
@@ -85,7 +98,7 @@ async function rebalance(blocks: number[], targets: number[]): Promise<Entry[]> 
     if (!port) return;
     const from = Math.max(a, targets[v]);
     const to = Math.min(b, targets[v + 1]);
-    if (from < to) port.postMessage({ start: from, states: kept.slice(from - a, to - a) } satisfies Handover);
+    if (from < to) port.postMessage({ start: from, states: kept.slice(from - a, to - a).map(unpack) } satisfies Handover);
   });
   const pieces: Handover[] = [];
   if (Math.max(a, c) < Math.min(b, d)) pieces.push({ start: Math.max(a, c), states: kept.slice(Math.max(a, c) - a, Math.min(b, d) - a) });
@@ -151,7 +164,7 @@ function expand(frontier: (Entry | null)[], depth: number): void {
     parents = 0;
   };
   for (let f = 0; f < frontier.length; f++) {
-    const entry = frontier[f] as Entry;
+    const entry = unpack(frontier[f] as Entry);
     frontier[f] = null; // expanded: let it go
     let ends = false;
     let moves: number[] = [];
@@ -196,7 +209,7 @@ function expand(frontier: (Entry | null)[], depth: number): void {
         else {
           m.st = st;
           const next = space.moves(m).length;
-          succ.push(next ? st : leaf(st));
+          succ.push(next ? codec.encode(st) : leaf(st));
           weight = 1 + 8 * next;
         }
         rec.push(weight);
@@ -215,8 +228,11 @@ main.on('message', (msg: ToWorker) => {
       if (msg.type === 'keep') {
         const succ = pending.shift() as (Entry | null)[];
         for (let i = 0; i < msg.bits.length; i++) {
-          if (!msg.bits[i]) continue;
           const e = succ[i];
+          if (!msg.bits[i]) {
+            if (e && isCode(e)) codec.release(e); // not new to the main thread: never decoded
+            continue;
+          }
           if (!e) throw new Error(`worker ${init.index}: the main thread keeps a successor this worker dropped`);
           kept.push(e);
         }
