@@ -334,13 +334,11 @@ export class StateCodec {
     this.w(s.procs.length);
     for (const p of s.procs) {
       this.wb(p.alive);
-      const slot = this.countSlot();
-      let count = 0;
-      for (const key in p.mem) {
-        const lp = p.mem[key];
-        count++;
-        this.w(Number(key));
-        if (lp.kind === 'private') {
+      this.w(p.mem.length);
+      for (let vpn = 0; vpn < p.mem.length; vpn++) {
+        const lp = p.mem[vpn];
+        if (!lp) this.w(-1);
+        else if (lp.kind === 'private') {
           this.w(0);
           this.wl(lp.cells);
         } else {
@@ -349,7 +347,6 @@ export class StateCodec {
           this.w(lp.idx);
         }
       }
-      this.setCount(slot, count);
       this.wl(p.known);
     }
     this.w(s.shared.length);
@@ -602,13 +599,14 @@ export class StateCodec {
     const procs = new Array<PromisedProcess>(this.x());
     for (let i = 0; i < procs.length; i++) {
       const alive = this.xb();
-      const mem: Record<number, LogicalPage> = {};
-      for (let n = this.x(); n > 0; n--) {
-        const key = this.x();
-        if (this.x() === 0) mem[key] = { kind: 'private', cells: this.xl() };
+      const mem = new Array<LogicalPage | null>(this.x());
+      for (let vpn = 0; vpn < mem.length; vpn++) {
+        const kind = this.x();
+        if (kind < 0) mem[vpn] = null;
+        else if (kind === 0) mem[vpn] = { kind: 'private', cells: this.xl() };
         else {
           const obj = this.x();
-          mem[key] = { kind: 'shared', obj, idx: this.x() };
+          mem[vpn] = { kind: 'shared', obj, idx: this.x() };
         }
       }
       procs[i] = { alive, mem, known: this.xl() };

@@ -34,6 +34,12 @@ class Hash64 {
     for (let i = 0; i < xs.length; i++) this.n(xs[i]);
   }
 
+  reset(): this {
+    this.h1 = 0x811c9dc5 | 0;
+    this.h2 = 0x9747b28c | 0;
+    return this;
+  }
+
   done(): [number, number] {
     let a = this.h1 ^ (this.h1 >>> 16);
     a = Math.imul(a, 0x85ebca6b);
@@ -89,6 +95,39 @@ class PageRenaming {
 
 const renaming = new PageRenaming();
 
+/**
+ * Variables and registers are named maps whose insertion order depends on the path taken: each
+ * entry is hashed on its own and the entries' hashes are summed, lane by lane, which does not
+ * depend on their order (and needs no sorted copy of the names).
+ */
+class UnorderedSum {
+  private readonly entry = new Hash64();
+  s1 = 0;
+  s2 = 0;
+  count = 0;
+
+  start(): Hash64 {
+    return this.entry.reset();
+  }
+
+  add(): void {
+    const [a, b] = this.entry.done();
+    this.s1 = (this.s1 + a) | 0;
+    this.s2 = (this.s2 + b) | 0;
+    this.count++;
+  }
+
+  into(h: Hash64): void {
+    h.n(this.count);
+    h.n(this.s1);
+    h.n(this.s2);
+    this.s1 = this.s2 = this.count = 0;
+  }
+}
+
+const hasher = new Hash64();
+const unordered = new UnorderedSum();
+
 const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16 };
 
 /**
@@ -97,7 +136,7 @@ const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uff
  */
 export function fingerprintState(m: MachineState, symmetry: boolean): [number, number] {
   const k = m.kernel;
-  const h = new Hash64();
+  const h = hasher.reset();
   h.s(m.status);
   h.s(m.violations.length ? m.violations[0].invariant : '-');
   const events = k.events.length > 1 ? k.events.slice().sort() : k.events;
@@ -219,10 +258,11 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(TAG.pproc);
     h.n(p.alive ? 1 : 0);
     h.list(p.known);
-    for (const key in p.mem) {
-      const lp = p.mem[key];
+    for (let vpn = 0; vpn < p.mem.length; vpn++) {
+      const lp = p.mem[vpn];
+      if (!lp) continue;
       h.n(TAG.pmem);
-      h.n(Number(key));
+      h.n(vpn);
       if (lp.kind === 'private') h.list(lp.cells);
       else {
         h.n(-1 - lp.obj);
@@ -246,25 +286,31 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
   }
   for (const vars of m.vars) {
     h.n(TAG.vars);
-    for (const name of Object.keys(vars).sort()) {
+    for (const name in vars) {
       const v = vars[name];
-      h.s(name);
-      h.s(v.kind);
+      const e = unordered.start();
+      e.s(name);
+      e.s(v.kind);
       if (v.kind === 'mapping') {
-        h.n(v.vpn);
-        h.n(v.pages);
-      } else h.n(v.kind === 'process' ? v.pid : v.id);
+        e.n(v.vpn);
+        e.n(v.pages);
+      } else e.n(v.kind === 'process' ? v.pid : v.id);
+      unordered.add();
     }
+    unordered.into(h);
   }
   for (const regs of m.regs) {
     h.n(TAG.regs);
-    for (const name of Object.keys(regs).sort()) {
+    for (const name in regs) {
       const r = regs[name];
-      h.s(name);
-      if (r.kind === 'data') h.list(r.tokens);
-      else if (r.kind === 'number') h.n(r.value);
-      else h.s(r.name);
+      const e = unordered.start();
+      e.s(name);
+      if (r.kind === 'data') e.list(r.tokens);
+      else if (r.kind === 'number') e.n(r.value);
+      else e.s(r.name);
+      unordered.add();
     }
+    unordered.into(h);
   }
   h.n(TAG.counters);
   h.list(m.counters);

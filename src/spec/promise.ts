@@ -12,8 +12,8 @@ export type LogicalPage = { kind: 'private'; cells: Token[] } | { kind: 'shared'
 
 export interface PromisedProcess {
   alive: boolean;
-  /** Logical memory by virtual page number. */
-  mem: Record<number, LogicalPage>;
+  /** Logical memory by virtual page number (null: nothing mapped), like a page table. */
+  mem: (LogicalPage | null)[];
   /** Tokens this process may legitimately see: its own history and what it inherited (sorted). */
   known: Token[];
 }
@@ -69,7 +69,7 @@ export class PromiseModel {
   }
 
   spawn(pid: number): void {
-    this.st.procs[pid] = { alive: true, mem: {}, known: [ZERO_TOKEN] };
+    this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN] };
   }
 
   mmap(pid: number, start: number, pages: number, sharedObj: number): void {
@@ -77,6 +77,7 @@ export class PromiseModel {
     if (sharedObj >= 0 && !this.st.shared[sharedObj]) {
       this.st.shared[sharedObj] = Array.from({ length: pages }, () => new Array<Token>(this.cells).fill(ZERO_TOKEN));
     }
+    while (p.mem.length < start + pages) p.mem.push(null);
     for (let i = 0; i < pages; i++) {
       p.mem[start + i] =
         sharedObj >= 0 ? { kind: 'shared', obj: sharedObj, idx: i } : { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
@@ -112,7 +113,7 @@ export class PromiseModel {
   munmap(pid: number, start: number, pages: number): void {
     for (let vpn = start; vpn < start + pages; vpn++) {
       this.detach(pid, vpn);
-      delete this.st.procs[pid].mem[vpn];
+      if (vpn < this.st.procs[pid].mem.length) this.st.procs[pid].mem[vpn] = null;
     }
   }
 
@@ -128,7 +129,7 @@ export class PromiseModel {
 
   fork(parent: number, child: number, vmas: ForkVma[]): void {
     const p = this.st.procs[parent];
-    this.st.procs[child] = { alive: true, mem: {}, known: p.known.slice() };
+    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice() };
     const c = this.st.procs[child];
     for (const v of vmas) {
       if (v.dontCopy) continue;
@@ -143,9 +144,9 @@ export class PromiseModel {
 
   exit(pid: number): void {
     const p = this.st.procs[pid];
-    for (const vpn of Object.keys(p.mem)) this.detach(pid, Number(vpn));
+    for (let vpn = 0; vpn < p.mem.length; vpn++) if (p.mem[vpn]) this.detach(pid, vpn);
     p.alive = false;
-    p.mem = {};
+    p.mem = [];
   }
 
   /** `pid` (or a device acting for it) writes `token` into cells [from, to] of its page `vpn`. */
@@ -161,7 +162,7 @@ export class PromiseModel {
     addSorted(this.st.procs[pid].known, token);
     if (loc.kind === 'shared') {
       this.st.procs.forEach((q) => {
-        if (q.alive && Object.values(q.mem).some((m) => m.kind === 'shared' && m.obj === loc.obj)) addSorted(q.known, token);
+        if (q.alive && q.mem.some((m) => m !== null && m.kind === 'shared' && m.obj === loc.obj)) addSorted(q.known, token);
       });
     }
     for (const r of this.st.refs) {
@@ -247,11 +248,11 @@ export function clonePromise(s: PromiseState): PromiseState {
   const procs = new Array<PromisedProcess>(s.procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = s.procs[i];
-    const mem: Record<number, LogicalPage> = {};
-    for (const key in p.mem) {
-      const v = p.mem[key];
+    const mem = new Array<LogicalPage | null>(p.mem.length);
+    for (let vpn = 0; vpn < mem.length; vpn++) {
+      const v = p.mem[vpn];
       // Shared pages name their object and are never mutated in place.
-      mem[key] = v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
+      mem[vpn] = !v ? null : v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
     }
     procs[i] = { alive: p.alive, mem, known: p.known.slice() };
   }
