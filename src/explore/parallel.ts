@@ -96,8 +96,9 @@ export type FromWorker =
       extras: (Judgement | string)[];
       /** The worker's last batch of this level. */
       last: boolean;
-      /** The worker's heap, in MB. */
+      /** The worker's heap, and its memory outside the heap (its queue's chunks), in MB. */
       heapMb: number;
+      externalMb: number;
     };
 
 /** Worker → worker, between levels: states at global frontier indices start, start+1, … */
@@ -139,6 +140,7 @@ interface Inbox {
   queue: FromWorker[];
   wake: (() => void) | null;
   heapMb: number;
+  externalMb: number;
 }
 
 type Halt = { limit: SearchLimit } | { error: Error };
@@ -180,9 +182,12 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
   for (let w = 0; w < n; w++) {
     const init: WorkerInit = { spec, symmetry: opts.symmetry, por: opts.por, maxDepth: opts.maxDepth, index: w, batch: BATCH_PARENTS, peers: peers[w] };
     const t = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: peers[w].filter((p): p is MessagePort => p !== null) });
-    const inbox: Inbox = { queue: [], wake: null, heapMb: 0 };
+    const inbox: Inbox = { queue: [], wake: null, heapMb: 0, externalMb: 0 };
     t.on('message', (msg: FromWorker) => {
-      if (msg.type === 'batch') inbox.heapMb = msg.heapMb;
+      if (msg.type === 'batch') {
+        inbox.heapMb = msg.heapMb;
+        inbox.externalMb = msg.externalMb;
+      }
       inbox.queue.push(msg);
       const wake = inbox.wake;
       inbox.wake = null;
@@ -228,7 +233,7 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
     if (now - started > opts.timeoutMs) stop({ limit: 'time' });
     // In all, the threads' heaps within --max-memory; each within its share of its own heap limit.
     const perThreadMb = memoryBudgetMb({ ...opts, maxMemoryMb: Infinity }).mb;
-    const workersMb = inboxes.reduce((a, b) => a + b.heapMb, 0);
+    const workersMb = inboxes.reduce((a, b) => a + b.heapMb + b.externalMb, 0);
     if (inboxes.some((b) => b.heapMb > perThreadMb) || overMemoryBudget(perThreadMb, opts.maxMemoryMb - workersMb)) stop({ limit: 'memory' });
   };
   const timer = setInterval(tick, 250);

@@ -155,7 +155,8 @@ function expand(frontier: (Entry | null)[], depth: number): void {
   let parents = 0;
   const flush = (last: boolean): void => {
     const data = rec.a.slice(0, rec.n);
-    const msg: FromWorker = { type: 'batch', data, extras, last, heapMb: getHeapStatistics().used_heap_size / 2 ** 20 };
+    const heap = getHeapStatistics();
+    const msg: FromWorker = { type: 'batch', data, extras, last, heapMb: heap.used_heap_size / 2 ** 20, externalMb: heap.external_memory / 2 ** 20 };
     main.postMessage(msg, [data.buffer]);
     pending.push(succ);
     rec = new Records();
