@@ -17,7 +17,7 @@ export interface Violation {
 
 export interface Expected {
   exact: boolean;
-  values: Token[];
+  values: readonly Token[];
 }
 
 /**

@@ -7,7 +7,7 @@ import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.
 import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Token } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
-import { pageOf, putPage } from '../kernel/page.js';
+import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, doMunmap } from '../kernel/mmap.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise } from '../kernel/madvise.js';
@@ -463,7 +463,7 @@ export class Machine {
     return own >= 0 ? own : v.id;
   }
 
-  private observe(rec: StepRecord, observer: number, who: string, where: () => string, seen: Token[], expected: { exact: boolean; values: Token[] }[], viaRef: boolean): void {
+  private observe(rec: StepRecord, observer: number, who: string, where: () => string, seen: Token[], expected: { exact: boolean; values: readonly Token[] }[], viaRef: boolean): void {
     const p = this.promise();
     const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
     if (this.recording) rec.observation = seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
@@ -515,8 +515,7 @@ export class Machine {
           // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
           const ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
           promise.reference(ref, pid, false, [pr]);
-          const data = pageOf(k, k.s.refs[ref].pages[0].pfn).data;
-          for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
+          writeCells(k, k.s.refs[ref].pages[0].pfn, pr.cellFrom, pr.cellTo, t);
           releaseRef(k, ref);
           promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
         }
@@ -536,7 +535,7 @@ export class Machine {
           const data = pageOf(k, pfn).data;
           if (s.op === 'write') {
             const t = token();
-            for (let c = pr.cellFrom; c <= pr.cellTo; c++) data[c] = t;
+            writeCells(k, pfn, pr.cellFrom, pr.cellTo, t);
             promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
           } else {
             const promised = promise.read(pid, pr.vpn);
@@ -660,10 +659,7 @@ export class Machine {
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
         if (!ref.write) throw errno('EINVAL', `the device cannot write through '${s.handle}': it was taken without FOLL_WRITE`);
         const t = token();
-        for (const p of ref.pages) {
-          const data = pageOf(k, p.pfn).data;
-          for (let c = p.cellFrom; c <= p.cellTo; c++) data[c] = t;
-        }
+        for (const p of ref.pages) writeCells(k, p.pfn, p.cellFrom, p.cellTo, t);
         promise.deviceWrite(id, t);
         return true;
       }

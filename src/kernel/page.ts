@@ -11,6 +11,18 @@ export function pageOf(k: KernelCtx, pfn: number): Page {
 }
 
 /**
+ * A store into cells [from, to] of a page. A page's contents array is never changed in place
+ * but replaced, so that the explorer's copies of a state can share the arrays of every page
+ * the step does not write.
+ */
+export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, token: number): void {
+  const page = pageOf(k, pfn);
+  const data = page.data.slice();
+  for (let c = from; c <= to; c++) data[c] = token;
+  page.data = data;
+}
+
+/**
  * alloc_page(): a fresh page with one reference, owned by the caller. Like the buddy allocator,
  * it hands out a freed frame again (the lowest one), so the page array stays as small as the
  * working set; with symmetry on, which frame it is does not matter to the explorer.

@@ -26,8 +26,11 @@ export interface Page {
   locked: boolean;
   /** Set when the last reference is dropped; a freed page keeps its slot so that dangling uses are caught. */
   freed: boolean;
-  /** Contents, one token per cell (the cells are the byte ranges the scenario distinguishes). */
-  data: Token[];
+  /**
+   * Contents, one token per cell (the cells are the byte ranges the scenario distinguishes).
+   * Replaced on every store, never changed in place: copies of a state share it.
+   */
+  data: readonly Token[];
 }
 
 /** A present page-table entry; `null` in the table is pte_none. */
@@ -218,8 +221,9 @@ export function cloneFrame(f: Frame): Frame {
   }
 }
 
+/** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
 function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, data: p.data.slice() };
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, data: p.data };
 }
 
 function cloneVma(v: Vma): Vma {

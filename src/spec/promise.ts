@@ -8,14 +8,16 @@ import { ZERO_TOKEN } from '../kernel/state.js';
 
 export type Location = { kind: 'private'; pid: number; vpn: number } | { kind: 'shared'; obj: number; idx: number };
 
-export type LogicalPage = { kind: 'private'; cells: Token[] } | { kind: 'shared'; obj: number; idx: number };
+// Token lists and logical pages are replaced, never changed in place, so that the explorer's
+// copies of a state can share every one the step does not touch.
+export type LogicalPage = { kind: 'private'; cells: readonly Token[] } | { kind: 'shared'; obj: number; idx: number };
 
 export interface PromisedProcess {
   alive: boolean;
   /** Logical memory by virtual page number (null: nothing mapped), like a page table. */
   mem: (LogicalPage | null)[];
   /** Tokens this process may legitimately see: its own history and what it inherited (sorted). */
-  known: Token[];
+  known: readonly Token[];
 }
 
 export interface PromisedRefPage {
@@ -24,7 +26,7 @@ export interface PromisedRefPage {
   cellTo: number;
   aliasing: boolean;
   /** Per cell: every value the owner had there while the reference aliased it. */
-  allowed: Token[][];
+  allowed: (readonly Token[])[];
 }
 
 export interface PromisedRef {
@@ -41,7 +43,7 @@ export interface PromisedRef {
 export interface PromiseState {
   procs: PromisedProcess[];
   /** shmem object → page → cells. */
-  shared: Token[][][];
+  shared: (readonly Token[])[][];
   refs: PromisedRef[];
 }
 
@@ -52,10 +54,14 @@ export interface ForkVma {
   wipeOnFork: boolean;
 }
 
-function addSorted(list: Token[], t: Token): void {
+/** The sorted list with `t` added: the same list if it is already there. */
+function withToken(list: readonly Token[], t: Token): readonly Token[] {
   let i = 0;
   while (i < list.length && list[i] < t) i++;
-  if (list[i] !== t) list.splice(i, 0, t);
+  if (list[i] === t) return list;
+  const out = list.slice();
+  out.splice(i, 0, t);
+  return out;
 }
 
 export class PromiseModel {
@@ -90,14 +96,14 @@ export class PromiseModel {
     return lp.kind === 'private' ? { kind: 'private', pid, vpn } : { kind: 'shared', obj: lp.obj, idx: lp.idx };
   }
 
-  private cellsAt(loc: Location): Token[] | null {
+  private cellsAt(loc: Location): readonly Token[] | null {
     if (loc.kind === 'shared') return this.st.shared[loc.obj][loc.idx];
     const lp = this.st.procs[loc.pid].mem[loc.vpn];
     return lp && lp.kind === 'private' ? lp.cells : null;
   }
 
   /** The logical cells of a process's page, or null if it has nothing mapped there. */
-  read(pid: number, vpn: number): Token[] | null {
+  read(pid: number, vpn: number): readonly Token[] | null {
     const loc = this.locationOf(pid, vpn);
     return loc ? this.cellsAt(loc) : null;
   }
@@ -157,19 +163,21 @@ export class PromiseModel {
 
   /** A write by (or for) `pid` at a location: its memory, who may now see the value, and the references aliasing it. */
   private writeAt(pid: number, loc: Location, from: number, to: number, token: Token): void {
-    const cells = this.cellsAt(loc) as Token[];
+    const cells = (this.cellsAt(loc) as readonly Token[]).slice();
     for (let c = from; c <= to; c++) cells[c] = token;
-    addSorted(this.st.procs[pid].known, token);
+    if (loc.kind === 'shared') this.st.shared[loc.obj][loc.idx] = cells;
+    else this.st.procs[loc.pid].mem[loc.vpn] = { kind: 'private', cells };
+    this.learn(pid, token);
     if (loc.kind === 'shared') {
       this.st.procs.forEach((q) => {
-        if (q.alive && q.mem.some((m) => m !== null && m.kind === 'shared' && m.obj === loc.obj)) addSorted(q.known, token);
+        if (q.alive && q.mem.some((m) => m !== null && m.kind === 'shared' && m.obj === loc.obj)) q.known = withToken(q.known, token);
       });
     }
     for (const r of this.st.refs) {
       if (!r) continue;
       for (const rp of r.pages) {
         if (!rp.aliasing || !sameLocation(rp.loc, loc)) continue;
-        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) addSorted(rp.allowed[c - rp.cellFrom], token);
+        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) rp.allowed[c - rp.cellFrom] = withToken(rp.allowed[c - rp.cellFrom], token);
       }
     }
   }
@@ -179,7 +187,7 @@ export class PromiseModel {
     const rps: PromisedRefPage[] = pages.map((pg) => {
       const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
       const cells = this.cellsAt(loc) ?? [];
-      const allowed: Token[][] = [];
+      const allowed: (readonly Token[])[] = [];
       for (let c = pg.cellFrom; c <= pg.cellTo; c++) allowed.push([cells[c] ?? ZERO_TOKEN]);
       return { loc, cellFrom: pg.cellFrom, cellTo: pg.cellTo, aliasing: this.cellsAt(loc) !== null, allowed };
     });
@@ -187,8 +195,8 @@ export class PromiseModel {
   }
 
   /** What a reader of reference `id` may see: per cell, one exact value or a set of values. */
-  expectedThroughRef(id: number): { exact: boolean; values: Token[] }[] {
-    const out: { exact: boolean; values: Token[] }[] = [];
+  expectedThroughRef(id: number): { exact: boolean; values: readonly Token[] }[] {
+    const out: { exact: boolean; values: readonly Token[] }[] = [];
     const ref = this.st.refs[id];
     for (const rp of ref.pages) {
       const cells = rp.aliasing && ref.coherent ? this.cellsAt(rp.loc) : null;
@@ -202,7 +210,7 @@ export class PromiseModel {
   /** A device writes through reference `id`: the owner's memory changes where the reference still aliases it. */
   deviceWrite(id: number, token: Token): void {
     const r = this.st.refs[id];
-    addSorted(this.st.procs[r.owner].known, token);
+    this.learn(r.owner, token);
     for (const rp of r.pages) {
       if (rp.aliasing) this.writeAt(r.owner, rp.loc, rp.cellFrom, rp.cellTo, token);
       // Detached, the write reaches only the references that were taken on the same location.
@@ -216,7 +224,7 @@ export class PromiseModel {
       if (!r) continue;
       for (const rp of r.pages) {
         if (!sameLocation(rp.loc, loc)) continue;
-        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) addSorted(rp.allowed[c - rp.cellFrom], token);
+        for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) rp.allowed[c - rp.cellFrom] = withToken(rp.allowed[c - rp.cellFrom], token);
       }
     }
   }
@@ -226,7 +234,8 @@ export class PromiseModel {
   }
 
   learn(pid: number, token: Token): void {
-    addSorted(this.st.procs[pid].known, token);
+    const p = this.st.procs[pid];
+    p.known = withToken(p.known, token);
   }
 }
 
@@ -237,29 +246,24 @@ function sameLocation(a: Location, b: Location): boolean {
 }
 
 function cloneRefPage(p: PromisedRefPage): PromisedRefPage {
-  const allowed = new Array<Token[]>(p.allowed.length);
-  for (let i = 0; i < allowed.length; i++) allowed[i] = p.allowed[i].slice();
-  // A location is never mutated in place, so it is shared between copies.
-  return { loc: p.loc, cellFrom: p.cellFrom, cellTo: p.cellTo, aliasing: p.aliasing, allowed };
+  // A location is never mutated in place, and the per-cell lists are replaced, so both are shared.
+  return { loc: p.loc, cellFrom: p.cellFrom, cellTo: p.cellTo, aliasing: p.aliasing, allowed: p.allowed.slice() };
 }
 
-/** A copy for the explorer's successor states (fields spelled out to keep the copy monomorphic). */
+/**
+ * A copy for the explorer's successor states. Logical pages and token lists are replaced rather
+ * than changed in place, so the copy shares them; only the containers a step may change are new.
+ */
 export function clonePromise(s: PromiseState): PromiseState {
   const procs = new Array<PromisedProcess>(s.procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = s.procs[i];
-    const mem = new Array<LogicalPage | null>(p.mem.length);
-    for (let vpn = 0; vpn < mem.length; vpn++) {
-      const v = p.mem[vpn];
-      // Shared pages name their object and are never mutated in place.
-      mem[vpn] = !v ? null : v.kind === 'private' ? { kind: 'private', cells: v.cells.slice() } : v;
-    }
-    procs[i] = { alive: p.alive, mem, known: p.known.slice() };
+    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known };
   }
   const refs = new Array<PromisedRef>(s.refs.length);
   for (let i = 0; i < refs.length; i++) {
     const r = s.refs[i];
     if (r) refs[i] = { owner: r.owner, coherent: r.coherent, pages: r.pages.map(cloneRefPage) };
   }
-  return { procs, shared: s.shared.map((o) => o.map((c) => c.slice())), refs };
+  return { procs, shared: s.shared.map((o) => o.slice()), refs };
 }
