@@ -4,11 +4,17 @@
 // end, with every process gone and every reference dropped, every page is freed.
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/state.js';
 
+/** Per-pfn counters, reused between calls: this runs after every step of every explored path. */
+let mapsScratch = new Int32Array(64);
+let refsScratch = new Int32Array(64);
 export function sanityProblems(s: KernelState, final: boolean): string[] {
   const problems: string[] = [];
-  // Run after every step of every explored path: plain loops over typed counters.
-  const maps = new Int32Array(s.pages.length);
-  const refs = new Int32Array(s.pages.length);
+  if (mapsScratch.length < s.pages.length) {
+    mapsScratch = new Int32Array(s.pages.length * 2);
+    refsScratch = new Int32Array(s.pages.length * 2);
+  }
+  const maps = mapsScratch.fill(0, 0, s.pages.length);
+  const refs = refsScratch.fill(0, 0, s.pages.length);
   for (const p of s.procs) {
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {

@@ -298,7 +298,7 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
             if (tag === TAG_DEPTH) return inconclusiveResult('depth', opts, stats());
             if (tag === TAG_DEADLOCK) return { verdict: 'error', note: `deadlock: ${extra() as string}`, schedule: pathTo(id), stats: stats() };
             if (tag === TAG_STUCK) {
-              const r = verdicts.settle(judgement(data[k], data[k + 1], data[k + 2]), () => pathTo(id), stats);
+              const r = verdicts.settle(judgement(data[k], data[k + 1], data[k + 2]), id, pathTo, stats);
               k += 3;
               if (r && r !== 'final') return r;
               continue;
@@ -314,7 +314,7 @@ export async function exploreParallel(spec: SpaceSpec, opts: SearchOptions, work
               const sid = tree.add(id, data[k + 2]);
               if (depth + 1 > maxDepth) maxDepth = depth + 1;
               if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats());
-              const r = verdicts.settle(judgement(data[k + 3], data[k + 4], data[k + 5]), () => pathTo(sid), stats);
+              const r = verdicts.settle(judgement(data[k + 3], data[k + 4], data[k + 5]), sid, pathTo, stats);
               if (r === 'final') continue;
               if (r) return r;
               if (data[k + 3] & J_QUIET) continue;

@@ -142,7 +142,8 @@ export class Verdicts {
   }
 
   /** A result that ends the search, 'final' for a final state, or null (explore on from it). */
-  settle(j: Judgement, path: () => number[], stats: () => SearchStats): SearchResult | 'final' | null {
+  settle(j: Judgement, id: number, pathTo: (id: number) => number[], stats: () => SearchStats): SearchResult | 'final' | null {
+    const path = (): number[] => pathTo(id);
     switch (j.kind) {
       case 'violated':
         return { verdict: 'violated', invariant: j.violation.invariant, violation: j.violation, schedule: path(), note: j.violation.message, stats: stats() };
@@ -364,11 +365,12 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     }
     if (leaf) {
       if (leaf.kind === 'deadlock') return { verdict: 'error', note: leaf.note, schedule: pathTo(node.id), stats: stats(queue) };
-      const r = verdicts.settle(leaf, () => pathTo(node.id), () => stats(queue));
+      const r = verdicts.settle(leaf, node.id, pathTo, () => stats(queue));
       if (r && r !== 'final') return r;
       continue;
     }
     if (!parent) throw new Error('explore: a frontier entry with neither a state nor a judgement');
+    const statsNow = (): SearchStats => stats(queue);
     if (node.depth >= opts.maxDepth) return inconclusiveResult('depth', opts, stats(queue));
     for (let i = 0; i < moves.length; i++) {
       const t = moves[i];
@@ -383,7 +385,8 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       const depth = node.depth + 1;
       if (depth > maxDepth) maxDepth = depth;
       if (visited.size >= opts.maxStates) return inconclusiveResult('states', opts, stats(queue));
-      const r = verdicts.settle(judgeState(space, m, st, opts.symmetry), () => pathTo(id), () => stats(queue));
+      const j = judgeState(space, m, st, opts.symmetry);
+      const r = j.kind === 'running' ? null : verdicts.settle(j, id, pathTo, statsNow);
       if (r === 'final') continue;
       if (r) return r;
       // A violation of an invariant that is not checked ends this path quietly.
