@@ -36,6 +36,16 @@ const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
 const REG = { data: 0, number: 1, signal: 2 } as const;
 
+/** A VMA's flags as bits (also hashed by the fingerprint). */
+export function vmaBits(v: Vma): number {
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0);
+}
+
+/** A PTE's bits (also hashed by the fingerprint). */
+export function pteBits(p: Pte): number {
+  return (p.write ? 1 : 0) | (p.dirty ? 2 : 0) | (p.softDirty ? 4 : 0) | (p.uffdWp ? 8 : 0) | (p.protnone ? 16 : 0);
+}
+
 export class StateCodec {
   private readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
@@ -192,7 +202,7 @@ export class StateCodec {
 
   private writePte(p: Pte): void {
     this.w(p.pfn);
-    this.w((p.write ? 1 : 0) | (p.dirty ? 2 : 0) | (p.softDirty ? 4 : 0) | (p.uffdWp ? 8 : 0) | (p.protnone ? 16 : 0));
+    this.w(pteBits(p));
   }
 
   private writeKernel(k: KernelState): void {
@@ -215,7 +225,7 @@ export class StateCodec {
       for (const v of mm.vmas) {
         this.w(v.start);
         this.w(v.pages);
-        this.w((v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0));
+        this.w(vmaBits(v));
         this.w(v.uffdCtx);
         this.w(v.shmem);
         this.w(v.pgoff);

@@ -7,6 +7,7 @@
 // userfaultfd ids are allocated in program order in the corpus and are kept as they are.
 import { ZERO_PFN } from '../kernel/state.js';
 import type { MachineState } from './machine.js';
+import { pteBits, vmaBits } from './codec.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
 class Hash64 {
@@ -193,7 +194,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       h.n(TAG.vma);
       h.n(v.start);
       h.n(v.pages);
-      h.n((v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0));
+      h.n(vmaBits(v));
       h.n(v.uffdCtx);
       h.n(v.shmem);
       h.n(v.pgoff);
@@ -205,7 +206,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       h.n(TAG.pte);
       h.n(vpn);
       h.n(pfn(pte.pfn));
-      h.n((pte.write ? 1 : 0) | (pte.dirty ? 2 : 0) | (pte.softDirty ? 4 : 0) | (pte.uffdWp ? 8 : 0) | (pte.protnone ? 16 : 0));
+      h.n(pteBits(pte));
     }
   }
   for (const r of k.refs) {
