@@ -250,16 +250,22 @@ export function inconclusiveResult(limit: SearchLimit, opts: SearchOptions, st: 
 interface Node {
   st: MachineState | null;
   code: Code | null;
-  leaf: Judgement | { kind: 'deadlock'; note: string } | null;
+  leaf: LeafJudgement | null;
   depth: number;
   id: number;
 }
 
-/** End the path in a state with no move (st is consumed) and judge it. */
-function endLeaf(space: Space, st: MachineState, symmetry: boolean): NonNullable<Node['leaf']> {
+/** A state with no move: judged, or a deadlock with its blocked threads. */
+export type LeafJudgement = Judgement | { kind: 'deadlock'; blocked: string };
+
+/**
+ * End the path in a state with no move (st is consumed) and judge it. Shared by the
+ * single-threaded search and the parallel workers.
+ */
+export function endLeaf(space: Space, st: MachineState, symmetry: boolean): LeafJudgement {
   const m = space.machine;
   m.st = st;
-  if (!space.stuck(m)) return { kind: 'deadlock', note: `deadlock: ${m.blocked().join('; ')}` };
+  if (!space.stuck(m)) return { kind: 'deadlock', blocked: m.blocked().join('; ') };
   return judgeState(space, m, st, symmetry);
 }
 
@@ -364,7 +370,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (moves.length === 0) leaf = endLeaf(space, parent, opts.symmetry);
     }
     if (leaf) {
-      if (leaf.kind === 'deadlock') return { verdict: 'error', note: leaf.note, schedule: pathTo(node.id), stats: stats(queue) };
+      if (leaf.kind === 'deadlock') return { verdict: 'error', note: `deadlock: ${leaf.blocked}`, schedule: pathTo(node.id), stats: stats(queue) };
       const r = verdicts.settle(leaf, node.id, pathTo, () => stats(queue));
       if (r && r !== 'final') return r;
       continue;

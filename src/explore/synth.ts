@@ -6,6 +6,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
+import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
 
 export const SYNTH_OPS = [
@@ -110,7 +111,7 @@ function allocateTokens(m: Machine, o: SynthOptions): void {
 }
 
 /** The mapping process pid's `mem` names, if it still exists. */
-function memVma(m: Machine, pid: number) {
+function memVma(m: Machine, pid: number): Vma | undefined {
   const mem = m.st.vars[pid].mem;
   if (!mem || mem.kind !== 'mapping') return undefined;
   for (const v of m.st.kernel.procs[pid].mm.vmas) if (v.start === mem.vpn) return v;

@@ -7,7 +7,7 @@ import { getHeapStatistics } from 'node:v8';
 import { cloneMachineState, type MachineState } from './machine.js';
 import { fingerprintState, FingerprintSet } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
-import { endsQuietly, judgeState, type Judgement } from './search.js';
+import { endLeaf, endsQuietly, judgeState, type Judgement } from './search.js';
 import {
   buildSpace,
   J_CANON,
@@ -128,9 +128,9 @@ function encode(j: Judgement, st: MachineState): { code: number; hi: number; lo:
 
 /** Judge a state from which no move is possible (st is consumed: the path is ended in it). */
 function leaf(st: MachineState): Leaf {
-  m.st = st;
-  if (!space.stuck(m)) return { tag: TAG_DEADLOCK, code: 0, hi: 0, lo: 0, extra: m.blocked().join('; ') };
-  const j = encode(judgeState(space, m, st, init.symmetry), st);
+  const l = endLeaf(space, st, init.symmetry);
+  if (l.kind === 'deadlock') return { tag: TAG_DEADLOCK, code: 0, hi: 0, lo: 0, extra: l.blocked };
+  const j = encode(l, st);
   return { tag: TAG_STUCK, code: j.code, hi: j.hi, lo: j.lo, extra: j.extra };
 }
 
