@@ -34,7 +34,7 @@ const CHUNK = 1 << 20;
 const POOL = 16;
 const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
-const REG = { data: 0, number: 1, signal: 2 } as const;
+const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6 } as const;
 
 /** A VMA's flags as bits (also hashed by the fingerprint). */
 export function vmaBits(v: Vma): number {
@@ -191,8 +191,14 @@ export class StateCodec {
       } else if (r.kind === 'number') {
         this.w(REG.number);
         this.w(r.value);
+      } else if (r.kind === 'page') {
+        this.w(REG.page);
+        this.w(r.pfn);
+      } else if (r.kind === 'bits') {
+        this.w(r.what === 'pagemap' ? REG.pagemap : REG.kpageflags);
+        this.w(r.bits);
       } else {
-        this.w(REG.signal);
+        this.w(r.kind === 'errno' ? REG.errno : REG.signal);
         this.ws(r.name);
       }
       count++;
@@ -258,6 +264,7 @@ export class StateCodec {
         this.wb(e.write);
       }
       this.writeFrame(t.frame);
+      this.w(t.faults);
     }
     this.w(k.pipes.length);
     for (const p of k.pipes) {
@@ -451,6 +458,9 @@ export class StateCodec {
       const kind = this.x();
       if (kind === REG.data) out[name] = { kind: 'data', tokens: this.xl() };
       else if (kind === REG.number) out[name] = { kind: 'number', value: this.x() };
+      else if (kind === REG.page) out[name] = { kind: 'page', pfn: this.x() };
+      else if (kind === REG.pagemap || kind === REG.kpageflags) out[name] = { kind: 'bits', what: kind === REG.pagemap ? 'pagemap' : 'kpageflags', bits: this.x() };
+      else if (kind === REG.errno) out[name] = { kind: 'errno', name: this.xs() };
       else out[name] = { kind: 'signal', name: this.xs() };
     }
     return out;
@@ -529,7 +539,8 @@ export class StateCodec {
         const pfn = this.x();
         tlb[j] = { vpn, pfn, write: this.xb() };
       }
-      threads[i] = { pid, prog, name, pc, done, sub, tlb, frame: this.readFrame() };
+      const frame = this.readFrame();
+      threads[i] = { pid, prog, name, pc, done, sub, tlb, frame, faults: this.x() };
     }
     const pipes = new Array<Pipe>(this.x());
     for (let i = 0; i < pipes.length; i++) {

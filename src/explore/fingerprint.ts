@@ -152,6 +152,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(t.pc);
     h.n(t.done ? 1 : 0);
     h.n(t.sub);
+    h.n(t.faults);
     for (const e of t.tlb) {
       h.n(e.vpn);
       h.n(pfn(e.pfn));
@@ -306,8 +307,12 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
       const r = regs[name];
       const e = unordered.start();
       e.s(name);
+      e.s(r.kind);
       if (r.kind === 'data') e.list(r.tokens);
       else if (r.kind === 'number') e.n(r.value);
+      // A page identity is renamed with the pages (a freed page gets a name of its own).
+      else if (r.kind === 'page') e.n(r.pfn < 0 ? r.pfn : pfn(r.pfn));
+      else if (r.kind === 'bits') e.n(r.bits);
       else e.s(r.name);
       unordered.add();
     }

@@ -5,7 +5,7 @@ import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
 import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Token } from '../kernel/state.js';
-import { KernelFault, errno, insane, trace, type KernelCtx, type TraceEvent } from '../kernel/context.js';
+import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, doMunmap } from '../kernel/mmap.js';
@@ -23,6 +23,8 @@ import { judge, type Violation } from '../check/judge.js';
 import { sanityProblems } from '../check/sanity.js';
 import { stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
 import { describeKernel, diffDescriptions, type Namer } from '../report/describe.js';
+import { observePage } from '../kernel/observe.js';
+import { fieldsOf } from '../uapi/observe.js';
 
 export type VarValue =
   | { kind: 'mapping'; vpn: number; pages: number }
@@ -31,7 +33,19 @@ export type VarValue =
   | { kind: 'uffd'; id: number }
   | { kind: 'process'; pid: number };
 
-export type RegValue = { kind: 'data'; tokens: Token[] } | { kind: 'number'; value: number } | { kind: 'signal'; name: string };
+/**
+ * What a register holds: data read (tokens), a number (faults, counts, a call's 0 result, an
+ * exit status), a signal (a read killed by it, or a child's end), an errno (a failed call whose
+ * result was assigned), a page identity (pfn, or PAGE_NONE / PAGE_SWAPPED), or the flag bits of
+ * a pagemap() / kpageflags() observation (bit i = field i of scenario/observe.ts).
+ */
+export type RegValue =
+  | { kind: 'data'; tokens: Token[] }
+  | { kind: 'number'; value: number }
+  | { kind: 'signal'; name: string }
+  | { kind: 'errno'; name: string }
+  | { kind: 'page'; pfn: number }
+  | { kind: 'bits'; what: 'pagemap' | 'kpageflags'; bits: number };
 
 export type Status = 'running' | 'done' | 'skipped' | 'error';
 
@@ -77,6 +91,8 @@ export function cloneMachineState(m: MachineState): MachineState {
 export class Machine {
   readonly cells: CellMap;
   readonly tokens: TokenTable;
+  /** Page faults are counted per thread only when the scenario reads them (faults()). */
+  readonly countFaults: boolean;
 
   /**
    * In synthesis, processes run operations chosen by the search rather than a program: they
@@ -93,6 +109,7 @@ export class Machine {
   ) {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
+    this.countFaults = scenario.threads.some((t) => t.body.some((st) => st.op === 'faults'));
     const kernel = newKernelState(cellCount(this.cells));
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
@@ -101,11 +118,17 @@ export class Machine {
     this.st.vars.push({});
     this.st.regs.push({});
     this.startThreads(0);
+    const off = (scenario.requires ?? []).filter((o) => !policy.config[o]);
+    if (off.length) {
+      this.st.status = 'skipped';
+      this.st.note = `requires ${off.map((o) => 'CONFIG_' + o).join(', ')}, off in this configuration`;
+      return;
+    }
     if (this.st.kernel.threads.every((t) => t.done)) this.finish(this.ctx(null));
   }
 
-  private ctx(events: TraceEvent[] | null): KernelCtx {
-    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events };
+  private ctx(events: TraceEvent[] | null, tid = -1): KernelCtx {
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, tid, countFaults: this.countFaults };
   }
 
   private promise(): PromiseModel {
@@ -115,7 +138,7 @@ export class Machine {
   private startThreads(pid: number): void {
     const name = this.st.kernel.procs[pid].name;
     this.scenario.threads.forEach((t, prog) => {
-      if (t.process === name) this.st.kernel.threads.push({ pid, prog, name: t.name, pc: 0, done: t.body.length === 0, sub: 0, tlb: [], frame: null });
+      if (t.process === name) this.st.kernel.threads.push({ pid, prog, name: t.name, pc: 0, done: t.body.length === 0, sub: 0, tlb: [], frame: null, faults: 0 });
     });
   }
 
@@ -245,9 +268,9 @@ export class Machine {
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.threadName(ti), line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
-    const k = this.ctx(record ? events : null);
+    const k = this.ctx(record ? events : null, ti);
     try {
-      if (this.exec(k, ti, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token)) {
+      if (this.execWithResult(k, ti, th.pid, stmt, rec, () => this.tokens.byStmt.get(stmtKey(th.prog, th.pc)) as Token)) {
         th.pc++;
         th.sub = 0;
         if (th.pc >= this.scenario.threads[th.prog].body.length) {
@@ -284,9 +307,9 @@ export class Machine {
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
-    const k = this.ctx(record ? events : null);
-    const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     const ti = this.cpuOf(pid);
+    const k = this.ctx(record ? events : null, ti);
+    const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     try {
       // Synthesis runs each operation whole: its kernel steps follow one another at once.
       for (let n = 0; !this.exec(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
@@ -302,7 +325,7 @@ export class Machine {
   private cpuOf(pid: number): number {
     const i = this.st.kernel.threads.findIndex((t) => t.pid === pid && t.prog < 0);
     if (i >= 0) return i;
-    this.st.kernel.threads.push({ pid, prog: -1, name: 'cpu', pc: 0, done: false, sub: 0, tlb: [], frame: null });
+    this.st.kernel.threads.push({ pid, prog: -1, name: 'cpu', pc: 0, done: false, sub: 0, tlb: [], frame: null, faults: 0 });
     return this.st.kernel.threads.length - 1;
   }
 
@@ -474,6 +497,35 @@ export class Machine {
     for (let i = 0; i < seen.length; i++) if (expected[i]?.values.includes(seen[i])) p.learn(observer, seen[i]);
   }
 
+  /**
+   * exec(), and for a system call whose result is assigned (`R = madvise(...)`), its result: 0
+   * once it completes, or the errno it failed with (the statement then ends there, as the call
+   * returns). `waitpid` gives the child's exit status or the signal that killed it.
+   */
+  private execWithResult(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
+    const ret = 'ret' in s ? s.ret : undefined;
+    if (ret === undefined) return this.exec(k, ti, pid, s, rec, token);
+    let done: boolean;
+    try {
+      done = this.exec(k, ti, pid, s, rec, token);
+    } catch (e) {
+      if (!(e instanceof KernelFault) || e.kind !== 'errno') throw e;
+      this.st.regs[pid][ret] = { kind: 'errno', name: e.code };
+      rec.observation = e.code;
+      return true;
+    }
+    if (!done) return false;
+    let value: RegValue = { kind: 'number', value: 0 };
+    if (s.op === 'waitpid') {
+      const child = this.st.kernel.procs.findIndex((p) => p.name === s.child);
+      const by = child >= 0 ? this.st.kernel.procs[child].killedBy : null;
+      if (by) value = { kind: 'signal', name: by };
+    }
+    this.st.regs[pid][ret] = value;
+    if (this.recording) rec.observation = value.kind === 'signal' ? value.name : '0';
+    return true;
+  }
+
   /** Runs (a step of) statement `s` for thread `ti` of process `pid`; false while it is in progress. */
   private exec(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
     const me = this.st.kernel.procs[pid].name;
@@ -606,6 +658,7 @@ export class Machine {
         return true;
       }
       case 'gup': {
+        if (s.via === 'gup_test' && !this.policy.config.GUP_TEST) throw unsupported('gup_test: CONFIG_GUP_TEST is off (no /sys/kernel/debug/gup_test)');
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const req: GupRequest = { pin: s.flags.pin, write: s.flags.write, force: s.flags.force, longterm: s.flags.longterm, fast: s.flags.fast, via: s.via };
@@ -684,6 +737,38 @@ export class Machine {
       }
       case 'clear_refs_soft_dirty':
         return this.twoPhase(k, ti, pid, 'clear_refs_write', 0, 0, this.policy.clearRefsWriteLock.value ? 'write' : 'read', () => clearRefsStart(k, pid));
+      case 'observe': {
+        const r = this.range(pid, s.addr, 1);
+        const v = observePage(k, pid, Math.floor(r.start / PAGE_SIZE), s.what);
+        this.st.regs[pid][s.dst] = v;
+        if (this.recording) rec.observation = regText(v);
+        return true;
+      }
+      case 'faults': {
+        const n = this.st.kernel.threads[ti].faults;
+        this.st.regs[pid][s.dst] = { kind: 'number', value: n };
+        if (this.recording) rec.observation = String(n);
+        return true;
+      }
+    }
+  }
+}
+
+/** A register's value as trace text (data registers excepted: they are labelled token by token). */
+export function regText(v: RegValue): string {
+  switch (v.kind) {
+    case 'data':
+      return `${v.tokens.length} cell(s)`;
+    case 'number':
+      return String(v.value);
+    case 'signal':
+    case 'errno':
+      return v.name;
+    case 'page':
+      return v.pfn === -1 ? 'not present' : v.pfn === -2 ? 'swapped' : `pfn ${v.pfn}`;
+    case 'bits': {
+      const names = fieldsOf(v.what).filter((_, i) => (v.bits >> i) & 1);
+      return `${v.what} {${names.join(', ')}}`;
     }
   }
 }

@@ -3,7 +3,7 @@
 // path (arch fault handler: access_error(), then handle_mm_fault()), which may take several
 // steps. A step of the fault path that is left for later shows as a frame on the thread.
 import type { KernelCtx } from './context.js';
-import { insane, sigsegv, trace } from './context.js';
+import { accountFault, insane, sigsegv, trace } from './context.js';
 import { continueWpCopy, handleMmFaultStepped } from './memory.js';
 import type { KernelState, Pte, Thread } from './state.js';
 import { findVma } from './vma.js';
@@ -35,9 +35,17 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       if (continueWpCopy(k, tid) === 'frame') return -1;
     } else throw insane(`unexpected ${th.frame.kind} frame during an access`);
   }
+  // The arch fault handler accounts one fault per trip into it, however often it retries.
+  let faulted = false;
   for (let attempt = 0; attempt < 6; attempt++) {
     const hit = tlbHit(th, vpn, write);
     const pte = mm.ptes[vpn];
+    // A store through a read-only TLB entry traps even when the PTE has become writable since:
+    // handle_mm_fault() then finds nothing to do (a spurious fault) but the fault is accounted.
+    if (!hit && write && !faulted && th.tlb.some((e) => e.vpn === vpn && !e.write)) {
+      accountFault(k, tid);
+      faulted = true;
+    }
     if (hit) {
       if (!pteAllows(pte, write) || pte.pfn !== hit.pfn) {
         trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${hit.pfn}${hit.write ? ' W' : ''} — stale: the PTE is now ${pte ? `pfn ${pte.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
@@ -52,6 +60,10 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       th.tlb.push({ vpn, pfn: pte.pfn, write: pte.write });
       if (write) pte.dirty = true;
       return pte.pfn;
+    }
+    if (!faulted) {
+      accountFault(k, tid);
+      faulted = true;
     }
     if (handleMmFaultStepped(k, tid, vpn, write) === 'frame') return -1;
   }

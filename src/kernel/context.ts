@@ -18,6 +18,20 @@ export interface KernelCtx {
   cells: number;
   /** Where the kernel paths' events go; null when no trace is being recorded (the explorer's hot path). */
   events: TraceEvent[] | null;
+  /** The thread whose step this is (-1 outside a thread's step): GUP's faults are accounted to it. */
+  tid: number;
+  /** Whether page faults are counted per thread (only scenarios that read faults() pay for it). */
+  countFaults: boolean;
+}
+
+/**
+ * mm_account_fault(): one fault handled for thread `tid` (current->min_flt / maj_flt, which
+ * getrusage(RUSAGE_THREAD) reports). GUP's faults count for the task that called GUP as well
+ * (faultin_page passed it the task before bce617edecad, "mm: do page fault accounting in
+ * handle_mm_fault", and current since).
+ */
+export function accountFault(k: KernelCtx, tid: number): void {
+  if (k.countFaults && tid >= 0) k.s.threads[tid].faults++;
 }
 
 export function trace(k: KernelCtx, fn: string, text: string, knob?: Knob<unknown>): void {

@@ -7,7 +7,7 @@
 // the one it decided on (pte_same), flushing the old translation (ptep_clear_flush). GUP's
 // faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
-import { insane, sigsegv, trace } from './context.js';
+import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
@@ -36,6 +36,8 @@ export function newPte(pfn: number, write: boolean, dirty: boolean): Pte {
 
 /** handle_mm_fault() run whole (GUP's faultin_page): a userfaultfd fault is resolved by the monitor and retried. */
 export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: FaultFlags): void {
+  // One fault accounted, whatever the retries: a VM_FAULT_RETRY is accounted upon completion.
+  accountFault(k, k.tid);
   for (let attempt = 0; attempt < 4; attempt++) {
     const vma = findVma(mmOf(k, pid), vpn);
     if (!vma) throw sigsegv(`no VMA at page ${vpn}`);

@@ -129,6 +129,8 @@ export interface Thread {
   tlb: TlbEntry[];
   /** A kernel path in progress, or null. */
   frame: Frame | null;
+  /** current->min_flt + maj_flt: page faults handled for this thread (its own and its GUP's). */
+  faults: number;
 }
 
 /** Where a reference points in the promise's terms: a process's address or a shmem object's page. */
@@ -247,7 +249,7 @@ function cloneVma(v: Vma): Vma {
 function cloneThread(t: Thread): Thread {
   const tlb = new Array<TlbEntry>(t.tlb.length);
   for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write };
-  return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null };
+  return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
 }
 
 function cloneRef(r: GupRef): GupRef {

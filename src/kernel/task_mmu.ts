@@ -25,6 +25,11 @@ export function softDirtyTracking(vma: Vma): boolean {
 export function clearRefsStart(k: KernelCtx, pid: number): void {
   const mm = k.s.procs[pid].mm;
   if (k.policy.clearRefsFlush.value) mm.tlbFlushPending++;
+  if (!k.policy.config.MEM_SOFT_DIRTY) {
+    // Without CONFIG_MEM_SOFT_DIRTY, VM_SOFTDIRTY is 0 and clear_soft_dirty() is empty.
+    trace(k, 'clear_refs_write', 'CLEAR_REFS_SOFT_DIRTY: no CONFIG_MEM_SOFT_DIRTY, nothing to clear');
+    return;
+  }
   let cleared = 0;
   let skipped = 0;
   for (const vma of mm.vmas) {

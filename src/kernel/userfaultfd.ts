@@ -7,6 +7,7 @@ import type { Vma } from './state.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 
 export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1): number {
+  if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');
   k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false });
   return k.s.uffds.length - 1;
 }

@@ -1,5 +1,6 @@
 // The Policy type: the knobs that changed across kernel eras, each with the commit that set it.
 // An era is a Policy value (one file per era); a user's policy starts from an era and overrides knobs.
+import { DEFAULT_CONFIG, type ConfigName, type KernelConfig } from '../uapi/config.js';
 
 /** A knob's value plus where it comes from. */
 export interface Knob<T> {
@@ -70,6 +71,8 @@ export type ForceWrite = 'foll-cow-dirty' | 'anon-exclusive';
 export type ChangeWritable = 'never' | 'mprotect-dirty' | 'mprotect' | 'mprotect-uffd';
 
 export interface Policy {
+  /** Kernel configuration options (not era knobs: the same era runs with either setting). */
+  config: KernelConfig;
   /** Era name, e.g. "v5.9". */
   name: string;
   /** The kernel releases it stands for, e.g. "5.9 – 5.17". */
@@ -138,4 +141,10 @@ export function knobValueText(knob: Knob<unknown>): string {
 /** "[v5.9 09854ba94c6a]": the citation printed next to a decision. */
 export function citation(policy: Policy, knob: Knob<unknown>): string {
   return `[${policy.name}${knob.commit ? ` ${knob.commit}` : ''}${knob.verified ? '' : ' unverified'}]`;
+}
+
+/** The policy with some kernel options set (`--config NAME=y|n`). */
+export function withConfig(policy: Policy, settings: Partial<Record<ConfigName, boolean>>): Policy {
+  if (Object.keys(settings).length === 0) return policy;
+  return { ...policy, config: { ...(policy.config ?? DEFAULT_CONFIG), ...settings } };
 }

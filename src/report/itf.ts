@@ -4,7 +4,7 @@
 // which statement, through which kernel functions, decided by which knob and commit.
 import type { Scenario } from '../scenario/ast.js';
 import type { Machine, StepRecord } from '../explore/machine.js';
-import { Machine as MachineClass } from '../explore/machine.js';
+import { Machine as MachineClass, regText } from '../explore/machine.js';
 import type { Policy } from '../policies/policy.js';
 import { describeKernel } from './describe.js';
 import { tokenLabel } from '../check/tokens.js';
@@ -25,7 +25,7 @@ function view(m: Machine): Record<string, unknown> {
   const regs: Record<string, Record<string, string[] | string>> = {};
   m.st.kernel.procs.forEach((p, pid) => {
     regs[p.name] = Object.fromEntries(
-      Object.entries(m.st.regs[pid] ?? {}).map(([k, v]) => [k, v.kind === 'data' ? v.tokens.map((t) => tokenLabel(m.tokens, t)) : v.kind === 'number' ? String(v.value) : v.name]),
+      Object.entries(m.st.regs[pid] ?? {}).map(([k, v]) => [k, v.kind === 'data' ? v.tokens.map((t) => tokenLabel(m.tokens, t)) : regText(v)]),
     );
   });
   return { kernel: Object.fromEntries(describeKernel(m.st.kernel, m.namer())), registers: regs };

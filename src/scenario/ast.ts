@@ -39,22 +39,35 @@ export type ReferenceVia =
   | 'gup_test'
   | 'O_DIRECT';
 
+/**
+ * What an observation statement reads about the page an address maps, as the kernel's own
+ * tests read it: `page` the PFN (/proc/self/pagemap bits 0-54), `pagemap` the pagemap entry's
+ * flag bits, `kpageflags` /proc/kpageflags for that PFN, `kpagecount` /proc/kpagecount,
+ * `mincore` the mincore(2) residency byte.
+ */
+export type ObserveWhat = 'page' | 'pagemap' | 'kpageflags' | 'kpagecount' | 'mincore';
+
+import type { ConfigName } from '../uapi/config.js';
+export { CONFIG_NAMES, type ConfigName } from '../uapi/config.js';
+
+/** `ret` on a statement: the register that receives the system call's result (0 or an errno name). */
 export type Stmt = (
   | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
-  | { op: 'munmap'; addr: Addr; len?: number }
-  | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot }
-  | { op: 'madvise'; addr: Addr; len?: number; advice: Advice }
+  | { op: 'munmap'; addr: Addr; len?: number; ret?: string }
+  | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
+  | { op: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   /** memset(addr, byte, len?): a write of a fresh token into every cell of the range. */
   | { op: 'write'; addr: Addr; len?: number; byte: number }
   /** reg = read(addr, len?): the process reads the range into a register. */
   | { op: 'read'; dst: string; addr: Addr; len?: number }
   | { op: 'fork'; child: string }
   | { op: 'exit' }
-  | { op: 'waitpid'; child: string }
+  /** `ret`: the child's exit status (0) or the signal that killed it. */
+  | { op: 'waitpid'; child: string; ret?: string }
   | { op: 'signal'; event: string }
   | { op: 'wait'; event: string }
   | { op: 'pipe'; dst: string }
-  | { op: 'vmsplice'; pipe: string; addr: Addr; len?: number }
+  | { op: 'vmsplice'; pipe: string; addr: Addr; len?: number; ret?: string }
   | { op: 'pipe_read'; dst: string; pipe: string }
   | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia }
   | { op: 'unpin'; handle: string }
@@ -63,15 +76,19 @@ export type Stmt = (
   /** The device behind a reference writes a fresh token into the pages it holds. */
   | { op: 'device_write'; handle: string; byte: number }
   | { op: 'userfaultfd'; dst: string; eventFork: boolean }
-  | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number }
-  | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean }
+  | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number; ret?: string }
+  | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { op: 'uffd_wp_faults'; dst: string; uffd: string }
   /** echo 4 > /proc/self/clear_refs */
-  | { op: 'clear_refs_soft_dirty' }
+  | { op: 'clear_refs_soft_dirty'; ret?: string }
   /** NUMA balancing's task_numa_work → change_prot_numa() on the range: protnone PTEs, deferred flush. */
   | { op: 'numa_hinting'; addr: Addr; len?: number }
   /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */
-  | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number }
+  | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number; ret?: string }
+  /** R = page(ADDR) and the other observations of the page ADDR maps now (see ObserveWhat). */
+  | { op: 'observe'; what: ObserveWhat; dst: string; addr: Addr }
+  /** R = faults(): the calling thread's page faults so far (getrusage(RUSAGE_THREAD) ru_minflt + ru_majflt). */
+  | { op: 'faults'; dst: string }
 ) & { pos: SourcePos; text: string };
 
 export type StmtOp = Stmt['op'];
@@ -92,8 +109,12 @@ export type CondExpr =
   | { kind: 'and' | 'or'; left: CondExpr; right: CondExpr };
 
 export type CondTerm =
-  | { kind: 'reg'; process: string; reg: string; pos: SourcePos }
-  | { kind: 'byte'; value: number };
+  /** PROC.REG, or PROC.REG.FIELD for a field of a pagemap() or kpageflags() register (0 or 1). */
+  | { kind: 'reg'; process: string; reg: string; field?: string; pos: SourcePos }
+  /** An integer literal: a byte when compared with data, else a number (faults, counts, exit status). */
+  | { kind: 'byte'; value: number }
+  /** A named result: an errno (EINVAL, EFAULT, ...) or a signal (SIGSEGV, SIGBUS). */
+  | { kind: 'name'; name: string; pos: SourcePos };
 
 export interface FinalCondition {
   quantifier: 'forall' | 'exists';
@@ -134,4 +155,6 @@ export interface Scenario {
   checks: InvariantName[];
   final?: FinalCondition;
   expectations: Expectation[];
+  /** Kernel options the scenario needs (`require CONFIG_X`): skipped where one is off. */
+  requires?: ConfigName[];
 }

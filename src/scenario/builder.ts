@@ -22,12 +22,15 @@ import {
   type Expectation,
   type FinalCondition,
   type InvariantName,
+  type ConfigName,
+  type ObserveWhat,
   type Prot,
   type Scenario,
   type SourcePos,
   type Verdict,
 } from './ast.js';
 import { ScenarioError } from './errors.js';
+import { isResultName } from '../uapi/observe.js';
 import {
   IDENT_RE,
   isConstantName,
@@ -96,8 +99,16 @@ export class ThreadBuilder {
   mprotect(addr: AddrArg, prot: Prot, len?: number): this {
     return this.add({ fn: 'mprotect', addr: addrOf(addr), ...opt(len), prot: { ...prot } });
   }
-  madvise(addr: AddrArg, advice: Advice, len?: number): this {
-    return this.add({ fn: 'madvise', addr: addrOf(addr), ...opt(len), advice });
+  madvise(addr: AddrArg, advice: Advice, len?: number, ret?: string): this {
+    return this.add({ fn: 'madvise', addr: addrOf(addr), ...opt(len), advice, ...(ret === undefined ? {} : { ret }) });
+  }
+  /** `dst = page(addr)`, `pagemap`, `kpageflags`, `kpagecount`, `mincore`: an observation of the page addr maps. */
+  observe(what: ObserveWhat, dst: string, addr: AddrArg): this {
+    return this.add({ fn: what, dst, addr: addrOf(addr) });
+  }
+  /** `dst = faults()`: the thread's page faults so far. */
+  faults(dst: string): this {
+    return this.add({ fn: 'faults', dst });
   }
   memset(addr: AddrArg, byte: number, len?: number): this {
     return this.add({ fn: 'memset', addr: addrOf(addr), byte, ...opt(len) });
@@ -295,6 +306,11 @@ function fmtFlags(names: [boolean, string][]): string {
 
 /** The canonical text of one statement. */
 export function formatCall(c: CallSpec): string {
+  const body = formatCallBody(c);
+  return 'ret' in c && c.ret !== undefined ? `${c.ret} = ${body}` : body;
+}
+
+function formatCallBody(c: CallSpec): string {
   switch (c.fn) {
     case 'mmap':
       return `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
@@ -377,6 +393,14 @@ export function formatCall(c: CallSpec): string {
       return 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
     case 'proc_mem_write':
       return `proc_mem_write(${fmtAddr(c.addr)}, ${c.byte}${fmtLen(c.len)})`;
+    case 'page':
+    case 'pagemap':
+    case 'kpageflags':
+    case 'kpagecount':
+    case 'mincore':
+      return `${c.dst} = ${c.fn}(${fmtAddr(c.addr)})`;
+    case 'faults':
+      return `${c.dst} = faults()`;
   }
 }
 
@@ -384,7 +408,7 @@ export function formatCall(c: CallSpec): string {
 function namesOf(c: CallSpec): string[] {
   const out: string[] = [];
   const r = c as unknown as Record<string, unknown>;
-  for (const k of ['dst', 'child', 'event', 'pipe', 'handle', 'uffd']) {
+  for (const k of ['dst', 'ret', 'child', 'event', 'pipe', 'handle', 'uffd']) {
     const v = r[k];
     if (v !== undefined) out.push(String(v));
   }
@@ -418,9 +442,19 @@ function renderCond(e: CondExpr, pos: SourcePos, col0: number): { text: string; 
       text += String(t.value);
       return { kind: 'byte', value: t.value };
     }
+    const p: SourcePos = { file: pos.file, line: pos.line, col: col0 + text.length };
+    if (t.kind === 'name') {
+      if (!isResultName(t.name)) throw ScenarioError.expected(pos, 'an errno or signal name', `'${t.name}'`);
+      text += t.name;
+      return { kind: 'name', name: t.name, pos: p };
+    }
     checkName(pos, t.process, 'a process name in PROC.REG');
     checkName(pos, t.reg, 'a register name in PROC.REG');
-    const p: SourcePos = { file: pos.file, line: pos.line, col: col0 + text.length };
+    if (t.field !== undefined) {
+      if (!IDENT_RE.test(t.field)) throw ScenarioError.expected(pos, 'a field name in PROC.REG.FIELD', `'${t.field}'`);
+      text += `${t.process}.${t.reg}.${t.field}`;
+      return { kind: 'reg', process: t.process, reg: t.reg, field: t.field, pos: p };
+    }
     text += `${t.process}.${t.reg}`;
     return { kind: 'reg', process: t.process, reg: t.reg, pos: p };
   };
@@ -501,6 +535,7 @@ export class ScenarioBuilder {
   private desc?: string;
   private readonly blocks: Block[] = [];
   private checks?: InvariantName[];
+  private requires: ConfigName[] = [];
   private fin?: { quantifier: 'forall' | 'exists'; cond: CondExpr | string };
   private readonly expects: RawExpect[] = [];
   private readonly file: string;
@@ -535,6 +570,12 @@ export class ScenarioBuilder {
     return this;
   }
   /** The invariants to check (default: all four). */
+  /** `require CONFIG_X, ...`: kernel options the scenario needs. */
+  require(...options: ConfigName[]): this {
+    for (const o of options) if (!this.requires.includes(o)) this.requires.push(o);
+    return this;
+  }
+
   check(...invariants: InvariantName[]): this {
     this.checks = [...invariants];
     return this;
@@ -576,6 +617,10 @@ export class ScenarioBuilder {
     if (this.desc !== undefined) {
       prog.description = this.desc;
       lines.push(`description ${quote(pos(), this.desc)}`);
+    }
+    if (this.requires.length) {
+      prog.requires = [...this.requires];
+      lines.push(`require ${this.requires.map((r) => 'CONFIG_' + r).join(', ')}`);
     }
     for (const b of this.blocks) {
       lines.push('');

@@ -14,9 +14,11 @@ import {
   type Advice,
   type CondExpr,
   type CondTerm,
+  type ConfigName,
   type Expectation,
   type FinalCondition,
   type InvariantName,
+  type ObserveWhat,
   type Prot,
   type Scenario,
   type SourcePos,
@@ -26,6 +28,8 @@ import {
 } from './ast.js';
 import { ScenarioError } from './errors.js';
 import { Lexer, describeToken, type Token } from './lexer.js';
+import { CONFIG_NAMES } from './ast.js';
+import { isResultName, ERRNO_NAMES, SIGNAL_NAMES } from '../uapi/observe.js';
 import {
   describeFoundVar,
   describeKinds,
@@ -42,18 +46,18 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 /** One statement as written, arguments decoded. */
 export type Call = (
   | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
-  | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number }
-  | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot }
-  | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice }
+  | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number; ret?: string }
+  | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
+  | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   | { fn: 'memset'; addr: Addr; byte: number; len?: number }
   /** R = read(X[, LEN]): X is a mapping (memory read) or a pipe (pipe read). */
   | { fn: 'read'; dst: string; addr: Addr; len?: number }
   | { fn: 'fork'; dst: string }
   | { fn: 'exit' }
-  | { fn: 'waitpid'; child: string }
+  | { fn: 'waitpid'; child: string; ret?: string }
   | { fn: 'signal' | 'wait'; event: string }
   | { fn: 'pipe'; dst: string }
-  | { fn: 'vmsplice'; pipe: string; addr: Addr; len?: number }
+  | { fn: 'vmsplice'; pipe: string; addr: Addr; len?: number; ret?: string }
   | { fn: GupFn; dst: string; addr: Addr; len?: number; write: boolean; force: boolean; longterm: boolean }
   | { fn: 'unpin_user_pages' | 'put_user_pages' | 'io_uring_unregister_buffers' | 'gup_test_stop'; handle: string }
   | { fn: 'device_read' | 'io_uring_write_fixed' | 'gup_test_read'; dst: string; handle: string }
@@ -66,11 +70,13 @@ export type Call = (
   | { fn: 'odirect_read'; addr: Addr; len?: number; byte: number }
   | { fn: 'odirect_write'; dst: string; addr: Addr; len?: number }
   | { fn: 'userfaultfd'; dst: string; eventFork: boolean }
-  | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number }
-  | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean }
+  | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number; ret?: string }
+  | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { fn: 'uffd_wp_faults'; dst: string; uffd: string }
-  | { fn: 'clear_refs' }
-  | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number }
+  | { fn: 'clear_refs'; ret?: string }
+  | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number; ret?: string }
+  | { fn: ObserveWhat; dst: string; addr: Addr }
+  | { fn: 'faults'; dst: string }
 ) & { pos: SourcePos; text: string };
 
 export type CallFn = Call['fn'];
@@ -95,6 +101,7 @@ export interface SurfaceProgram {
   checks: InvariantName[];
   final?: FinalCondition;
   expectations: Expectation[];
+  requires?: ConfigName[];
 }
 
 /** Signatures of every statement, for arity errors and documentation. */
@@ -139,6 +146,12 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   uffd_wp_faults: 'R = uffd_wp_faults(U)',
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
   proc_mem_write: 'proc_mem_write(ADDR, BYTE[, LEN])',
+  page: 'P = page(ADDR)',
+  pagemap: 'M = pagemap(ADDR)',
+  kpageflags: 'K = kpageflags(ADDR)',
+  kpagecount: 'N = kpagecount(ADDR)',
+  mincore: 'R = mincore(ADDR)',
+  faults: 'F = faults()',
 };
 
 export const STATEMENT_NAMES: readonly CallFn[] = Object.keys(SIGNATURES) as CallFn[];
@@ -147,7 +160,14 @@ const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
   'mmap', 'read', 'fork', 'pipe', 'get_user_pages', 'get_user_pages_fast', 'pin_user_pages',
   'pin_user_pages_fast', 'device_read', 'io_uring_register_buffers', 'io_uring_write_fixed',
   'gup_test_pin_longterm', 'gup_test_read', 'odirect_read_submit', 'odirect_write_submit',
-  'odirect_write', 'userfaultfd', 'uffd_wp_faults',
+  'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'page', 'pagemap', 'kpageflags', 'kpagecount',
+  'mincore', 'faults',
+]);
+
+/** System calls whose result may be assigned (`R = madvise(...)`): 0 or an errno name. */
+const RESULT_OPTIONAL: ReadonlySet<CallFn> = new Set<CallFn>([
+  'munmap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'clear_refs',
+  'proc_mem_write', 'waitpid',
 ]);
 
 /** Names of constants (PAGE, PROT_READ, ...): they cannot be used as variables. */
@@ -155,7 +175,8 @@ export function isConstantName(name: string): boolean {
   return (
     name === 'PAGE' ||
     name === 'PAGE_SIZE' ||
-    /^(PROT|MAP|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS)_/.test(name)
+    /^(PROT|MAP|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
+    isResultName(name)
   );
 }
 
@@ -350,7 +371,7 @@ class Parser {
     let sawSource = false;
     let sawDescription = false;
     let sawCheck = false;
-    const ITEMS = 'a top-level item (scenario, source, description, process, thread, check, final or expect)';
+    const ITEMS = 'a top-level item (scenario, source, description, require, process, thread, check, final or expect)';
     for (;;) {
       this.skipSeparators();
       const t = this.peek();
@@ -442,6 +463,24 @@ class Parser {
           prog.expectations.push(this.parseExpect(pos));
           this.endOfItem();
           break;
+        case 'require': {
+          this.advance();
+          const requires = prog.requires ?? [];
+          for (;;) {
+            const ct = this.peek();
+            const expected = `a kernel option (${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')})`;
+            if (ct.kind !== 'ident') this.fail(ct, expected);
+            const name = ct.value.startsWith('CONFIG_') ? ct.value.slice(7) : '';
+            if (!(CONFIG_NAMES as readonly string[]).includes(name)) this.fail(ct, expected);
+            this.advance();
+            if (!requires.includes(name as ConfigName)) requires.push(name as ConfigName);
+            if (!this.isPunct(this.peek(), ',')) break;
+            this.advance();
+          }
+          prog.requires = requires;
+          this.endOfItem();
+          break;
+        }
         default:
           this.fail(t, ITEMS);
       }
@@ -691,20 +730,26 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'int') {
       this.advance();
-      if (t.num > 255) throw ScenarioError.expected(this.at(t), 'a byte 0..255', `'${t.value}'`);
       return { kind: 'byte', value: t.num };
+    }
+    if (t.kind === 'ident' && isResultName(t.value)) {
+      this.advance();
+      return { kind: 'name', name: t.value, pos: this.at(t) };
     }
     if (t.kind === 'ident') {
       this.advance();
       return this.parseRegTerm(t);
     }
-    return this.fail(t, 'PROC.REG, a byte 0..255, true, false, ! or (');
+    return this.fail(t, `PROC.REG, PROC.REG.FIELD, an integer, an errno (${ERRNO_NAMES.join(', ')}) or signal (${SIGNAL_NAMES.join(', ')}), true, false, ! or (`);
   }
 
   private parseRegTerm(proc: Token): CondTerm {
     this.expectPunct('.', `'.' in PROC.REG (a register of process '${proc.value}')`);
     const reg = this.expectIdent(`a register name after '${proc.value}.'`);
-    return { kind: 'reg', process: proc.value, reg: reg.value, pos: this.at(proc) };
+    if (!this.isPunct(this.peek(), '.')) return { kind: 'reg', process: proc.value, reg: reg.value, pos: this.at(proc) };
+    this.advance();
+    const field = this.expectIdent(`a field name after '${proc.value}.${reg.value}.' (such as present, exclusive, anon)`);
+    return { kind: 'reg', process: proc.value, reg: reg.value, field: field.value, pos: this.at(proc) };
   }
 
   // ---- argument decoding ----
@@ -810,11 +855,12 @@ class Parser {
     if (ASSIGNS.has(fn) && !dstTok) {
       throw ScenarioError.expected(cpos, `an assignment: ${SIGNATURES[fn]}`, `'${fn}(...)' with its result unused`);
     }
-    if (!ASSIGNS.has(fn) && fn !== 'odirect_complete' && dstTok) {
+    if (!ASSIGNS.has(fn) && !RESULT_OPTIONAL.has(fn) && fn !== 'odirect_complete' && dstTok) {
       throw ScenarioError.expected(this.at(dstTok), `'${fn}(...)' without an assignment (it returns nothing)`, `'${dstTok.value} ='`);
     }
     let dst = '';
     if (dstTok) dst = this.declName(dstTok, 'variable');
+    const ret = RESULT_OPTIONAL.has(fn) && dstTok ? { ret: dst } : {};
     const len = (i: number): { len?: number } => (args.length > i ? { len: this.evalInt(args[i]) } : {});
     const base = { pos, text };
     const VAR = 'a variable name';
@@ -833,10 +879,10 @@ class Parser {
       case 'munmap':
       case 'numa_hinting':
         arity(1, 2);
-        return { ...base, fn, addr: this.addr(args[0]), ...len(1) };
+        return { ...base, fn, addr: this.addr(args[0]), ...len(1), ...ret };
       case 'mprotect':
         arity(2, 3);
-        return { ...base, fn, addr: this.addr(args[0]), ...(args.length === 3 ? len(1) : {}), prot: this.prot(args[args.length - 1]) };
+        return { ...base, fn, addr: this.addr(args[0]), ...(args.length === 3 ? len(1) : {}), prot: this.prot(args[args.length - 1]), ...ret };
       case 'madvise': {
         arity(2, 3);
         const a = args[args.length - 1];
@@ -846,7 +892,7 @@ class Parser {
           const found = a.k === 'ident' && a.name.startsWith('MADV_') ? `'${a.name}', which the model does not support` : this.exprText(a);
           throw ScenarioError.expected(a.pos, expected, found);
         }
-        return { ...base, fn, addr: this.addr(args[0]), ...(args.length === 3 ? len(1) : {}), advice: a.name.slice(5) as Advice };
+        return { ...base, fn, addr: this.addr(args[0]), ...(args.length === 3 ? len(1) : {}), advice: a.name.slice(5) as Advice, ...ret };
       }
       case 'memset':
         arity(2, 3);
@@ -862,7 +908,7 @@ class Parser {
         return { ...base, fn };
       case 'waitpid':
         arity(1, 1);
-        return { ...base, fn, child: this.name(args[0], 'the name of a child process') };
+        return { ...base, fn, child: this.name(args[0], 'the name of a child process'), ...ret };
       case 'signal':
       case 'wait':
         arity(1, 1);
@@ -872,7 +918,7 @@ class Parser {
         return { ...base, fn, dst };
       case 'vmsplice':
         arity(2, 3);
-        return { ...base, fn, pipe: this.name(args[0], 'a pipe variable'), addr: this.addr(args[1]), ...len(2) };
+        return { ...base, fn, pipe: this.name(args[0], 'a pipe variable'), addr: this.addr(args[1]), ...len(2), ...ret };
       case 'get_user_pages':
       case 'get_user_pages_fast':
       case 'pin_user_pages':
@@ -968,7 +1014,7 @@ class Parser {
           const found = m.k === 'ident' && m.name.startsWith('UFFDIO_REGISTER_MODE_') ? `'${m.name}', which the model does not support` : this.exprText(m);
           throw ScenarioError.expected(m.pos, 'UFFDIO_REGISTER_MODE_WP', found);
         }
-        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}) };
+        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), ...ret };
       }
       case 'uffdio_writeprotect': {
         arity(3, 4);
@@ -977,7 +1023,7 @@ class Parser {
         if (m.k === 'ident' && m.name === 'UFFDIO_WRITEPROTECT_MODE_WP') protect = true;
         else if (m.k === 'int' && m.value === 0) protect = false;
         else throw ScenarioError.expected(m.pos, 'UFFDIO_WRITEPROTECT_MODE_WP (protect) or 0 (unprotect)', this.exprText(m));
-        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), protect };
+        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), protect, ...ret };
       }
       case 'uffd_wp_faults':
         arity(1, 1);
@@ -988,11 +1034,21 @@ class Parser {
         if (!((a.k === 'ident' && a.name === 'CLEAR_REFS_SOFT_DIRTY') || (a.k === 'int' && a.value === 4))) {
           throw ScenarioError.expected(a.pos, 'CLEAR_REFS_SOFT_DIRTY or 4 (only soft-dirty clearing is modelled)', this.exprText(a));
         }
-        return { ...base, fn };
+        return { ...base, fn, ...ret };
       }
       case 'proc_mem_write':
         arity(2, 3);
-        return { ...base, fn, addr: this.addr(args[0]), byte: this.byte(args[1]), ...len(2) };
+        return { ...base, fn, addr: this.addr(args[0]), byte: this.byte(args[1]), ...len(2), ...ret };
+      case 'page':
+      case 'pagemap':
+      case 'kpageflags':
+      case 'kpagecount':
+      case 'mincore':
+        arity(1, 1);
+        return { ...base, fn, dst, addr: this.addr(args[0]) };
+      case 'faults':
+        arity(0, 0);
+        return { ...base, fn, dst };
     }
   }
 }
@@ -1049,13 +1105,26 @@ function callDstKind(c: Call): VarKind | undefined {
       return 'register';
     case 'odirect_complete':
       return c.dst !== undefined ? 'register' : undefined;
+    case 'page':
+    case 'pagemap':
+    case 'kpageflags':
+    case 'kpagecount':
+    case 'mincore':
+    case 'faults':
+      return 'register';
     default:
-      return undefined;
+      return 'ret' in c && c.ret !== undefined ? 'register' : undefined;
   }
 }
 
 function callDst(c: Call): string | undefined {
-  return 'dst' in c ? c.dst : undefined;
+  if ('dst' in c) return c.dst;
+  return 'ret' in c ? c.ret : undefined;
+}
+
+/** The optional result register of a system call, carried into its statement. */
+function withRet<T extends object>(o: T, ret: string | undefined): T & { ret?: string } {
+  return ret === undefined ? o : { ...o, ret };
 }
 
 function withLen<T extends object>(o: T, len: number | undefined): T & { len?: number } {
@@ -1129,13 +1198,13 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'mmap':
         return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...at }];
       case 'munmap':
-        return [withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len)];
+        return [withRet(withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'numa_hinting':
         return [withLen({ op: 'numa_hinting' as const, addr: { ...c.addr }, ...at }, c.len)];
       case 'mprotect':
-        return [withLen({ op: 'mprotect' as const, addr: { ...c.addr }, prot: { ...c.prot }, ...at }, c.len)];
+        return [withRet(withLen({ op: 'mprotect' as const, addr: { ...c.addr }, prot: { ...c.prot }, ...at }, c.len), c.ret)];
       case 'madvise':
-        return [withLen({ op: 'madvise' as const, addr: { ...c.addr }, advice: c.advice, ...at }, c.len)];
+        return [withRet(withLen({ op: 'madvise' as const, addr: { ...c.addr }, advice: c.advice, ...at }, c.len), c.ret)];
       case 'memset':
         return [withLen({ op: 'write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len)];
       case 'read': {
@@ -1157,7 +1226,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'exit':
         return [{ op: 'exit', ...at }];
       case 'waitpid':
-        return [{ op: 'waitpid', child: c.child, ...at }];
+        return [withRet({ op: 'waitpid' as const, child: c.child, ...at }, c.ret)];
       case 'signal':
         return [{ op: 'signal', event: c.event, ...at }];
       case 'wait':
@@ -1165,7 +1234,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'pipe':
         return [{ op: 'pipe', dst: c.dst, ...at }];
       case 'vmsplice':
-        return [withLen({ op: 'vmsplice' as const, pipe: c.pipe, addr: { ...c.addr }, ...at }, c.len)];
+        return [withRet(withLen({ op: 'vmsplice' as const, pipe: c.pipe, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'get_user_pages':
       case 'get_user_pages_fast':
       case 'pin_user_pages':
@@ -1269,15 +1338,23 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'userfaultfd':
         return [{ op: 'userfaultfd', dst: c.dst, eventFork: c.eventFork, ...at }];
       case 'uffdio_register':
-        return [withLen({ op: 'uffd_register_wp' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len)];
+        return [withRet(withLen({ op: 'uffd_register_wp' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'uffdio_writeprotect':
-        return [withLen({ op: 'uffd_writeprotect' as const, uffd: c.uffd, addr: { ...c.addr }, protect: c.protect, ...at }, c.len)];
+        return [withRet(withLen({ op: 'uffd_writeprotect' as const, uffd: c.uffd, addr: { ...c.addr }, protect: c.protect, ...at }, c.len), c.ret)];
       case 'uffd_wp_faults':
         return [{ op: 'uffd_wp_faults', dst: c.dst, uffd: c.uffd, ...at }];
       case 'clear_refs':
-        return [{ op: 'clear_refs_soft_dirty', ...at }];
+        return [withRet({ op: 'clear_refs_soft_dirty' as const, ...at }, c.ret)];
       case 'proc_mem_write':
-        return [withLen({ op: 'proc_mem_write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len)];
+        return [withRet(withLen({ op: 'proc_mem_write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len), c.ret)];
+      case 'page':
+      case 'pagemap':
+      case 'kpageflags':
+      case 'kpagecount':
+      case 'mincore':
+        return [{ op: 'observe', what: c.fn, dst: c.dst, addr: { ...c.addr }, ...at }];
+      case 'faults':
+        return [{ op: 'faults', dst: c.dst, ...at }];
     }
   };
 
@@ -1298,6 +1375,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
   if (prog.source !== undefined) s.source = prog.source;
   if (prog.description !== undefined) s.description = prog.description;
   if (prog.final) s.final = prog.final;
+  if (prog.requires) s.requires = [...prog.requires];
   validateScenario(s, knownEras);
   return s;
 }

@@ -13,6 +13,7 @@ import {
   type ThreadDecl,
 } from './ast.js';
 import { ScenarioError } from './errors.js';
+import { fieldsOf } from '../uapi/observe.js';
 
 /** What a variable holds. Each variable keeps one kind within a process (and its descendants). */
 export type VarKind =
@@ -114,9 +115,11 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     case 'pipe_read':
     case 'device_read':
     case 'uffd_wp_faults':
+    case 'observe':
+    case 'faults':
       return { name: s.dst, kind: 'register' };
     default:
-      return undefined;
+      return 'ret' in s && s.ret !== undefined ? { name: s.ret, kind: 'register' } : undefined;
   }
 }
 
@@ -149,7 +152,10 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'pipe':
     case 'userfaultfd':
     case 'clear_refs_soft_dirty':
+    case 'faults':
       return [];
+    case 'observe':
+      return [mappingUse(s.addr, 1)];
     case 'munmap':
     case 'numa_hinting':
     case 'mprotect':
@@ -524,11 +530,12 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
         case 'cmp':
           for (const term of [e.left, e.right]) {
             if (term.kind === 'byte') {
-              if (!isInt(term.value) || term.value < 0 || term.value > 255) {
-                throw ScenarioError.expected(s.final.pos, 'a byte 0..255', `${term.value}`);
+              if (!isInt(term.value) || term.value < 0) {
+                throw ScenarioError.expected(s.final.pos, 'a non-negative integer', `${term.value}`);
               }
               continue;
             }
+            if (term.kind === 'name') continue;
             if (!s.processes.includes(term.process)) {
               throw ScenarioError.expected(term.pos, 'PROC.REG with a declared process', `'${term.process}.${term.reg}'`);
             }
@@ -538,6 +545,14 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
                 ? `'${term.process}.${term.reg}', ${KIND_SHORT[v.kind]} assigned at ${showPos(v.pos)}`
                 : `'${term.process}.${term.reg}', which process '${term.process}' never assigns`;
               throw ScenarioError.expected(term.pos, `a register of process '${term.process}' (assigned by read(), device_read() and the like)`, found);
+            }
+            const fields = observedFields(s, term.process, term.reg);
+            if (term.field !== undefined && !fields.includes(term.field)) {
+              const what = fields.length ? `one of its fields (${fields.join(', ')})` : 'no field: only pagemap() and kpageflags() registers have fields';
+              throw ScenarioError.expected(term.pos, `${term.process}.${term.reg} with ${what}`, `'.${term.field}'`);
+            }
+            if (term.field === undefined && fields.length) {
+              throw ScenarioError.expected(term.pos, `a field of ${term.process}.${term.reg} (${fields.join(', ')})`, `the whole ${fields.length === 5 ? 'pagemap' : 'kpageflags'} register`);
             }
           }
           break;
@@ -662,4 +677,13 @@ function checkRange(st: Stmt, u: VarUse, mapLen: number): void {
       `range of ${u.len} bytes at '${addr.base} + ${addr.offset}' runs past the end of the ${mapLen}-byte mapping '${addr.base}'`,
     );
   }
+}
+
+/** The fields of a register assigned by pagemap() or kpageflags() in process `proc` (none for others). */
+function observedFields(s: Scenario, proc: string, reg: string): readonly string[] {
+  for (const t of s.threads) {
+    if (t.process !== proc) continue;
+    for (const st of t.body) if (st.op === 'observe' && st.dst === reg) return fieldsOf(st.what);
+  }
+  return [];
 }

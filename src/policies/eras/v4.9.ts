@@ -2,11 +2,13 @@
 import type { Policy } from '../policy.js';
 import { cited, unverified } from '../knob.js';
 import { reuseSwapPage } from '../rules.js';
+import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
 export const v4_9: Policy = {
   name: 'v4.9',
   kernels: '4.9 – 5.7 (5.7.3 and the LTS branches got 5.8\'s GUP change)',
   summary: 'do_wp_page reuses by mapcount (reuse_swap_page); GUP takes plain references; fork shares every page.',
+  config: DEFAULT_CONFIG,
   wpReuse: cited(reuseSwapPage, '', 'reuse_swap_page(): mapcount + swapcount <= 1 (mm/swapfile.c)', '2.6'),
   anonExclusive: cited(false, '', 'no PG_anon_exclusive before 6c287605fd56 (v5.19)', '2.6'),
   gupReadOnCow: cited('reference', '', 'read GUP takes a reference and never faults a present PTE', '2.6'),

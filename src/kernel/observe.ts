@@ -1,0 +1,58 @@
+// What userspace can read about the page an address maps: /proc/PID/pagemap
+// (fs/proc/task_mmu.c: pte_to_pagemap_entry, pagemap_pte_hole), /proc/kpageflags and
+// /proc/kpagecount (fs/proc/page.c: stable_page_flags, kpagecount_read), and mincore(2)
+// (mm/mincore.c: mincore_pte_range). The model has base anonymous pages only: no swap, no THP
+// and no KSM yet, so PM_SWAP, KPF_THP and KPF_KSM are never set here.
+import type { ObserveWhat } from '../scenario/ast.js';
+import { PAGE_NONE, fieldIndex } from '../uapi/observe.js';
+import type { KernelCtx } from './context.js';
+import { ZERO_PFN } from './state.js';
+import { findVma } from './vma.js';
+
+/** An observation's value, as the machine stores it in a register. */
+export type Observation =
+  | { kind: 'page'; pfn: number }
+  | { kind: 'bits'; what: 'pagemap' | 'kpageflags'; bits: number }
+  | { kind: 'number'; value: number };
+
+function bit(what: 'pagemap' | 'kpageflags', field: string): number {
+  return 1 << fieldIndex(what, field);
+}
+
+/** Observe the page that `vpn` maps in process `pid`. */
+export function observePage(k: KernelCtx, pid: number, vpn: number, what: ObserveWhat): Observation {
+  const mm = k.s.procs[pid].mm;
+  const pte = mm.ptes[vpn] ?? null;
+  const vma = findVma(mm, vpn);
+  // vm_normal_page() is NULL for the shared zero page: it is neither anon nor counted as mapped.
+  const page = pte && pte.pfn !== ZERO_PFN ? k.s.pages[pte.pfn] : null;
+  switch (what) {
+    case 'page':
+      return { kind: 'page', pfn: pte ? pte.pfn : PAGE_NONE };
+    case 'pagemap': {
+      let bits = 0;
+      if (pte) bits |= bit('pagemap', 'present');
+      if (pte?.uffdWp) bits |= bit('pagemap', 'uffd_wp');
+      // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
+      if (page && page.mapcount === 1) bits |= bit('pagemap', 'exclusive');
+      // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are
+      // always clear without CONFIG_MEM_SOFT_DIRTY.
+      if (k.policy.config.MEM_SOFT_DIRTY && (pte?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
+      return { kind: 'bits', what: 'pagemap', bits };
+    }
+    case 'kpageflags': {
+      let bits = 0;
+      if (pte && pte.pfn === ZERO_PFN) bits |= bit('kpageflags', 'zero_page');
+      if (page?.anon) bits |= bit('kpageflags', 'anon');
+      return { kind: 'bits', what: 'kpageflags', bits };
+    }
+    case 'kpagecount':
+      // The zero page is not rmap-accounted: its mapcount reads 0 (unverified against 6.18's
+      // kpagecount_read for the zero page; checked by `cowlab kernel` on the host).
+      return { kind: 'number', value: page ? page.mapcount : 0 };
+    case 'mincore':
+      // Anonymous memory: resident iff the PTE is present (a swap entry would count only while
+      // the page is in the swap cache; the model has no swap).
+      return { kind: 'number', value: pte ? 1 : 0 };
+  }
+}
