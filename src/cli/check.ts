@@ -6,7 +6,7 @@ import { findScenarioFiles } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
 import { DEFAULT_SEARCH, replaySchedule, search, verdictOf, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
-import { exploreParallel } from '../explore/parallel.js';
+import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { summarise } from '../explore/run.js';
 import { conditionText } from '../check/condition.js';
 import { renderTrace } from '../report/trace.js';
@@ -14,7 +14,7 @@ import { outcomeText, statsText, verdictLine } from '../report/search.js';
 import { toItf } from '../report/itf.js';
 import { expectationFor, sameVerdict, verdictText } from '../report/verdict.js';
 import { ERAS } from '../policies/eras/index.js';
-import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, loadOrFail, pickEras, policies, UsageError, workersOption, write } from './common.js';
+import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, loadOrFail, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 
 export const CHECK_HELP = `usage: cowlab check <file> [--era E | --all-eras] [options]
 
@@ -27,6 +27,7 @@ condition it also reports its outcome over all final states: Never, Sometimes or
   --era E            the era (default v6.18; repeatable), or a --policy's name
   --all-eras         every built-in era (and the --policy, if given)
   --policy FILE      load a user policy (.ts or .js)
+  --config N=y|n       set a kernel option (repeatable): ${CONFIG_HELP}
   --dfs              depth-first (memory-light; counterexamples need not be shortest)
   --workers N        explore breadth-first with N worker threads (default 1); the result is
                      the same as with one, byte for byte (times aside); not with --dfs
@@ -68,6 +69,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
+      config: { type: 'string', multiple: true },
       era: { type: 'string', multiple: true },
       'all-eras': { type: 'boolean' },
       policy: { type: 'string' },
@@ -88,7 +90,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   });
   if (values.help) return write(CHECK_HELP), EXIT_OK;
   if (positionals.length !== 1) throw new UsageError('check takes exactly one scenario file');
-  const { all, user } = await policies(values.policy);
+  const { all, user } = await policies(values.policy, values.config);
   let eras: Policy[];
   if (values['all-eras']) eras = user ? [...ERAS, user] : [...ERAS];
   else if (values.era?.length) eras = pickEras(all, values.era);
@@ -110,7 +112,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   for (const policy of eras) {
     const result =
       workers > 1
-        ? await exploreParallel({ kind: 'scenario', scenario: s, policy: policy === user && values.policy ? { file: resolve(values.policy) } : { era: policy.name } }, opts, workers)
+        ? await exploreParallel({ kind: 'scenario', scenario: s, policy: policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined) }, opts, workers)
         : search(s, policy, opts);
     if (opts.progress) process.stderr.write('\r\x1b[K');
     const exp = expectationFor(s, policy.base ?? policy.name, ERA_ORDER);

@@ -3,7 +3,8 @@ import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERAS, findEra } from '../policies/eras/index.js';
 import { loadPolicy } from '../policies/user.js';
-import type { Policy } from '../policies/policy.js';
+import { withConfig, type Policy } from '../policies/policy.js';
+import { CONFIG_NAMES, parseConfigSetting, type ConfigName } from '../uapi/config.js';
 import { loadScenarios, SCENARIO_EXT } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
 
@@ -22,16 +23,26 @@ export function write(text: string): void {
   process.stdout.write(text);
 }
 
-export async function policies(extra: string | undefined): Promise<{ all: Policy[]; user?: Policy }> {
-  if (!extra) return { all: [...ERAS] };
-  const user = await loadPolicy(extra);
-  return { all: [...ERAS, user], user };
+/** The eras (and a user policy), with `--config NAME=y|n` settings applied to each. */
+export async function policies(extra: string | undefined, config: string[] = []): Promise<{ all: Policy[]; user?: Policy }> {
+  const settings: Partial<Record<ConfigName, boolean>> = {};
+  for (const c of config) {
+    const r = parseConfigSetting(c);
+    if (typeof r === 'string') throw new UsageError(`--config: ${r}`);
+    settings[r.name] = r.on;
+  }
+  const eras = ERAS.map((e) => withConfig(e, settings));
+  if (!extra) return { all: eras };
+  const user = withConfig(await loadPolicy(extra), settings);
+  return { all: [...eras, user], user };
 }
+
+export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y)`;
 
 export function pickEras(all: Policy[], names: string[]): Policy[] {
   if (names.length === 0) return all;
   return names.map((n) => {
-    const p = all.find((e) => e.name === n) ?? findEra(n);
+    const p = all.find((e) => e.name === n) ?? all.find((e) => e.name === findEra(n)?.name);
     if (!p) throw new UsageError(`unknown era '${n}' (known: ${all.map((e) => e.name).join(', ')})`);
     return p;
   });

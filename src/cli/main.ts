@@ -26,6 +26,9 @@ import { cmdCheck, CHECK_HELP } from './check.js';
 import { cmdReplay, REPLAY_HELP } from './replay.js';
 import { cmdSynth } from './synth.js';
 import { cmdSim } from './sim.js';
+import { cmdC } from './c.js';
+import { cmdKernel } from './kernel.js';
+import { CONFIG_HELP } from './common.js';
 import { runScenario } from '../explore/run.js';
 import { checkedVerdict } from '../explore/search.js';
 import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
@@ -44,6 +47,8 @@ usage: cowlab [matrix] [paths...] [options]   every scenario under every era (th
        cowlab sim <file> [--seed S --runs N]    random simulation, shortest violation, shrinking
        cowlab synth --era E --ops ... [...]     let the search invent the attack
        cowlab eras [--json]                    the eras, their knobs and commits
+       cowlab c <file>                          the scenario as a standalone C program
+       cowlab kernel [paths...]                 run the scenarios on this kernel, compare with the model
 
 Run 'cowlab <command> --help' for a command's options.
 exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input,
@@ -59,6 +64,7 @@ scenario's expected verdict ('LIMIT' if the search hit its state or time limit).
   --era E         only this era (repeatable; 'v5.9' or '5.9')
   --policy FILE   add a user policy (.ts or .js) as a column; it is compared with the
                   expectations of the era it starts from
+  --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
   --json          {"results": [{scenario, era, verdict, invariant, expected, match, ...}]}
   -h, --help      this help
 
@@ -73,6 +79,7 @@ and only what changed in the kernel state.
 
   --era E         the era ('v4.9', '5.9', ...) or the name of the --policy
   --policy FILE   load a user policy (.ts or .js) and run under it unless --era says otherwise
+  --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
   --json          the result and the trace as JSON
   -h, --help      this help
 
@@ -92,11 +99,11 @@ Commits marked 'unverified' could not be confirmed from a primary source.
 async function cmdMatrix(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { era: { type: 'string', multiple: true }, policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { era: { type: 'string', multiple: true }, policy: { type: 'string' }, config: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) return write(HELP.matrix), EXIT_OK;
-  const { all } = await policies(values.policy);
+  const { all } = await policies(values.policy, values.config);
   const eras = pickEras(all, values.era ?? []);
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
@@ -114,12 +121,12 @@ async function cmdMatrix(argv: string[]): Promise<number> {
 async function cmdRun(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { era: { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { era: { type: 'string' }, policy: { type: 'string' }, config: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) return write(HELP.run), EXIT_OK;
   if (positionals.length !== 1) throw new UsageError('run takes exactly one scenario file');
-  const { all, user } = await policies(values.policy);
+  const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
   const [s] = loadOrFail(findScenarioFiles(positionals));
   const r = runScenario(s, policy, { trace: true });
@@ -159,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     if (first === 'sim') return await cmdSim(rest);
     if (first === 'eras') return await cmdEras(rest);
     if (first === 'matrix') return await cmdMatrix(rest);
+    if (first === 'c') return await cmdC(rest);
+    if (first === 'kernel') return await cmdKernel(rest);
     return await cmdMatrix(argv);
   } catch (e) {
     if (e instanceof BadInput) return EXIT_BAD_INPUT;

@@ -9,7 +9,7 @@ import { renderTrace } from '../report/trace.js';
 import { toItf } from '../report/itf.js';
 import { printScenario } from '../scenario/print.js';
 import { ERAS } from '../policies/eras/index.js';
-import { ERA_ORDER, EXIT_OK, EXIT_VIOLATION, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
+import { ERA_ORDER, EXIT_OK, EXIT_VIOLATION, loadOrFail, pickEras, policies, UsageError, write, CONFIG_HELP } from './common.js';
 
 export const SIM_HELP = `usage: cowlab sim <file> [--seed S] [--runs N] [--max-steps K] [--era E] [options]
 
@@ -23,6 +23,7 @@ the shortest violating run and shrinks it: first the schedule, then the scenario
   --max-steps K   steps per run (default 10000)
   --era E         the era (default v6.18) or a --policy's name
   --policy FILE   load a user policy (.ts or .js)
+  --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
   --no-shrink     keep the violating run as found
   --out FILE      write the shrunk scenario to FILE
   --itf FILE      write the shrunk run as an ITF trace
@@ -39,6 +40,7 @@ export async function cmdSim(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       runs: { type: 'string' },
       'max-steps': { type: 'string' },
+      config: { type: 'string', multiple: true },
       era: { type: 'string' },
       policy: { type: 'string' },
       'no-shrink': { type: 'boolean' },
@@ -58,7 +60,7 @@ export async function cmdSim(argv: string[]): Promise<number> {
     return n;
   };
   const seed = num(values.seed, 'seed', Date.now() % 2 ** 31, 0);
-  const { all, user } = await policies(values.policy);
+  const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
   const [s] = loadOrFail(findScenarioFiles(positionals));
   const r = simulate(s, policy, {

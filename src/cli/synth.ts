@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_SEARCH, type SearchOptions, type SearchStats } from '../explore/search.js';
-import { exploreParallel } from '../explore/parallel.js';
+import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
-import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write } from './common.js';
+import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
@@ -19,6 +19,7 @@ a scenario file, or exhausts the space and proves that none exists within the bo
 
   --era E            the era (default v6.18) or a --policy's name
   --policy FILE      load a user policy (.ts or .js)
+  --config N=y|n       set a kernel option (repeatable): ${CONFIG_HELP}
   --procs N          at most N processes (default 2)
   --depth D          at most D operations in all (default 6)
   --ops LIST         the alphabet, comma-separated, from:
@@ -44,6 +45,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
+      config: { type: 'string', multiple: true },
       era: { type: 'string' },
       policy: { type: 'string' },
       procs: { type: 'string' },
@@ -64,7 +66,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   });
   if (values.help) return write(SYNTH_HELP), EXIT_OK;
   if (positionals.length) throw new UsageError(`synth takes no positional arguments, found '${positionals[0]}'`);
-  const { all, user } = await policies(values.policy);
+  const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
   if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
   const ops = values.ops.split(',').map((x) => x.trim()).filter(Boolean);
@@ -92,7 +94,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const workers = workersOption(values.workers, opts.dfs);
   const r =
     workers > 1
-      ? await exploreParallel({ kind: 'synth', synth: o, policy: policy === user && values.policy ? { file: resolve(values.policy) } : { era: policy.name } }, opts, workers)
+      ? await exploreParallel({ kind: 'synth', synth: o, policy: policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined) }, opts, workers)
       : synthesize(policy, o, opts);
   if (opts.progress) process.stderr.write('\r\x1b[K');
   const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;

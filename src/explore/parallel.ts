@@ -24,7 +24,8 @@
 // once a second. However the search ends, every worker is terminated before the result is
 // returned. Depth-first search is not parallelised: the CLI refuses --dfs with --workers > 1.
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { Policy } from '../policies/policy.js';
+import { withConfig, type Policy } from '../policies/policy.js';
+import type { KernelConfig } from '../uapi/config.js';
 import { findEra } from '../policies/eras/index.js';
 import { loadPolicy } from '../policies/user.js';
 import type { Scenario } from '../scenario/ast.js';
@@ -46,16 +47,21 @@ import {
 import { synthSpace, type SynthOptions } from './synth.js';
 
 /** A policy a worker can load by itself: a built-in era by name, or a user policy file. */
-export type PolicySpec = { era: string } | { file: string };
+/** `config`: kernel options set on top of the era's (--config), which a worker applies too. */
+export type PolicySpec = ({ era: string } | { file: string }) & { config?: KernelConfig };
 
 /** A state space a worker can rebuild by itself. */
 export type SpaceSpec = { kind: 'scenario'; scenario: Scenario; policy: PolicySpec } | { kind: 'synth'; synth: SynthOptions; policy: PolicySpec };
 
 export async function resolvePolicy(p: PolicySpec): Promise<Policy> {
-  if ('file' in p) return loadPolicy(p.file);
-  const era = findEra(p.era);
-  if (!era) throw new Error(`unknown era '${p.era}'`);
-  return era;
+  const base = 'file' in p ? await loadPolicy(p.file) : findEra(p.era);
+  if (!base) throw new Error(`unknown era '${'era' in p ? p.era : p.file}'`);
+  return p.config ? withConfig(base, p.config) : base;
+}
+
+/** What a worker needs to rebuild `policy`: its era or file, and its kernel options. */
+export function policySpec(policy: Policy, userFile: string | undefined): PolicySpec {
+  return userFile ? { file: userFile, config: policy.config } : { era: policy.name, config: policy.config };
 }
 
 export async function buildSpace(spec: SpaceSpec, por: boolean): Promise<Space> {

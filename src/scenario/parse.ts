@@ -102,6 +102,7 @@ export interface SurfaceProgram {
   final?: FinalCondition;
   expectations: Expectation[];
   requires?: ConfigName[];
+  kernelXfail?: string;
 }
 
 /** Signatures of every statement, for arity errors and documentation. */
@@ -371,7 +372,7 @@ class Parser {
     let sawSource = false;
     let sawDescription = false;
     let sawCheck = false;
-    const ITEMS = 'a top-level item (scenario, source, description, require, process, thread, check, final or expect)';
+    const ITEMS = 'a top-level item (scenario, source, description, require, process, thread, check, final, expect or xfail)';
     for (;;) {
       this.skipSeparators();
       const t = this.peek();
@@ -463,6 +464,16 @@ class Parser {
           prog.expectations.push(this.parseExpect(pos));
           this.endOfItem();
           break;
+        case 'xfail': {
+          if (prog.kernelXfail !== undefined) throw new ScenarioError(pos, "duplicate 'xfail' line");
+          this.advance();
+          const what = this.peek();
+          if (what.kind !== 'ident' || what.value !== 'kernel') this.fail(what, "'kernel' (xfail kernel \"REASON\": a known gap between the model and the real kernel)");
+          this.advance();
+          prog.kernelXfail = this.expectString('the reason as a "string"');
+          this.endOfItem();
+          break;
+        }
         case 'require': {
           this.advance();
           const requires = prog.requires ?? [];
@@ -1376,6 +1387,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
   if (prog.description !== undefined) s.description = prog.description;
   if (prog.final) s.final = prog.final;
   if (prog.requires) s.requires = [...prog.requires];
+  if (prog.kernelXfail !== undefined) s.kernelXfail = prog.kernelXfail;
   validateScenario(s, knownEras);
   return s;
 }

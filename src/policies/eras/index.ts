@@ -15,7 +15,33 @@ export const ERAS: readonly Policy[] = [v4_9, v5_8, v5_9, v5_11, v5_12, v5_18, v
 
 export const ERA_NAMES: readonly string[] = ERAS.map((e) => e.name);
 
+/**
+ * An era by name (`v5.9` or `5.9`), or by a kernel release it covers (`5.15`, `6.18.44`,
+ * `6.18.44-generic`, without a 'v'): the latest era whose first release is not after it.
+ */
 export function findEra(name: string): Policy | undefined {
   const wanted = name.startsWith('v') ? name : `v${name}`;
-  return ERAS.find((e) => e.name === wanted);
+  const era = ERAS.find((e) => e.name === wanted);
+  // A name with a 'v' names an era; a bare version may be any kernel release.
+  return era ?? (name.startsWith('v') ? undefined : eraForKernel(name));
+}
+
+function versionOf(text: string): [number, number] | null {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+~_].*)?$/.exec(text);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/**
+ * The era of a kernel release (`uname -r`): the latest era whose first release is not after it.
+ * Releases newer than the newest era get the newest era; releases before the first get none.
+ */
+export function eraForKernel(release: string): Policy | undefined {
+  const v = versionOf(release);
+  if (!v) return undefined;
+  let found: Policy | undefined;
+  for (const e of ERAS) {
+    const ev = versionOf(e.name);
+    if (ev && (ev[0] < v[0] || (ev[0] === v[0] && ev[1] <= v[1]))) found = e;
+  }
+  return found;
 }

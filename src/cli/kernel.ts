@@ -1,0 +1,231 @@
+// cowlab kernel [paths...]: each scenario compiled to C, run on the machine's own kernel, and
+// what the kernel did held against the outcomes the model predicts for that kernel's era.
+import { parseArgs } from 'node:util';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, basename } from 'node:path';
+import { findEra } from '../policies/eras/index.js';
+import { withConfig, type Policy } from '../policies/policy.js';
+import { CONFIG_NAMES, parseConfigSetting, type ConfigName } from '../uapi/config.js';
+import { findScenarioFiles, SCENARIO_EXT } from '../scenario/load.js';
+import type { Scenario } from '../scenario/ast.js';
+import { modelOutcomes, type ModelOutcomes } from '../explore/outcomes.js';
+import { replaySchedule } from '../explore/search.js';
+import { summarise } from '../explore/run.js';
+import { renderTrace } from '../report/trace.js';
+import { scenarioToC, Unexpressible } from '../realkernel/cgen.js';
+import { compileC, hostKernel, runBinary } from '../realkernel/run.js';
+import { closest, compare, kernelOutcome, type Comparison } from '../realkernel/compare.js';
+import type { Outcome } from '../realkernel/outcome.js';
+import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, UsageError, write } from './common.js';
+
+export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--runs N] [--timeout S] [--era E] [--config NAME=y|n]...
+                     [--tmpdir DIR] [--keep DIR] [--ktap] [--json]
+
+Compiles each scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus) to a
+standalone C program (see 'cowlab c'), runs it on this machine's kernel --runs times, and
+compares what the kernel did with the model: every outcome the kernel shows (registers, page
+identities, pagemap bits, fault counts, results) must be one the model reaches under the era of
+the running kernel (from uname -r), over every interleaving. Prints one line per scenario:
+agree, DISAGREE (both sides shown), skip (with the reason: a feature the kernel lacks, or a
+statement no C program can perform), xfail (a known model gap the scenario declares with
+'xfail kernel "REASON"') or XPASS (it declares one, but the kernel agreed).
+
+  --runs N         runs per scenario (default 10; racy scenarios show more schedules with more)
+  --timeout S      seconds per run before it is killed and reported (default 10)
+  --era E          compare with this era instead of the running kernel's
+  --config N=y|n   set a kernel option of the model (default: read from /proc/config.gz or
+                   /boot/config-RELEASE): ${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')}
+  --tmpdir DIR     where O_DIRECT and io_uring files go (default /var/tmp: tmpfs refuses O_DIRECT)
+  --keep DIR       keep the generated C and binaries in DIR (default: a temporary directory, removed)
+  --ktap           KTAP output (as the kernel's selftests print it)
+  --json           {"kernel", "era", "results": [{scenario, agreement, reason, kernel: [...], model: [...]}]}
+  -h, --help       this help
+
+exit: 0 every scenario agrees (or skips, or is a declared xfail), 1 a disagreement or an XPASS,
+      2 bad input (a scenario that does not parse, no C compiler)
+`;
+
+type Verdict = 'agree' | 'DISAGREE' | 'skip' | 'xfail' | 'XPASS';
+
+interface Result {
+  scenario: Scenario;
+  label: string;
+  verdict: Verdict;
+  reason: string;
+  comparison?: Comparison;
+  model?: ModelOutcomes;
+}
+
+function intOption(v: string | undefined, name: string, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new UsageError(`${name} expects an integer from 1 to ${max}, found '${v}'`);
+  return n;
+}
+
+/** The model's kernel options: from the running kernel's configuration, then --config. */
+function hostConfig(config: Map<string, string> | null, settings: string[]): { values: Partial<Record<ConfigName, boolean>>; source: string } {
+  const values: Partial<Record<ConfigName, boolean>> = {};
+  let source = 'the model defaults (no kernel configuration found)';
+  if (config) {
+    for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
+    source = 'the running kernel';
+  }
+  for (const s of settings) {
+    const r = parseConfigSetting(s);
+    if (typeof r === 'string') throw new UsageError(`--config: ${r}`);
+    values[r.name] = r.on;
+  }
+  return { values, source };
+}
+
+export async function cmdKernel(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: 'string' },
+      timeout: { type: 'string' },
+      era: { type: 'string' },
+      config: { type: 'string', multiple: true },
+      tmpdir: { type: 'string' },
+      keep: { type: 'string' },
+      ktap: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) return write(KERNEL_HELP), EXIT_OK;
+  const runs = intOption(values.runs, '--runs', 10, 10_000);
+  const timeoutMs = intOption(values.timeout, '--timeout', 10, 3600) * 1000;
+  const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
+  if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
+  const scenarios = loadOrFail(files);
+  const host = hostKernel();
+  const era = findEra(values.era ?? host.release);
+  if (!era) throw new UsageError(values.era ? `unknown era '${values.era}'` : `no era covers kernel ${host.release} (the oldest era is ${ERA_ORDER[0]})`);
+  const cfg = hostConfig(host.config, values.config ?? []);
+  const policy = withConfig(era, cfg.values);
+  const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
+  if (values.keep) mkdirSync(work, { recursive: true });
+  const results: Result[] = [];
+  try {
+    for (const s of scenarios) results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: values.tmpdir ?? '/var/tmp' }));
+  } finally {
+    if (!values.keep) rmSync(work, { recursive: true, force: true });
+  }
+  const header = `cowlab kernel: Linux ${host.release}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}`;
+  if (values.json) write(JSON.stringify(jsonReport(host.release, policy, results), null, 2) + '\n');
+  else if (values.ktap) write(ktap(header, results));
+  else write(table(header, results, policy));
+  const compileFailed = results.some((r) => r.verdict === 'DISAGREE' && r.reason.startsWith('compile'));
+  if (compileFailed) return EXIT_BAD_INPUT;
+  return results.every((r) => r.verdict !== 'DISAGREE' && r.verdict !== 'XPASS') ? EXIT_OK : EXIT_VIOLATION;
+}
+
+function checkOne(s: Scenario, policy: Policy, o: { runs: number; timeoutMs: number; work: string; tmpdir: string }): Result {
+  const base: Omit<Result, 'verdict' | 'reason'> = { scenario: s, label: label(s) };
+  let source: string;
+  try {
+    source = scenarioToC(s, { tmpdir: o.tmpdir });
+  } catch (e) {
+    if (e instanceof Unexpressible) return { ...base, verdict: 'skip', reason: `not runnable on a real kernel: ${e.reason} (line ${e.pos.line})` };
+    throw e;
+  }
+  const model = modelOutcomes(s, policy);
+  const name = label(s).replace(/[^A-Za-z0-9_.-]+/g, '_') || basename(s.file);
+  const compiled = compileC(source, name, o.work);
+  if (!compiled.ok) {
+    return { ...base, model, verdict: 'DISAGREE', reason: `compile failed (${compiled.cFile}): ${compiled.message}` };
+  }
+  const outcomes: Outcome[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const r = runBinary(compiled.binary, o.timeoutMs);
+    const out = kernelOutcome(s, r.records, { timedOut: r.timedOut, exitCode: r.exitCode, signal: r.signal }, o.timeoutMs);
+    outcomes.push(out);
+    if (out.status === 'skip') break;
+  }
+  const comparison = compare(model, outcomes);
+  if (comparison.agreement === 'skip') return { ...base, model, comparison, verdict: 'skip', reason: comparison.reason ?? '' };
+  const modelSkips = [...model.outcomes.values()].every((m) => m.outcome.status === 'skip');
+  if (modelSkips && comparison.agreement === 'DISAGREE') {
+    const why = [...model.outcomes.values()][0]?.outcome.detail ?? '';
+    return { ...base, model, comparison, verdict: 'DISAGREE', reason: `the model skips this scenario under ${policy.name} (${why}) but the kernel ran it` };
+  }
+  const incomplete = model.complete ? '' : ` (the model's outcome set is incomplete: ${model.limit})`;
+  if (s.kernelXfail !== undefined) {
+    return comparison.agreement === 'DISAGREE'
+      ? { ...base, model, comparison, verdict: 'xfail', reason: s.kernelXfail }
+      : { ...base, model, comparison, verdict: 'XPASS', reason: `declared 'xfail kernel' (${s.kernelXfail}) but the kernel agrees with the model` };
+  }
+  return { ...base, model, comparison, verdict: comparison.agreement, reason: comparison.agreement === 'DISAGREE' ? `an outcome the model cannot reach${incomplete}` : '' };
+}
+
+function table(header: string, results: Result[], policy: Policy): string {
+  const out = [header, ''];
+  const w = Math.max(8, ...results.map((r) => r.label.length));
+  out.push(`${'scenario'.padEnd(w)}  ${'result'.padEnd(8)}  kernel runs -> outcomes / model outcomes`);
+  for (const r of results) {
+    const c = r.comparison;
+    const counts = c && r.model ? `${c.kernel.reduce((n, k) => n + k.runs, 0)} -> ${c.kernel.length} / ${r.model.outcomes.size}` : '';
+    const why = r.verdict === 'agree' ? '' : `  ${r.reason}`;
+    out.push(`${r.label.padEnd(w)}  ${r.verdict.padEnd(8)}  ${counts}${why}`);
+  }
+  for (const r of results.filter((x) => x.verdict === 'DISAGREE' || x.verdict === 'xfail')) out.push('', ...explain(r, policy));
+  const n = (v: Verdict): number => results.filter((r) => r.verdict === v).length;
+  out.push('', `${results.length} scenarios: ${n('agree')} agree, ${n('DISAGREE')} disagree, ${n('skip')} skipped, ${n('xfail')} xfail, ${n('XPASS')} xpass`);
+  return out.join('\n') + '\n';
+}
+
+/** A disagreement, both sides: the kernel's registers and the model's closest outcome with its trace. */
+function explain(r: Result, policy: Policy): string[] {
+  const out = [`== ${r.label}: ${r.verdict} (${r.reason})`];
+  if (!r.comparison || !r.model) return out;
+  for (const k of r.comparison.kernel.filter((x) => !x.inModel)) {
+    out.push(`kernel (${k.runs} run${k.runs === 1 ? '' : 's'}): ${k.outcome.status}${k.outcome.detail ? ' ' + k.outcome.detail : ''}`);
+    for (const [reg, v] of k.outcome.registers) out.push(`  ${reg} = ${v}`);
+    const near = closest(r.model, k.outcome);
+    if (!near) {
+      out.push('model: no outcome at all');
+      continue;
+    }
+    out.push(`model's closest outcome (differs in ${near.differing.join(', ')}):`);
+    for (const [reg, v] of near.model.outcome.registers) out.push(`  ${reg} = ${v}${near.differing.includes(reg) ? '   <- kernel: ' + (k.outcome.registers.get(reg) ?? 'not assigned') : ''}`);
+    const replay = replaySchedule(r.scenario, policy, near.model.schedule);
+    const trace = renderTrace(r.scenario, policy, summarise(replay.machine, replay.steps), policy.base ?? policy.name, ERA_ORDER);
+    out.push('its trace:', ...trace.trimEnd().split('\n').map((l) => '  ' + l));
+  }
+  return out;
+}
+
+function ktap(header: string, results: Result[]): string {
+  const out = ['KTAP version 1', `# ${header}`, `1..${results.length}`];
+  results.forEach((r, i) => {
+    const n = i + 1;
+    if (r.verdict === 'agree') out.push(`ok ${n} ${r.label}`);
+    else if (r.verdict === 'skip') out.push(`ok ${n} ${r.label} # SKIP ${r.reason}`);
+    else if (r.verdict === 'xfail') out.push(`ok ${n} ${r.label} # XFAIL ${r.reason}`);
+    else out.push(`not ok ${n} ${r.label} # ${r.verdict}: ${r.reason}`);
+  });
+  const n = (v: Verdict): number => results.filter((r) => r.verdict === v).length;
+  out.push(`# Totals: pass:${n('agree')} fail:${n('DISAGREE') + n('XPASS')} xfail:${n('xfail')} xpass:0 skip:${n('skip')} error:0`);
+  return out.join('\n') + '\n';
+}
+
+function jsonReport(release: string, policy: Policy, results: Result[]) {
+  return {
+    kernel: release,
+    era: policy.name,
+    config: policy.config,
+    results: results.map((r) => ({
+      scenario: r.label,
+      file: r.scenario.file,
+      agreement: r.verdict,
+      reason: r.reason,
+      kernel: r.comparison?.kernel.map((k) => ({ outcome: k.key, runs: k.runs, inModel: k.inModel })) ?? [],
+      model: r.model ? [...r.model.outcomes.keys()] : [],
+      modelComplete: r.model?.complete ?? true,
+    })),
+  };
+}

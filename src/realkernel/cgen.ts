@@ -1,0 +1,546 @@
+// A scenario as one standalone C11 program that performs it on the running kernel and prints its
+// observations as COWLAB records (docs/real-kernel.md). The program is the scenario's statements,
+// one commented block each, over a small runtime (src/realkernel/c/runtime.ts) that only uses
+// libc and raw system calls.
+//
+// Processes and threads are real ones: the first process is forked by a supervisor (the
+// program's main), every `CHILD = fork()` is a fork(), and each `thread P.T {}` is a pthread
+// started when P starts. signal/wait are futex flags in a MAP_SHARED control page. Variables
+// live in ordinary process memory (a struct), so a forked child starts with its parent's.
+import { PAGE_SIZE, type Addr, type Scenario, type SourcePos, type Stmt, type ThreadDecl } from '../scenario/ast.js';
+import {
+  RT_CORE,
+  RT_DIO,
+  RT_FIXED,
+  RT_GUP_TEST,
+  RT_HEADERS,
+  RT_OBSERVE,
+  RT_PIPE,
+  RT_PROBES,
+  RT_PROC,
+  RT_RING,
+  RT_TMPFILE,
+  RT_UFFD,
+  type ProbeName,
+} from './c/runtime.js';
+
+/** A statement the C program cannot perform on a real kernel. */
+export class Unexpressible extends Error {
+  constructor(
+    readonly pos: SourcePos,
+    readonly stmtText: string,
+    readonly reason: string,
+  ) {
+    super(`${pos.file}:${pos.line}:${pos.col}: cannot run '${stmtText}' on a real kernel: ${reason}`);
+    this.name = 'Unexpressible';
+  }
+}
+
+export interface CgenOptions {
+  /** Where temporary files go (io_uring's and O_DIRECT's); O_DIRECT needs a disk filesystem. */
+  tmpdir: string;
+}
+
+/** What a variable holds, by the statement that assigns it. */
+type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'uffd' | 'process';
+
+const C_TYPE: Record<Exclude<VarKind, 'gup'>, string> = {
+  mapping: 'struct rt_map',
+  pipe: 'struct rt_pipe',
+  ring: 'struct rt_ring',
+  gup_test: 'struct rt_gup_test',
+  dio: 'struct rt_dio',
+  uffd: 'struct rt_uffd',
+  process: 'pid_t',
+};
+
+const GUP_REASON =
+  'get_user_pages*()/pin_user_pages*() are in-kernel interfaces that no system call exposes (a program takes such references with vmsplice, io_uring fixed buffers, O_DIRECT or gup_test)';
+
+const C_KEYWORDS = new Set(
+  (
+    'auto break case char const continue default do double else enum extern float for goto if inline int long register restrict return short ' +
+    'signed sizeof static struct switch typedef union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic ' +
+    '_Imaginary _Noreturn _Static_assert _Thread_local asm typeof errno'
+  ).split(' '),
+);
+
+function assigned(st: Stmt): { name: string; kind: VarKind } | null {
+  switch (st.op) {
+    case 'mmap':
+      return { name: st.dst, kind: 'mapping' };
+    case 'pipe':
+      return { name: st.dst, kind: 'pipe' };
+    case 'userfaultfd':
+      return { name: st.dst, kind: 'uffd' };
+    case 'fork':
+      return { name: st.child, kind: 'process' };
+    case 'gup':
+      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : 'gup' };
+    default:
+      return null;
+  }
+}
+
+/** A C string literal. */
+export function cString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else if (c < 0x80) out += `\\${c.toString(8).padStart(3, '0')}`;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `\\${b.toString(8).padStart(3, '0')}`;
+  }
+  return out + '"';
+}
+
+/** Text safe inside a C comment. */
+function commentText(s: string): string {
+  return s.replace(/\*\//g, '* /').replace(/\s+/g, ' ').trim();
+}
+
+function hexByte(b: number): string {
+  return `0x${b.toString(16).padStart(2, '0')}`;
+}
+
+const roundPage = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+
+/** Everything the generator knows about the scenario before it writes a line. */
+class Analysis {
+  readonly procIdx = new Map<string, number>();
+  /** child process -> the process that forks it and the fork statement */
+  readonly parentOf = new Map<string, { proc: string; stmt: Stmt }>();
+  /** Per process: its variables and their kinds (its own assignments and its ancestors'). */
+  readonly env = new Map<string, Map<string, VarKind>>();
+  readonly events: string[] = [];
+  /** C field name of each (name, kind). */
+  readonly fields = new Map<string, string>();
+  readonly fieldOrder: { field: string; kind: Exclude<VarKind, 'gup'> }[] = [];
+  /** Static mapping lengths: a name every mmap of which has the same length. */
+  readonly mapLen = new Map<string, number | null>();
+  readonly maxMapLen = new Map<string, number>();
+  /** C function of each thread. */
+  readonly threadFn = new Map<ThreadDecl, string>();
+  /** Bytes vmspliced in the whole scenario (the most a pipe can hold). */
+  pipeBytes = 0;
+  bufBytes = PAGE_SIZE;
+  eventFork = false;
+  readonly ops = new Set<Stmt['op']>();
+  readonly kinds = new Set<VarKind>();
+  readonly observes = new Set<string>();
+  asyncDio = false;
+
+  constructor(readonly s: Scenario) {
+    s.processes.forEach((p, i) => this.procIdx.set(p, i));
+    for (const t of s.threads) {
+      for (const st of t.body) {
+        this.ops.add(st.op);
+        if (st.op === 'fork') this.parentOf.set(st.child, { proc: t.process, stmt: st });
+        if ((st.op === 'signal' || st.op === 'wait') && !this.events.includes(st.event)) this.events.push(st.event);
+        if (st.op === 'mmap') {
+          const prev = this.mapLen.get(st.dst);
+          this.mapLen.set(st.dst, prev === undefined || prev === st.len ? st.len : null);
+          this.maxMapLen.set(st.dst, Math.max(this.maxMapLen.get(st.dst) ?? 0, st.len));
+        }
+        if (st.op === 'userfaultfd' && st.eventFork) this.eventFork = true;
+        if (st.op === 'observe') this.observes.add(st.what);
+      }
+    }
+    // Environments: ancestors first (the initial process, then each child after its parent).
+    const order: string[] = [];
+    const visit = (p: string, seen: Set<string>): void => {
+      if (order.includes(p) || seen.has(p)) return;
+      seen.add(p);
+      const parent = this.parentOf.get(p);
+      if (parent) visit(parent.proc, seen);
+      order.push(p);
+    };
+    for (const p of s.processes) visit(p, new Set());
+    const byName = new Map<string, Set<VarKind>>();
+    for (const p of order) {
+      const parent = this.parentOf.get(p);
+      const env = new Map(parent ? this.env.get(parent.proc) : undefined);
+      for (const t of s.threads) {
+        if (t.process !== p) continue;
+        for (const st of t.body) {
+          const a = assigned(st);
+          if (!a) continue;
+          env.set(a.name, a.kind);
+          const set = byName.get(a.name) ?? new Set<VarKind>();
+          set.add(a.kind);
+          byName.set(a.name, set);
+          this.kinds.add(a.kind);
+        }
+      }
+      this.env.set(p, env);
+    }
+    const used = new Set<string>();
+    for (const [name, kinds] of byName) {
+      for (const kind of kinds) {
+        if (kind === 'gup') continue;
+        let f = name.replace(/[^A-Za-z0-9_]/g, '_');
+        if (kinds.size > 1) f += `_${kind}`;
+        if (C_KEYWORDS.has(f) || /^rt_/.test(f)) f += '_';
+        while (used.has(f)) f += '_';
+        used.add(f);
+        this.fields.set(`${name}\0${kind}`, f);
+        this.fieldOrder.push({ field: f, kind });
+      }
+    }
+    // Thread functions.
+    const fnNames = new Set<string>();
+    for (const t of s.threads) {
+      let f = t.name === 'main' ? `thread_${t.process}` : `thread_${t.process}_${t.name}`;
+      while (fnNames.has(f)) f += '_';
+      fnNames.add(f);
+      this.threadFn.set(t, f);
+    }
+    // Buffer sizes: the longest range any statement moves, and what the pipes can hold.
+    let longest = 0;
+    for (const t of s.threads) {
+      for (const st of t.body) {
+        if ('addr' in st) {
+          const len = st.op === 'observe' ? 1 : this.maxRangeLen(st.addr, 'len' in st ? st.len : undefined);
+          longest = Math.max(longest, len + (st.addr.offset % PAGE_SIZE));
+          if (st.op === 'vmsplice') this.pipeBytes += len;
+        }
+      }
+    }
+    this.bufBytes = roundPage(Math.max(longest, this.pipeBytes, 1)) + PAGE_SIZE;
+    for (const t of s.threads) {
+      t.body.forEach((st, i) => {
+        if (st.op === 'gup' && st.via === 'O_DIRECT' && !this.dioSync(t, i)) this.asyncDio = true;
+      });
+    }
+  }
+
+  kindOf(proc: string, name: string): VarKind {
+    const k = this.env.get(proc)?.get(name);
+    if (!k) throw new Error(`internal: '${name}' has no assignment that reaches process '${proc}'`);
+    return k;
+  }
+
+  field(proc: string, name: string): string {
+    const kind = this.kindOf(proc, name);
+    const f = this.fields.get(`${name}\0${kind}`);
+    if (f === undefined) throw new Error(`internal: no C field for '${name}' (${kind})`);
+    return `V.${f}`;
+  }
+
+  private maxRangeLen(addr: Addr, len: number | undefined): number {
+    if (len !== undefined) return len;
+    return Math.max(0, (this.maxMapLen.get(addr.base) ?? PAGE_SIZE) - addr.offset);
+  }
+
+  /** An O_DIRECT submit at body[i] is done synchronously when its completion is the next statement. */
+  dioSync(t: ThreadDecl, i: number): boolean {
+    const st = t.body[i];
+    const next = t.body[i + 1];
+    return st.op === 'gup' && next !== undefined && (next.op === 'device_read' || next.op === 'device_write') && next.handle === st.dst;
+  }
+
+  /** The byte an O_DIRECT read's file holds: the one its completion (device_write) writes. */
+  dioByte(proc: string, handle: string): number {
+    const lineage: string[] = [];
+    for (let p: string | undefined = proc; p; p = this.parentOf.get(p)?.proc) lineage.push(p);
+    const all = this.s.threads.filter((t) => t.process === proc).concat(this.s.threads.filter((t) => t.process !== proc && lineage.includes(t.process)));
+    for (const t of all) for (const st of t.body) if (st.op === 'device_write' && st.handle === handle) return st.byte;
+    for (const t of this.s.threads) for (const st of t.body) if (st.op === 'device_write' && st.handle === handle) return st.byte;
+    return 0;
+  }
+
+  ptr(proc: string, addr: Addr): string {
+    const base = `${this.field(proc, addr.base)}.p`;
+    return addr.offset ? `${base} + ${addr.offset}` : base;
+  }
+
+  len(proc: string, addr: Addr, len: number | undefined): string {
+    if (len !== undefined) return String(len);
+    const m = this.mapLen.get(addr.base);
+    if (m !== undefined && m !== null) return String(m - addr.offset);
+    return addr.offset ? `${this.field(proc, addr.base)}.len - ${addr.offset}` : `${this.field(proc, addr.base)}.len`;
+  }
+}
+
+/** Why a statement cannot run on a real kernel, or null. */
+function unexpressible(a: Analysis, proc: string, st: Stmt): string | null {
+  switch (st.op) {
+    case 'gup':
+      return st.via === 'gup' ? GUP_REASON : null;
+    case 'unpin':
+    case 'device_read':
+    case 'device_write': {
+      const k = a.kindOf(proc, st.handle);
+      if (k === 'gup') return `'${st.handle}' is a get_user_pages*()/pin_user_pages*() reference: ${GUP_REASON}`;
+      if (st.op === 'device_write' && k === 'gup_test') return 'gup_test has no write through its pin';
+      if (st.op === 'device_write' && k === 'dio' && !isDioRead(a, proc, st.handle)) return 'the device cannot write through an O_DIRECT write';
+      return null;
+    }
+    case 'numa_hinting':
+      return "NUMA hinting faults are armed by the kernel's own task_numa_work (change_prot_numa), which no system call starts on a chosen range";
+    default:
+      return null;
+  }
+}
+
+function isDioRead(a: Analysis, proc: string, handle: string): boolean {
+  for (const t of a.s.threads) for (const st of t.body) if (st.op === 'gup' && st.dst === handle && st.via === 'O_DIRECT') return st.flags.write;
+  return true;
+}
+
+const PROT = (p: { read: boolean; write: boolean }): string =>
+  p.read && p.write ? 'PROT_READ | PROT_WRITE' : p.read ? 'PROT_READ' : p.write ? 'PROT_WRITE' : 'PROT_NONE';
+
+/** The C of one AST statement (without its comment). */
+function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
+  const st = t.body[i];
+  const proc = t.process;
+  const text = cString(st.text);
+  const ret = (r: string | undefined): string => (r === undefined ? 'NULL' : cString(r));
+  const range = (addr: Addr, len: number | undefined): string => `${a.ptr(proc, addr)}, ${a.len(proc, addr, len)}`;
+  switch (st.op) {
+    case 'mmap': {
+      const f = a.field(proc, st.dst);
+      return [`${f}.p = rt_mmap(${st.len}, ${PROT(st.prot)}, ${st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'} | MAP_ANONYMOUS);`, `${f}.len = ${st.len};`];
+    }
+    case 'munmap':
+      return [`rt_result(${ret(st.ret)}, rt_err(munmap(${range(st.addr, st.len)})), ${text});`];
+    case 'mprotect':
+      return [`rt_result(${ret(st.ret)}, rt_err(mprotect(${range(st.addr, st.len)}, ${PROT(st.prot)})), ${text});`];
+    case 'madvise':
+      return [`rt_result(${ret(st.ret)}, rt_err(madvise(${range(st.addr, st.len)}, MADV_${st.advice})), ${text});`];
+    case 'write':
+      return [`rt_memset(${a.ptr(proc, st.addr)}, ${hexByte(st.byte)}, ${a.len(proc, st.addr, st.len)});`];
+    case 'read':
+      return [`rt_read(${cString(st.dst)}, ${range(st.addr, st.len)});`];
+    case 'fork':
+      return [`${a.field(proc, st.child)} = rt_fork(P_${st.child}, start_${st.child});`];
+    case 'exit':
+      return ['_exit(0);'];
+    case 'waitpid':
+      return [`rt_waitpid(${ret(st.ret)}, ${a.field(proc, st.child)});`];
+    case 'signal':
+      return [`rt_signal(EV_${st.event});`];
+    case 'wait':
+      return [`rt_wait(EV_${st.event});`];
+    case 'pipe':
+      return [`rt_pipe(&${a.field(proc, st.dst)}, ${a.pipeBytes});`];
+    case 'vmsplice':
+      return [`rt_result(${ret(st.ret)}, rt_vmsplice(&${a.field(proc, st.pipe)}, ${range(st.addr, st.len)}), ${text});`];
+    case 'pipe_read':
+      return [`rt_pipe_read(${cString(st.dst)}, &${a.field(proc, st.pipe)});`];
+    case 'gup': {
+      const h = `&${a.field(proc, st.dst)}`;
+      if (st.via === 'io_uring') return [`rt_fixed_register(${h}, ${range(st.addr, st.len)});`];
+      if (st.via === 'gup_test') {
+        const flags = [st.flags.write ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_WRITE' : '', st.flags.fast ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_FAST' : ''].filter(Boolean);
+        return [`rt_gup_test_start(${h}, ${range(st.addr, st.len)}, ${flags.join(' | ') || '0'});`];
+      }
+      if (st.via === 'O_DIRECT') {
+        const into = st.flags.write;
+        const sync = a.dioSync(t, i);
+        const byte = into ? hexByte(a.dioByte(proc, st.dst)) : '0';
+        return [
+          `/* ${into ? 'read(O_DIRECT) into memory' : 'write(O_DIRECT) from memory'}, ${sync ? 'done at its completion (the next statement)' : 'in flight through io_uring until its completion'} */`,
+          `rt_dio_submit(${h}, ${range(st.addr, st.len)}, ${into ? 1 : 0}, ${byte}, ${sync ? 0 : 1});`,
+        ];
+      }
+      throw new Error('internal: an in-kernel GUP reference reached the C writer');
+    }
+    case 'unpin': {
+      const k = a.kindOf(proc, st.handle);
+      const h = `&${a.field(proc, st.handle)}`;
+      if (k === 'ring') return [`rt_fixed_unregister(${h});`];
+      if (k === 'gup_test') return [`rt_gup_test_stop(${h});`];
+      if (k === 'dio') return [`rt_dio_release(${h});`];
+      throw new Error(`internal: unpin of a ${k}`);
+    }
+    case 'device_read': {
+      const k = a.kindOf(proc, st.handle);
+      const h = `&${a.field(proc, st.handle)}`;
+      if (k === 'ring') return [`rt_fixed_write(${cString(st.dst)}, ${h});`];
+      if (k === 'gup_test') return [`rt_gup_test_read(${cString(st.dst)}, ${h});`];
+      if (k === 'dio') return [`rt_dio_complete_write(${cString(st.dst)}, ${h});`];
+      throw new Error(`internal: device_read of a ${k}`);
+    }
+    case 'device_write': {
+      const k = a.kindOf(proc, st.handle);
+      const h = `&${a.field(proc, st.handle)}`;
+      if (k === 'ring') return [`rt_fixed_read(${h}, ${hexByte(st.byte)});`];
+      if (k === 'dio') return [`rt_dio_complete_read(${h});`];
+      throw new Error(`internal: device_write of a ${k}`);
+    }
+    case 'userfaultfd':
+      return [`rt_userfaultfd(&${a.field(proc, st.dst)}, ${st.eventFork ? 1 : 0});`];
+    case 'uffd_register_wp':
+      return [`rt_result(${ret(st.ret)}, rt_uffd_register(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}), ${text});`];
+    case 'uffd_writeprotect':
+      return [`rt_result(${ret(st.ret)}, rt_uffd_writeprotect(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}, ${st.protect ? 1 : 0}), ${text});`];
+    case 'uffd_wp_faults':
+      return [`rt_uffd_wp_faults(${cString(st.dst)}, &${a.field(proc, st.uffd)});`];
+    case 'clear_refs_soft_dirty':
+      return [`rt_result(${ret(st.ret)}, rt_clear_refs(), ${text});`];
+    case 'numa_hinting':
+      throw new Error('internal: numa_hinting reached the C writer');
+    case 'proc_mem_write':
+      return [`rt_result(${ret(st.ret)}, rt_proc_mem_write(${a.ptr(proc, st.addr)}, ${hexByte(st.byte)}, ${a.len(proc, st.addr, st.len)}), ${text});`];
+    case 'observe': {
+      const fn = { page: 'rt_obs_pagemap', pagemap: 'rt_obs_pagemap', kpageflags: 'rt_obs_kpageflags', kpagecount: 'rt_obs_kpagecount', mincore: 'rt_obs_mincore' }[st.what];
+      return [`${fn}(${cString(st.dst)}, ${a.ptr(proc, st.addr)});`];
+    }
+    case 'faults':
+      return [`rt_faults(${cString(st.dst)});`];
+  }
+}
+
+/** The body of one thread: one commented block per source statement. */
+function threadBody(a: Analysis, t: ThreadDecl): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < t.body.length; i++) {
+    const st = t.body[i];
+    const first = i === 0 || t.body[i - 1].pos.line !== st.pos.line || t.body[i - 1].pos.col !== st.pos.col || t.body[i - 1].text !== st.text;
+    if (first) {
+      if (out.length) out.push('');
+      out.push(`/* L${st.pos.line}: ${commentText(st.text)} */`, `T.line = ${st.pos.line};`);
+    }
+    out.push(...stmtC(a, t, i));
+  }
+  return out;
+}
+
+const indent = (lines: string[], n = 2): string[] => lines.map((l) => (l ? ' '.repeat(n) + l : l));
+
+/**
+ * The scenario as one self-contained C11 program (libc and raw system calls only) that performs
+ * it on the running kernel and prints COWLAB records. Throws Unexpressible for the first
+ * statement (in source order) that no program can perform.
+ */
+export function scenarioToC(s: Scenario, opts: CgenOptions): string {
+  const a = new Analysis(s);
+  const problems: Unexpressible[] = [];
+  for (const t of s.threads) {
+    for (const st of t.body) {
+      const why = unexpressible(a, t.process, st);
+      if (why) problems.push(new Unexpressible(st.pos, st.text, why));
+    }
+  }
+  if (problems.length) {
+    problems.sort((x, y) => x.pos.line - y.pos.line || x.pos.col - y.pos.col);
+    throw problems[0];
+  }
+
+  const has = (k: VarKind): boolean => a.kinds.has(k);
+  const requires = new Set(s.requires ?? []);
+  const useUffd = has('uffd') || requires.has('USERFAULTFD');
+  const useGupTest = has('gup_test') || requires.has('GUP_TEST');
+  const useObserve = a.ops.has('observe') || a.ops.has('faults') || requires.has('MEM_SOFT_DIRTY');
+  const useRing = has('ring') || has('dio');
+
+  const sections: string[] = [RT_CORE];
+  if (useRing) sections.push(RT_TMPFILE, RT_RING);
+  if (has('ring')) sections.push(RT_FIXED);
+  if (useGupTest) sections.push(RT_GUP_TEST);
+  if (has('dio')) sections.push(RT_DIO);
+  if (has('pipe')) sections.push(RT_PIPE);
+  if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write')) sections.push(RT_PROC);
+  if (useObserve) sections.push(RT_OBSERVE);
+  if (useUffd) sections.push(RT_UFFD);
+
+  const probes: { name: ProbeName; call: string; why: string }[] = [];
+  if (useGupTest) probes.push({ name: 'gup_test', call: 'rt_probe_gup_test();', why: 'gup_test_*()' });
+  if (has('ring') || a.asyncDio) probes.push({ name: 'ring', call: 'rt_probe_io_uring();', why: has('ring') ? 'io_uring fixed buffers' : 'O_DIRECT kept in flight through io_uring' });
+  if (has('dio')) probes.push({ name: 'dio', call: 'rt_probe_odirect();', why: 'O_DIRECT' });
+  if (useUffd) probes.push({ name: 'uffd', call: `rt_probe_uffd(${a.eventFork ? 1 : 0});`, why: a.eventFork ? 'userfaultfd(UFFD_FEATURE_EVENT_FORK)' : 'userfaultfd()' });
+  const pfn = ['page', 'kpageflags', 'kpagecount'].some((w) => a.observes.has(w));
+  if (pfn) probes.push({ name: 'pfn', call: `rt_probe_pfn(${a.observes.has('kpageflags') ? 1 : 0}, ${a.observes.has('kpagecount') ? 1 : 0});`, why: 'page identities' });
+  if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });
+  if (requires.has('TRANSPARENT_HUGEPAGE')) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: 'require CONFIG_TRANSPARENT_HUGEPAGE' });
+
+  const first = s.processes[0];
+  const out: string[] = [];
+  out.push(
+    '/*',
+    ` * Generated by cowlab from ${commentText(s.file)}: scenario "${commentText(s.name)}"`,
+    ...(s.source ? [` * source: ${commentText(s.source)}`] : []),
+    ' *',
+    ' * Performs the scenario on the running kernel and prints what it observes, one COWLAB',
+    ' * record per line (docs/real-kernel.md):',
+    ' *   COWLAB REG PROC REG VALUE | COWLAB ERROR PROC LINE CODE MESSAGE | COWLAB SKIP REASON | COWLAB DONE',
+    ' *',
+    ' * Build: cc -std=gnu11 -Wall -pthread -o t t.c   (add -static for a program that adds no',
+    ' *        page faults of its own to faults())',
+    ' * Run:   ./t   (as root for gup_test, page identities and kpageflags)',
+    ' */',
+    RT_HEADERS,
+    '',
+    '/* The scenario\'s dimensions, used by the runtime. */',
+    `#define RT_NEVENTS ${a.events.length}`,
+    `#define RT_NPROCS ${s.processes.length}`,
+    `#define RT_BUF ${a.bufBytes}UL`,
+    `#define RT_EVENT_FORK ${a.eventFork ? 1 : 0}`,
+    `#define RT_TMPDIR ${cString(opts.tmpdir)}`,
+    '',
+  );
+  for (const sec of sections) out.push(sec, '');
+  if (probes.length) {
+    out.push('/* ---- probes ---- */', '');
+    for (const p of probes) out.push(RT_PROBES[p.name], '');
+  }
+
+  out.push(
+    '/* ======================================================================',
+    ` * the scenario: ${commentText(s.name)}`,
+    ' * ====================================================================== */',
+    '',
+    `enum { ${s.processes.map((p) => `P_${p}`).join(', ')} }; /* processes */`,
+  );
+  if (a.events.length) out.push(`enum { ${a.events.map((e) => `EV_${e}`).join(', ')} }; /* signal()/wait() events */`);
+  out.push('', "/* Variables: process memory, so a forked child starts with a copy of its parent's. */", 'static struct {');
+  if (a.fieldOrder.length === 0) out.push('  int none;');
+  for (const f of a.fieldOrder) out.push(`  ${C_TYPE[f.kind]} ${f.field};`);
+  out.push('} V;', '');
+
+  for (const p of s.processes.slice(1)) out.push(`static void start_${p}(void);`);
+  for (const t of s.threads) out.push(`static void ${a.threadFn.get(t)}(void);`);
+  out.push('');
+
+  // Process starts: threads, the main body, the end.
+  for (const p of s.processes) {
+    const main = s.threads.find((t) => t.process === p && t.name === 'main');
+    const extra = s.threads.filter((t) => t.process === p && t.name !== 'main');
+    const parent = a.parentOf.get(p);
+    out.push(
+      parent
+        ? `/* process ${p}: forked by ${parent.proc} at L${parent.stmt.pos.line} */`
+        : `/* process ${p}: the initial process (forked by the supervisor) */`,
+      `static void start_${p}(void) {`,
+    );
+    if (extra.length) {
+      out.push('  static const struct rt_start threads[] = {');
+      for (const t of extra) out.push(`    { ${a.threadFn.get(t)}, ${cString(p)}, P_${p}, 0 },`);
+      out.push('  };');
+    }
+    out.push(`  rt_process_start(${cString(p)}, P_${p});`);
+    if (extra.length) {
+      out.push(`  pthread_t t[${extra.length}];`);
+      extra.forEach((t, i) => {
+        const forks = t.body.some((st) => st.op === 'fork');
+        out.push(`  t[${i}] = rt_spawn(&threads[${i}], ${forks ? 1 : 0}); /* thread ${p}.${t.name}${forks ? ' (forks)' : ''} */`);
+      });
+    }
+    if (main) out.push(`  ${a.threadFn.get(main)}();`);
+    out.push(extra.length ? `  rt_process_end(t, ${extra.length});` : '  rt_process_end(NULL, 0);', '}', '');
+  }
+
+  for (const t of s.threads) {
+    out.push(`/* ${t.name === 'main' ? `process ${t.process}` : `thread ${t.process}.${t.name}`} (L${t.pos.line}) */`, `static void ${a.threadFn.get(t)}(void) {`);
+    out.push(...indent(threadBody(a, t)));
+    out.push('}', '');
+  }
+
+  out.push('int main(void) {', `  rt_init(${cString(first)});`);
+  for (const p of probes) out.push(`  ${p.call} /* ${p.why} */`);
+  out.push('  rt_ready();', `  return rt_supervise(start_${first});`, '}', '');
+  return out.join('\n');
+}
