@@ -1,4 +1,5 @@
-// do_wp_page()'s anon reuse rules, one per era (reference/linux-cow-history.md §1a).
+// do_wp_page()'s anon reuse rules (mm/memory.c), one per era; each rule after the first names the
+// commit that introduced it.
 // Each rule only reads the counters the kernel reads; the kernel model applies the outcome.
 import type { WpReuseRule } from './policy.js';
 

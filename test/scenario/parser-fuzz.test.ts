@@ -19,7 +19,7 @@ ${VMSPLICE_HEAD}description "The child takes a R/O GUP reference via vmsplice, u
 ${vmspliceParent()}
 ${VMSPLICE_CHILD}
 ${VMSPLICE_CHECKS}
-expect v4.9          violated leak   source  "kernel-cow-tests.md: the CVE"
+expect v4.9          violated leak   source  "CVE-2020-29374: the parent's write reuses the page by mapcount"
 expect v5.8..        holds           source  "fixed from 5.8"
 `,
   `scenario "R/O longterm pin, then fork" # io_uring and threads

@@ -11,8 +11,8 @@ ${VMSPLICE_HEAD}description "The child takes a R/O GUP reference via vmsplice, u
 ${vmspliceParent()}
 ${VMSPLICE_CHILD}
 ${VMSPLICE_CHECKS}
-expect v4.9          violated leak   source  "kernel-cow-tests.md §1.7: E0 F (the CVE)"
-expect v5.8..        holds           source  "kernel-cow-tests.md §1.7: P from 5.8"
+expect v4.9          violated leak   source  "CVE-2020-29374 (4.9–5.7): the parent's write reuses the page by mapcount"
+expect v5.8..        holds           source  "17839856fd58 'gup: document and work around \\"COW can break either way\\" issue' (v5.8)"
 `;
 
 function parse(text: string, eras: readonly string[] = ERAS): Scenario {
@@ -98,7 +98,7 @@ test('the cow.c vmsplice example parses into the expected AST', () => {
       to: 'v4.9',
       expected: { verdict: 'violated', invariant: 'leak' },
       basis: 'source',
-      note: 'kernel-cow-tests.md §1.7: E0 F (the CVE)',
+      note: "CVE-2020-29374 (4.9–5.7): the parent's write reuses the page by mapcount",
       pos: { file: 't.cow', line: 29, col: 1 },
     },
     {
@@ -106,7 +106,7 @@ test('the cow.c vmsplice example parses into the expected AST', () => {
       to: undefined,
       expected: { verdict: 'holds' },
       basis: 'source',
-      note: 'kernel-cow-tests.md §1.7: P from 5.8',
+      note: "17839856fd58 'gup: document and work around \"COW can break either way\" issue' (v5.8)",
       pos: { file: 't.cow', line: 30, col: 1 },
     },
   ]);

@@ -1,4 +1,5 @@
-// v4.9 – v5.7: mapcount-based reuse (reference/linux-cow-history.md §1a "E0–E2", §4 column E1).
+// v4.9 – v5.7: mapcount-based reuse: do_wp_page() (mm/memory.c) reuses iff reuse_swap_page() (mm/swapfile.c)
+// counts mapcount + swapcount <= 1, until 09854ba94c6a "mm: do_wp_page() simplification" (v5.9).
 import type { Policy } from '../policy.js';
 import { cited, unverified } from '../knob.js';
 import { reuseSwapPage } from '../rules.js';
