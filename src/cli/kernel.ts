@@ -3,23 +3,21 @@
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, basename } from 'node:path';
+import { join } from 'node:path';
 import { findEra } from '../policies/eras/index.js';
 import { withConfig, type Policy } from '../policies/policy.js';
 import { CONFIG_NAMES, parseConfigSetting, type ConfigName } from '../uapi/config.js';
 import { findScenarioFiles, SCENARIO_EXT } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
-import { modelOutcomes, type ModelOutcomes } from '../explore/outcomes.js';
 import { replaySchedule } from '../explore/search.js';
 import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { scenarioToC, Unexpressible } from '../realkernel/cgen.js';
-import { compileC, hostKernel, runBinary } from '../realkernel/run.js';
-import { closest, compare, kernelOutcome, type Comparison } from '../realkernel/compare.js';
-import type { Outcome } from '../realkernel/outcome.js';
-import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, UsageError, write } from './common.js';
+import { haveCc, hostKernel } from '../realkernel/run.js';
+import { closest } from '../realkernel/compare.js';
+import { judgeKernelRuns, runOnKernel, type BridgeResult, type KernelRunOptions, type Verdict } from '../realkernel/bridge.js';
+import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
 
-export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--runs N] [--timeout S] [--era E] [--config NAME=y|n]...
+export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--runs N] [--timeout S] [--era E | --policy FILE] [--config NAME=y|n]...
                      [--tmpdir DIR] [--keep DIR] [--ktap] [--json]
 
 Compiles each scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus) to a
@@ -34,6 +32,7 @@ statement no C program can perform), xfail (a known model gap the scenario decla
   --runs N         runs per scenario (default 10; racy scenarios show more schedules with more)
   --timeout S      seconds per run before it is killed and reported (default 10)
   --era E          compare with this era instead of the running kernel's
+  --policy FILE    compare with a user policy (.ts or .js): where it differs from the kernel
   --config N=y|n   set a kernel option of the model (default: read from /proc/config.gz or
                    /boot/config-RELEASE): ${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')}
   --tmpdir DIR     where O_DIRECT and io_uring files go (default /var/tmp: tmpfs refuses O_DIRECT)
@@ -46,15 +45,9 @@ exit: 0 every scenario agrees (or skips, or is a declared xfail), 1 a disagreeme
       2 bad input (a scenario that does not parse, no C compiler)
 `;
 
-type Verdict = 'agree' | 'DISAGREE' | 'skip' | 'xfail' | 'XPASS';
-
-interface Result {
+interface Result extends BridgeResult {
   scenario: Scenario;
   label: string;
-  verdict: Verdict;
-  reason: string;
-  comparison?: Comparison;
-  model?: ModelOutcomes;
 }
 
 function intOption(v: string | undefined, name: string, dflt: number, max: number): number {
@@ -87,6 +80,7 @@ export async function cmdKernel(argv: string[]): Promise<number> {
       runs: { type: 'string' },
       timeout: { type: 'string' },
       era: { type: 'string' },
+      policy: { type: 'string' },
       config: { type: 'string', multiple: true },
       tmpdir: { type: 'string' },
       keep: { type: 'string' },
@@ -102,9 +96,11 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
   const scenarios = loadOrFail(files);
+  if (!haveCc()) throw new UsageError("no C compiler: 'cc' is not on PATH (install gcc or clang, e.g. apt-get install gcc)");
   const host = hostKernel();
-  const era = findEra(values.era ?? host.release);
-  if (!era) throw new UsageError(values.era ? `unknown era '${values.era}'` : `no era covers kernel ${host.release} (the oldest era is ${ERA_ORDER[0]})`);
+  const { all, user } = await policies(values.policy);
+  const era = values.era ? pickEras(all, [values.era])[0] : user ?? findEra(host.release);
+  if (!era) throw new UsageError(`no era covers kernel ${host.release} (the oldest era is ${ERA_ORDER[0]})`);
   const cfg = hostConfig(host.config, values.config ?? []);
   const policy = withConfig(era, cfg.values);
   const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
@@ -119,47 +115,14 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   if (values.json) write(JSON.stringify(jsonReport(host.release, policy, results), null, 2) + '\n');
   else if (values.ktap) write(ktap(header, results));
   else write(table(header, results, policy));
-  const compileFailed = results.some((r) => r.verdict === 'DISAGREE' && r.reason.startsWith('compile'));
+  const compileFailed = results.some((r) => r.compileFailed);
   if (compileFailed) return EXIT_BAD_INPUT;
   return results.every((r) => r.verdict !== 'DISAGREE' && r.verdict !== 'XPASS') ? EXIT_OK : EXIT_VIOLATION;
 }
 
-function checkOne(s: Scenario, policy: Policy, o: { runs: number; timeoutMs: number; work: string; tmpdir: string }): Result {
-  const base: Omit<Result, 'verdict' | 'reason'> = { scenario: s, label: label(s) };
-  let source: string;
-  try {
-    source = scenarioToC(s, { tmpdir: o.tmpdir });
-  } catch (e) {
-    if (e instanceof Unexpressible) return { ...base, verdict: 'skip', reason: `not runnable on a real kernel: ${e.reason} (line ${e.pos.line})` };
-    throw e;
-  }
-  const model = modelOutcomes(s, policy);
-  const name = label(s).replace(/[^A-Za-z0-9_.-]+/g, '_') || basename(s.file);
-  const compiled = compileC(source, name, o.work);
-  if (!compiled.ok) {
-    return { ...base, model, verdict: 'DISAGREE', reason: `compile failed (${compiled.cFile}): ${compiled.message}` };
-  }
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < o.runs; i++) {
-    const r = runBinary(compiled.binary, o.timeoutMs);
-    const out = kernelOutcome(s, r.records, { timedOut: r.timedOut, exitCode: r.exitCode, signal: r.signal }, o.timeoutMs);
-    outcomes.push(out);
-    if (out.status === 'skip') break;
-  }
-  const comparison = compare(model, outcomes);
-  if (comparison.agreement === 'skip') return { ...base, model, comparison, verdict: 'skip', reason: comparison.reason ?? '' };
-  const modelSkips = [...model.outcomes.values()].every((m) => m.outcome.status === 'skip');
-  if (modelSkips && comparison.agreement === 'DISAGREE') {
-    const why = [...model.outcomes.values()][0]?.outcome.detail ?? '';
-    return { ...base, model, comparison, verdict: 'DISAGREE', reason: `the model skips this scenario under ${policy.name} (${why}) but the kernel ran it` };
-  }
-  const incomplete = model.complete ? '' : ` (the model's outcome set is incomplete: ${model.limit})`;
-  if (s.kernelXfail !== undefined) {
-    return comparison.agreement === 'DISAGREE'
-      ? { ...base, model, comparison, verdict: 'xfail', reason: s.kernelXfail }
-      : { ...base, model, comparison, verdict: 'XPASS', reason: `declared 'xfail kernel' (${s.kernelXfail}) but the kernel agrees with the model` };
-  }
-  return { ...base, model, comparison, verdict: comparison.agreement, reason: comparison.agreement === 'DISAGREE' ? `an outcome the model cannot reach${incomplete}` : '' };
+function checkOne(s: Scenario, policy: Policy, o: KernelRunOptions): Result {
+  const runs = runOnKernel(s, { ...o, name: label(s) });
+  return { scenario: s, label: label(s), ...judgeKernelRuns(s, policy, runs) };
 }
 
 function table(header: string, results: Result[], policy: Policy): string {
@@ -174,7 +137,7 @@ function table(header: string, results: Result[], policy: Policy): string {
   }
   for (const r of results.filter((x) => x.verdict === 'DISAGREE' || x.verdict === 'xfail')) out.push('', ...explain(r, policy));
   const n = (v: Verdict): number => results.filter((r) => r.verdict === v).length;
-  out.push('', `${results.length} scenarios: ${n('agree')} agree, ${n('DISAGREE')} disagree, ${n('skip')} skipped, ${n('xfail')} xfail, ${n('XPASS')} xpass`);
+  out.push('', `${results.length} scenario${results.length === 1 ? '' : 's'}: ${n('agree')} agree, ${n('DISAGREE')} disagree, ${n('skip')} skipped, ${n('xfail')} xfail, ${n('XPASS')} xpass`);
   return out.join('\n') + '\n';
 }
 

@@ -2,7 +2,7 @@
 // every register, each as text that means the same on both sides. What cannot mean the same is
 // normalised away, on both sides alike:
 // - page identities: only which registers name the same page matters, so pages are renamed in
-//   order of first appearance (registers sorted by process and name);
+//   order of first appearance (registers in the order the scenario's statements assign them);
 // - fault counters: a real process has faulted many times before the scenario starts, so each
 //   faults() register is taken relative to the first faults() of its thread;
 // - data: the bytes read, as the sequence of byte values run by run (the model tells bytes apart
@@ -72,13 +72,19 @@ export interface Outcome {
   status: 'ok' | 'error' | 'skip';
   /** For 'error': the errno or signal; for 'skip': the reason. */
   detail: string;
-  /** `proc.reg` → normalised value text, sorted by key. */
+  /** `proc.reg` → normalised value text, in the order the scenario assigns them. */
   registers: Map<string, string>;
 }
 
 /** Normalise raw register values into an outcome (see the header). */
 export function normalise(table: Map<string, RegisterInfo>, status: Outcome['status'], detail: string, raw: Map<string, RawValue>): Outcome {
-  const keys = [...raw.keys()].sort();
+  // Program order (the table's order), so page #1 is the first page the scenario looked at.
+  const order = [...table.keys()];
+  const rank = (k: string): number => {
+    const i = order.indexOf(k);
+    return i < 0 ? order.length : i;
+  };
+  const keys = [...raw.keys()].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   const pageNames = new Map<string, string>();
   const registers = new Map<string, string>();
   for (const key of keys) {
