@@ -18,6 +18,8 @@ export interface RunResult {
   steps: StepRecord[];
   registers: Record<string, Record<string, RegValue>>;
   error: boolean;
+  /** Processes a signal killed (a fault the kernel answered with SIGSEGV), whether or not anyone waited for them. */
+  killed: { process: string; signal: string }[];
 }
 
 export function runScenario(s: Scenario, policy: Policy, opts: { trace?: boolean; maxSteps?: number } = {}): RunResult {
@@ -69,5 +71,6 @@ export function summarise(m: Machine, steps: StepRecord[]): RunResult {
     steps,
     registers,
     error: m.st.status === 'error',
+    killed: m.st.kernel.procs.filter((p) => p.killedBy).map((p) => ({ process: p.name, signal: p.killedBy as string })),
   };
 }

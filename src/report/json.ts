@@ -18,6 +18,7 @@ export function runJson(s: Scenario, r: RunResult, exp: Expectation | undefined)
     violations: r.violations,
     condition: r.condition ?? null,
     registers: r.registers,
+    killed: r.killed,
     steps: r.steps,
   };
 }

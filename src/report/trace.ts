@@ -22,6 +22,7 @@ export function renderTrace(s: Scenario, policy: Policy, r: RunResult, expectati
   });
   out.push('');
   for (const v of r.violations.filter((v) => !r.steps.some((st) => st.violation === v))) out.push(`VIOLATION ${v.invariant}: ${v.message}`);
+  for (const k of r.killed) out.push(`process ${k.process} was killed by ${k.signal}`);
   if (r.condition) out.push(`final ${r.condition.quantifier}: ${r.condition.holds ? 'true' : 'false'}`);
   const exp = expectationFor(s, expectationEra, eraOrder);
   const verdict = verdictText(r.verdict);

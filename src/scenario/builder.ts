@@ -500,12 +500,12 @@ function renderCond(e: CondExpr, pos: SourcePos, col0: number): { text: string; 
 // ---------------------------------------------------------------------------
 // Scenario builder
 
-export type VerdictText = 'holds' | 'skipped' | `violated ${InvariantName | 'condition'}`;
+export type VerdictText = 'holds' | 'skipped' | 'error' | `violated ${InvariantName | 'condition'}`;
 
 function verdictOf(pos: SourcePos, v: VerdictText): Verdict {
-  if (v === 'holds' || v === 'skipped') return { verdict: v };
+  if (v === 'holds' || v === 'skipped' || v === 'error') return { verdict: v };
   const m = /^violated (leak|lost-write|pin|sanity|condition)$/.exec(String(v));
-  if (!m) throw ScenarioError.expected(pos, "'holds', 'skipped' or 'violated INV'", `'${String(v)}'`);
+  if (!m) throw ScenarioError.expected(pos, "'holds', 'skipped', 'error' or 'violated INV'", `'${String(v)}'`);
   return { verdict: 'violated', invariant: m[1] as InvariantName | 'condition' };
 }
 

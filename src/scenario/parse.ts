@@ -540,7 +540,7 @@ class Parser {
     const range = resolveEraRange(era.value, this.knownEras, this.at(era));
     const vt = this.peek();
     let expected: Verdict;
-    if (vt.kind === 'ident' && (vt.value === 'holds' || vt.value === 'skipped')) {
+    if (vt.kind === 'ident' && (vt.value === 'holds' || vt.value === 'skipped' || vt.value === 'error')) {
       this.advance();
       expected = { verdict: vt.value };
     } else if (vt.kind === 'ident' && vt.value === 'violated') {
@@ -548,7 +548,7 @@ class Parser {
       const inv = this.parseInvariant(true);
       expected = { verdict: 'violated', invariant: inv as InvariantName | 'condition' };
     } else {
-      this.fail(vt, "a verdict: 'holds', 'skipped' or 'violated INV'");
+      this.fail(vt, "a verdict: 'holds', 'skipped', 'error' or 'violated INV'");
     }
     const bt = this.peek();
     if (bt.kind !== 'ident' || (bt.value !== 'source' && bt.value !== 'derived')) {

@@ -598,8 +598,8 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       } else if (!checks.has(v.invariant)) {
         throw new ScenarioError(x.pos, `'violated ${v.invariant}' expects an invariant that is not checked: add it to the 'check' line`);
       }
-    } else if (v.verdict !== 'holds' && v.verdict !== 'skipped') {
-      throw ScenarioError.expected(x.pos, "'holds', 'skipped' or 'violated INV'", `'${String((v as { verdict: unknown }).verdict)}'`);
+    } else if (v.verdict !== 'holds' && v.verdict !== 'skipped' && v.verdict !== 'error') {
+      throw ScenarioError.expected(x.pos, "'holds', 'skipped', 'error' or 'violated INV'", `'${String((v as { verdict: unknown }).verdict)}'`);
     }
     if (x.basis !== 'source' && x.basis !== 'derived') {
       throw ScenarioError.expected(x.pos, "'source' or 'derived'", `'${String(x.basis)}'`);

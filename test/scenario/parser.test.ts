@@ -420,7 +420,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['missing era', P + 'process p { exit() }\nexpect holds source "x"', 3, 8, "found 'holds'"],
   ['reversed era range', P + 'process p { exit() }\nexpect v5.8..v4.9 holds source "x"', 3, 1, 'empty era range'],
   ['overlapping expects', P + 'process p { exit() }\nexpect v5.8.. holds source "x"\nexpect v6.0 holds source "y"', 4, 1, "era 'v6.0' is already covered by the expect at 3:1"],
-  ['bad verdict', P + 'process p { exit() }\nexpect v5.8 ok source "x"', 3, 13, "expected a verdict: 'holds', 'skipped' or 'violated INV', found 'ok'"],
+  ['bad verdict', P + 'process p { exit() }\nexpect v5.8 ok source "x"', 3, 13, "expected a verdict: 'holds', 'skipped', 'error' or 'violated INV', found 'ok'"],
   ['bad basis', P + 'process p { exit() }\nexpect v5.8 holds cite "x"', 3, 19, "expected a basis"],
   ['missing note', P + 'process p { exit() }\nexpect v5.8 holds source', 3, 25, 'found end of file'],
   ['violated unchecked', P + 'process p { exit() }\ncheck leak\nexpect v5.8 violated pin source "x"', 4, 1, 'not checked'],
