@@ -77,7 +77,8 @@ Executes one scenario under one era (default: the newest, v6.18) with the defaul
 the thread, the statement, the kernel functions with the policy decision and its commit,
 and only what changed in the kernel state.
 
-  --era E         the era ('v4.9', '5.9', ...) or the name of the --policy
+  --era E         the era ('v4.9', '5.9', ...), a kernel release ('5.15': its era), or the
+                  name of the --policy
   --policy FILE   load a user policy (.ts or .js) and run under it unless --era says otherwise
   --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
   --json          the result and the trace as JSON

@@ -32,9 +32,9 @@ const CHUNK = 1 << 20;
  * writing new chunks the largest single cost of a deep search.
  */
 const POOL = 16;
-const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4 } as const;
+const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
-const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6 } as const;
+const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6, uffd_msg: 7 } as const;
 
 /** A VMA's flags as bits (also hashed by the fingerprint). */
 export function vmaBits(v: Vma): number {
@@ -195,7 +195,7 @@ export class StateCodec {
         this.w(REG.page);
         this.w(r.pfn);
       } else if (r.kind === 'bits') {
-        this.w(r.what === 'pagemap' ? REG.pagemap : REG.kpageflags);
+        this.w(REG[r.what]);
         this.w(r.bits);
       } else {
         this.w(r.kind === 'errno' ? REG.errno : REG.signal);
@@ -298,6 +298,8 @@ export class StateCodec {
       this.wb(u.eventFork);
       this.w(u.wpFaults);
       this.wb(u.released);
+      this.wb(u.manual);
+      this.wl(u.pending);
     }
     this.w(k.events.length);
     for (const e of k.events) this.ws(e);
@@ -331,6 +333,11 @@ export class StateCodec {
         this.w(f.vpn);
         this.writePte(f.orig);
         this.w(f.seq);
+        return;
+      case 'uffd_wait':
+        this.w(f.ctx);
+        this.w(f.vpn);
+        this.wb(f.woken);
         return;
     }
   }
@@ -459,7 +466,9 @@ export class StateCodec {
       if (kind === REG.data) out[name] = { kind: 'data', tokens: this.xl() };
       else if (kind === REG.number) out[name] = { kind: 'number', value: this.x() };
       else if (kind === REG.page) out[name] = { kind: 'page', pfn: this.x() };
-      else if (kind === REG.pagemap || kind === REG.kpageflags) out[name] = { kind: 'bits', what: kind === REG.pagemap ? 'pagemap' : 'kpageflags', bits: this.x() };
+      else if (kind === REG.pagemap || kind === REG.kpageflags || kind === REG.uffd_msg) {
+        out[name] = { kind: 'bits', what: kind === REG.pagemap ? 'pagemap' : kind === REG.kpageflags ? 'kpageflags' : 'uffd_msg', bits: this.x() };
+      }
       else if (kind === REG.errno) out[name] = { kind: 'errno', name: this.xs() };
       else out[name] = { kind: 'signal', name: this.xs() };
     }
@@ -574,7 +583,9 @@ export class StateCodec {
       const forkedFrom = this.x();
       const eventFork = this.xb();
       const wpFaults = this.x();
-      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released: this.xb() };
+      const released = this.xb();
+      const manual = this.xb();
+      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released, manual, pending: this.xl() };
     }
     const events = new Array<string>(this.x());
     for (let i = 0; i < events.length; i++) events[i] = this.xs();
@@ -600,6 +611,11 @@ export class StateCodec {
       }
       case FRAME.fork:
         return { kind: 'fork', copy: this.xl() };
+      case FRAME.uffd_wait: {
+        const ctx = this.x();
+        const vpn = this.x();
+        return { kind: 'uffd_wait', ctx, vpn, woken: this.xb() };
+      }
       default: {
         const step = this.xb() ? 'slow' : 'grab';
         const vpn = this.x();

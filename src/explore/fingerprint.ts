@@ -175,6 +175,11 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     } else if (f.kind === 'fork') {
       h.s('fork');
       h.list(f.copy);
+    } else if (f.kind === 'uffd_wait') {
+      h.s('uffd_wait');
+      h.n(f.ctx);
+      h.n(f.vpn);
+      h.n(f.woken ? 1 : 0);
     } else {
       h.s(f.step);
       h.n(f.vpn);
@@ -239,8 +244,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(TAG.uffd);
     h.n(u.owner);
     h.n(u.forkedFrom);
-    h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0));
+    h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0) | (u.manual ? 4 : 0));
     h.n(u.wpFaults);
+    h.list(u.pending);
   }
   // Page counters and contents, in canonical order (or pfn order without symmetry).
   const hashPage = (p: number): void => {

@@ -16,7 +16,7 @@ import { newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { getUserPages, gupFastGrab, gupFastWalk, releaseRef, type GupRequest } from '../kernel/gup.js';
-import { uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
+import { uffdReadMsg, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
 import { judge, type Violation } from '../check/judge.js';
@@ -45,7 +45,7 @@ export type RegValue =
   | { kind: 'signal'; name: string }
   | { kind: 'errno'; name: string }
   | { kind: 'page'; pfn: number }
-  | { kind: 'bits'; what: 'pagemap' | 'kpageflags'; bits: number };
+  | { kind: 'bits'; what: 'pagemap' | 'kpageflags' | 'uffd_msg'; bits: number };
 
 export type Status = 'running' | 'done' | 'skipped' | 'error';
 
@@ -93,6 +93,8 @@ export class Machine {
   readonly tokens: TokenTable;
   /** Page faults are counted per thread only when the scenario reads them (faults()). */
   readonly countFaults: boolean;
+  /** userfaultfd variables the scenario reads messages from (uffd_read): it is their monitor. */
+  readonly manualUffds: ReadonlySet<string>;
 
   /**
    * In synthesis, processes run operations chosen by the search rather than a program: they
@@ -110,6 +112,7 @@ export class Machine {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
     this.countFaults = scenario.threads.some((t) => t.body.some((st) => st.op === 'faults'));
+    this.manualUffds = new Set(scenario.threads.flatMap((t) => t.body.flatMap((st) => (st.op === 'uffd_read' ? [st.uffd] : []))));
     const kernel = newKernelState(cellCount(this.cells));
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
@@ -170,12 +173,14 @@ export class Machine {
     if (t.done || t.prog < 0 || this.st.status !== 'running') return false;
     const mm = this.st.kernel.procs[t.pid].mm;
     if (t.frame) {
-      // A GUP-fast that fell back waits for mmap_lock.
+      // A GUP-fast that fell back waits for mmap_lock; a fault asleep in handle_userfault for its monitor.
       if (t.frame.kind === 'gup_fast' && t.frame.step === 'slow') return mm.mmapWriter < 0 || mm.mmapWriter === ti;
+      if (t.frame.kind === 'uffd_wait') return t.frame.woken;
       return true;
     }
     const s = this.stmtOf(ti);
     if (s.op === 'wait') return this.st.kernel.events.includes(s.event);
+    if (s.op === 'uffd_read') return this.st.kernel.uffds[this.uffdOf(t.pid, s.uffd)].pending.length > 0;
     if (s.op === 'waitpid') {
       const child = this.st.kernel.procs.findIndex((p) => p.name === s.child);
       return child >= 0 && !this.st.kernel.procs[child].alive;
@@ -717,8 +722,16 @@ export class Machine {
         return true;
       }
       case 'userfaultfd':
-        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork) };
+        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork, -1, this.manualUffds.has(s.dst)) };
         return true;
+      case 'uffd_read': {
+        const msg = uffdReadMsg(k, this.uffdOf(pid, s.uffd));
+        // pagefault (bit 0), write (bit 2) and wp (bit 3), in the order of UFFD_MSG_FIELDS.
+        const v: RegValue = { kind: 'bits', what: 'uffd_msg', bits: 1 | (msg & 1 ? 4 : 0) | (msg & 2 ? 8 : 0) };
+        this.st.regs[pid][s.dst] = v;
+        if (this.recording) rec.observation = regText(v);
+        return true;
+      }
       case 'uffd_register_wp': {
         const r = this.pagesOf(pid, s.addr, s.len);
         uffdRegisterWp(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);

@@ -30,13 +30,18 @@ export function wouldFault(s: KernelState, tid: number, vpn: number, write: bool
 export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolean): number {
   const th = k.s.threads[tid];
   const mm = k.s.procs[th.pid].mm;
+  // The arch fault handler accounts one fault per trip into it, however often it retries.
+  let faulted = false;
   if (th.frame) {
     if (th.frame.kind === 'wp_copy') {
       if (continueWpCopy(k, tid) === 'frame') return -1;
+    } else if (th.frame.kind === 'uffd_wait' && th.frame.woken) {
+      // Woken by the monitor: the fault returned VM_FAULT_RETRY and is retried (FAULT_FLAG_TRIED),
+      // accounted once, when it completes.
+      th.frame = null;
+      faulted = true;
     } else throw insane(`unexpected ${th.frame.kind} frame during an access`);
   }
-  // The arch fault handler accounts one fault per trip into it, however often it retries.
-  let faulted = false;
   for (let attempt = 0; attempt < 6; attempt++) {
     const hit = tlbHit(th, vpn, write);
     const pte = mm.ptes[vpn];

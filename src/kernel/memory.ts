@@ -12,7 +12,7 @@ import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { findVma } from './vma.js';
-import { handleUserfault } from './userfaultfd.js';
+import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { flushTlbPage } from './tlb.js';
 
@@ -57,6 +57,10 @@ export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, wri
   if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
   const r = handlePteFault(k, pid, tid, vma, vpn, { write, unshare: false });
   if (r === 'uffd-wp') {
+    if (k.s.uffds[vma.uffdCtx].manual) {
+      handleUserfaultManual(k, tid, vma, vpn, write);
+      return 'frame';
+    }
     handleUserfault(k, pid, vma, vpn);
     return 'done';
   }

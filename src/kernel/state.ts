@@ -65,7 +65,12 @@ export type Frame =
   /** fork between copy_page_range()'s pinned-page check and its write-protect (mmap_lock held for write). */
   | { kind: 'fork'; copy: number[] }
   /** GUP-fast after its lockless walk read the PTE; 'slow': it fell back and waits for mmap_lock. */
-  | { kind: 'gup_fast'; step: 'grab' | 'slow'; vpn: number; orig: Pte; seq: number };
+  | { kind: 'gup_fast'; step: 'grab' | 'slow'; vpn: number; orig: Pte; seq: number }
+  /**
+   * handle_userfault() asleep on a userfaultfd that the scenario monitors itself (uffd_read):
+   * the fault waits until UFFDIO_WRITEPROTECT un-protects its page (and wakes it), then retries.
+   */
+  | { kind: 'uffd_wait'; ctx: number; vpn: number; woken: boolean };
 
 export interface Vma {
   /** First virtual page number and length in pages. */
@@ -176,6 +181,15 @@ export interface UffdCtx {
   eventFork: boolean;
   wpFaults: number;
   released: boolean;
+  /** The scenario reads this context's messages itself (uffd_read); otherwise the built-in monitor resolves every fault. */
+  manual: boolean;
+  /** Messages not yet read, oldest first: uffdMsg() encodings. */
+  pending: number[];
+}
+
+/** A UFFD_EVENT_PAGEFAULT message as one number: the page, and the WRITE and WP flags. */
+export function uffdMsg(vpn: number, write: boolean, wp: boolean): number {
+  return vpn * 4 + (write ? 1 : 0) + (wp ? 2 : 0);
 }
 
 export interface KernelState {
@@ -220,6 +234,8 @@ export function cloneFrame(f: Frame): Frame {
       return { kind: 'fork', copy: f.copy.slice() };
     case 'flush':
       return { kind: 'flush', what: f.what, start: f.start, pages: f.pages, lock: f.lock };
+    case 'uffd_wait':
+      return { kind: 'uffd_wait', ctx: f.ctx, vpn: f.vpn, woken: f.woken };
   }
 }
 
@@ -307,7 +323,7 @@ export function cloneState(s: KernelState): KernelState {
     pipes: cloneAll(s.pipes, clonePipe),
     refs: cloneAll(s.refs, cloneRef),
     shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
-    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released })),
+    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending.slice() })),
     events: s.events.slice(),
   };
 }

@@ -3,12 +3,12 @@
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { changeProtection, changeProtectionFlush } from './mprotect.js';
-import type { Vma } from './state.js';
+import { uffdMsg, type Vma } from './state.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 
-export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1): number {
+export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false): number {
   if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');
-  k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false });
+  k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false, manual, pending: [] });
   return k.s.uffds.length - 1;
 }
 
@@ -41,6 +41,14 @@ export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start:
   for (const vma of vmas) n += changeProtection(k, mm, vma, vma.start, vma.pages, protect ? 'uffd-wp' : 'uffd-unwp');
   trace(k, 'mwriteprotect_range', `${protect ? 'write-protect' : 'un-protect'} ${n} PTE(s)${deferFlush ? '; TLB flush pending' : ''}`);
   if (!deferFlush) changeProtectionFlush(k, pid, start, pages, 'mwriteprotect_range');
+  // userfaultfd_writeprotect(): without UFFDIO_WRITEPROTECT_MODE_DONTWAKE, un-protecting wakes the
+  // faults asleep on the range (wake_userfault), which then retry.
+  if (!protect) {
+    for (const t of k.s.threads) {
+      const f = t.frame;
+      if (f && f.kind === 'uffd_wait' && f.ctx === uffd && f.vpn >= start && f.vpn < start + pages) f.woken = true;
+    }
+  }
 }
 
 /**
@@ -50,6 +58,7 @@ export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start:
  */
 export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
   const ctx = k.s.uffds[vma.uffdCtx];
+  if (ctx.manual) throw unsupported('a GUP fault into a range whose userfaultfd the scenario monitors itself (GUP faults run whole in the model)');
   ctx.wpFaults++;
   trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP delivered (fault #${ctx.wpFaults}); monitor un-protects the page`);
   uffdWriteprotect(k, pid, vma.uffdCtx, vpn, 1, false);
@@ -69,8 +78,37 @@ export function dupUserfaultfd(k: KernelCtx, child: number, vma: Vma, ctxMap: Ma
   }
   let childCtx = ctxMap.get(vma.uffdCtx);
   if (childCtx === undefined) {
+    // With a monitor of the scenario's own, fork() would wait until it reads UFFD_EVENT_FORK
+    // (userfaultfd_event_wait_completion): not modelled yet.
+    if (ctx.manual) throw unsupported('UFFD_FEATURE_EVENT_FORK with a userfaultfd the scenario reads itself: fork() waiting for the monitor is not modelled');
     childCtx = userfaultfdCreate(k, child, true, vma.uffdCtx);
     ctxMap.set(vma.uffdCtx, childCtx);
   }
   vma.uffdCtx = childCtx;
+}
+
+/**
+ * handle_userfault(VM_UFFD_WP) on a context the scenario monitors itself: the message is queued
+ * for uffd_read() and the faulting thread sleeps (a uffd_wait frame) until the range is
+ * un-protected; the fault then returns VM_FAULT_RETRY and the access is retried.
+ */
+export function handleUserfaultManual(k: KernelCtx, tid: number, vma: Vma, vpn: number, write: boolean): void {
+  const ctx = k.s.uffds[vma.uffdCtx];
+  ctx.pending.push(uffdMsg(vpn, write, true));
+  k.s.threads[tid].frame = { kind: 'uffd_wait', ctx: vma.uffdCtx, vpn, woken: false };
+  trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP queued for the monitor (${ctx.pending.length} unread); the faulting thread sleeps`);
+}
+
+/**
+ * read() on a userfaultfd: the oldest pending message (the caller checked there is one). A
+ * monitor of the scenario's own counts the write-protect faults it has read: uffd_wp_faults()
+ * is what that monitor knows, as the built-in monitor's count is what it has resolved.
+ */
+export function uffdReadMsg(k: KernelCtx, uffd: number): number {
+  const ctx = k.s.uffds[uffd];
+  const msg = ctx.pending[0];
+  ctx.pending = ctx.pending.slice(1);
+  if (msg & 2) ctx.wpFaults++;
+  trace(k, 'userfaultfd_read', `UFFD_EVENT_PAGEFAULT at page ${Math.floor(msg / 4)}${msg & 2 ? ' WP' : ''}${msg & 1 ? ' WRITE' : ''}`);
+  return msg;
 }

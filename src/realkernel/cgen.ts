@@ -7,7 +7,8 @@
 // program's main), every `CHILD = fork()` is a fork(), and each `thread P.T {}` is a pthread
 // started when P starts. signal/wait are futex flags in a MAP_SHARED control page. Variables
 // live in ordinary process memory (a struct), so a forked child starts with its parent's.
-import { PAGE_SIZE, type Addr, type Scenario, type SourcePos, type Stmt, type ThreadDecl } from '../scenario/ast.js';
+import type { Addr, Scenario, SourcePos, Stmt, ThreadDecl } from '../scenario/ast.js';
+import { Analysis, type VarKind } from './c/analysis.js';
 import {
   RT_CORE,
   RT_DIO,
@@ -41,9 +42,6 @@ export interface CgenOptions {
   tmpdir: string;
 }
 
-/** What a variable holds, by the statement that assigns it. */
-type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'uffd' | 'process';
-
 const C_TYPE: Record<Exclude<VarKind, 'gup'>, string> = {
   mapping: 'struct rt_map',
   pipe: 'struct rt_pipe',
@@ -54,33 +52,7 @@ const C_TYPE: Record<Exclude<VarKind, 'gup'>, string> = {
   process: 'pid_t',
 };
 
-const GUP_REASON =
-  'get_user_pages*()/pin_user_pages*() are in-kernel interfaces that no system call exposes (a program takes such references with vmsplice, io_uring fixed buffers, O_DIRECT or gup_test)';
-
-const C_KEYWORDS = new Set(
-  (
-    'auto break case char const continue default do double else enum extern float for goto if inline int long register restrict return short ' +
-    'signed sizeof static struct switch typedef union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic ' +
-    '_Imaginary _Noreturn _Static_assert _Thread_local asm typeof errno'
-  ).split(' '),
-);
-
-function assigned(st: Stmt): { name: string; kind: VarKind } | null {
-  switch (st.op) {
-    case 'mmap':
-      return { name: st.dst, kind: 'mapping' };
-    case 'pipe':
-      return { name: st.dst, kind: 'pipe' };
-    case 'userfaultfd':
-      return { name: st.dst, kind: 'uffd' };
-    case 'fork':
-      return { name: st.child, kind: 'process' };
-    case 'gup':
-      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : 'gup' };
-    default:
-      return null;
-  }
-}
+const GUP_REASON = 'get_user_pages*()/pin_user_pages*() are in-kernel interfaces with no system call (userspace takes references with vmsplice, io_uring, O_DIRECT or gup_test)';
 
 /** A C string literal. */
 export function cString(s: string): string {
@@ -104,164 +76,6 @@ function hexByte(b: number): string {
   return `0x${b.toString(16).padStart(2, '0')}`;
 }
 
-const roundPage = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-
-/** Everything the generator knows about the scenario before it writes a line. */
-class Analysis {
-  readonly procIdx = new Map<string, number>();
-  /** child process -> the process that forks it and the fork statement */
-  readonly parentOf = new Map<string, { proc: string; stmt: Stmt }>();
-  /** Per process: its variables and their kinds (its own assignments and its ancestors'). */
-  readonly env = new Map<string, Map<string, VarKind>>();
-  readonly events: string[] = [];
-  /** C field name of each (name, kind). */
-  readonly fields = new Map<string, string>();
-  readonly fieldOrder: { field: string; kind: Exclude<VarKind, 'gup'> }[] = [];
-  /** Static mapping lengths: a name every mmap of which has the same length. */
-  readonly mapLen = new Map<string, number | null>();
-  readonly maxMapLen = new Map<string, number>();
-  /** C function of each thread. */
-  readonly threadFn = new Map<ThreadDecl, string>();
-  /** Bytes vmspliced in the whole scenario (the most a pipe can hold). */
-  pipeBytes = 0;
-  bufBytes = PAGE_SIZE;
-  eventFork = false;
-  readonly ops = new Set<Stmt['op']>();
-  readonly kinds = new Set<VarKind>();
-  readonly observes = new Set<string>();
-  asyncDio = false;
-
-  constructor(readonly s: Scenario) {
-    s.processes.forEach((p, i) => this.procIdx.set(p, i));
-    for (const t of s.threads) {
-      for (const st of t.body) {
-        this.ops.add(st.op);
-        if (st.op === 'fork') this.parentOf.set(st.child, { proc: t.process, stmt: st });
-        if ((st.op === 'signal' || st.op === 'wait') && !this.events.includes(st.event)) this.events.push(st.event);
-        if (st.op === 'mmap') {
-          const prev = this.mapLen.get(st.dst);
-          this.mapLen.set(st.dst, prev === undefined || prev === st.len ? st.len : null);
-          this.maxMapLen.set(st.dst, Math.max(this.maxMapLen.get(st.dst) ?? 0, st.len));
-        }
-        if (st.op === 'userfaultfd' && st.eventFork) this.eventFork = true;
-        if (st.op === 'observe') this.observes.add(st.what);
-      }
-    }
-    // Environments: ancestors first (the initial process, then each child after its parent).
-    const order: string[] = [];
-    const visit = (p: string, seen: Set<string>): void => {
-      if (order.includes(p) || seen.has(p)) return;
-      seen.add(p);
-      const parent = this.parentOf.get(p);
-      if (parent) visit(parent.proc, seen);
-      order.push(p);
-    };
-    for (const p of s.processes) visit(p, new Set());
-    const byName = new Map<string, Set<VarKind>>();
-    for (const p of order) {
-      const parent = this.parentOf.get(p);
-      const env = new Map(parent ? this.env.get(parent.proc) : undefined);
-      for (const t of s.threads) {
-        if (t.process !== p) continue;
-        for (const st of t.body) {
-          const a = assigned(st);
-          if (!a) continue;
-          env.set(a.name, a.kind);
-          const set = byName.get(a.name) ?? new Set<VarKind>();
-          set.add(a.kind);
-          byName.set(a.name, set);
-          this.kinds.add(a.kind);
-        }
-      }
-      this.env.set(p, env);
-    }
-    const used = new Set<string>();
-    for (const [name, kinds] of byName) {
-      for (const kind of kinds) {
-        if (kind === 'gup') continue;
-        let f = name.replace(/[^A-Za-z0-9_]/g, '_');
-        if (kinds.size > 1) f += `_${kind}`;
-        if (C_KEYWORDS.has(f) || /^rt_/.test(f)) f += '_';
-        while (used.has(f)) f += '_';
-        used.add(f);
-        this.fields.set(`${name}\0${kind}`, f);
-        this.fieldOrder.push({ field: f, kind });
-      }
-    }
-    // Thread functions.
-    const fnNames = new Set<string>();
-    for (const t of s.threads) {
-      let f = t.name === 'main' ? `thread_${t.process}` : `thread_${t.process}_${t.name}`;
-      while (fnNames.has(f)) f += '_';
-      fnNames.add(f);
-      this.threadFn.set(t, f);
-    }
-    // Buffer sizes: the longest range any statement moves, and what the pipes can hold.
-    let longest = 0;
-    for (const t of s.threads) {
-      for (const st of t.body) {
-        if ('addr' in st) {
-          const len = st.op === 'observe' ? 1 : this.maxRangeLen(st.addr, 'len' in st ? st.len : undefined);
-          longest = Math.max(longest, len + (st.addr.offset % PAGE_SIZE));
-          if (st.op === 'vmsplice') this.pipeBytes += len;
-        }
-      }
-    }
-    this.bufBytes = roundPage(Math.max(longest, this.pipeBytes, 1)) + PAGE_SIZE;
-    for (const t of s.threads) {
-      t.body.forEach((st, i) => {
-        if (st.op === 'gup' && st.via === 'O_DIRECT' && !this.dioSync(t, i)) this.asyncDio = true;
-      });
-    }
-  }
-
-  kindOf(proc: string, name: string): VarKind {
-    const k = this.env.get(proc)?.get(name);
-    if (!k) throw new Error(`internal: '${name}' has no assignment that reaches process '${proc}'`);
-    return k;
-  }
-
-  field(proc: string, name: string): string {
-    const kind = this.kindOf(proc, name);
-    const f = this.fields.get(`${name}\0${kind}`);
-    if (f === undefined) throw new Error(`internal: no C field for '${name}' (${kind})`);
-    return `V.${f}`;
-  }
-
-  private maxRangeLen(addr: Addr, len: number | undefined): number {
-    if (len !== undefined) return len;
-    return Math.max(0, (this.maxMapLen.get(addr.base) ?? PAGE_SIZE) - addr.offset);
-  }
-
-  /** An O_DIRECT submit at body[i] is done synchronously when its completion is the next statement. */
-  dioSync(t: ThreadDecl, i: number): boolean {
-    const st = t.body[i];
-    const next = t.body[i + 1];
-    return st.op === 'gup' && next !== undefined && (next.op === 'device_read' || next.op === 'device_write') && next.handle === st.dst;
-  }
-
-  /** The byte an O_DIRECT read's file holds: the one its completion (device_write) writes. */
-  dioByte(proc: string, handle: string): number {
-    const lineage: string[] = [];
-    for (let p: string | undefined = proc; p; p = this.parentOf.get(p)?.proc) lineage.push(p);
-    const all = this.s.threads.filter((t) => t.process === proc).concat(this.s.threads.filter((t) => t.process !== proc && lineage.includes(t.process)));
-    for (const t of all) for (const st of t.body) if (st.op === 'device_write' && st.handle === handle) return st.byte;
-    for (const t of this.s.threads) for (const st of t.body) if (st.op === 'device_write' && st.handle === handle) return st.byte;
-    return 0;
-  }
-
-  ptr(proc: string, addr: Addr): string {
-    const base = `${this.field(proc, addr.base)}.p`;
-    return addr.offset ? `${base} + ${addr.offset}` : base;
-  }
-
-  len(proc: string, addr: Addr, len: number | undefined): string {
-    if (len !== undefined) return String(len);
-    const m = this.mapLen.get(addr.base);
-    if (m !== undefined && m !== null) return String(m - addr.offset);
-    return addr.offset ? `${this.field(proc, addr.base)}.len - ${addr.offset}` : `${this.field(proc, addr.base)}.len`;
-  }
-}
 
 /** Why a statement cannot run on a real kernel, or null. */
 function unexpressible(a: Analysis, proc: string, st: Stmt): string | null {
@@ -315,7 +129,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
     case 'read':
       return [`rt_read(${cString(st.dst)}, ${range(st.addr, st.len)});`];
     case 'fork':
-      return [`${a.field(proc, st.child)} = rt_fork(P_${st.child}, start_${st.child});`];
+      return [`${a.field(proc, st.child)} = rt_fork(PROC_${st.child}, start_${st.child});`];
     case 'exit':
       return ['_exit(0);'];
     case 'waitpid':
@@ -371,14 +185,18 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       if (k === 'dio') return [`rt_dio_complete_read(${h});`];
       throw new Error(`internal: device_write of a ${k}`);
     }
-    case 'userfaultfd':
-      return [`rt_userfaultfd(&${a.field(proc, st.dst)}, ${st.eventFork ? 1 : 0});`];
+    case 'userfaultfd': {
+      const manual = a.manualUffds.has(st.dst);
+      return [`rt_userfaultfd(&${a.field(proc, st.dst)}, ${st.eventFork ? 1 : 0}, ${manual ? 1 : 0});${manual ? ' /* monitored by the scenario (uffd_read) */' : ''}`];
+    }
     case 'uffd_register_wp':
       return [`rt_result(${ret(st.ret)}, rt_uffd_register(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}), ${text});`];
     case 'uffd_writeprotect':
       return [`rt_result(${ret(st.ret)}, rt_uffd_writeprotect(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}, ${st.protect ? 1 : 0}), ${text});`];
     case 'uffd_wp_faults':
       return [`rt_uffd_wp_faults(${cString(st.dst)}, &${a.field(proc, st.uffd)});`];
+    case 'uffd_read':
+      return [`rt_uffd_read(${cString(st.dst)}, &${a.field(proc, st.uffd)});`];
     case 'clear_refs_soft_dirty':
       return [`rt_result(${ret(st.ret)}, rt_clear_refs(), ${text});`];
     case 'numa_hinting':
@@ -493,7 +311,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
     ` * the scenario: ${commentText(s.name)}`,
     ' * ====================================================================== */',
     '',
-    `enum { ${s.processes.map((p) => `P_${p}`).join(', ')} }; /* processes */`,
+    `enum { ${s.processes.map((p) => `PROC_${p}`).join(', ')} }; /* processes */`,
   );
   if (a.events.length) out.push(`enum { ${a.events.map((e) => `EV_${e}`).join(', ')} }; /* signal()/wait() events */`);
   out.push('', "/* Variables: process memory, so a forked child starts with a copy of its parent's. */", 'static struct {');
@@ -518,16 +336,13 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
     );
     if (extra.length) {
       out.push('  static const struct rt_start threads[] = {');
-      for (const t of extra) out.push(`    { ${a.threadFn.get(t)}, ${cString(p)}, P_${p}, 0 },`);
+      for (const t of extra) out.push(`    { ${a.threadFn.get(t)}, ${cString(p)}, PROC_${p}, 0 },`);
       out.push('  };');
     }
-    out.push(`  rt_process_start(${cString(p)}, P_${p});`);
+    out.push(`  rt_process_start(${cString(p)}, PROC_${p});`);
     if (extra.length) {
       out.push(`  pthread_t t[${extra.length}];`);
-      extra.forEach((t, i) => {
-        const forks = t.body.some((st) => st.op === 'fork');
-        out.push(`  t[${i}] = rt_spawn(&threads[${i}], ${forks ? 1 : 0}); /* thread ${p}.${t.name}${forks ? ' (forks)' : ''} */`);
-      });
+      extra.forEach((t, i) => out.push(`  t[${i}] = rt_spawn(&threads[${i}]); /* thread ${p}.${t.name} */`));
     }
     if (main) out.push(`  ${a.threadFn.get(main)}();`);
     out.push(extra.length ? `  rt_process_end(t, ${extra.length});` : '  rt_process_end(NULL, 0);', '}', '');

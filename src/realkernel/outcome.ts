@@ -10,10 +10,10 @@
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import type { RegValue } from '../explore/machine.js';
 import type { TokenTable } from '../check/tokens.js';
-import { PAGEMAP_FIELDS, KPAGEFLAGS_FIELDS, PAGE_NONE, PAGE_SWAPPED, fieldsOf } from '../uapi/observe.js';
+import { PAGEMAP_FIELDS, KPAGEFLAGS_FIELDS, PAGE_NONE, PAGE_SWAPPED, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, fieldsOf } from '../uapi/observe.js';
 
 /** How a register's value is read, from the statement that assigns it. */
-export type RegisterKind = 'data' | 'page' | 'pagemap' | 'kpageflags' | 'num' | 'faults' | 'ret' | 'status';
+export type RegisterKind = 'data' | 'page' | 'pagemap' | 'kpageflags' | 'uffd_msg' | 'num' | 'faults' | 'ret' | 'status';
 
 export interface RegisterInfo {
   kind: RegisterKind;
@@ -47,6 +47,8 @@ function assigned(st: Stmt): { name: string; kind: RegisterKind } | undefined {
       return { name: st.dst, kind: 'data' };
     case 'uffd_wp_faults':
       return { name: st.dst, kind: 'num' };
+    case 'uffd_read':
+      return { name: st.dst, kind: 'uffd_msg' };
     case 'faults':
       return { name: st.dst, kind: 'faults' };
     case 'observe':
@@ -185,6 +187,19 @@ export function rawFromKernel(value: string, kind: RegisterKind | undefined): Ra
       if (!/^[0-9a-fA-F]{1,16}$/.test(arg)) return null;
       const entry = BigInt('0x' + arg);
       return { kind: 'flags', names: Object.entries(KPAGEFLAGS_FIELDS).filter(([, b]) => ((entry >> BigInt(b)) & 1n) === 1n).map(([n]) => n) };
+    }
+    case 'uffd_msg': {
+      // `uffd_msg EVENT FLAGS`: struct uffd_msg's event and, for a page fault, pagefault.flags (hex).
+      const m = /^([0-9a-fA-F]+) ([0-9a-fA-F]+)$/.exec(arg);
+      if (!m) return null;
+      const event = parseInt(m[1], 16);
+      const flags = parseInt(m[2], 16);
+      const names: string[] = [];
+      if (event === UFFD_EVENT_PAGEFAULT) names.push('pagefault');
+      if (event === UFFD_EVENT_FORK) names.push('fork');
+      if (event === UFFD_EVENT_PAGEFAULT && flags & 1) names.push('write');
+      if (event === UFFD_EVENT_PAGEFAULT && flags & 2) names.push('wp');
+      return { kind: 'flags', names };
     }
     case 'num':
       return /^\d+$/.test(arg) ? { kind: 'num', value: Number(arg) } : null;

@@ -25,6 +25,8 @@ function frameText(f: Frame): string {
       return `copy_page_range (pinned-page check done${f.copy.length ? `, copying ${f.copy.length}` : ''}; write-protect to come)`;
     case 'gup_fast':
       return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
+    case 'uffd_wait':
+      return `handle_userfault (userfaultfd #${f.ctx}: ${f.woken ? 'woken, to retry the fault' : 'waiting for the monitor'})`;
   }
 }
 
@@ -82,7 +84,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
     out.set(`ref #${id}`, `${r.via} ${r.kind === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'} by ${s.procs[r.owner].name} on ${r.pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn}`)).join(', ')}`);
   });
   s.uffds.forEach((u, id) => {
-    if (!u.released && u.wpFaults) out.set(`userfaultfd #${id}`, `${u.wpFaults} wp fault(s)`);
+    if (!u.released && u.wpFaults) out.set(`userfaultfd #${id}`, `${u.wpFaults} wp fault(s)${u.pending.length ? `, ${u.pending.length} message(s) unread` : ''}`);
   });
   return out;
 }

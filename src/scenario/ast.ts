@@ -79,6 +79,12 @@ export type Stmt = (
   | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { op: 'uffd_wp_faults'; dst: string; uffd: string }
+  /**
+   * R = uffd_read(U): read the next message from the userfaultfd (blocking until there is one).
+   * A userfaultfd the scenario reads is monitored by the scenario: its faults sleep until a
+   * uffdio_writeprotect(U, ..., 0) un-protects their page; others have the built-in monitor.
+   */
+  | { op: 'uffd_read'; dst: string; uffd: string }
   /** echo 4 > /proc/self/clear_refs */
   | { op: 'clear_refs_soft_dirty'; ret?: string }
   /** NUMA balancing's task_numa_work → change_prot_numa() on the range: protnone PTEs, deferred flush. */

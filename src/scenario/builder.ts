@@ -388,7 +388,8 @@ function formatCallBody(c: CallSpec): string {
     case 'uffdio_writeprotect':
       return `uffdio_writeprotect(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)}, ${c.protect ? 'UFFDIO_WRITEPROTECT_MODE_WP' : '0'})`;
     case 'uffd_wp_faults':
-      return `${c.dst} = uffd_wp_faults(${c.uffd})`;
+    case 'uffd_read':
+      return `${c.dst} = ${c.fn}(${c.uffd})`;
     case 'clear_refs':
       return 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
     case 'proc_mem_write':

@@ -72,7 +72,7 @@ export type Call = (
   | { fn: 'userfaultfd'; dst: string; eventFork: boolean }
   | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
-  | { fn: 'uffd_wp_faults'; dst: string; uffd: string }
+  | { fn: 'uffd_wp_faults' | 'uffd_read'; dst: string; uffd: string }
   | { fn: 'clear_refs'; ret?: string }
   | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number; ret?: string }
   | { fn: ObserveWhat; dst: string; addr: Addr }
@@ -145,6 +145,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   uffdio_register: 'uffdio_register(U, ADDR[, LEN], UFFDIO_REGISTER_MODE_WP)',
   uffdio_writeprotect: 'uffdio_writeprotect(U, ADDR[, LEN], UFFDIO_WRITEPROTECT_MODE_WP or 0)',
   uffd_wp_faults: 'R = uffd_wp_faults(U)',
+  uffd_read: 'E = uffd_read(U)',
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
   proc_mem_write: 'proc_mem_write(ADDR, BYTE[, LEN])',
   page: 'P = page(ADDR)',
@@ -161,7 +162,7 @@ const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
   'mmap', 'read', 'fork', 'pipe', 'get_user_pages', 'get_user_pages_fast', 'pin_user_pages',
   'pin_user_pages_fast', 'device_read', 'io_uring_register_buffers', 'io_uring_write_fixed',
   'gup_test_pin_longterm', 'gup_test_read', 'odirect_read_submit', 'odirect_write_submit',
-  'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'page', 'pagemap', 'kpageflags', 'kpagecount',
+  'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'uffd_read', 'page', 'pagemap', 'kpageflags', 'kpagecount',
   'mincore', 'faults',
 ]);
 
@@ -1037,6 +1038,7 @@ class Parser {
         return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), protect, ...ret };
       }
       case 'uffd_wp_faults':
+      case 'uffd_read':
         arity(1, 1);
         return { ...base, fn, dst, uffd: this.name(args[0], 'a userfaultfd variable') };
       case 'clear_refs': {
@@ -1112,6 +1114,7 @@ function callDstKind(c: Call): VarKind | undefined {
     case 'io_uring_write_fixed':
     case 'gup_test_read':
     case 'uffd_wp_faults':
+    case 'uffd_read':
     case 'odirect_write':
       return 'register';
     case 'odirect_complete':
@@ -1354,6 +1357,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [withRet(withLen({ op: 'uffd_writeprotect' as const, uffd: c.uffd, addr: { ...c.addr }, protect: c.protect, ...at }, c.len), c.ret)];
       case 'uffd_wp_faults':
         return [{ op: 'uffd_wp_faults', dst: c.dst, uffd: c.uffd, ...at }];
+      case 'uffd_read':
+        return [{ op: 'uffd_read', dst: c.dst, uffd: c.uffd, ...at }];
       case 'clear_refs':
         return [withRet({ op: 'clear_refs_soft_dirty' as const, ...at }, c.ret)];
       case 'proc_mem_write':

@@ -115,6 +115,7 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     case 'pipe_read':
     case 'device_read':
     case 'uffd_wp_faults':
+    case 'uffd_read':
     case 'observe':
     case 'faults':
       return { name: s.dst, kind: 'register' };
@@ -181,6 +182,7 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'uffd_writeprotect':
       return [{ name: s.uffd, kinds: ['uffd'] }, mappingUse(s.addr, s.len)];
     case 'uffd_wp_faults':
+    case 'uffd_read':
       return [{ name: s.uffd, kinds: ['uffd'] }];
   }
 }
@@ -548,11 +550,11 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
             }
             const fields = observedFields(s, term.process, term.reg);
             if (term.field !== undefined && !fields.includes(term.field)) {
-              const what = fields.length ? `one of its fields (${fields.join(', ')})` : 'no field: only pagemap() and kpageflags() registers have fields';
+              const what = fields.length ? `one of its fields (${fields.join(', ')})` : 'no field: only pagemap(), kpageflags() and uffd_read() registers have fields';
               throw ScenarioError.expected(term.pos, `${term.process}.${term.reg} with ${what}`, `'.${term.field}'`);
             }
             if (term.field === undefined && fields.length) {
-              throw ScenarioError.expected(term.pos, `a field of ${term.process}.${term.reg} (${fields.join(', ')})`, `the whole ${fields.length === 5 ? 'pagemap' : 'kpageflags'} register`);
+              throw ScenarioError.expected(term.pos, `a field of ${term.process}.${term.reg} (${fields.join(', ')})`, 'the whole register (it is compared field by field)');
             }
           }
           break;
@@ -683,7 +685,10 @@ function checkRange(st: Stmt, u: VarUse, mapLen: number): void {
 function observedFields(s: Scenario, proc: string, reg: string): readonly string[] {
   for (const t of s.threads) {
     if (t.process !== proc) continue;
-    for (const st of t.body) if (st.op === 'observe' && st.dst === reg) return fieldsOf(st.what);
+    for (const st of t.body) {
+      if (st.op === 'observe' && st.dst === reg) return fieldsOf(st.what);
+      if (st.op === 'uffd_read' && st.dst === reg) return fieldsOf('uffd_msg');
+    }
   }
   return [];
 }

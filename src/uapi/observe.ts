@@ -26,18 +26,31 @@ export const KPAGEFLAGS_FIELDS = {
   zero_page: 24,
 } as const;
 
+/**
+ * Fields of a `uffd_read()` register: the message's event (include/uapi/linux/userfaultfd.h:
+ * UFFD_EVENT_PAGEFAULT 0x12, UFFD_EVENT_FORK 0x13) and, for a page fault, its flags
+ * (UFFD_PAGEFAULT_FLAG_WRITE 1, UFFD_PAGEFAULT_FLAG_WP 2).
+ */
+export const UFFD_MSG_FIELDS = ['pagefault', 'fork', 'write', 'wp'] as const;
+export const UFFD_EVENT_PAGEFAULT = 0x12;
+export const UFFD_EVENT_FORK = 0x13;
+
 export type PagemapField = keyof typeof PAGEMAP_FIELDS;
 export type KpageflagsField = keyof typeof KPAGEFLAGS_FIELDS;
 
+/** Registers with named fields: observations of pages, and userfaultfd messages. */
+export type FieldsWhat = ObserveWhat | 'uffd_msg';
+
 /** The fields of a register made by `what`, or none (a register without fields). */
-export function fieldsOf(what: ObserveWhat): readonly string[] {
+export function fieldsOf(what: FieldsWhat): readonly string[] {
   if (what === 'pagemap') return Object.keys(PAGEMAP_FIELDS);
   if (what === 'kpageflags') return Object.keys(KPAGEFLAGS_FIELDS);
+  if (what === 'uffd_msg') return UFFD_MSG_FIELDS;
   return [];
 }
 
 /** Bit `i` of a fields register (registers keep the fields in declaration order, bit i = field i). */
-export function fieldIndex(what: ObserveWhat, field: string): number {
+export function fieldIndex(what: FieldsWhat, field: string): number {
   return fieldsOf(what).indexOf(field);
 }
 

@@ -176,7 +176,7 @@ describe('dup_userfaultfd at fork', () => {
     const child = m.st.kernel.procs[childPid];
     assert.equal(child.mm.vmas[0].uffdWp, true);
     assert.equal(child.mm.vmas[0].uffdCtx, 1);
-    assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false });
+    assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false, manual: false, pending: [] });
     assert.equal(presentPte(m, 'child', 'mem').uffdWp, true);
     const w = run(m, 1);
     findEvent(w, 'handle_userfault', 'fault #1');
@@ -187,5 +187,69 @@ describe('dup_userfaultfd at fork', () => {
     assert.deepEqual(m.st.regs[childPid].n, { kind: 'number', value: 1 });
     assert.deepEqual(m.st.regs[0].n, { kind: 'number', value: 0 });
     assert.deepEqual(m.st.violations, []);
+  });
+});
+
+describe('a userfaultfd the scenario monitors itself (uffd_read)', () => {
+  const body = (resolve: boolean) => `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  uffd = userfaultfd()
+  uffdio_register(uffd, mem, UFFDIO_REGISTER_MODE_WP)
+  uffdio_writeprotect(uffd, mem, UFFDIO_WRITEPROTECT_MODE_WP)
+  signal(protected)
+  e = uffd_read(uffd)
+  ${resolve ? 'uffdio_writeprotect(uffd, mem, 0)' : 'exit()'}
+  wait(written)
+}
+thread p.writer {
+  wait(protected)
+  f0 = faults()
+  memset(mem, 2)
+  f1 = faults()
+  signal(written)
+}`;
+
+  test('the faulting writer sleeps in handle_userfault until the monitor un-protects its page; one fault is accounted', () => {
+    const m = machine(body(true), 'v6.18');
+    // Default schedule: p runs to uffd_read, which blocks (no message yet); the writer faults and sleeps.
+    const writer = m.st.kernel.threads[1];
+    for (let n = 0; n < 50 && !writer.frame; n++) m.step(m.enabled()[0]);
+    assert.equal(writer.frame?.kind, 'uffd_wait');
+    assert.equal(m.isEnabled(1), false, 'asleep until woken');
+    assert.equal(m.st.kernel.uffds[0].pending.length, 1);
+    run(m);
+    assert.equal(m.st.status, 'done');
+    assert.deepEqual(m.st.regs[0].e, { kind: 'bits', what: 'uffd_msg', bits: 1 | 4 | 8 }, 'pagefault, write, wp');
+    const f0 = m.st.regs[0].f0;
+    const f1 = m.st.regs[0].f1;
+    assert.ok(f0.kind === 'number' && f1.kind === 'number' && f1.value === f0.value + 1, 'VM_FAULT_RETRY is accounted once, on completion');
+  });
+
+  test('a monitor that never un-protects leaves the writer asleep', () => {
+    const m = machine(body(false), 'v6.18');
+    run(m);
+    // The process exits (exit() in the monitor): the sleeping writer dies with it.
+    assert.equal(m.st.status, 'done');
+    assert.equal(m.st.regs[0].f1, undefined, 'the write never completed');
+  });
+
+  test('UFFD_FEATURE_EVENT_FORK with a monitor of the scenario is not modelled: skipped, saying why', () => {
+    const m = machine(
+      `process parent {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  uffd = userfaultfd(UFFD_FEATURE_EVENT_FORK)
+  uffdio_register(uffd, mem, UFFDIO_REGISTER_MODE_WP)
+  child = fork()
+  e = uffd_read(uffd)
+}
+process child {
+  exit()
+}`,
+      'v6.18',
+    );
+    run(m);
+    assert.equal(m.st.status, 'skipped');
+    assert.match(m.st.note, /EVENT_FORK/);
   });
 });

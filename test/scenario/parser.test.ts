@@ -410,7 +410,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['final unknown register', P + 'process p { exit() }\nfinal forall (p.r == 1)', 3, 15, "found 'p.r', which process 'p' never assigns"],
   ['final unknown process', P + 'process p { exit() }\nfinal forall (q.r == 1)', 3, 15, 'PROC.REG with a declared process'],
   ['final bare term', P + 'process p { exit() }\nfinal forall (1)', 3, 16, "expected '==' or '!=', found ')'"],
-  ['final field of a data register', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = read(m) }\nfinal forall (p.r.present == 1)', 3, 15, "p.r with no field: only pagemap() and kpageflags() registers have fields, found '.present'"],
+  ['final field of a data register', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = read(m) }\nfinal forall (p.r.present == 1)', 3, 15, "p.r with no field: only pagemap(), kpageflags() and uffd_read() registers have fields, found '.present'"],
   ['final unknown pagemap field', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = pagemap(m) }\nfinal forall (p.r.dirty == 1)', 3, 15, 'one of its fields (present, swapped, uffd_wp, exclusive, soft_dirty)'],
   ['final whole pagemap register', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = pagemap(m) }\nfinal forall (p.r == 1)', 3, 15, 'a field of p.r'],
   ['result of a call that returns nothing', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = memset(m, 1) }', 2, 67, "'memset(...)' without an assignment"],

@@ -1,0 +1,61 @@
+// Checks of what a scenario needs, run by the supervisor before the scenario starts.
+
+/**
+ * Probes, run by the supervisor before the scenario starts so that a missing feature skips
+ * cleanly; each needs the runtime section of its feature (soft_dirty and pfn: RT_OBSERVE).
+ */
+export const RT_PROBES = {
+  gup_test: String.raw`RT void rt_probe_gup_test(void) {
+  int fd = open(RT_GUP_TEST_FILE, O_RDWR | O_CLOEXEC);
+  if (fd < 0) rt_skip(RT_GUP_TEST_SKIP, NULL);
+  close(fd);
+}`,
+  ring: String.raw`RT void rt_probe_io_uring(void) {
+  struct rt_ring r;
+  int e = rt_ring_init(&r);
+  rt_ring_unavailable(e);
+  if (e) rt_fail(e, "io_uring_setup()");
+  rt_ring_exit(&r);
+}`,
+  dio: String.raw`RT void rt_probe_odirect(void) {
+  close(rt_dio_open());
+}`,
+  uffd: String.raw`RT void rt_probe_uffd(int event_fork) {
+  char t[16];
+  int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) rt_skip("userfaultfd: userfaultfd() failed", rt_errname(errno, t));
+  struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | (event_fork ? UFFD_FEATURE_EVENT_FORK : 0) };
+  if (ioctl(fd, UFFDIO_API, &api) < 0)
+    rt_skip(event_fork ? "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP|UFFD_FEATURE_EVENT_FORK" : "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP", rt_errname(errno, t));
+  close(fd);
+}`,
+  pfn: String.raw`/* Page identities need the PFNs, which pagemap shows only to CAP_SYS_ADMIN. */
+RT void rt_probe_pfn(int kpageflags, int kpagecount) {
+  char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) rt_fail(errno, "mmap()");
+  *(volatile char *)p = 1;
+  uint64_t pm = 0;
+  int e = rt_pread64("/proc/self/pagemap", ((uintptr_t)p / PAGE) * 8, &pm);
+  munmap(p, PAGE);
+  if (e) rt_skip("pagemap: /proc/self/pagemap not readable", rt_strerror(e));
+  if (!(pm & RT_PM_PFN)) rt_skip("pagemap: PFNs read as 0 (they need CAP_SYS_ADMIN)", NULL);
+  uint64_t v;
+  if (kpageflags && (e = rt_pread64("/proc/kpageflags", 0, &v))) rt_skip("kpageflags: /proc/kpageflags not readable", rt_strerror(e));
+  if (kpagecount && (e = rt_pread64("/proc/kpagecount", 0, &v))) rt_skip("kpagecount: /proc/kpagecount not readable", rt_strerror(e));
+}`,
+  soft_dirty: String.raw`/* CONFIG_MEM_SOFT_DIRTY: a page of a new mapping reads soft-dirty (pagemap bit 55). */
+RT void rt_probe_soft_dirty(void) {
+  char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) rt_fail(errno, "mmap()");
+  *(volatile char *)p = 1;
+  uint64_t pm = 0;
+  int e = rt_pread64("/proc/self/pagemap", ((uintptr_t)p / PAGE) * 8, &pm);
+  munmap(p, PAGE);
+  if (e || !(pm & (1ULL << 55))) rt_skip("CONFIG_MEM_SOFT_DIRTY: pages are never soft-dirty here (the option is off)", NULL);
+}`,
+  thp: String.raw`RT void rt_probe_thp(void) {
+  if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
+}`,
+} as const;
+
+export type ProbeName = keyof typeof RT_PROBES;
