@@ -89,6 +89,7 @@ describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
     mutant('mprotect never making an exclusive page writable again', { changeWritable: knob(v618, 'changeWritable', 'never') }),
     mutant('never reusing a page', { wpReuse: knob(v618, 'wpReuse', neverReuse) }),
     mutant("the 5.18 reuse rule instead of PageAnonExclusive", { wpReuse: v5_18.wpReuse }),
+    mutant('fork sharing pinned pages instead of copying them', { forkPinned: { ...v618.forkPinned, value: 'share' } }),
   ];
   for (const m of mutants) {
     test(`mutation caught on the real kernel: ${m.name}`, () => {
