@@ -248,6 +248,7 @@ export class StateCodec {
       this.w(mm.mmapReaders);
       this.w(mm.mmapWriter);
       this.w(mm.writeProtectSeq);
+      this.wl(mm.markers);
     }
     this.w(k.threads.length);
     for (const t of k.threads) {
@@ -300,6 +301,7 @@ export class StateCodec {
       this.wb(u.released);
       this.wb(u.manual);
       this.wl(u.pending);
+      this.wb(u.wpUnpopulated);
     }
     this.w(k.events.length);
     for (const e of k.events) this.ws(e);
@@ -532,7 +534,8 @@ export class StateCodec {
       const mmapReaders = this.x();
       const mmapWriter = this.x();
       const writeProtectSeq = this.x();
-      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq } };
+      const markers = this.xl();
+      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers } };
     }
     const threads = new Array<Thread>(this.x());
     for (let i = 0; i < threads.length; i++) {
@@ -585,7 +588,8 @@ export class StateCodec {
       const wpFaults = this.x();
       const released = this.xb();
       const manual = this.xb();
-      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released, manual, pending: this.xl() };
+      const pending = this.xl();
+      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released, manual, pending, wpUnpopulated: this.xb() };
     }
     const events = new Array<string>(this.x());
     for (let i = 0; i < events.length; i++) events[i] = this.xs();

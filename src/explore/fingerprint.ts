@@ -195,6 +195,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(p.mm.mmapReaders);
     h.n(p.mm.mmapWriter);
     h.n(p.mm.writeProtectSeq);
+    h.list(p.mm.markers);
     h.s(p.killedBy ?? '');
     for (const v of p.mm.vmas) {
       h.n(TAG.vma);
@@ -244,7 +245,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     h.n(TAG.uffd);
     h.n(u.owner);
     h.n(u.forkedFrom);
-    h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0) | (u.manual ? 4 : 0));
+    h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0) | (u.manual ? 4 : 0) | (u.wpUnpopulated ? 8 : 0));
     h.n(u.wpFaults);
     h.list(u.pending);
   }

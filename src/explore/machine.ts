@@ -722,7 +722,7 @@ export class Machine {
         return true;
       }
       case 'userfaultfd':
-        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork, -1, this.manualUffds.has(s.dst)) };
+        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork, -1, this.manualUffds.has(s.dst), s.wpUnpopulated === true) };
         return true;
       case 'uffd_read': {
         const msg = uffdReadMsg(k, this.uffdOf(pid, s.uffd));

@@ -3,7 +3,7 @@ import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { newMm, ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { hasMarker, newMm, setMarker, ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbMm } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { isCowMapping } from './vma.js';
@@ -54,6 +54,9 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string, decid
     // so copy_page_range() leaves them to be faulted in from the shmem object.
     if (src.wipeOnFork || src.shared) continue;
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
+      // copy_nonpresent_pte() → copy_pte_marker(): a uffd-wp marker survives only where the
+      // child's VMA keeps VM_UFFD_WP (UFFD_EVENT_FORK).
+      if (!parent.mm.ptes[vpn] && hasMarker(parent.mm, vpn) && dst.uffdWp) setMarker(mm, vpn, true);
       const r = copyPresentPte(k, parent.mm, mm, src, dst, vpn, copyVpns.includes(vpn));
       if (r === 'copied') copied++;
       else if (r === 'shared') shared++;

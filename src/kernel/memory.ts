@@ -10,7 +10,7 @@ import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { ZERO_PFN, hasMarker, setMarker, type Mm, type Pte, type Vma } from './state.js';
 import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -71,8 +71,21 @@ function handlePteFault(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: n
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn];
   if (!pte) {
+    // handle_pte_marker() → pte_marker_handle_uffd_wp(): the fault proceeds as on an empty PTE
+    // (do_pte_missing), and the new PTE keeps the uffd-wp protection the marker held.
+    const marker = hasMarker(mm, vpn);
+    if (marker) setMarker(mm, vpn, false);
     if (vma.shared) doSharedFault(k, mm, vma, vpn, flags.write);
     else doAnonymousPage(k, mm, vma, vpn, flags.write);
+    if (marker && vma.uffdWp) {
+      const fresh = mm.ptes[vpn];
+      if (fresh) {
+        // pte_mkuffd_wp() write-protects too: a write retries into handle_userfault(VM_UFFD_WP).
+        fresh.uffdWp = true;
+        fresh.write = false;
+        trace(k, 'handle_pte_marker', 'uffd-wp marker: the new PTE is mapped uffd-wp, write-protected', k.policy.uffdWpUnpopulated);
+      }
+    }
     return 'done';
   }
   // The NUMA-hinting catcher: a protnone PTE goes to do_numa_page before any COW decision.
@@ -263,6 +276,9 @@ export function continueWpCopy(k: KernelCtx, tid: number): 'frame' | 'done' {
 
 /** zap_pte_range() for one PTE: unmap, flush the translation, then drop the mapping's reference. */
 export function zapPte(k: KernelCtx, mm: Mm, vpn: number): void {
+  // zap_pte_range(): a uffd-wp marker of anonymous memory goes with the range (measured on 6.18:
+  // MADV_DONTNEED leaves no marker behind).
+  setMarker(mm, vpn, false);
   const pte = mm.ptes[vpn];
   if (!pte) return;
   mm.ptes[vpn] = null;

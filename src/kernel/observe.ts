@@ -4,9 +4,9 @@
 // (mm/mincore.c: mincore_pte_range). The model has base anonymous pages only: no swap, no THP
 // and no KSM yet, so PM_SWAP, KPF_THP and KPF_KSM are never set here.
 import type { ObserveWhat } from '../scenario/ast.js';
-import { PAGE_NONE, fieldIndex } from '../uapi/observe.js';
+import { PAGE_NONE, PAGE_SWAPPED, fieldIndex } from '../uapi/observe.js';
 import type { KernelCtx } from './context.js';
-import { ZERO_PFN } from './state.js';
+import { ZERO_PFN, hasMarker } from './state.js';
 import { findVma } from './vma.js';
 
 /** An observation's value, as the machine stores it in a register. */
@@ -26,13 +26,16 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
   const vma = findVma(mm, vpn);
   // vm_normal_page() is NULL for the shared zero page: it is neither anon nor counted as mapped.
   const page = pte && pte.pfn !== ZERO_PFN ? k.s.pages[pte.pfn] : null;
+  // A uffd-wp PTE marker reads as a swap entry with PM_UFFD_WP (measured on 6.18).
+  const marker = !pte && hasMarker(mm, vpn);
   switch (what) {
     case 'page':
-      return { kind: 'page', pfn: pte ? pte.pfn : PAGE_NONE };
+      return { kind: 'page', pfn: pte ? pte.pfn : marker ? PAGE_SWAPPED : PAGE_NONE };
     case 'pagemap': {
       let bits = 0;
       if (pte) bits |= bit('pagemap', 'present');
-      if (pte?.uffdWp) bits |= bit('pagemap', 'uffd_wp');
+      if (marker) bits |= bit('pagemap', 'swapped');
+      if (pte?.uffdWp || marker) bits |= bit('pagemap', 'uffd_wp');
       // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
       if (page && page.mapcount === 1) bits |= bit('pagemap', 'exclusive');
       // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are

@@ -109,6 +109,12 @@ export interface Mm {
   mmapWriter: number;
   /** mm->write_protect_seq (57efa1fe5957, v5.11): odd while fork write-protects the parent. */
   writeProtectSeq: number;
+  /**
+   * Pages whose page-table entry is a uffd-wp PTE marker (pte_marker_uffd_wp: not present, no
+   * page, write-protected for userfaultfd), in ascending order; their `ptes` slot is null.
+   * Anonymous memory gets them only with UFFD_FEATURE_WP_UNPOPULATED (2bad466cc9d9, v6.4).
+   */
+  markers: number[];
 }
 
 export interface Process {
@@ -185,6 +191,8 @@ export interface UffdCtx {
   manual: boolean;
   /** Messages not yet read, oldest first: uffdMsg() encodings. */
   pending: number[];
+  /** UFFD_FEATURE_WP_UNPOPULATED: write-protecting an unpopulated page installs a PTE marker. */
+  wpUnpopulated: boolean;
 }
 
 /** A UFFD_EVENT_PAGEFAULT message as one number: the page, and the WRITE and WP flags. */
@@ -290,7 +298,7 @@ function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
 }
 
 export function newMm(nextVpn: number): Mm {
-  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0 };
+  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0, markers: [] };
 }
 
 export function cloneMm(mm: Mm): Mm {
@@ -308,6 +316,7 @@ export function cloneMm(mm: Mm): Mm {
     mmapReaders: mm.mmapReaders,
     mmapWriter: mm.mmapWriter,
     writeProtectSeq: mm.writeProtectSeq,
+    markers: mm.markers.slice(),
   };
 }
 
@@ -323,7 +332,19 @@ export function cloneState(s: KernelState): KernelState {
     pipes: cloneAll(s.pipes, clonePipe),
     refs: cloneAll(s.refs, cloneRef),
     shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
-    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending.slice() })),
+    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending.slice(), wpUnpopulated: u.wpUnpopulated })),
     events: s.events.slice(),
   };
+}
+
+/** Is there a uffd-wp PTE marker at `vpn`? */
+export function hasMarker(mm: Mm, vpn: number): boolean {
+  return mm.markers.includes(vpn);
+}
+
+/** Install (on) or clear (off) the uffd-wp PTE marker at `vpn`, keeping the list sorted. */
+export function setMarker(mm: Mm, vpn: number, on: boolean): void {
+  const has = mm.markers.includes(vpn);
+  if (on === has) return;
+  mm.markers = on ? [...mm.markers, vpn].sort((a, b) => a - b) : mm.markers.filter((v) => v !== vpn);
 }

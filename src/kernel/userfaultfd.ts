@@ -3,12 +3,13 @@
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { changeProtection, changeProtectionFlush } from './mprotect.js';
-import { uffdMsg, type Vma } from './state.js';
+import { hasMarker, setMarker, uffdMsg, type Vma } from './state.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 
-export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false): number {
+export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false, wpUnpopulated = false): number {
   if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');
-  k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false, manual, pending: [] });
+  if (wpUnpopulated && !k.policy.uffdWpUnpopulated.value) throw unsupported(`UFFD_FEATURE_WP_UNPOPULATED: ${k.policy.uffdWpUnpopulated.title}`);
+  k.s.uffds.push({ owner: pid, forkedFrom, eventFork, wpFaults: 0, released: false, manual, pending: [], wpUnpopulated });
   return k.s.uffds.length - 1;
 }
 
@@ -39,6 +40,17 @@ export function uffdWriteprotect(k: KernelCtx, pid: number, uffd: number, start:
   let n = 0;
   mm.tlbFlushPending++;
   for (const vma of vmas) n += changeProtection(k, mm, vma, vma.start, vma.pages, protect ? 'uffd-wp' : 'uffd-unwp');
+  // change_pte_range() with MM_CP_UFFD_WP: an unpopulated anonymous page gets a uffd-wp PTE
+  // marker only with UFFD_FEATURE_WP_UNPOPULATED (userfaultfd_wp_use_markers(), 2bad466cc9d9,
+  // v6.4); MM_CP_UFFD_WP_RESOLVE clears markers again.
+  let markers = 0;
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    if (mm.ptes[vpn]) continue;
+    if (protect && !k.s.uffds[uffd].wpUnpopulated) continue;
+    if (protect !== hasMarker(mm, vpn)) markers++;
+    setMarker(mm, vpn, protect);
+  }
+  if (markers) trace(k, 'change_pte_range', `${protect ? 'installed' : 'cleared'} ${markers} uffd-wp PTE marker(s) on unpopulated page(s)`, k.policy.uffdWpUnpopulated);
   trace(k, 'mwriteprotect_range', `${protect ? 'write-protect' : 'un-protect'} ${n} PTE(s)${deferFlush ? '; TLB flush pending' : ''}`);
   if (!deferFlush) changeProtectionFlush(k, pid, start, pages, 'mwriteprotect_range');
   // userfaultfd_writeprotect(): without UFFDIO_WRITEPROTECT_MODE_DONTWAKE, un-protecting wakes the
@@ -81,7 +93,7 @@ export function dupUserfaultfd(k: KernelCtx, child: number, vma: Vma, ctxMap: Ma
     // With a monitor of the scenario's own, fork() would wait until it reads UFFD_EVENT_FORK
     // (userfaultfd_event_wait_completion): not modelled yet.
     if (ctx.manual) throw unsupported('UFFD_FEATURE_EVENT_FORK with a userfaultfd the scenario reads itself: fork() waiting for the monitor is not modelled');
-    childCtx = userfaultfdCreate(k, child, true, vma.uffdCtx);
+    childCtx = userfaultfdCreate(k, child, true, vma.uffdCtx, false, ctx.wpUnpopulated);
     ctxMap.set(vma.uffdCtx, childCtx);
   }
   vma.uffdCtx = childCtx;

@@ -108,6 +108,8 @@ export interface Policy {
   uffdWp: Knob<boolean>;
   /** MADV_WIPEONFORK exists. */
   wipeOnFork: Knob<boolean>;
+  /** UFFD_FEATURE_WP_UNPOPULATED: uffd-wp PTE markers on unpopulated anonymous pages. */
+  uffdWpUnpopulated: Knob<boolean>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -127,6 +129,7 @@ export const KNOB_NAMES = [
   'gupFastForkSeq',
   'uffdWp',
   'wipeOnFork',
+  'uffdWpUnpopulated',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

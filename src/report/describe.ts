@@ -67,6 +67,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
     p.mm.ptes.forEach((pte, vpn) => {
       if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
     });
+    for (const vpn of p.mm.markers) out.set(`${p.name} pte ${n.addr(vpn)}`, 'uffd-wp marker (not present)');
   });
   s.procs.forEach((p, pid) => {
     if (p.alive && p.mm.tlbFlushPending) out.set(`${p.name} tlb_flush_pending`, String(p.mm.tlbFlushPending));

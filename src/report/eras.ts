@@ -17,6 +17,7 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   gupFastForkSeq: 'GUP-fast vs fork',
   uffdWp: 'uffd-wp',
   wipeOnFork: 'MADV_WIPEONFORK',
+  uffdWpUnpopulated: 'uffd-wp unpopulated',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -75,7 +75,8 @@ export type Stmt = (
   | { op: 'device_read'; dst: string; handle: string }
   /** The device behind a reference writes a fresh token into the pages it holds. */
   | { op: 'device_write'; handle: string; byte: number }
-  | { op: 'userfaultfd'; dst: string; eventFork: boolean }
+  /** `wpUnpopulated` (present only when set): UFFD_FEATURE_WP_UNPOPULATED. */
+  | { op: 'userfaultfd'; dst: string; eventFork: boolean; wpUnpopulated?: true }
   | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { op: 'uffd_wp_faults'; dst: string; uffd: string }

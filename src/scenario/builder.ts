@@ -219,8 +219,8 @@ export class ThreadBuilder {
   odirectWrite(dst: string, addr: AddrArg, len?: number): this {
     return this.add({ fn: 'odirect_write', dst, addr: addrOf(addr), ...opt(len) });
   }
-  userfaultfd(dst: string, opts: { eventFork?: boolean } = {}): this {
-    return this.add({ fn: 'userfaultfd', dst, eventFork: opts.eventFork ?? false });
+  userfaultfd(dst: string, opts: { eventFork?: boolean; wpUnpopulated?: boolean } = {}): this {
+    return this.add({ fn: 'userfaultfd', dst, eventFork: opts.eventFork ?? false, ...(opts.wpUnpopulated ? { wpUnpopulated: true as const } : {}) });
   }
   uffdioRegister(uffd: string, addr: AddrArg, len?: number): this {
     return this.add({ fn: 'uffdio_register', uffd, addr: addrOf(addr), ...opt(len) });
@@ -382,7 +382,7 @@ function formatCallBody(c: CallSpec): string {
     case 'odirect_write':
       return `${c.dst} = odirect_write(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'userfaultfd':
-      return `${c.dst} = userfaultfd(${c.eventFork ? 'UFFD_FEATURE_EVENT_FORK' : ''})`;
+      return `${c.dst} = userfaultfd(${[c.eventFork ? 'UFFD_FEATURE_EVENT_FORK' : '', c.wpUnpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : ''].filter(Boolean).join('|')})`;
     case 'uffdio_register':
       return `uffdio_register(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)}, UFFDIO_REGISTER_MODE_WP)`;
     case 'uffdio_writeprotect':

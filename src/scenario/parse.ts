@@ -69,7 +69,7 @@ export type Call = (
   | { fn: 'odirect_complete'; dst?: string; handle: string }
   | { fn: 'odirect_read'; addr: Addr; len?: number; byte: number }
   | { fn: 'odirect_write'; dst: string; addr: Addr; len?: number }
-  | { fn: 'userfaultfd'; dst: string; eventFork: boolean }
+  | { fn: 'userfaultfd'; dst: string; eventFork: boolean; wpUnpopulated?: true }
   | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { fn: 'uffd_wp_faults' | 'uffd_read'; dst: string; uffd: string }
@@ -141,7 +141,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   odirect_complete: 'odirect_complete(D) or R = odirect_complete(D)',
   odirect_read: 'odirect_read(ADDR[, LEN], BYTE)',
   odirect_write: 'R = odirect_write(ADDR[, LEN])',
-  userfaultfd: 'U = userfaultfd([UFFD_FEATURE_EVENT_FORK])',
+  userfaultfd: 'U = userfaultfd([UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_WP_UNPOPULATED])',
   uffdio_register: 'uffdio_register(U, ADDR[, LEN], UFFDIO_REGISTER_MODE_WP)',
   uffdio_writeprotect: 'uffdio_writeprotect(U, ADDR[, LEN], UFFDIO_WRITEPROTECT_MODE_WP or 0)',
   uffd_wp_faults: 'R = uffd_wp_faults(U)',
@@ -1011,13 +1011,11 @@ class Parser {
         return { ...base, fn, dst, addr: this.addr(args[0]), ...len(1) };
       case 'userfaultfd': {
         arity(0, 1);
-        if (args.length === 1) {
-          const a = args[0];
-          if (a.k !== 'ident' || a.name !== 'UFFD_FEATURE_EVENT_FORK') {
-            throw ScenarioError.expected(a.pos, 'UFFD_FEATURE_EVENT_FORK or no argument', this.exprText(a));
-          }
-        }
-        return { ...base, fn, dst, eventFork: args.length === 1 };
+        const f =
+          args.length === 1
+            ? this.flags(args[0], ['UFFD_FEATURE_EVENT_FORK', 'UFFD_FEATURE_WP_UNPOPULATED'], 'a |-combination of UFFD_FEATURE_EVENT_FORK and UFFD_FEATURE_WP_UNPOPULATED, or no argument', false, /^UFFD_FEATURE_/)
+            : new Set<string>();
+        return { ...base, fn, dst, eventFork: f.has('UFFD_FEATURE_EVENT_FORK'), ...(f.has('UFFD_FEATURE_WP_UNPOPULATED') ? { wpUnpopulated: true as const } : {}) };
       }
       case 'uffdio_register': {
         arity(3, 4);
@@ -1350,7 +1348,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         ];
       }
       case 'userfaultfd':
-        return [{ op: 'userfaultfd', dst: c.dst, eventFork: c.eventFork, ...at }];
+        return [{ op: 'userfaultfd', dst: c.dst, eventFork: c.eventFork, ...(c.wpUnpopulated ? { wpUnpopulated: true as const } : {}), ...at }];
       case 'uffdio_register':
         return [withRet(withLen({ op: 'uffd_register_wp' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'uffdio_writeprotect':

@@ -176,7 +176,7 @@ describe('dup_userfaultfd at fork', () => {
     const child = m.st.kernel.procs[childPid];
     assert.equal(child.mm.vmas[0].uffdWp, true);
     assert.equal(child.mm.vmas[0].uffdCtx, 1);
-    assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false, manual: false, pending: [] });
+    assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false, manual: false, pending: [], wpUnpopulated: false });
     assert.equal(presentPte(m, 'child', 'mem').uffdWp, true);
     const w = run(m, 1);
     findEvent(w, 'handle_userfault', 'fault #1');

@@ -28,4 +28,5 @@ export const v4_9: Policy = {
   gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
   wipeOnFork: cited(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
+  uffdWpUnpopulated: cited(false, '', 'no UFFD_FEATURE_WP_UNPOPULATED before 2bad466cc9d9 (v6.4)', '4.3'),
 };

@@ -1,6 +1,6 @@
 // v6.18: today. For base pages: as v6.2, with O_DIRECT taking FOLL_PIN.
 import type { Policy } from '../policy.js';
-import { unverified } from '../knob.js';
+import { cited, unverified } from '../knob.js';
 import { v6_2 } from './v6.2.js';
 
 export const v6_18: Policy = {
@@ -11,4 +11,6 @@ export const v6_18: Policy = {
   // From the 6.3 cycle UFFDIO_WRITEPROTECT un-protect may also restore the write bit.
   changeWritable: unverified('mprotect-uffd', '931298e103c2', 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED / un-protect write upgrade', 'v6.3'),
   odirectPin: unverified(true, 'a7e689dd1c06', 'block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages', 'v6.5'),
+  // v6.4 lies in the v6.2 era's range (6.2 - 6.4); that era keeps the 6.2 behaviour.
+  uffdWpUnpopulated: cited(true, '2bad466cc9d9', 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED', 'v6.4'),
 };

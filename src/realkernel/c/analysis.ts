@@ -62,6 +62,8 @@ export class Analysis {
   pipeBytes = 0;
   bufBytes = PAGE_SIZE;
   eventFork = false;
+  /** Some userfaultfd() asks for UFFD_FEATURE_WP_UNPOPULATED. */
+  wpUnpopulated = false;
   readonly ops = new Set<Stmt['op']>();
   readonly kinds = new Set<VarKind>();
   readonly observes = new Set<string>();
@@ -82,6 +84,7 @@ export class Analysis {
           this.maxMapLen.set(st.dst, Math.max(this.maxMapLen.get(st.dst) ?? 0, st.len));
         }
         if (st.op === 'userfaultfd' && st.eventFork) this.eventFork = true;
+        if (st.op === 'userfaultfd' && st.wpUnpopulated) this.wpUnpopulated = true;
         if (st.op === 'observe') this.observes.add(st.what);
         if (st.op === 'uffd_read') this.manualUffds.add(st.uffd);
       }

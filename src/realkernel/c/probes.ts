@@ -20,13 +20,13 @@ export const RT_PROBES = {
   dio: String.raw`RT void rt_probe_odirect(void) {
   close(rt_dio_open());
 }`,
-  uffd: String.raw`RT void rt_probe_uffd(int event_fork) {
+  uffd: String.raw`RT void rt_probe_uffd(unsigned long long features) {
   char t[16];
   int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) rt_skip("userfaultfd: userfaultfd() failed", rt_errname(errno, t));
-  struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | (event_fork ? UFFD_FEATURE_EVENT_FORK : 0) };
+  struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | features };
   if (ioctl(fd, UFFDIO_API, &api) < 0)
-    rt_skip(event_fork ? "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP|UFFD_FEATURE_EVENT_FORK" : "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP", rt_errname(errno, t));
+    rt_skip("userfaultfd: UFFDIO_API refuses the requested features", rt_uffd_features_text(features));
   close(fd);
 }`,
   pfn: String.raw`/* Page identities need the PFNs, which pagemap shows only to CAP_SYS_ADMIN. */

@@ -4,6 +4,17 @@
 /** userfaultfd write-protect with a monitor thread per context. */
 export const RT_UFFD = String.raw`/* ---- userfaultfd write-protect and its monitors ---- */
 #include <linux/userfaultfd.h>
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13) /* include/uapi/linux/userfaultfd.h since v6.4 */
+#endif
+
+/* The features asked of UFFDIO_API besides UFFD_FEATURE_PAGEFAULT_FLAG_WP, for SKIP reasons. */
+RT const char *rt_uffd_features_text(unsigned long long features) {
+  if ((features & UFFD_FEATURE_EVENT_FORK) && (features & UFFD_FEATURE_WP_UNPOPULATED)) return "UFFD_FEATURE_EVENT_FORK|UFFD_FEATURE_WP_UNPOPULATED";
+  if (features & UFFD_FEATURE_EVENT_FORK) return "UFFD_FEATURE_EVENT_FORK";
+  if (features & UFFD_FEATURE_WP_UNPOPULATED) return "UFFD_FEATURE_WP_UNPOPULATED";
+  return "UFFD_FEATURE_PAGEFAULT_FLAG_WP";
+}
 
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
@@ -62,16 +73,16 @@ static void rt_monitor_main(void) {
 
 /* U = userfaultfd(): with a monitor thread, unless the scenario reads U's messages itself
  * ('manual': uffd_read(U) somewhere), in which case its faults sleep until it un-protects. */
-RT void rt_userfaultfd(struct rt_uffd *u, int event_fork, int manual) {
+RT void rt_userfaultfd(struct rt_uffd *u, unsigned long long features, int manual) {
   char t[16];
   int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOSYS || errno == EPERM) rt_skip("userfaultfd: userfaultfd() failed", rt_errname(errno, t));
     rt_fail(errno, "userfaultfd()");
   }
-  struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | (event_fork ? UFFD_FEATURE_EVENT_FORK : 0) };
+  struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | features };
   if (ioctl(fd, UFFDIO_API, &api) < 0) {
-    if (errno == EINVAL) rt_skip(event_fork ? "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP|UFFD_FEATURE_EVENT_FORK" : "userfaultfd: UFFDIO_API refuses UFFD_FEATURE_PAGEFAULT_FLAG_WP", NULL);
+    if (errno == EINVAL) rt_skip("userfaultfd: UFFDIO_API refuses the requested features", rt_uffd_features_text(features));
     rt_fail(errno, "ioctl(UFFDIO_API)");
   }
   int c = atomic_fetch_add(&ctl->nuctx, 1);
