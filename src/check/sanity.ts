@@ -24,6 +24,12 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
       maps[pte.pfn]++;
       refs[pte.pfn]++;
     }
+    // A uffd-wp PTE marker stands where no page is mapped, in a VMA registered for uffd-wp.
+    for (const vpn of p.mm.markers) {
+      if (ptes[vpn]) problems.push(`${p.name}: a uffd-wp marker and a present PTE at page ${vpn}`);
+      else if (!p.mm.vmas.some((v) => v.uffdWp && vpn >= v.start && vpn < v.start + v.pages)) problems.push(`${p.name}: a uffd-wp marker at page ${vpn} outside any uffd-wp VMA`);
+      if (!p.alive) problems.push(`${p.name} has exited but still has a uffd-wp marker at page ${vpn}`);
+    }
   }
   for (let id = 0; id < s.refs.length; id++) {
     const r = s.refs[id];
