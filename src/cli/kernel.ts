@@ -14,10 +14,11 @@ import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
 import { haveCc, hostKernel } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
-import { judgeKernelRuns, runOnKernel, type BridgeResult, type KernelRunOptions, type Verdict } from '../realkernel/bridge.js';
+import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
+import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
 import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
 
-export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--runs N] [--timeout S] [--era E | --policy FILE] [--config NAME=y|n]...
+export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--vm KERNEL] [--runs N] [--timeout S] [--era E | --policy FILE] [--config NAME=y|n]...
                      [--tmpdir DIR] [--keep DIR] [--ktap] [--json]
 
 Compiles each scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus) to a
@@ -35,6 +36,13 @@ statement no C program can perform), xfail (a known model gap the scenario decla
   --policy FILE    compare with a user policy (.ts or .js): where it differs from the kernel
   --config N=y|n   set a kernel option of the model (default: read from /proc/config.gz or
                    /boot/config-RELEASE): ${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')}
+  --vm KERNEL      run on another kernel instead, booted once under QEMU (software emulation):
+                   a Debian kernel package such as linux-image-6.1.0-50-cloud-amd64 (fetched with
+                   apt-get download into ${kernelCacheDir()}, or $COWLAB_CACHE/kernels, and reused)
+                   or a path to a vmlinuz (with its config-RELEASE beside it). Needs
+                   qemu-system-x86_64, a static busybox and cpio. --runs defaults to 3 there.
+  --boot-timeout S the whole boot's time limit with --vm (default 600)
+  --memory MB      the guest's memory with --vm (default 1024; below that 6.1 turns THP off)
   --tmpdir DIR     where O_DIRECT and io_uring files go (default /var/tmp: tmpfs refuses O_DIRECT)
   --keep DIR       keep the generated C and binaries in DIR (default: a temporary directory, removed)
   --ktap           KTAP output (as the kernel's selftests print it)
@@ -58,12 +66,12 @@ function intOption(v: string | undefined, name: string, dflt: number, max: numbe
 }
 
 /** The model's kernel options: from the running kernel's configuration, then --config. */
-function hostConfig(config: Map<string, string> | null, settings: string[]): { values: Partial<Record<ConfigName, boolean>>; source: string } {
+function hostConfig(config: Map<string, string> | null, settings: string[], whose = 'the running kernel'): { values: Partial<Record<ConfigName, boolean>>; source: string } {
   const values: Partial<Record<ConfigName, boolean>> = {};
   let source = 'the model defaults (no kernel configuration found)';
   if (config) {
     for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
-    source = 'the running kernel';
+    source = whose;
   }
   for (const s of settings) {
     const r = parseConfigSetting(s);
@@ -84,6 +92,9 @@ export async function cmdKernel(argv: string[]): Promise<number> {
       config: { type: 'string', multiple: true },
       tmpdir: { type: 'string' },
       keep: { type: 'string' },
+      vm: { type: 'string' },
+      'boot-timeout': { type: 'string' },
+      memory: { type: 'string' },
       ktap: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -97,22 +108,44 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
   const scenarios = loadOrFail(files);
   if (!haveCc()) throw new UsageError("no C compiler: 'cc' is not on PATH (install gcc or clang, e.g. apt-get install gcc)");
-  const host = hostKernel();
+  let guest: GuestKernel | undefined;
+  if (values.vm !== undefined) {
+    const missing = missingTools();
+    if (missing.length) throw new UsageError(`--vm needs ${missing.join(', ')}`);
+    try {
+      guest = fetchKernel(values.vm);
+    } catch (e) {
+      if (e instanceof VmError) throw new UsageError(`--vm ${values.vm}: ${e.message}`);
+      throw e;
+    }
+  }
+  const target = guest ?? { ...hostKernel(), spec: '' };
   const { all, user } = await policies(values.policy);
-  const era = values.era ? pickEras(all, [values.era])[0] : user ?? findEra(host.release);
-  if (!era) throw new UsageError(`no era covers kernel ${host.release} (the oldest era is ${ERA_ORDER[0]})`);
-  const cfg = hostConfig(host.config, values.config ?? []);
+  const era = values.era ? pickEras(all, [values.era])[0] : user ?? findEra(target.release);
+  if (!era) throw new UsageError(`no era covers kernel ${target.release} (the oldest era is ${ERA_ORDER[0]})`);
+  const cfg = hostConfig(target.config, values.config ?? [], guest ? `the package's configuration` : 'the running kernel');
   const policy = withConfig(era, cfg.values);
   const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
   if (values.keep) mkdirSync(work, { recursive: true });
   const results: Result[] = [];
+  let bootNote = '';
   try {
-    for (const s of scenarios) results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: values.tmpdir ?? '/var/tmp' }));
+    const tmp = values.tmpdir ?? '/var/tmp';
+    if (guest) {
+      const bootTimeoutMs = intOption(values['boot-timeout'], '--boot-timeout', 600, 7200) * 1000;
+      const memMb = intOption(values.memory, '--memory', 1024, 16384);
+      const vm = runOnVm(scenarios, guest, { runs: values.runs === undefined ? 3 : runs, timeoutMs, bootTimeoutMs, memMb, work, tmpdir: tmp });
+      if (vm.boot) bootNote = ` (one boot under QEMU: ${vm.boot.seconds.toFixed(1)} s${vm.boot.timedOut ? `, stopped at --boot-timeout ${bootTimeoutMs / 1000} s` : vm.boot.finished ? '' : ', the guest did not finish'})`;
+      for (const s of scenarios) results.push({ scenario: s, label: label(s), ...judgeKernelRuns(s, policy, vm.runs.get(s.file) as KernelRuns) });
+    } else {
+      for (const s of scenarios) results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: tmp }));
+    }
   } finally {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
-  const header = `cowlab kernel: Linux ${host.release}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}`;
-  if (values.json) write(JSON.stringify(jsonReport(host.release, policy, results), null, 2) + '\n');
+  const where = guest ? `Linux ${target.release} from ${guest.spec}${bootNote}` : `Linux ${target.release}`;
+  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}`;
+  if (values.json) write(JSON.stringify(jsonReport(target.release, policy, results), null, 2) + '\n');
   else if (values.ktap) write(ktap(header, results));
   else write(table(header, results, policy));
   const compileFailed = results.some((r) => r.compileFailed);

@@ -8,6 +8,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { modelOutcomes, type ModelOutcomes, type OutcomeLimits, DEFAULT_OUTCOME_LIMITS } from '../explore/outcomes.js';
 import { scenarioToC, Unexpressible } from './cgen.js';
 import { compileC, runBinary } from './run.js';
+import { bootGuest, buildInitramfs, parseGuestConsole, type BootResult, type GuestKernel, type GuestProgram } from './vm.js';
 import { compare, kernelOutcome, type Comparison } from './compare.js';
 import type { Outcome } from './outcome.js';
 
@@ -81,4 +82,52 @@ export function judgeKernelRuns(s: Scenario, policy: Policy, runs: KernelRuns, l
   }
   if (comparison.agreement === 'DISAGREE') return { verdict: 'DISAGREE', reason: `an outcome the model cannot reach${incomplete}`, comparison, model };
   return { verdict: 'agree', reason: '', comparison, model };
+}
+
+export interface VmRunOptions {
+  runs: number;
+  /** Per program run, inside the guest. */
+  timeoutMs: number;
+  /** For the whole boot. */
+  bootTimeoutMs: number;
+  memMb: number;
+  work: string;
+  tmpdir: string;
+}
+
+/**
+ * Every scenario on a guest kernel, in one boot: each is compiled (statically), all go into one
+ * initramfs, and the console is split back into each scenario's runs.
+ */
+export function runOnVm(scenarios: readonly Scenario[], kernel: GuestKernel, o: VmRunOptions): { runs: Map<string, KernelRuns>; boot: BootResult | null } {
+  const runs = new Map<string, KernelRuns>();
+  const programs: { s: Scenario; p: GuestProgram }[] = [];
+  scenarios.forEach((s, i) => {
+    let source: string;
+    try {
+      source = scenarioToC(s, { tmpdir: o.tmpdir });
+    } catch (e) {
+      if (e instanceof Unexpressible) {
+        runs.set(s.file, { kind: 'unexpressible', reason: e.reason, line: e.pos.line });
+        return;
+      }
+      throw e;
+    }
+    const name = `s${String(i).padStart(3, '0')}_${basename(s.file).replace(/\.cow$/, '').replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+    const compiled = compileC(source, name, o.work, true);
+    if (!compiled.ok) runs.set(s.file, { kind: 'compile-failed', cFile: compiled.cFile, message: compiled.message });
+    else programs.push({ s, p: { name, binary: compiled.binary } });
+  });
+  if (programs.length === 0) return { runs, boot: null };
+  const initrd = buildInitramfs(programs.map((x) => x.p), o.runs, Math.ceil(o.timeoutMs / 1000), o.work, kernel.brd);
+  const boot = bootGuest(kernel, initrd, { timeoutMs: o.bootTimeoutMs, memMb: o.memMb, cpus: 2 });
+  const byName = parseGuestConsole(boot.console);
+  for (const { s, p } of programs) {
+    const got = byName.get(p.name) ?? [];
+    const outcomes: Outcome[] = got.map((g) => kernelOutcome(s, g.records, g.end, o.timeoutMs));
+    // A program the boot never reached (the guest hung or ran out of time) is an error, not a pass.
+    if (outcomes.length === 0) outcomes.push(kernelOutcome(s, [], { timedOut: boot.timedOut, exitCode: null, signal: null }, o.bootTimeoutMs));
+    runs.set(s.file, { kind: 'ran', outcomes });
+  }
+  return { runs, boot };
 }

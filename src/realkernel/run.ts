@@ -48,7 +48,7 @@ export function haveCc(): boolean {
  * (the compile errors, with -Werror), then linked -static (a static program adds no page faults
  * of its own for shared libraries), or dynamically (with -z now) when static linking fails.
  */
-export function compileC(source: string, name: string, workdir: string): CompileResult {
+export function compileC(source: string, name: string, workdir: string, staticOnly = false): CompileResult {
   mkdirSync(workdir, { recursive: true });
   const cFile = join(workdir, `${name}.c`);
   const obj = join(workdir, `${name}.o`);
@@ -60,6 +60,8 @@ export function compileC(source: string, name: string, workdir: string): Compile
   if (compile.status !== 0) return { ok: false, cFile, message: `${CC} ${[...CFLAGS, '-c'].join(' ')} failed:\n${compile.stderr.trim()}` };
   const link = (extra: string[]): ReturnType<typeof spawnSync> => spawnSync(CC, ['-pthread', ...extra, '-o', binary, obj], { encoding: 'utf8' });
   let linked = link(['-static']);
+  // A guest's initramfs has no C library: there, only a static program will do.
+  if (linked.status !== 0 && staticOnly) return { ok: false, cFile, message: `${CC} -static: linking failed (is libc6-dev's libc.a installed?):\n${String(linked.stderr).trim()}` };
   if (linked.status !== 0) linked = link(['-Wl,-z,now']);
   if (linked.status !== 0) return { ok: false, cFile, message: `${CC}: linking failed:\n${String(linked.stderr).trim()}` };
   return { ok: true, binary, cFile };

@@ -32,15 +32,18 @@ function versionOf(text: string): [number, number] | null {
 }
 
 /**
- * The era of a kernel release (`uname -r`): the latest era whose first release is not after it.
- * Releases newer than the newest era get the newest era; releases before the first get none.
+ * The era of a kernel release (`uname -r`): the latest era whose first release (the start of its
+ * `kernels` range: v6.18 stands for 6.5 - 6.18) is not after it. Releases newer than the newest
+ * era get the newest era; releases before the first get none. Stable backports that brought a
+ * later era's fix to an older branch are not tracked (the eras' `kernels` notes name them).
  */
 export function eraForKernel(release: string): Policy | undefined {
   const v = versionOf(release);
   if (!v) return undefined;
   let found: Policy | undefined;
   for (const e of ERAS) {
-    const ev = versionOf(e.name);
+    const first = /^(\d+\.\d+)/.exec(e.kernels);
+    const ev = versionOf(first ? first[1] : e.name);
     if (ev && (ev[0] < v[0] || (ev[0] === v[0] && ev[1] <= v[1]))) found = e;
   }
   return found;
