@@ -24,6 +24,11 @@ export function stmtKey(thread: number, stmt: number): string {
   return `${thread}:${stmt}`;
 }
 
+/** The token of the DMA that an O_DIRECT read submitted at (thread, statement) writes. */
+export function dmaKey(thread: number, stmt: number): string {
+  return `dma:${thread}:${stmt}`;
+}
+
 /** Static allocation in declaration order: the same write always gets the same token. */
 export function tokenTable(s: Scenario): TokenTable {
   const info: TokenInfo[] = [{ byte: 0, writer: '', via: 'zero-fill', line: 0 }];
@@ -33,6 +38,11 @@ export function tokenTable(s: Scenario): TokenTable {
       if (st.op === 'write' || st.op === 'device_write' || st.op === 'proc_mem_write') {
         byStmt.set(stmtKey(ti, si), info.length);
         info.push({ byte: st.byte, writer: t.process, via: st.op === 'device_write' ? 'device' : 'cpu', line: st.pos.line });
+      }
+      // The DMA of an O_DIRECT read in flight: one write, whenever it lands.
+      if (st.op === 'gup' && st.dma !== undefined) {
+        byStmt.set(dmaKey(ti, si), info.length);
+        info.push({ byte: st.dma, writer: t.process, via: 'device', line: st.pos.line });
       }
     });
   });

@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Token } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
@@ -21,7 +21,7 @@ import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
 import { judge, type Violation } from '../check/judge.js';
 import { sanityProblems } from '../check/sanity.js';
-import { stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
+import { dmaKey, stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
 import { describeKernel, diffDescriptions, type Namer } from '../report/describe.js';
 import { observePage } from '../kernel/observe.js';
 import { fieldsOf } from '../uapi/observe.js';
@@ -48,6 +48,13 @@ export type RegValue =
   | { kind: 'bits'; what: 'pagemap' | 'kpageflags' | 'uffd_msg'; bits: number };
 
 export type Status = 'running' | 'done' | 'skipped' | 'error';
+
+/**
+ * A thread with this `prog` is the device of an O_DIRECT read in flight: its one step is the DMA
+ * (`pc` is the reference, `sub` the token it writes). It may run at any moment between the
+ * submission and odirect_complete(), which performs it if it has not happened yet.
+ */
+export const DMA_PROG = -2;
 
 export interface MachineState {
   kernel: KernelState;
@@ -159,17 +166,20 @@ export class Machine {
   /** Is thread `ti`'s next statement its last one? */
   isLastStatement(ti: number): boolean {
     const t = this.st.kernel.threads[ti];
+    if (t.prog === DMA_PROG) return true;
     return t.pc + 1 >= this.scenario.threads[t.prog].body.length;
   }
 
   /** The operation of thread `ti`'s next statement. */
   nextOp(ti: number): Stmt['op'] {
+    if (this.st.kernel.threads[ti].prog === DMA_PROG) return 'device_write';
     return this.stmtOf(ti).op;
   }
 
   /** Can thread `ti` run its next statement now? */
   isEnabled(ti: number): boolean {
     const t = this.st.kernel.threads[ti];
+    if (t.prog === DMA_PROG) return !t.done && this.st.status === 'running';
     if (t.done || t.prog < 0 || this.st.status !== 'running') return false;
     const mm = this.st.kernel.procs[t.pid].mm;
     if (t.frame) {
@@ -239,6 +249,16 @@ export class Machine {
     return out;
   }
 
+  /**
+   * The default schedule's choice among the runnable threads: the first program thread (in order
+   * of creation), and a device's DMA only when no program thread can run, so that by default an
+   * O_DIRECT read lands at its odirect_complete(), as on a slow device.
+   */
+  defaultNext(enabled: readonly number[]): number {
+    for (const t of enabled) if (this.st.kernel.threads[t].prog !== DMA_PROG) return t;
+    return enabled[0];
+  }
+
   /** Threads that have not finished but cannot run: a deadlock if nothing else can. */
   blocked(): string[] {
     return this.st.kernel.threads
@@ -268,6 +288,7 @@ export class Machine {
   /** Run one statement of thread `ti`; returns what happened, for the trace. */
   step(ti: number, record = true): StepRecord | null {
     const th = this.st.kernel.threads[ti];
+    if (th.prog === DMA_PROG) return this.stepDma(ti, record);
     const stmt = this.stmtOf(ti);
     this.recording = record;
     const events: TraceEvent[] = [];
@@ -326,9 +347,38 @@ export class Machine {
     return this.afterStep(k, rec, before);
   }
 
+  /** The DMA of an O_DIRECT read lands (its device thread's one step). */
+  private stepDma(ti: number, record: boolean): StepRecord | null {
+    const th = this.st.kernel.threads[ti];
+    this.recording = record;
+    const events: TraceEvent[] = [];
+    const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
+    const rec: StepRecord = { thread: this.threadName(ti), line: 0, col: 0, text: `DMA of O_DIRECT read (reference #${th.pc})`, events, changes: [] };
+    const k = this.ctx(record ? events : null, ti);
+    try {
+      this.performDma(k, th);
+      this.reapProcesses(k);
+    } catch (e) {
+      if (!(e instanceof KernelFault)) throw e;
+      if (e.kind === 'sanity') this.sanityViolation(e.message, rec);
+      else throw e;
+    }
+    return this.afterStep(k, rec, before);
+  }
+
+  /** The device writes the read's data into the pages the reference holds, now. */
+  private performDma(k: KernelCtx, dma: Thread): void {
+    const ref = this.st.kernel.refs[dma.pc];
+    if (ref.released) throw insane(`the DMA of reference #${dma.pc} came after the reference was released`);
+    for (const p of ref.pages) writeCells(k, p.pfn, p.cellFrom, p.cellTo, dma.sub);
+    this.promise().deviceWrite(dma.pc, dma.sub);
+    dma.done = true;
+    trace(k, 'iomap_dio_bio_end_io', `O_DIRECT read: the device's data lands in ${ref.pages.map((p) => `pfn ${p.pfn}`).join(', ')} (reference #${dma.pc})`);
+  }
+
   /** Synthesis: the CPU a process's operations run on (a thread with no program, made on first use). */
   private cpuOf(pid: number): number {
-    const i = this.st.kernel.threads.findIndex((t) => t.pid === pid && t.prog < 0);
+    const i = this.st.kernel.threads.findIndex((t) => t.pid === pid && t.prog === -1);
     if (i >= 0) return i;
     this.st.kernel.threads.push({ pid, prog: -1, name: 'cpu', pc: 0, done: false, sub: 0, tlb: [], frame: null, faults: 0 });
     return this.st.kernel.threads.length - 1;
@@ -696,6 +746,11 @@ export class Machine {
         // semantics to observe successive changes through the process page tables" (84209e87c696).
         promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT' && (s.flags.longterm || s.flags.write), ranges);
         vars[s.dst] = { kind: 'ref', id };
+        if (s.dma !== undefined && !this.dynamic) {
+          // The read is in flight: its DMA becomes a device of its own, free to land at any moment.
+          const token = this.tokens.byStmt.get(dmaKey(th.prog, th.pc)) as Token;
+          this.st.kernel.threads.push({ pid, prog: DMA_PROG, name: `dma#${id}`, pc: id, done: false, sub: token, tlb: [], frame: null, faults: 0 });
+        }
         return true;
       }
       case 'unpin':
@@ -715,6 +770,12 @@ export class Machine {
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
+        const dma = this.st.kernel.threads.find((t) => t.prog === DMA_PROG && t.pc === id);
+        if (dma) {
+          // odirect_complete(): the I/O has completed once its DMA has landed.
+          if (!dma.done) this.performDma(k, dma);
+          return true;
+        }
         if (!ref.write) throw errno('EINVAL', `the device cannot write through '${s.handle}': it was taken without FOLL_WRITE`);
         const t = token();
         for (const p of ref.pages) writeCells(k, p.pfn, p.cellFrom, p.cellTo, t);

@@ -22,10 +22,13 @@ export interface RunResult {
   killed: { process: string; signal: string }[];
 }
 
+/** The default bound on a run's steps (`cowlab run --max-steps`). */
+export const DEFAULT_MAX_STEPS = 10_000;
+
 export function runScenario(s: Scenario, policy: Policy, opts: { trace?: boolean; maxSteps?: number } = {}): RunResult {
   const m = new Machine(s, policy);
   const steps: StepRecord[] = [];
-  const maxSteps = opts.maxSteps ?? 10_000;
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
   for (let n = 0; m.st.status === 'running'; n++) {
     const enabled = m.enabled();
     if (enabled.length === 0) {
@@ -35,10 +38,10 @@ export function runScenario(s: Scenario, policy: Policy, opts: { trace?: boolean
     }
     if (n >= maxSteps) {
       m.st.status = 'error';
-      m.st.note = `stopped after ${maxSteps} steps`;
+      m.st.note = `stopped after ${maxSteps} steps (--max-steps ${maxSteps})`;
       break;
     }
-    const rec = m.step(enabled[0], opts.trace ?? false);
+    const rec = m.step(m.defaultNext(enabled), opts.trace ?? false);
     if (rec) steps.push(rec);
   }
   return summarise(m, steps);

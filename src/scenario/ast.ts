@@ -69,7 +69,11 @@ export type Stmt = (
   | { op: 'pipe'; dst: string }
   | { op: 'vmsplice'; pipe: string; addr: Addr; len?: number; ret?: string }
   | { op: 'pipe_read'; dst: string; pipe: string }
-  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia }
+  /**
+   * `dma` (O_DIRECT reads submitted with odirect_read_submit): the byte the device will write. The
+   * DMA may land at any moment until odirect_complete(), which waits for it.
+   */
+  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia; dma?: number }
   | { op: 'unpin'; handle: string }
   /** The device behind a reference reads the pages it holds. */
   | { op: 'device_read'; dst: string; handle: string }

@@ -236,7 +236,7 @@ const MAX_OPERATORS = 256;
 
 const STATEMENT_EXPECTED = 'a statement such as mmap(...), memset(...), fork(), signal(...) or wait(...)';
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 3) return 99;
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -1299,7 +1299,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'odirect_write_submit': {
         const write = c.fn === 'odirect_read_submit';
         const flags = { pin: false, write, force: false, longterm: false, fast: false };
-        return [withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'O_DIRECT' as const, ...at }, c.len)];
+        const dma = c.fn === 'odirect_read_submit' ? { dma: c.byte } : {};
+        return [withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'O_DIRECT' as const, ...dma, ...at }, c.len)];
       }
       case 'odirect_complete': {
         const a = need(proc, c, c.handle, ['odirect_read', 'odirect_write']);

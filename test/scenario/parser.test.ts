@@ -240,7 +240,7 @@ clear_refs(4)`);
     { op: 'gup', dst: 't', addr: m0, flags: f(true, false, false, true, true), via: 'gup_test' },
     { op: 'device_read', dst: 'x3', handle: 't' },
     { op: 'unpin', handle: 't' },
-    { op: 'gup', dst: 'd', addr: m0, len: 512, flags: f(false, true, false, false, false), via: 'O_DIRECT' },
+    { op: 'gup', dst: 'd', addr: m0, len: 512, flags: f(false, true, false, false, false), via: 'O_DIRECT', dma: 0xaa },
     { op: 'device_write', handle: 'd', byte: 0xaa },
     { op: 'unpin', handle: 'd' },
     { op: 'gup', dst: 'w', addr: { base: 'm', offset: 512 }, flags: f(false, false, false, false, false), via: 'O_DIRECT' },
