@@ -223,3 +223,24 @@ export function parseGuestConsole(text: string): Map<string, GuestRun[]> {
 export function guestRelease(text: string): string | undefined {
   return new RegExp(`^${MARK} START (\\S+)$`, 'm').exec(text)?.[1];
 }
+
+/**
+ * The newest Debian kernel package of a series (`6.1`, `6.12`) and flavour that the archive
+ * offers (apt-cache search; run 'apt-get update' first), or null.
+ */
+export function newestDebianKernel(series: string, flavour = 'cloud-amd64'): string | null {
+  const r = spawnSync('apt-cache', ['search', '--names-only', `^linux-image-${series.replace('.', '\\.')}\\.`], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  const names = r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n.endsWith(`-${flavour}`) && !n.includes('-dbg') && !n.includes('-unsigned'));
+  const key = (n: string): number[] => (n.match(/\d+/g) ?? []).map(Number);
+  names.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < Math.max(ka.length, kb.length); i++) if ((ka[i] ?? 0) !== (kb[i] ?? 0)) return (ka[i] ?? 0) - (kb[i] ?? 0);
+    return 0;
+  });
+  return names.length ? names[names.length - 1] : null;
+}
