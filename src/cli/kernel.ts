@@ -134,13 +134,18 @@ export async function cmdKernel(argv: string[]): Promise<number> {
     if (guest) {
       const bootTimeoutMs = intOption(values['boot-timeout'], '--boot-timeout', 600, 7200) * 1000;
       const memMb = intOption(values.memory, '--memory', 1024, 16384);
+      progress(`compiling ${scenarios.length} scenario(s) and booting ${guest.release} under QEMU (up to ${bootTimeoutMs / 1000} s)`);
       const vm = runOnVm(scenarios, guest, { runs: values.runs === undefined ? 3 : runs, timeoutMs, bootTimeoutMs, memMb, work, tmpdir: tmp });
       if (vm.boot) bootNote = ` (one boot under QEMU: ${vm.boot.seconds.toFixed(1)} s${vm.boot.timedOut ? `, stopped at --boot-timeout ${bootTimeoutMs / 1000} s` : vm.boot.finished ? '' : ', the guest did not finish'})`;
       for (const s of scenarios) results.push({ scenario: s, label: label(s), ...judgeKernelRuns(s, policy, vm.runs.get(s.file) as KernelRuns) });
     } else {
-      for (const s of scenarios) results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: tmp }));
+      scenarios.forEach((s, i) => {
+        progress(`[${i + 1}/${scenarios.length}] ${label(s)}: ${runs} run(s) on Linux ${target.release}`);
+        results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: tmp }));
+      });
     }
   } finally {
+    progress('');
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
   const where = guest ? `Linux ${target.release} from ${guest.spec}${bootNote}` : `Linux ${target.release}`;
@@ -151,6 +156,13 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   const compileFailed = results.some((r) => r.compileFailed);
   if (compileFailed) return EXIT_BAD_INPUT;
   return results.every((r) => r.verdict !== 'DISAGREE' && r.verdict !== 'XPASS') ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** A status line on a terminal (stderr), rewritten in place; '' clears it. */
+function progress(text: string): void {
+  if (!process.stderr.isTTY) return;
+  const width = process.stderr.columns ?? 100;
+  process.stderr.write(`\r\x1b[K${text.slice(0, Math.max(0, width - 1))}`);
 }
 
 function checkOne(s: Scenario, policy: Policy, o: KernelRunOptions): Result {
