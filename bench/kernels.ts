@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { ERA_NAMES, findEra } from '../src/policies/eras/index.js';
 import { withConfig, type Policy } from '../src/policies/policy.js';
-import { CONFIG_NAMES, type ConfigName } from '../src/uapi/config.js';
+import { CONFIG_NAMES } from '../src/uapi/config.js';
 import { findScenarioFiles, loadScenarios, SCENARIO_EXT } from '../src/scenario/load.js';
-import { hostKernel } from '../src/realkernel/run.js';
+import { configFromKernel, hostKernel } from '../src/realkernel/run.js';
 import { fetchKernel, newestDebianKernel } from '../src/realkernel/vm.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRuns } from '../src/realkernel/bridge.js';
 
@@ -31,9 +31,7 @@ interface Column {
 function policyFor(release: string, config: Map<string, string> | null): Policy {
   const era = findEra(release);
   if (!era) throw new Error(`no era covers ${release}`);
-  const values: Partial<Record<ConfigName, boolean>> = {};
-  if (config) for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
-  return withConfig(era, values);
+  return withConfig(era, config ? configFromKernel(config) : {});
 }
 
 function judgeAll(policy: Policy, runs: (file: string) => KernelRuns): Map<string, BridgeResult> {

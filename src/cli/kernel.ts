@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { replaySchedule } from '../explore/search.js';
 import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { haveCc, hostKernel } from '../realkernel/run.js';
+import { configFromKernel, haveCc, hostKernel } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
@@ -70,7 +70,7 @@ function hostConfig(config: Map<string, string> | null, settings: string[], whos
   const values: Partial<Record<ConfigName, boolean>> = {};
   let source = 'the model defaults (no kernel configuration found)';
   if (config) {
-    for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
+    Object.assign(values, configFromKernel(config));
     source = whose;
   }
   for (const s of settings) {

@@ -4,12 +4,9 @@ import type { Scenario } from '../scenario/ast.js';
 import type { ModelOutcome, ModelOutcomes } from '../explore/outcomes.js';
 import { normalise, outcomeKey, rawFromKernel, registerTable, type Outcome, type RawValue } from './outcome.js';
 
-/** One record of a compiled scenario's output (docs/real-kernel.md). */
-export type KernelRecord =
-  | { kind: 'reg'; proc: string; reg: string; value: string }
-  | { kind: 'error'; proc: string; line: number; code: string; message: string }
-  | { kind: 'skip'; reason: string }
-  | { kind: 'done' };
+import type { KernelRecord } from './run.js';
+
+export type { KernelRecord } from './run.js';
 
 /** How one run of the compiled program ended, besides its records. */
 export interface RunEnd {

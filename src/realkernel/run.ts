@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { CONFIG_NAMES, type ConfigName } from '../uapi/config.js';
 
 /** One line of a program's output (docs/real-kernel.md); VALUE is kept as the raw text. */
 export type KernelRecord =
@@ -176,4 +177,14 @@ export function hostKernel(): { release: string; config: Map<string, string> | n
     }
   }
   return { release: rel, config };
+}
+
+/**
+ * The model's kernel options as a kernel configuration sets them (`CONFIG_X=y`; modules and
+ * absent options count as off: none of these options can be a module).
+ */
+export function configFromKernel(config: Map<string, string>): Partial<Record<ConfigName, boolean>> {
+  const values: Partial<Record<ConfigName, boolean>> = {};
+  for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
+  return values;
 }

@@ -11,8 +11,7 @@ import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { withConfig, type Policy, type WpReuseRule } from '../../src/policies/policy.js';
 import { v5_18 } from '../../src/policies/eras/v5.18.js';
-import { CONFIG_NAMES, type ConfigName } from '../../src/uapi/config.js';
-import { haveCc, hostKernel } from '../../src/realkernel/run.js';
+import { configFromKernel, haveCc, hostKernel } from '../../src/realkernel/run.js';
 import { judgeKernelRuns, runOnKernel, type KernelRuns } from '../../src/realkernel/bridge.js';
 import { BUNDLED } from '../../src/cli/common.js';
 import type { Scenario } from '../../src/scenario/ast.js';
@@ -31,9 +30,7 @@ const whyNot =
           : false;
 
 function hostPolicy(base: Policy): Policy {
-  const values: Partial<Record<ConfigName, boolean>> = {};
-  if (host.config) for (const n of CONFIG_NAMES) values[n] = host.config.get(`CONFIG_${n}`) === 'y';
-  return withConfig(base, values);
+  return withConfig(base, host.config ? configFromKernel(host.config) : {});
 }
 
 /** One knob of v6.18 changed: what a kernel developer might get wrong. */

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { withConfig, type Policy } from '../../src/policies/policy.js';
-import { CONFIG_NAMES, type ConfigName } from '../../src/uapi/config.js';
-import { haveCc } from '../../src/realkernel/run.js';
+import { configFromKernel, haveCc } from '../../src/realkernel/run.js';
 import { fetchKernel, missingTools, newestDebianKernel, VmError, type GuestKernel } from '../../src/realkernel/vm.js';
 import { judgeKernelRuns, runOnVm } from '../../src/realkernel/bridge.js';
 import { BUNDLED } from '../../src/cli/common.js';
@@ -40,9 +39,7 @@ test("the corpus on Debian's newest 6.1 kernel under QEMU agrees with the model 
   }
   const era = findEra(kernel.release) as Policy;
   assert.equal(era.name, 'v6.0', `6.1 is in the v6.0 era (${kernel.release})`);
-  const values: Partial<Record<ConfigName, boolean>> = {};
-  for (const n of CONFIG_NAMES) values[n] = kernel.config?.get(`CONFIG_${n}`) === 'y';
-  const policy = withConfig(era, values);
+  const policy = withConfig(era, kernel.config ? configFromKernel(kernel.config) : {});
   const { scenarios, errors } = loadScenarios(findScenarioFiles([BUNDLED]), ERA_NAMES);
   assert.deepEqual(errors, []);
   const work = mkdtempSync(join(tmpdir(), 'cowlab-vm-test-'));
