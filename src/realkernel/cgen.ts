@@ -8,7 +8,7 @@
 // started when P starts. signal/wait are futex flags in a MAP_SHARED control page. Variables
 // live in ordinary process memory (a struct), so a forked child starts with its parent's.
 import type { Addr, Scenario, SourcePos, Stmt, ThreadDecl } from '../scenario/ast.js';
-import { Analysis, type VarKind } from './c/analysis.js';
+import { Analysis, isPlainGet, type VarKind } from './c/analysis.js';
 import {
   RT_CORE,
   RT_DIO,
@@ -17,6 +17,7 @@ import {
   RT_HEADERS,
   RT_OBSERVE,
   RT_PIPE,
+  RT_GETREF,
   RT_PROBES,
   RT_PROC,
   RT_RING,
@@ -48,6 +49,7 @@ const C_TYPE: Record<Exclude<VarKind, 'gup'>, string> = {
   ring: 'struct rt_ring',
   gup_test: 'struct rt_gup_test',
   dio: 'struct rt_dio',
+  getref: 'struct rt_getref',
   uffd: 'struct rt_uffd',
   process: 'pid_t',
 };
@@ -81,12 +83,13 @@ function hexByte(b: number): string {
 function unexpressible(a: Analysis, proc: string, st: Stmt): string | null {
   switch (st.op) {
     case 'gup':
-      return st.via === 'gup' ? GUP_REASON : null;
+      return st.via === 'gup' && !isPlainGet(st) ? `${GUP_REASON}; only a read-only get_user_pages*(ADDR, 0) has one (a vmsplice() into a pipe of its own)` : null;
     case 'unpin':
     case 'device_read':
     case 'device_write': {
       const k = a.kindOf(proc, st.handle);
       if (k === 'gup') return `'${st.handle}' is a get_user_pages*()/pin_user_pages*() reference: ${GUP_REASON}`;
+      if (st.op === 'device_write' && k === 'getref') return 'a read-only get_user_pages*() reference cannot be written through';
       if (st.op === 'device_write' && k === 'gup_test') return 'gup_test has no write through its pin';
       if (st.op === 'device_write' && k === 'dio' && !isDioRead(a, proc, st.handle)) return 'the device cannot write through an O_DIRECT write';
       return null;
@@ -166,6 +169,12 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
           `rt_dio_submit(${h}, ${range(st.addr, st.len)}, ${into ? 1 : 0}, ${byte}, ${sync ? 0 : 1});`,
         ];
       }
+      if (isPlainGet(st)) {
+        return [
+          `/* a read-only FOLL_GET reference, taken as vmsplice() takes it (iov_iter_get_pages, GUP-fast) into a pipe of its own */`,
+          `rt_getref_take(${h}, ${range(st.addr, st.len)});`,
+        ];
+      }
       throw new Error('internal: an in-kernel GUP reference reached the C writer');
     }
     case 'unpin': {
@@ -174,6 +183,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       if (k === 'ring') return [`rt_fixed_unregister(${h});`];
       if (k === 'gup_test') return [`rt_gup_test_stop(${h});`];
       if (k === 'dio') return [`rt_dio_release(${h});`];
+      if (k === 'getref') return [`rt_getref_put(${h});`];
       throw new Error(`internal: unpin of a ${k}`);
     }
     case 'device_read': {
@@ -182,6 +192,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       if (k === 'ring') return [`rt_fixed_write(${cString(st.dst)}, ${h});`];
       if (k === 'gup_test') return [`rt_gup_test_read(${cString(st.dst)}, ${h});`];
       if (k === 'dio') return [`rt_dio_complete_write(${cString(st.dst)}, ${h});`];
+      if (k === 'getref') return [`rt_getref_read(${cString(st.dst)}, ${h});`];
       throw new Error(`internal: device_read of a ${k}`);
     }
     case 'device_write': {
@@ -266,7 +277,8 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (has('ring')) sections.push(RT_FIXED);
   if (useGupTest) sections.push(RT_GUP_TEST);
   if (has('dio')) sections.push(RT_DIO);
-  if (has('pipe')) sections.push(RT_PIPE);
+  if (has('pipe') || has('getref')) sections.push(RT_PIPE);
+  if (has('getref')) sections.push(RT_GETREF);
   if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write')) sections.push(RT_PROC);
   if (useObserve) sections.push(RT_OBSERVE);
   if (useUffd) sections.push(RT_UFFD);

@@ -4,7 +4,17 @@
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt, type ThreadDecl } from '../../scenario/ast.js';
 
 /** What a variable holds, by the statement that assigns it. */
-export type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'uffd' | 'process';
+/**
+ * 'getref': a read-only get_user_pages*() reference without FOLL_WRITE/FOLL_FORCE/FOLL_LONGTERM,
+ * which a vmsplice() into a pipe of its own takes the same way (iov_iter_get_pages: FOLL_GET
+ * references through GUP-fast); 'gup': every other in-kernel GUP, which has no C form.
+ */
+export type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'getref' | 'uffd' | 'process';
+
+/** A get_user_pages*() that a vmsplice() performs: a plain R/O FOLL_GET reference. */
+export function isPlainGet(st: Extract<Stmt, { op: 'gup' }>): boolean {
+  return st.via === 'gup' && !st.flags.pin && !st.flags.write && !st.flags.force && !st.flags.longterm;
+}
 
 const C_KEYWORDS = new Set(
   (
@@ -34,7 +44,7 @@ function assigned(st: Stmt): { name: string; kind: VarKind } | null {
     case 'fork':
       return { name: st.child, kind: 'process' };
     case 'gup':
-      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : 'gup' };
+      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : isPlainGet(st) ? 'getref' : 'gup' };
     default:
       return null;
   }

@@ -43,6 +43,50 @@ RT void rt_pipe_read(const char *reg, struct rt_pipe *p) {
   rt_reg_data(reg, T.buf, got);
 }`;
 
+/**
+ * A read-only get_user_pages*() reference held across statements, taken the way vmsplice() takes
+ * one (iov_iter_get_pages: FOLL_GET through GUP-fast) into a pipe of its own: the pipe buffers
+ * hold the page references until put_user_pages() closes the pipe. A device read through it
+ * duplicates the buffers with tee() (which takes more references, drops them after the read)
+ * and leaves the original in place.
+ */
+export const RT_GETREF = String.raw`/* ---- H = get_user_pages(ADDR, LEN, 0): a vmsplice() into a pipe of its own ---- */
+
+struct rt_getref { struct rt_pipe pipe; size_t len; int held; };
+
+RT void rt_getref_take(struct rt_getref *g, char *addr, size_t len) {
+  rt_pipe(&g->pipe, len);
+  int e = rt_vmsplice(&g->pipe, addr, len);
+  if (e) rt_fail(e, "vmsplice() taking a read-only GUP reference");
+  g->len = len;
+  g->held = 1;
+}
+
+RT void rt_getref_read(const char *reg, struct rt_getref *g) {
+  struct rt_pipe copy;
+  rt_pipe(&copy, g->len);
+  size_t done = 0;
+  while (done < g->len) {
+    ssize_t n = tee(g->pipe.fd[0], copy.fd[1], g->len - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rt_fail(errno, "tee() reading through a GUP reference");
+    }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  rt_pipe_read(reg, &copy);
+  close(copy.fd[0]);
+  close(copy.fd[1]);
+}
+
+RT void rt_getref_put(struct rt_getref *g) {
+  if (!g->held) return;
+  close(g->pipe.fd[0]);
+  close(g->pipe.fd[1]);
+  g->held = 0;
+}`;
+
 /** /proc/self/clear_refs and /proc/self/mem. */
 export const RT_PROC = String.raw`/* ---- /proc/self/clear_refs, /proc/self/mem ---- */
 
