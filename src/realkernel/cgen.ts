@@ -8,7 +8,7 @@
 // started when P starts. signal/wait are futex flags in a MAP_SHARED control page. Variables
 // live in ordinary process memory (a struct), so a forked child starts with its parent's.
 import type { Addr, Scenario, SourcePos, Stmt, ThreadDecl } from '../scenario/ast.js';
-import { Analysis, isPlainGet, type VarKind } from './c/analysis.js';
+import { Analysis, isPlainGet, isRingPin, type VarKind } from './c/analysis.js';
 import {
   RT_CORE,
   RT_DIO,
@@ -83,7 +83,9 @@ function hexByte(b: number): string {
 function unexpressible(a: Analysis, proc: string, st: Stmt): string | null {
   switch (st.op) {
     case 'gup':
-      return st.via === 'gup' && !isPlainGet(st) ? `${GUP_REASON}; only a read-only get_user_pages*(ADDR, 0) has one (a vmsplice() into a pipe of its own)` : null;
+      return st.via === 'gup' && !isPlainGet(st) && !isRingPin(st)
+        ? `${GUP_REASON}; only get_user_pages*(ADDR, 0) (a vmsplice() into a pipe of its own) and pin_user_pages*(ADDR, FOLL_WRITE|FOLL_LONGTERM) (io_uring's fixed-buffer registration) have one`
+        : null;
     case 'unpin':
     case 'device_read':
     case 'device_write': {
@@ -156,6 +158,12 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
     case 'gup': {
       const h = `&${a.field(proc, st.dst)}`;
       if (st.via === 'io_uring') return [`rt_fixed_register(${h}, ${range(st.addr, st.len)});`];
+      if (isRingPin(st)) {
+        return [
+          '/* pin_user_pages(FOLL_WRITE|FOLL_LONGTERM), as io_uring fixed-buffer registration takes it; the device reads and writes through it with WRITE_FIXED/READ_FIXED */',
+          `rt_fixed_register(${h}, ${range(st.addr, st.len)});`,
+        ];
+      }
       if (st.via === 'gup_test') {
         const flags = [st.flags.write ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_WRITE' : '', st.flags.fast ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_FAST' : ''].filter(Boolean);
         return [`rt_gup_test_start(${h}, ${range(st.addr, st.len)}, ${flags.join(' | ') || '0'});`];

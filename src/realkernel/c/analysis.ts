@@ -11,6 +11,14 @@ import { PAGE_SIZE, type Addr, type Scenario, type Stmt, type ThreadDecl } from 
  */
 export type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'getref' | 'uffd' | 'process';
 
+/**
+ * A pin_user_pages*(FOLL_WRITE|FOLL_LONGTERM) that io_uring's fixed-buffer registration performs:
+ * io_sqe_buffers_register() pins the buffer with exactly those flags (through GUP-fast since 5.x).
+ */
+export function isRingPin(st: Extract<Stmt, { op: 'gup' }>): boolean {
+  return st.via === 'gup' && st.flags.pin && st.flags.write && st.flags.longterm && !st.flags.force;
+}
+
 /** A get_user_pages*() that a vmsplice() performs: a plain R/O FOLL_GET reference. */
 export function isPlainGet(st: Extract<Stmt, { op: 'gup' }>): boolean {
   return st.via === 'gup' && !st.flags.pin && !st.flags.write && !st.flags.force && !st.flags.longterm;
@@ -44,7 +52,7 @@ function assigned(st: Stmt): { name: string; kind: VarKind } | null {
     case 'fork':
       return { name: st.child, kind: 'process' };
     case 'gup':
-      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : isPlainGet(st) ? 'getref' : 'gup' };
+      return { name: st.dst, kind: st.via === 'io_uring' ? 'ring' : st.via === 'gup_test' ? 'gup_test' : st.via === 'O_DIRECT' ? 'dio' : isPlainGet(st) ? 'getref' : isRingPin(st) ? 'ring' : 'gup' };
     default:
       return null;
   }
