@@ -81,7 +81,8 @@ export function conditionText(e: CondExpr): string {
     case 'bool':
       return String(e.value);
     case 'not':
-      return `!${conditionText(e.arg)}`;
+      // !(a == b), not !a == b: the same tree when parsed back, but it reads as (!a) == b.
+      return e.arg.kind === 'cmp' ? `!(${conditionText(e.arg)})` : `!${conditionText(e.arg)}`;
     case 'and':
     case 'or':
       return `(${conditionText(e.left)} ${e.kind === 'and' ? '&&' : '||'} ${conditionText(e.right)})`;

@@ -1,5 +1,6 @@
 // Shared by the cowlab commands: eras and policies, scenario loading, exit codes, errors.
 import { dirname, join, basename } from 'node:path';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ERAS, findEra } from '../policies/eras/index.js';
 import { loadPolicy } from '../policies/user.js';
@@ -50,8 +51,14 @@ export function pickEras(all: Policy[], names: string[]): Policy[] {
 
 export const ERA_ORDER = ERAS.map((e) => e.name);
 
-export function loadOrFail(files: string[]): Scenario[] {
+/** Parse every file; on errors print them (as JSON with `json`) and run nothing. */
+export function loadOrFail(files: string[], json = false): Scenario[] {
   const { scenarios, errors } = loadScenarios(files, ERA_ORDER);
+  if (errors.length && json) {
+    const out = errors.map((e) => ({ file: e.file, line: e.line, col: e.col, message: e.detail }));
+    process.stdout.write(JSON.stringify({ errors: out }, null, 2) + '\n');
+    throw new BadInput();
+  }
   if (errors.length) {
     for (const e of errors) process.stderr.write(`${e.message}\n`);
     process.stderr.write(`${errors.length} scenario file(s) with errors; nothing was run\n`);
@@ -62,6 +69,20 @@ export function loadOrFail(files: string[]): Scenario[] {
 
 export class BadInput extends Error {}
 
+/** run, check, sim and c take exactly one scenario file (not a directory). */
+export function oneScenarioFile(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one scenario file, found ${positionals.length === 0 ? 'none' : positionals.length}`);
+  const p = positionals[0];
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    throw new UsageError(`${p}: no such file`);
+  }
+  if (st.isDirectory()) throw new UsageError(`${command} takes exactly one scenario file; ${p} is a directory (the matrix takes directories: cowlab matrix ${p})`);
+  return p;
+}
+
 /** The matrix row label: the path under the scenarios directory, without the extension. */
 export function label(s: Scenario): string {
   const parts = s.file.split(/[\\/]/);
@@ -70,11 +91,14 @@ export function label(s: Scenario): string {
   return rel.endsWith(SCENARIO_EXT) ? rel.slice(0, -SCENARIO_EXT.length) : rel;
 }
 
+/** The bounds of --workers (also in options.ts BOUNDS.workers). */
+const WORKERS_MAX_MIN = { min: 1, max: 64 };
+
 /** --workers: a positive integer; more than one needs breadth-first search. */
 export function workersOption(v: string | undefined, dfs: boolean): number {
   if (v === undefined) return 1;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--workers expects a positive integer, found '${v}'`);
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < WORKERS_MAX_MIN.min || n > WORKERS_MAX_MIN.max) throw new UsageError(`--workers expects an integer from ${WORKERS_MAX_MIN.min} to ${WORKERS_MAX_MIN.max}, found '${v}'`);
   if (n > 1 && dfs) throw new UsageError('--workers needs breadth-first search: drop --dfs, or use --workers 1');
   return n;
 }

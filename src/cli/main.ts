@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The cowlab command. Exit codes: 0 ok, 1 violation or mismatch, 2 bad input.
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+import { commandTimeout, DEFAULT_COMMAND_TIMEOUT_S, reportExit, reportProgress, runWithWatchdog, stderrIsTerminal, watchdogArgv } from './watchdog.js';
 import { ERAS } from '../policies/eras/index.js';
 import { PolicyLoadError } from '../policies/user.js';
 import { findScenarioFiles, LoadError, SCENARIO_EXT } from '../scenario/load.js';
@@ -16,6 +17,7 @@ import {
   EXIT_VIOLATION,
   label,
   loadOrFail,
+  oneScenarioFile,
   PACKAGE_ROOT,
   pickEras,
   policies,
@@ -28,10 +30,12 @@ import { cmdSynth } from './synth.js';
 import { cmdSim } from './sim.js';
 import { cmdC } from './c.js';
 import { cmdKernel } from './kernel.js';
+import { cmdView, htmlFor, runDotText, withDotValue } from './view.js';
 import { CONFIG_HELP } from './common.js';
-import { runScenario } from '../explore/run.js';
-import { checkedVerdict } from '../explore/search.js';
-import { matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
+import { DEFAULT_MAX_STEPS, runScenario } from '../explore/run.js';
+import { checkedVerdict, DEFAULT_SEARCH } from '../explore/search.js';
+import { allAsExpected, matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
+import { BOUNDS, boundText, didYouMean, numberOption, parseCommand } from './options.js';
 import { renderTrace } from '../report/trace.js';
 import { renderEras, erasJson } from '../report/eras.js';
 import { runJson } from '../report/json.js';
@@ -49,28 +53,34 @@ usage: cowlab [matrix] [paths...] [options]   every scenario under every era (th
        cowlab eras [--json]                    the eras, their knobs and commits
        cowlab c <file>                          the scenario as a standalone C program
        cowlab kernel [paths...]                 run the scenarios on this kernel, compare with the model
+       cowlab view <file|trace.json> [--era E]  the run as an HTML page: timeline and state diagrams
 
 Run 'cowlab <command> --help' for a command's options.
 exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input,
             3 inconclusive (check: a limit was reached)
 `,
-  matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--json]
+  matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--strict] [--timeout S] [--json]
 
 Checks every scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus)
 under every era, exploring every interleaving of its threads, and prints the matrix: per
 scenario and era, 'ok' or the violated invariant, marked '*' where it differs from the
-scenario's expected verdict ('LIMIT' if the search hit its state or time limit).
+scenario's expected verdict, '?' where the scenario has no expected verdict for that era
+('LIMIT' if the search hit its state or time limit). One row per file.
 
   --era E         only this era (repeatable; 'v5.9' or '5.9')
   --policy FILE   add a user policy (.ts or .js) as a column; it is compared with the
                   expectations of the era it starts from
   --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
+  --strict        a result without an expected verdict counts as differing
+  --timeout S     time limit for the whole matrix (default ${DEFAULT_SEARCH.timeoutMs / 1000}; ${boundText(BOUNDS.timeout)}): each
+                  search gets what is left; results not reached are LIMIT
   --json          {"results": [{scenario, era, verdict, invariant, expected, match, ...}]}
   -h, --help      this help
 
-exit: 0 all results as expected, 1 some differ, 2 bad input (nothing is run)
+exit: 0 all results as expected (results without an expected verdict are shown as '?' and
+      do not count unless --strict), 1 some differ, 2 bad input (nothing is run)
 `,
-  run: `usage: cowlab run <file> [--era E] [--policy FILE] [--json]
+  run: `usage: cowlab run <file> [--era E] [--policy FILE] [--max-steps K] [--json] [--html FILE] [--dot [STEP]]
 
 Executes one scenario under one era (default: the newest, v6.18) with the default schedule
 (the first runnable thread runs until it blocks) and prints the trace diff-first: per step
@@ -81,10 +91,17 @@ and only what changed in the kernel state.
                   name of the --policy
   --policy FILE   load a user policy (.ts or .js) and run under it unless --era says otherwise
   --config N=y|n  set a kernel option (repeatable): ${CONFIG_HELP}
+  --max-steps K   stop the run after K steps, an error (default ${DEFAULT_MAX_STEPS}; ${boundText(BOUNDS.maxSteps)})
+  --timeout S     with --policy: stop a policy that does not return after S seconds (default
+                  ${DEFAULT_COMMAND_TIMEOUT_S}; ${boundText(BOUNDS.timeout)}), exit 3
   --json          the result and the trace as JSON
+  --html FILE     also write the run as a self-contained HTML page (see cowlab view)
+  --dot [STEP]    print the kernel state as Graphviz DOT instead of the trace: after STEP
+                  (0: the initial state), or one graph per step
   -h, --help      this help
 
 exit: 0 holds (or skipped), 1 violated, 2 bad input or the run could not complete
+      (a deadlock, a failing syscall, --max-steps reached)
 `,
   eras: `usage: cowlab eras [--policy FILE] [--json]
 
@@ -97,42 +114,83 @@ Commits marked 'unverified' could not be confirmed from a primary source.
 `,
 };
 
+const COMMANDS = ['matrix', 'run', 'check', 'replay', 'sim', 'synth', 'eras', 'c', 'kernel', 'view', 'help'];
+
 async function cmdMatrix(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { era: { type: 'string', multiple: true }, policy: { type: 'string' }, config: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
+  const { values, positionals } = parseCommand('matrix', argv, {
+    era: { type: 'string', multiple: true },
+    policy: { type: 'string' },
+    config: { type: 'string', multiple: true },
+    strict: { type: 'boolean' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return write(HELP.matrix), EXIT_OK;
+  const timeoutS = numberOption(values.timeout, 'timeout', DEFAULT_SEARCH.timeoutMs / 1000, BOUNDS.timeout);
   const { all } = await policies(values.policy, values.config);
   const eras = pickEras(all, values.era ?? []);
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
-  const scenarios = loadOrFail(files);
+  const scenarios = loadOrFail(files, values.json);
   const entries: MatrixEntry[] = [];
+  // One time limit for the whole matrix: each cell's search gets what is left of it; cells
+  // after the deadline are LIMIT, not run.
+  const deadline = Date.now() + timeoutS * 1000;
+  const tty = stderrIsTerminal() && !values.json;
+  const cells = scenarios.length * eras.length;
+  let done = 0;
+  let lastProgress = 0;
   for (const s of scenarios) {
-    for (const p of eras) entries.push({ scenario: s, label: label(s), era: p.name, expectationEra: p.base ?? p.name, result: checkedVerdict(s, p) });
+    for (const p of eras) {
+      const left = deadline - Date.now();
+      const now = Date.now();
+      if (now - lastProgress >= 1000 || done === 0) {
+        lastProgress = now;
+        const text = `matrix: ${done}/${cells} results; ${label(s)} under ${p.name}`;
+        if (tty) process.stderr.write(`\r\x1b[K${text}`);
+        reportProgress(text);
+      }
+      const result =
+        left <= 0
+          ? { verdict: { verdict: 'inconclusive' as const }, note: `not run: matrix --timeout ${timeoutS}s reached` }
+          : checkedVerdict(s, p, { ...DEFAULT_SEARCH, timeoutMs: left });
+      entries.push({ scenario: s, label: label(s), era: p.name, expectationEra: p.base ?? p.name, result });
+      done++;
+    }
   }
+  if (tty) process.stderr.write('\r\x1b[K');
   const rows = matrixRows(entries, ERA_ORDER);
+  const strict = values.strict ?? false;
   if (values.json) write(JSON.stringify({ results: rows }, null, 2) + '\n');
-  else write(renderMatrix(entries, eras.map((e) => e.name), ERA_ORDER));
-  return rows.every((r) => r.match) ? EXIT_OK : EXIT_VIOLATION;
+  else write(renderMatrix(entries, eras.map((e) => e.name), ERA_ORDER, strict));
+  return allAsExpected(rows, strict) ? EXIT_OK : EXIT_VIOLATION;
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { era: { type: 'string' }, policy: { type: 'string' }, config: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
+  const { values, positionals } = parseCommand('run', withDotValue(argv), {
+    html: { type: 'string' },
+    dot: { type: 'string' },
+    era: { type: 'string' },
+    policy: { type: 'string' },
+    config: { type: 'string', multiple: true },
+    'max-steps': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return write(HELP.run), EXIT_OK;
-  if (positionals.length !== 1) throw new UsageError('run takes exactly one scenario file');
+  const file = oneScenarioFile('run', positionals);
+  const maxSteps = numberOption(values['max-steps'], 'max-steps', DEFAULT_MAX_STEPS, BOUNDS.maxSteps);
+  numberOption(values.timeout, 'timeout', DEFAULT_COMMAND_TIMEOUT_S, BOUNDS.timeout);
   const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
-  const [s] = loadOrFail(findScenarioFiles(positionals));
-  const r = runScenario(s, policy, { trace: true });
+  const [s] = loadOrFail([file], values.json);
+  const r = runScenario(s, policy, { trace: true, maxSteps });
   const expectationEra = policy.base ?? policy.name;
-  if (values.json) {
+  if (values.html) process.stderr.write(htmlFor(values.html, s, policy, null, `the default schedule under ${policy.name}`));
+  if (values.dot) write(runDotText(s, policy, values.dot, maxSteps));
+  else if (values.json) {
     const exp = expectationFor(s, expectationEra, ERA_ORDER);
     write(JSON.stringify(runJson(s, r, exp), null, 2) + '\n');
   } else write(renderTrace(s, policy, r, expectationEra, ERA_ORDER));
@@ -141,20 +199,25 @@ async function cmdRun(argv: string[]): Promise<number> {
 }
 
 async function cmdEras(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: false,
-  });
+  const { values } = parseCommand('eras', argv, { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, false);
   if (values.help) return write(HELP.eras), EXIT_OK;
   const { all } = await policies(values.policy);
   write(values.json ? JSON.stringify(erasJson(all), null, 2) + '\n' : renderEras(all));
   return EXIT_OK;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Commands whose --policy runs under the watchdog (see watchdog.ts). */
+const WATCHED = new Set(['matrix', 'run', 'check', 'sim', 'synth', 'eras', 'replay']);
+
+export async function main(argv: string[], inWatchdog = false): Promise<number> {
   try {
     const [first, ...rest] = argv;
+    const command = first === undefined || first.startsWith('-') || !COMMANDS.includes(first) ? 'matrix' : first;
+    const policyAt = argv.findIndex((a) => a === '--policy' || a.startsWith('--policy='));
+    if (!inWatchdog && policyAt >= 0 && WATCHED.has(command) && !argv.includes('--help') && !argv.includes('-h')) {
+      const file = argv[policyAt] === '--policy' ? argv[policyAt + 1] : argv[policyAt].slice('--policy='.length);
+      return await runWithWatchdog(argv, commandTimeout(argv, DEFAULT_COMMAND_TIMEOUT_S), `the policy ${file ?? ''}`);
+    }
     if (first === '--help' || first === '-h' || first === 'help') return write(HELP.main), EXIT_OK;
     if (first === '--version') {
       const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -169,14 +232,17 @@ export async function main(argv: string[]): Promise<number> {
     if (first === 'matrix') return await cmdMatrix(rest);
     if (first === 'c') return await cmdC(rest);
     if (first === 'kernel') return await cmdKernel(rest);
+    if (first === 'view') return await cmdView(rest);
+    // Anything else is the matrix's paths and options; a word that is no path is a mistyped command.
+    if (first !== undefined && !first.startsWith('-') && !existsSync(first)) {
+      throw new UsageError(`unknown command or path '${first}'${didYouMean(first, COMMANDS)}; commands: ${COMMANDS.join(', ')} (or scenario paths for the matrix)`);
+    }
     return await cmdMatrix(argv);
   } catch (e) {
     if (e instanceof BadInput) return EXIT_BAD_INPUT;
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof PolicyLoadError) {
-      process.stderr.write(`cowlab: ${e.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    // A policy's error from a worker thread arrives as a plain Error with the class's name.
+    const policyError = e instanceof Error && (e.name === 'PolicyLoadError' || e.name === 'PolicyRuntimeError');
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof PolicyLoadError || policyError) {
       process.stderr.write(`cowlab: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
@@ -184,7 +250,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed directly (not when imported by tests).
-if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+// Run when executed directly (not when imported by tests), or as the watchdog's worker.
+const watched = watchdogArgv();
+if (watched) reportExit(await main(watched, true));
+else if (isMainThread && process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
   process.exitCode = await main(process.argv.slice(2));
 }

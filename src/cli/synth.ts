@@ -1,14 +1,16 @@
 // `cowlab synth`: let the search invent the attack.
-import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_SEARCH, type SearchOptions, type SearchStats } from '../explore/search.js';
+import { DEFAULT_SEARCH, type SearchOptions } from '../explore/search.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
 import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
+import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
+import { progressReporter } from './check.js';
+import { stderrIsTerminal } from './watchdog.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
@@ -20,31 +22,23 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --era E            the era (default v6.18) or a --policy's name
   --policy FILE      load a user policy (.ts or .js)
   --config N=y|n       set a kernel option (repeatable): ${CONFIG_HELP}
-  --procs N          at most N processes (default 2)
-  --depth D          at most D operations in all (default 6)
+  --procs N          at most N processes (default 2; ${boundText(BOUNDS.procs)})
+  --depth D          at most D operations in all, p0's mmap and first write not counted
+                     (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
   --out FILE         also write the found scenario to FILE
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N:
-                     as for check
+                     as for check (with the same bounds)
   --json             the result and statistics as JSON
   -h, --help         this help
 
 exit: 0 no violation within the bound, 1 found one, 2 bad input, 3 inconclusive
 `;
 
-function positive(v: string | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} expects a positive integer, found '${v}'`);
-  return n;
-}
-
 export async function cmdSynth(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
+  const { values, positionals } = parseCommand('synth', argv, {
       config: { type: 'string', multiple: true },
       era: { type: 'string' },
       policy: { type: 'string' },
@@ -61,11 +55,12 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       'no-symmetry': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
   });
   if (values.help) return write(SYNTH_HELP), EXIT_OK;
   if (positionals.length) throw new UsageError(`synth takes no positional arguments, found '${positionals[0]}'`);
+  if (values.out) checkOutputPath(values.out, 'out');
+  const procs = numberOption(values.procs, 'procs', 2, BOUNDS.procs);
+  const depth = numberOption(values.depth, 'depth', 6, BOUNDS.synthDepth);
   const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
   if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
@@ -73,8 +68,8 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
   if (values.invariant && !(ALL_INVARIANTS as readonly string[]).includes(values.invariant)) throw new UsageError(`--invariant: expected one of ${ALL_INVARIANTS.join(', ')}, found '${values.invariant}'`);
   const o: SynthOptions = {
-    procs: positive(values.procs, 'procs', 2),
-    depth: positive(values.depth, 'depth', 6),
+    procs,
+    depth,
     ops: [...new Set(ops)] as SynthOp[],
     invariant: values.invariant as InvariantName | undefined,
   };
@@ -83,20 +78,17 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     por: false,
     dfs: values.dfs ?? false,
     symmetry: !values['no-symmetry'],
-    maxStates: positive(values['max-states'], 'max-states', DEFAULT_SEARCH.maxStates),
-    timeoutMs: positive(values.timeout, 'timeout', DEFAULT_SEARCH.timeoutMs / 1000) * 1000,
-    maxMemoryMb: positive(values['max-memory'], 'max-memory', DEFAULT_SEARCH.maxMemoryMb),
-    progress:
-      process.stderr.isTTY && !values.json
-        ? (s: SearchStats) => process.stderr.write(`\r${s.distinct} distinct / ${s.generated} states, ${s.distinctPerSecond}/s, queue ${s.queue}, depth ${s.depth}   `)
-        : undefined,
+    maxStates: numberOption(values['max-states'], 'max-states', DEFAULT_SEARCH.maxStates, BOUNDS.maxStates),
+    timeoutMs: numberOption(values.timeout, 'timeout', DEFAULT_SEARCH.timeoutMs / 1000, BOUNDS.timeout) * 1000,
+    maxMemoryMb: numberOption(values['max-memory'], 'max-memory', DEFAULT_SEARCH.maxMemoryMb, BOUNDS.maxMemory),
+    progress: progressReporter(values.json, () => `synth under ${policy.name}`),
   };
   const workers = workersOption(values.workers, opts.dfs);
   const r =
     workers > 1
       ? await exploreParallel({ kind: 'synth', synth: o, policy: policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined) }, opts, workers)
       : synthesize(policy, o, opts);
-  if (opts.progress) process.stderr.write('\r\x1b[K');
+  if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
   const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
   const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
   if (text && values.out) writeFileSync(values.out, text);

@@ -15,6 +15,10 @@ export interface SimOptions {
   maxSteps: number;
   shrink: boolean;
   knownEras: readonly string[];
+  /** Stop starting new runs after this time (Date.now() ms); the runs so far are reported. */
+  deadline?: number;
+  /** Called after every run. */
+  progress?: (runs: number, steps: number) => void;
 }
 
 export interface SimFind {
@@ -32,6 +36,13 @@ export interface SimResult {
   seconds: number;
   /** The shortest violating run found. */
   found?: SimFind;
+  /**
+   * A run that could not complete (a deadlock, an unexpected syscall failure): the scenario is
+   * in error, as `run` and `check` report it. Simulation stops at the first such run.
+   */
+  error?: { run: number; note: string; schedule: number[] };
+  /** The era lacks something the scenario needs: every run is skipped. */
+  skipped?: string;
   /** After shrinking: the smaller scenario and its schedule. */
   shrunk?: { scenario: Scenario; schedule: number[]; violation: Violation; scheduleShrinks: number; programShrinks: number };
 }
@@ -85,12 +96,20 @@ export function simulate(s: Scenario, policy: Policy, o: SimOptions): SimResult 
   let steps = 0;
   let violatingRuns = 0;
   let found: SimFind | undefined;
-  for (let run = 0; run < o.runs; run++) {
+  let error: SimResult['error'];
+  let skipped: string | undefined;
+  let runs = 0;
+  for (let run = 0; run < o.runs && !error && !skipped; run++) {
+    if (o.deadline !== undefined && Date.now() > o.deadline) break;
+    runs++;
     const m = new Machine(s, policy);
     const schedule: number[] = [];
     while (m.st.status === 'running' && schedule.length < o.maxSteps) {
       const e = m.enabled();
-      if (!e.length) break;
+      if (!e.length) {
+        error = { run, note: `deadlock: ${m.blocked().join('; ')}`, schedule: schedule.slice() };
+        break;
+      }
       const t = e[Math.floor(rnd() * e.length)];
       m.step(t, false);
       schedule.push(t);
@@ -102,8 +121,11 @@ export function simulate(s: Scenario, policy: Policy, o: SimOptions): SimResult 
         break;
       }
     }
+    if (!error && m.st.status === 'error' && !firstViolation(m, s)) error = { run, note: m.st.note, schedule: schedule.slice() };
+    if (m.st.status === 'skipped') skipped = m.st.note;
+    o.progress?.(run + 1, steps);
   }
-  const result: SimResult = { seed: o.seed, runs: o.runs, violatingRuns, steps, seconds: 0, found };
+  const result: SimResult = { seed: o.seed, runs, violatingRuns, steps, seconds: 0, found, error, skipped };
   if (found && o.shrink) result.shrunk = shrink(s, policy, found, o);
   result.seconds = (Date.now() - started) / 1000;
   return result;
@@ -115,7 +137,9 @@ function shrink(s: Scenario, policy: Policy, f: SimFind, o: SimOptions) {
   let schedule = f.schedule;
   let violation = f.violation;
   let scheduleShrinks = 0;
-  for (let i = 0; i < schedule.length; ) {
+  // Shrinking stops at the deadline too: what is shrunk by then is reported.
+  const late = (): boolean => o.deadline !== undefined && Date.now() > o.deadline;
+  for (let i = 0; i < schedule.length && !late(); ) {
     const cand = schedule.slice(0, i).concat(schedule.slice(i + 1));
     const r = replayLenient(s, policy, cand, o.maxSteps);
     if (same(r.violation) && r.taken.length < schedule.length) {
@@ -127,7 +151,7 @@ function shrink(s: Scenario, policy: Policy, f: SimFind, o: SimOptions) {
   // 2. The programs: delete source statements (all statements sharing a position go together).
   let scenario = s;
   let programShrinks = 0;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed && !late(); ) {
     changed = false;
     for (let ti = 0; ti < scenario.threads.length && !changed; ti++) {
       const body = scenario.threads[ti].body;

@@ -252,6 +252,14 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   machine.dynamic = true;
   machine.st.counters = [0];
   allocateTokens(machine, o);
+  // p0's set-up (mmap, memset) runs before the search starts: the initial state is after it, so
+  // a state's depth is the number of operations that reached it, the one definition of depth
+  // that the bound (--depth), the statistics, the progress line and the found scenario use.
+  while (!machine.st.kernel.threads.every((t) => t.done || t.prog < 0) && machine.st.status === 'running') {
+    const e = machine.enabled();
+    if (!e.length) break;
+    machine.step(e[0], false);
+  }
   const opIndex = o.ops.map((op) => SYNTH_OPS.indexOf(op));
   const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done || t.prog < 0);
   return {
@@ -345,7 +353,7 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
   const what = r.verdict === 'violated' ? `violated ${r.invariant}` : r.verdict;
   const lines = [
     `// Found by: ${command}`,
-    `scenario "synthesized: ${what} under ${policy.name} in ${seq.length} operations"`,
+    `scenario "synthesized: ${what} under ${policy.name} in ${(r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
     `source "cowlab synth (${o.ops.join(',')}; ${o.procs} processes, depth ${o.depth})"`,
     '',
   ];

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ERAS } from './eras/index.js';
-import { KNOB_NAMES, type Knob, type Policy } from './policy.js';
+import { KNOB_NAMES, type Knob, type Policy, type WpReuseRule } from './policy.js';
 import { cited, unverified } from './knob.js';
 import * as rules from './rules.js';
 
@@ -33,7 +33,36 @@ export const policyLib: PolicyLib = {
   },
 };
 
-export class PolicyLoadError extends Error {}
+export class PolicyLoadError extends Error {
+  override name = 'PolicyLoadError';
+}
+
+/** A user policy's rule that throws or answers nonsense while a scenario runs: bad input. */
+export class PolicyRuntimeError extends PolicyLoadError {
+  override name = 'PolicyRuntimeError';
+}
+
+/**
+ * The policy with its do_wp_page rule guarded: an exception in decide(), or an answer that is
+ * not { reuse: boolean, reason: string }, becomes a PolicyRuntimeError naming the file.
+ */
+export function guardPolicy(p: Policy, file: string): Policy {
+  const rule = p.wpReuse.value;
+  const decide: WpReuseRule['decide'] = (input) => {
+    let d: unknown;
+    try {
+      d = rule.decide(input);
+    } catch (e) {
+      throw new PolicyRuntimeError(`${file}: policy '${p.name}': wpReuse rule '${rule.name}' decide() threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const o = d as { reuse?: unknown; reason?: unknown } | null;
+    if (typeof o !== 'object' || o === null || typeof o.reuse !== 'boolean' || typeof o.reason !== 'string') {
+      throw new PolicyRuntimeError(`${file}: policy '${p.name}': wpReuse rule '${rule.name}' decide() must return { reuse: boolean, reason: string }, returned ${String(JSON.stringify(d)).slice(0, 80)}`);
+    }
+    return d as ReturnType<WpReuseRule['decide']>;
+  };
+  return { ...p, wpReuse: { ...p.wpReuse, value: { name: rule.name, decide } } };
+}
 
 const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   gupReadOnCow: ['reference', 'break-cow', 'unshare-anon-pin', 'unshare-cow-pin'],
@@ -82,6 +111,12 @@ export async function loadPolicy(path: string): Promise<Policy> {
     throw new PolicyLoadError(`${path}: cannot load: ${e instanceof Error ? e.message : String(e)}`);
   }
   let exported = mod.default;
+  // A .ts module with no package.json saying "type": "module" near it is compiled as CommonJS:
+  // its default export then arrives as module.exports.default. Unwrap it, so that a policy
+  // loads the same wherever it is.
+  if (typeof exported === 'object' && exported !== null && !('name' in exported) && 'default' in exported) {
+    exported = (exported as { default: unknown }).default;
+  }
   if (typeof exported === 'function') {
     try {
       exported = (exported as (lib: PolicyLib) => unknown)(policyLib);
@@ -89,5 +124,5 @@ export async function loadPolicy(path: string): Promise<Policy> {
       throw new PolicyLoadError(`${path}: the policy function threw: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return validatePolicy(exported, path);
+  return guardPolicy(validatePolicy(exported, path), path);
 }

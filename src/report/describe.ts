@@ -15,7 +15,7 @@ export function pteText(pte: Pte): string {
   return `${pte.pfn === ZERO_PFN ? 'zero page' : `pfn ${pte.pfn}`} ${bits}`;
 }
 
-function frameText(f: Frame): string {
+export function frameText(f: Frame): string {
   switch (f.kind) {
     case 'wp_copy':
       return `wp_page_copy (${f.step === 'copy' ? 'to copy' : 'to install'} pfn ${f.oldPfn})`;

@@ -10,12 +10,13 @@ export function statsText(st: SearchStats): string {
   );
 }
 
-export function verdictLine(r: SearchResult): string {
+/** `shortest`: the search was breadth-first, so a counterexample is a shortest one. */
+export function verdictLine(r: SearchResult, shortest = true): string {
   switch (r.verdict) {
     case 'holds':
       return 'holds (every interleaving explored)';
     case 'violated':
-      return `violated ${r.invariant} (shortest counterexample: ${r.schedule?.length ?? 0} steps)`;
+      return `violated ${r.invariant} (${shortest ? 'shortest counterexample' : 'counterexample, depth-first: not necessarily shortest'}: ${r.schedule?.length ?? 0} steps)`;
     case 'inconclusive':
       return `inconclusive: ${r.note}`;
     case 'skipped':

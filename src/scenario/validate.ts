@@ -229,6 +229,9 @@ export function versionEraOrder(names: Iterable<string>): string[] {
  * Checks a scenario as a whole and throws the first problem found as a
  * ScenarioError positioned at the offending statement or declaration.
  */
+/** The most pages all mmap() calls of a scenario may map together (docs/scenario-language.md). */
+export const MAX_SCENARIO_PAGES = 1024;
+
 export function validateScenario(s: Scenario, knownEras: readonly string[]): void {
   const file = s.file;
   const top: SourcePos = { file, line: 1, col: 1 };
@@ -236,6 +239,18 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   // ---- processes and threads ----
   if (s.processes.length === 0) {
     throw new ScenarioError(top, "a scenario needs at least one 'process NAME { ... }'");
+  }
+  // ---- sizes: the model keeps every page (and each CPU's TLB entry for it) as objects, so a
+  // scenario's mappings are bounded: a step stays cheap and a run ends in bounded time ----
+  let pages = 0;
+  for (const t of s.threads) {
+    for (const st of t.body) {
+      if (st.op !== 'mmap') continue;
+      pages += Math.ceil(st.len / PAGE_SIZE);
+      if (pages > MAX_SCENARIO_PAGES) {
+        throw new ScenarioError(st.pos, `the scenario maps ${pages} pages by here; at most ${MAX_SCENARIO_PAGES} pages (${(MAX_SCENARIO_PAGES * PAGE_SIZE) / 2 ** 20} MiB) in all mmap() calls of a scenario are modelled`);
+      }
+    }
   }
   const threadsOf = new Map<string, ThreadDecl[]>();
   for (const t of s.threads) {
