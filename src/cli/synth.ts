@@ -7,10 +7,12 @@ import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } 
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
-import { EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
+import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
 import { progressReporter } from './check.js';
 import { stderrIsTerminal } from './watchdog.js';
+import { htmlFor } from './view.js';
+import { parseScenario } from '../scenario/parse.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
@@ -29,6 +31,7 @@ a scenario file, or exhausts the space and proves that none exists within the bo
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
   --out FILE         also write the found scenario to FILE
+  --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N:
                      as for check (with the same bounds)
   --json             the result and statistics as JSON
@@ -47,6 +50,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       ops: { type: 'string' },
       invariant: { type: 'string' },
       out: { type: 'string' },
+      html: { type: 'string' },
       'max-states': { type: 'string' },
       timeout: { type: 'string' },
       'max-memory': { type: 'string' },
@@ -59,6 +63,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   if (values.help) return write(SYNTH_HELP), EXIT_OK;
   if (positionals.length) throw new UsageError(`synth takes no positional arguments, found '${positionals[0]}'`);
   if (values.out) checkOutputPath(values.out, 'out');
+  if (values.html) checkOutputPath(values.html, 'html');
   const procs = numberOption(values.procs, 'procs', 2, BOUNDS.procs);
   const depth = numberOption(values.depth, 'depth', 6, BOUNDS.synthDepth);
   const { all, user } = await policies(values.policy, values.config);
@@ -92,6 +97,11 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
   const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
   if (text && values.out) writeFileSync(values.out, text);
+  if (values.html) {
+    // The printed scenario replays the attack under its default schedule.
+    if (text) process.stderr.write(htmlFor(values.html, parseScenario(text, values.out ?? 'synthesized.cow', ERA_ORDER), policy, null, `the attack synth found under ${policy.name}`));
+    else process.stderr.write(`no attack found: nothing written to ${values.html}\n`);
+  }
   if (values.json) {
     write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats }, null, 2) + '\n');
   } else {
