@@ -654,6 +654,9 @@ export class Machine {
           }
           th.sub++;
         }
+        // The trace shows the whole register, not only the page read last.
+        const whole = s.op === 'read' ? this.st.regs[pid][s.dst] : undefined;
+        if (this.recording && whole?.kind === 'data' && ranges.length > 1) rec.observation = tokenRuns(whole.tokens, (t) => tokenLabel(this.tokens, t));
         return true;
       }
       case 'fork': {
@@ -845,4 +848,11 @@ export function regText(v: RegValue): string {
       return `${v.what} {${names.join(', ')}}`;
     }
   }
+}
+
+/** Tokens as runs: "0x01 (p, line 8) | 0x02 (p, line 9)", a repeated token shown once per run. */
+export function tokenRuns(tokens: readonly Token[], label: (t: Token) => string): string {
+  const runs: string[] = [];
+  for (let i = 0; i < tokens.length; i++) if (i === 0 || tokens[i] !== tokens[i - 1]) runs.push(label(tokens[i]));
+  return runs.join(' | ');
 }

@@ -10,6 +10,7 @@ import { findEra } from '../../src/policies/eras/index.js';
 import { Machine as MachineClass } from '../../src/explore/machine.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ERA_NAMES } from '../../src/policies/eras/index.js';
+import { runScenario } from '../../src/explore/run.js';
 
 function reg(m: Machine, proc: string, name: string): RegValue {
   const pid = m.st.kernel.procs.findIndex((p) => p.name === proc);
@@ -208,5 +209,27 @@ process p {
     assert.equal(m.st.status, 'skipped');
     assert.match(m.st.note, /CONFIG_MEM_SOFT_DIRTY/);
     assert.equal(new MachineClass(scenario('require CONFIG_MEM_SOFT_DIRTY'), v618).st.status, 'running');
+  });
+});
+
+describe('registers that span pages', () => {
+  const text = `scenario "t"
+process p {
+  mem = mmap(2 * PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
+  memset(mem, 1, PAGE)
+  memset(mem + PAGE, 2, PAGE)
+  r = read(mem)
+  second = read(mem + PAGE, PAGE)
+}
+final forall (!(p.r == 1) && !(p.r == 2) && p.second == 2)`;
+
+  test('the trace shows every page of the register, and a byte compares equal only to a register that holds nothing else', () => {
+    const policy = findEra('v6.18');
+    assert.ok(policy);
+    const s = parseScenario(text, 't.cow', ERA_NAMES);
+    const r = runScenario(s, policy, { trace: true });
+    const step = r.steps.find((x) => x.text === 'r = read(mem)');
+    assert.equal(step?.observation, '0x01 (p, line 4) | 0x02 (p, line 5)');
+    assert.deepEqual(r.condition, { quantifier: 'forall', holds: true });
   });
 });
