@@ -2,11 +2,9 @@
 // --itf`) and confirm that it reproduces the same result.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { replaySchedule } from '../explore/search.js';
-import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { itfStates, sha256, type ItfTrace } from '../report/itf.js';
-import { verdictText } from '../report/verdict.js';
+import { sha256, type ItfTrace } from '../report/itf.js';
+import { replayTrace, traceMeta, traceSchedule, TraceError, type TraceMeta } from '../report/replay.js';
 import { parseScenario } from '../scenario/parse.js';
 import { ScenarioError } from '../scenario/errors.js';
 import type { Scenario } from '../scenario/ast.js';
@@ -31,32 +29,7 @@ exit: 0 reproduced, 1 not reproduced (a state, the verdict or the violation diff
       index out of range, a missing or different policy)
 `;
 
-interface Meta {
-  file: string;
-  era: string;
-  schedule: unknown[];
-  verdict?: unknown;
-  invariant?: unknown;
-  violation?: unknown;
-  text?: unknown;
-  sha256?: unknown;
-  policy?: { name?: unknown; base?: unknown; file?: unknown; sha256?: unknown } | null;
-}
-
-/** JSON with sorted keys, so that states compare whatever order their keys were written in. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
-function loadTrace(path: string): { itf: ItfTrace; meta: Meta } {
+function loadTrace(path: string): { itf: ItfTrace; meta: TraceMeta } {
   let st;
   try {
     st = statSync(path);
@@ -70,15 +43,15 @@ function loadTrace(path: string): { itf: ItfTrace; meta: Meta } {
   } catch (e) {
     throw new UsageError(`${path}: not a readable JSON trace: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const meta = (itf as { '#meta'?: { cowlab?: Meta } } | null)?.['#meta']?.cowlab;
-  if (!meta || typeof meta.file !== 'string' || typeof meta.era !== 'string' || !Array.isArray(meta.schedule)) {
-    throw new UsageError(`${path}: expected an ITF trace with #meta.cowlab {file, era, schedule}`);
+  try {
+    return { itf, meta: traceMeta(itf) };
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
   }
-  if (!Array.isArray(itf.states)) throw new UsageError(`${path}: expected an ITF trace with a 'states' array`);
-  return { itf, meta };
 }
 
-function traceScenario(path: string, meta: Meta): Scenario {
+function traceScenario(path: string, meta: TraceMeta): Scenario {
   if (typeof meta.text === 'string') {
     if (typeof meta.sha256 === 'string' && sha256(meta.text) !== meta.sha256) {
       throw new UsageError(`${path}: the scenario text in the trace does not match its recorded sha256 (edited?)`);
@@ -96,7 +69,7 @@ function traceScenario(path: string, meta: Meta): Scenario {
   return loadOrFail([file])[0];
 }
 
-async function tracePolicy(path: string, meta: Meta, given: string | undefined) {
+async function tracePolicy(path: string, meta: TraceMeta, given: string | undefined) {
   const p = meta.policy;
   const userFile = p && typeof p.file === 'string' ? p.file : null;
   const name = p && typeof p.name === 'string' ? p.name : meta.era;
@@ -123,51 +96,25 @@ export async function cmdReplay(argv: string[]): Promise<number> {
   const path = positionals[0];
   const { itf, meta } = loadTrace(path);
   const s = traceScenario(path, meta);
-  const threads = s.threads.length;
-  const schedule = meta.schedule.map((t, i) => {
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= threads) {
-      throw new UsageError(`${path}: schedule step ${i + 1}: thread ${JSON.stringify(t)} is not a thread of the scenario (0..${threads - 1})`);
-    }
-    return t;
-  });
-  const policy = await tracePolicy(path, meta, values.policy);
-  const recorded = `${String(meta.verdict ?? '?')}${typeof meta.invariant === 'string' ? ` ${meta.invariant}` : ''}`;
-  let replayed;
   try {
-    replayed = replaySchedule(s, policy, schedule);
+    traceSchedule(meta, s);
   } catch (e) {
-    write(`not reproduced: ${e instanceof Error ? e.message : String(e)}\n  recorded: ${recorded}\n`);
+    if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const policy = await tracePolicy(path, meta, values.policy);
+  const r = replayTrace(itf, s, policy);
+  if (!r.run) {
+    write(`not reproduced: ${r.problems.join('; ')}\n  recorded: ${r.recorded}\n`);
     return EXIT_VIOLATION;
   }
-  const r = { ...summarise(replayed.machine, replayed.steps), steps: replayed.steps };
-  if (values.trace) write(renderTrace(s, policy, r, policy.base ?? policy.name, ERA_ORDER));
-  const invariant = r.verdict.verdict === 'violated' ? r.verdict.invariant : null;
-  const violation = r.violations[0]?.message ?? null;
-  const replayedText = verdictText(r.verdict);
-  const problems: string[] = [];
-  // Every state: the replayed run's states against the recorded ones.
-  const states = itfStates(s, policy, schedule);
-  if (itf.states.length !== states.length) problems.push(`the trace records ${itf.states.length} states, the replay has ${states.length}`);
-  for (let i = 0; i < Math.min(states.length, itf.states.length); i++) {
-    const a = states[i];
-    const b = itf.states[i] as Record<string, unknown> | null;
-    const diff = ['kernel', 'registers', '#meta'].filter((k) => canonical(a[k]) !== canonical(b?.[k]));
-    if (diff.length) {
-      problems.push(`state ${i} differs from the recorded one in ${diff.join(', ')}`);
-      break;
-    }
-  }
-  const sameVerdict = meta.verdict === 'holds' || meta.verdict === 'violated' ? (invariant ? 'violated' : 'holds') === meta.verdict : true;
-  if (!sameVerdict || invariant !== (meta.invariant ?? null)) problems.push(`recorded ${recorded}, the replay gives ${replayedText}`);
-  if (meta.violation !== null && meta.violation !== undefined && violation !== meta.violation) {
-    problems.push(`recorded violation: ${String(meta.violation)}; the replay's: ${violation ?? '(none)'}`);
-  }
-  if (problems.length === 0) {
+  if (values.trace) write(renderTrace(s, policy, r.run, policy.base ?? policy.name, ERA_ORDER));
+  if (r.reproduced) {
     write(
-      `reproduced: ${s.file} under ${policy.name}, ${schedule.length} steps, all ${states.length} states identical: ${recorded}\n${violation ? `  ${violation}\n` : ''}`,
+      `reproduced: ${s.file} under ${policy.name}, ${meta.schedule.length} steps, all ${r.states} states identical: ${r.recorded}\n${r.violation ? `  ${r.violation}\n` : ''}`,
     );
     return EXIT_OK;
   }
-  write(`not reproduced: ${s.file} under ${policy.name}, ${schedule.length} steps\n${problems.map((p) => `  ${p}\n`).join('')}`);
+  write(`not reproduced: ${s.file} under ${policy.name}, ${meta.schedule.length} steps\n${r.problems.map((p) => `  ${p}\n`).join('')}`);
   return EXIT_VIOLATION;
 }

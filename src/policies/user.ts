@@ -104,10 +104,17 @@ export async function loadPolicy(path: string): Promise<Policy> {
   let mod: { default?: unknown };
   try {
     if (/\.(c|m)?ts$/.test(abs)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as { default?: unknown };
+      // tsx is an optional dependency: only TypeScript policies need it.
+      let tsx: typeof import('tsx/esm/api');
+      try {
+        tsx = await import('tsx/esm/api');
+      } catch {
+        throw new PolicyLoadError(`${path}: a TypeScript policy needs the optional dependency tsx (npm install tsx), or write the policy as .js`);
+      }
+      mod = (await tsx.tsImport(pathToFileURL(abs).href, import.meta.url)) as { default?: unknown };
     } else mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
   } catch (e) {
+    if (e instanceof PolicyLoadError) throw e;
     throw new PolicyLoadError(`${path}: cannot load: ${e instanceof Error ? e.message : String(e)}`);
   }
   let exported = mod.default;
