@@ -243,7 +243,9 @@ export async function main(argv: string[], inWatchdog = false): Promise<number> 
     // A policy's error from a worker thread arrives as a plain Error with the class's name.
     const policyError = e instanceof Error && (e.name === 'PolicyLoadError' || e.name === 'PolicyRuntimeError');
     if (e instanceof UsageError || e instanceof LoadError || e instanceof PolicyLoadError || policyError) {
-      process.stderr.write(`cowlab: ${e.message}\n`);
+      // With --json the error is JSON too (on stdout, where the result would have been).
+      if (argv.includes('--json')) write(JSON.stringify({ error: { kind: e instanceof UsageError ? 'usage' : e instanceof LoadError ? 'load' : 'policy', message: e.message } }, null, 2) + '\n');
+      else process.stderr.write(`cowlab: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
     throw e;

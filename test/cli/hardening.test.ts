@@ -329,3 +329,12 @@ test('25: --json on parse errors gives {file, line, col, message}', () => {
   assert.deepEqual(Object.keys(j.errors[0]), ['file', 'line', 'col', 'message']);
   assert.equal(j.errors[0].line, 5);
 });
+
+test('25: --json on usage errors gives {error: {kind, message}} on stdout', () => {
+  const r = cowlab(['run', 'scenarios/cow/01-basic-cow-after-fork.cow', '--era', 'v9.9', '--json']);
+  assert.equal(r.code, 2);
+  const j = JSON.parse(r.out) as { error: { kind: string; message: string } };
+  assert.equal(j.error.kind, 'usage');
+  assert.match(j.error.message, /unknown era 'v9.9'/);
+  assert.equal(r.err, '');
+});
