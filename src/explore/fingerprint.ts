@@ -126,6 +126,17 @@ class UnorderedSum {
   }
 }
 
+/**
+ * The registers that something still reads (`PROC.REG`), or null for all. No statement reads a
+ * register: only the final condition does, at the end of a run, so a register it does not name
+ * is dead from the moment it is written. Leaving dead registers out of the fingerprint merges
+ * states that differ only in them; everything that can happen next is the same from both, so
+ * verdicts, shortest counterexamples and the outcome of the final condition are unchanged
+ * (SPIN's dead-variable elimination). Callers that look at every register at the end (the
+ * outcome sets compared with a real kernel) pass null.
+ */
+export type LiveRegisters = ReadonlySet<string> | null;
+
 const hasher = new Hash64();
 const unordered = new UnorderedSum();
 
@@ -135,7 +146,7 @@ const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uff
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
  * verdict, is hashed; with symmetry, pages are renamed by a canonical walk.
  */
-export function fingerprintState(m: MachineState, symmetry: boolean): [number, number] {
+export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveRegisters = null): [number, number] {
   const k = m.kernel;
   const h = hasher.reset();
   h.s(m.status);
@@ -308,9 +319,13 @@ export function fingerprintState(m: MachineState, symmetry: boolean): [number, n
     }
     unordered.into(h);
   }
-  for (const regs of m.regs) {
+  for (let pid = 0; pid < m.regs.length; pid++) {
+    const regs = m.regs[pid];
+    const proc = live ? k.procs[pid]?.name : '';
     h.n(TAG.regs);
     for (const name in regs) {
+      // A dead register (nothing reads it later) is not part of the state.
+      if (live && !live.has(`${proc}.${name}`)) continue;
       const r = regs[name];
       const e = unordered.start();
       e.s(name);

@@ -17,11 +17,11 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Policy } from '../policies/policy.js';
-import type { Scenario, InvariantName, Verdict } from '../scenario/ast.js';
+import type { CondExpr, Scenario, InvariantName, Verdict } from '../scenario/ast.js';
 import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
-import { collisionProbability, fingerprintState, FingerprintSet } from './fingerprint.js';
+import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
 
 export interface SearchOptions {
@@ -115,7 +115,7 @@ export function judgeState(space: Space, m: Machine, st: MachineState, symmetry:
   // Final states are counted up to symmetry whatever the search uses, so that outcome counts
   // do not depend on the reductions. With symmetry they are already deduplicated by the
   // visited set under the same canonical form.
-  const canon = symmetry ? null : fingerprintState(st, true);
+  const canon = symmetry ? null : fingerprintState(st, true, space.live);
   m.st = st;
   return { kind: 'final', holds: space.finalHolds(m), canon };
 }
@@ -301,6 +301,24 @@ export interface Space {
   /** The final condition in a final state (true when there is none). */
   finalHolds(m: Machine): boolean;
   quantifier?: 'forall' | 'exists';
+  /** The registers that are live (see LiveRegisters in fingerprint.ts): the final condition's. */
+  live: LiveRegisters;
+}
+
+/** The registers a final condition names (`PROC.REG`); none without one. */
+export function conditionRegisters(s: Scenario): Set<string> {
+  const out = new Set<string>();
+  const walk = (e: CondExpr): void => {
+    if (e.kind === 'cmp') {
+      for (const t of [e.left, e.right]) if (t.kind === 'reg') out.add(`${t.process}.${t.reg}`);
+    } else if (e.kind === 'not') walk(e.arg);
+    else if (e.kind === 'and' || e.kind === 'or') {
+      walk(e.left);
+      walk(e.right);
+    }
+  };
+  if (s.final) walk(s.final.expr);
+  return out;
 }
 
 export function scenarioSpace(s: Scenario, policy: Policy, por: boolean): Space {
@@ -314,6 +332,7 @@ export function scenarioSpace(s: Scenario, policy: Policy, por: boolean): Space 
     stuck: () => false,
     finalHolds: (m) => (s.final ? evalCondition(s.final.expr, (proc, reg) => regOf(m.st, proc, reg), m.tokens) : true),
     quantifier: s.final?.quantifier,
+    live: conditionRegisters(s),
   };
 }
 
@@ -336,7 +355,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   const codec = opts.dfs ? null : new StateCodec();
   const stats = (queue: number): SearchStats =>
     searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
-  const fp0 = fingerprintState(space.initial, opts.symmetry);
+  const fp0 = fingerprintState(space.initial, opts.symmetry, space.live);
   visited.add(fp0[0], fp0[1]);
   const frontier: Node[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
@@ -385,7 +404,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       m.st = st;
       space.apply(m, t);
       generated++;
-      const fp = fingerprintState(st, opts.symmetry);
+      const fp = fingerprintState(st, opts.symmetry, space.live);
       if (!visited.add(fp[0], fp[1])) continue;
       const id = tree.add(node.id, t);
       const depth = node.depth + 1;

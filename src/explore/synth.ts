@@ -296,6 +296,9 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
       return true;
     },
     finalHolds: () => true,
+    // Synthesis has no final condition: every register its reads write is dead at once (each
+    // read is judged when it happens).
+    live: new Set<string>(),
   };
 }
 
