@@ -142,7 +142,8 @@ export async function cmdSim(argv: string[]): Promise<number> {
           error: r.error ?? null,
           skipped: r.skipped ?? null,
           found: r.found ? { run: r.found.run, invariant: r.found.invariant, violation: r.found.violation.message, schedule: r.found.schedule } : null,
-          shrunk: r.shrunk ? { schedule: r.shrunk.schedule, violation: r.shrunk.violation.message, scheduleShrinks: r.shrunk.scheduleShrinks, programShrinks: r.shrunk.programShrinks, scenario: text } : null,
+          // The violation as the printed (shrunk) scenario's lines cite it.
+          shrunk: r.shrunk ? { schedule: r.shrunk.schedule, violation: (shownViolation ?? r.shrunk.violation).message, scheduleShrinks: r.shrunk.scheduleShrinks, programShrinks: r.shrunk.programShrinks, scenario: text } : null,
         },
         null,
         2,

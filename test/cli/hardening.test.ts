@@ -338,3 +338,14 @@ test('25: --json on usage errors gives {error: {kind, message}} on stdout', () =
   assert.match(j.error.message, /unknown era 'v9.9'/);
   assert.equal(r.err, '');
 });
+
+test('9: sim --json reports the shrunk violation with the lines of the shrunk scenario it prints', () => {
+  const r = cowlab(['sim', 'scenarios/cow/03-vmsplice-unmap-in-child.cow', '--era', 'v4.9', '--seed', '7', '--runs', '20', '--json']);
+  assert.equal(r.code, 1);
+  const j = JSON.parse(r.out) as { shrunk: { violation: string; scenario: string } };
+  const lines = j.shrunk.scenario.split('\n');
+  // Every "line N" the violation cites is a memset in the printed scenario.
+  const cited = [...j.shrunk.violation.matchAll(/line (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(cited.length >= 2);
+  for (const n of cited) assert.match(lines[n - 1], /memset\(/, `line ${n}: ${lines[n - 1]}`);
+});
