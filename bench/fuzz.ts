@@ -1,4 +1,4 @@
-// npm run fuzz: a large fuzzing run of the parser and the checker (issue 12).
+// npm run fuzz: a large fuzzing run of the parser and the checker.
 //   node dist/bench/fuzz.js [INPUTS] [SEED]
 // Prints how many inputs were tried and what became of them; exit 1 on a failure (with
 // fast-check's counterexample and seed, to reproduce it).

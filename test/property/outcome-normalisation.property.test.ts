@@ -1,5 +1,5 @@
-// Page identities carry no meaning of their own (issue: "a test can never depend on the
-// numbering"): whatever PFNs a kernel hands out, the normalised outcome depends only on which
+// Page identities carry no meaning of their own (a test can never depend on the
+// numbering): whatever PFNs a kernel hands out, the normalised outcome depends only on which
 // registers name the same page; and fault counters only on their differences within a thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
