@@ -72,8 +72,8 @@ describe('mprotect', () => {
   }
   const UPGRADES: Record<string, string> = {
     'v6.0': '[v6.0 64fe24a3e05e unverified]',
-    'v6.2': '[v6.2 unverified]',
-    'v6.18': '[v6.18 931298e103c2 unverified]',
+    'v6.2': '[v6.2 d84887739d5c unverified]',
+    'v6.18': '[v6.18 931298e103c2]',
   };
   for (const [name, cite] of Object.entries(UPGRADES)) {
     test(`${name}: can_change_pte_writable maps the exclusive dirty page writable without a fault`, () => {

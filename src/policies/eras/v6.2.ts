@@ -8,7 +8,9 @@ export const v6_2: Policy = {
   name: 'v6.2',
   kernels: '6.2 – 6.4',
   summary: 'As v6.0; a R/O FOLL_LONGTERM pin of anything that is not an exclusive anon page in a COW mapping unshares first.',
-  // The 6.2 cycle stopped requiring a dirty PTE for exclusive anon pages (mainline id not confirmed).
-  changeWritable: unverified('mprotect', '', 'mm/mprotect: allow clean exclusive anon pages to be writable', 'v6.2'),
+  // The 6.2 cycle stopped requiring a dirty PTE for exclusive anon pages. The title is confirmed
+  // (the patch, lore.kernel.org/r/20221108174652.198904-2-david@redhat.com); the mainline id
+  // d84887739d5c is not (only linux-next ids were found).
+  changeWritable: unverified('mprotect', 'd84887739d5c', 'mm/mprotect: allow clean exclusive anon pages to be writable', 'v6.2'),
   gupReadOnCow: cited('unshare-cow-pin', '84209e87c696', 'mm/gup: reliable R/O long-term pinning in COW mappings', 'v6.2'),
 };
