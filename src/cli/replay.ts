@@ -1,14 +1,11 @@
 // `cowlab replay <trace.json>`: re-execute an ITF trace written by `check --itf` (or `sim
 // --itf`) and confirm that it reproduces the same result.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { renderTrace } from '../report/trace.js';
-import { sha256, type ItfTrace } from '../report/itf.js';
-import { replayTrace, traceMeta, traceSchedule, TraceError, type TraceMeta } from '../report/replay.js';
-import { parseScenario } from '../scenario/parse.js';
-import { ScenarioError } from '../scenario/errors.js';
-import type { Scenario } from '../scenario/ast.js';
-import { ERA_ORDER, EXIT_OK, EXIT_VIOLATION, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
+import { sha256 } from '../report/itf.js';
+import { replayTrace, type TraceMeta } from '../report/replay.js';
+import { ERA_ORDER, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, write } from './common.js';
+import { loadTrace, traceScenario, traceScheduleOf } from './trace-file.js';
 import { parseCommand } from './options.js';
 
 export const REPLAY_HELP = `usage: cowlab replay <trace.json> [--policy FILE] [--trace]
@@ -28,46 +25,6 @@ exit: 0 reproduced, 1 not reproduced (a state, the verdict or the violation diff
       recorded thread cannot run), 2 bad input (not a trace, an edited scenario text, a thread
       index out of range, a missing or different policy)
 `;
-
-function loadTrace(path: string): { itf: ItfTrace; meta: TraceMeta } {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UsageError(`${path}: no such file`);
-  }
-  if (st.isDirectory()) throw new UsageError(`${path}: is a directory; replay takes one trace file`);
-  let itf: ItfTrace;
-  try {
-    itf = JSON.parse(readFileSync(path, 'utf8')) as ItfTrace;
-  } catch (e) {
-    throw new UsageError(`${path}: not a readable JSON trace: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  try {
-    return { itf, meta: traceMeta(itf) };
-  } catch (e) {
-    if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
-    throw e;
-  }
-}
-
-function traceScenario(path: string, meta: TraceMeta): Scenario {
-  if (typeof meta.text === 'string') {
-    if (typeof meta.sha256 === 'string' && sha256(meta.text) !== meta.sha256) {
-      throw new UsageError(`${path}: the scenario text in the trace does not match its recorded sha256 (edited?)`);
-    }
-    try {
-      return parseScenario(meta.text, meta.file, ERA_ORDER);
-    } catch (e) {
-      if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario recorded in the trace does not parse: ${e.message}`);
-      throw e;
-    }
-  }
-  const near = resolve(dirname(path), meta.file);
-  const file = existsSync(meta.file) ? meta.file : existsSync(near) ? near : null;
-  if (!file) throw new UsageError(`${path}: the trace records no scenario text and its file ${meta.file} is not found (here or next to the trace)`);
-  return loadOrFail([file])[0];
-}
 
 async function tracePolicy(path: string, meta: TraceMeta, given: string | undefined) {
   const p = meta.policy;
@@ -94,14 +51,9 @@ export async function cmdReplay(argv: string[]): Promise<number> {
   if (values.help) return write(REPLAY_HELP), EXIT_OK;
   if (positionals.length !== 1) throw new UsageError(`replay takes exactly one trace file, found ${positionals.length || 'none'}`);
   const path = positionals[0];
-  const { itf, meta } = loadTrace(path);
+  const { itf, meta } = loadTrace(path, 'replay');
   const s = traceScenario(path, meta);
-  try {
-    traceSchedule(meta, s);
-  } catch (e) {
-    if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
-    throw e;
-  }
+  traceScheduleOf(path, meta, s);
   const policy = await tracePolicy(path, meta, values.policy);
   const r = replayTrace(itf, s, policy);
   if (!r.run) {

@@ -1,12 +1,10 @@
 // `cowlab view`: a scenario's run, or an ITF trace, as one self-contained HTML page with the
 // timeline and the state diagram at every step; with two eras, the same schedule under both.
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
-import { parseScenario } from '../scenario/parse.js';
-import { ScenarioError } from '../scenario/errors.js';
 import { findScenarioFiles } from '../scenario/load.js';
 import { ERAS } from '../policies/eras/index.js';
 import { DEFAULT_SEARCH, search, type SearchResult } from '../explore/search.js';
@@ -16,6 +14,7 @@ import { defaultSchedule, recordRun } from '../view/record.js';
 import { runDot } from '../view/dot.js';
 import { openInBrowser, writePage } from '../view/write.js';
 import { CONFIG_HELP, ERA_ORDER, EXIT_OK, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
+import { loadTrace, traceScenario, traceScheduleOf } from './trace-file.js';
 
 export const VIEW_HELP = `usage: cowlab view <file.cow> [--era E [--era E2]] [--check] [--out FILE] [--open]
        cowlab view <trace.json> [--era E2] [--out FILE] [--open]
@@ -45,42 +44,6 @@ statement by statement, and the first step whose kernel decisions differ is mark
 
 exit: 0 the page was written, 2 bad input
 `;
-
-interface TraceMeta {
-  file: string;
-  era: string;
-  schedule: number[];
-  text?: string;
-}
-
-function readTrace(path: string): TraceMeta {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${path}: not a readable JSON trace: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const meta = (data as { '#meta'?: { cowlab?: Partial<TraceMeta> } } | null)?.['#meta']?.cowlab;
-  if (!meta || typeof meta.file !== 'string' || typeof meta.era !== 'string' || !Array.isArray(meta.schedule) || !meta.schedule.every((t) => Number.isInteger(t) && t >= 0)) {
-    throw new UsageError(`${path}: expected an ITF trace with #meta.cowlab {file, era, schedule}`);
-  }
-  return { file: meta.file, era: meta.era, schedule: meta.schedule, text: typeof meta.text === 'string' ? meta.text : undefined };
-}
-
-function traceScenario(path: string, meta: TraceMeta): Scenario {
-  if (meta.text !== undefined) {
-    try {
-      return parseScenario(meta.text, meta.file, ERA_ORDER);
-    } catch (e) {
-      if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario recorded in the trace does not parse: ${e.message}`);
-      throw e;
-    }
-  }
-  const near = resolve(dirname(path), meta.file);
-  const file = existsSync(meta.file) ? meta.file : existsSync(near) ? near : null;
-  if (!file) throw new UsageError(`${path}: the trace records no scenario text and its file ${meta.file} is not found`);
-  return loadOrFail([file])[0];
-}
 
 /** The page's default name: the scenario file's base name and the eras. */
 export function defaultOutName(file: string, eras: readonly string[]): string {
@@ -115,10 +78,10 @@ export async function cmdView(argv: string[]): Promise<number> {
   let outcome: string | null = null;
   if (input.endsWith('.json')) {
     if (values.check) throw new UsageError('--check is for a scenario file; a trace brings its own schedule');
-    const meta = readTrace(input);
+    const { meta } = loadTrace(input, 'view');
     scenario = traceScenario(input, meta);
     chosen = pickEras(all, [meta.era, ...eraNames]);
-    schedule = meta.schedule;
+    schedule = traceScheduleOf(input, meta, scenario);
     scheduleFrom = `the trace ${basename(input)} (${schedule.length} steps under ${chosen[0].name})`;
   } else {
     [scenario] = loadOrFail(findScenarioFiles([input]));
