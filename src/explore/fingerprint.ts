@@ -319,10 +319,16 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     }
     unordered.into(h);
   }
+  // With no live register (synthesis) the registers are skipped whole, without a look-up each.
+  const noneLive = live !== null && live.size === 0;
   for (let pid = 0; pid < m.regs.length; pid++) {
     const regs = m.regs[pid];
     const proc = live ? k.procs[pid]?.name : '';
     h.n(TAG.regs);
+    if (noneLive) {
+      unordered.into(h);
+      continue;
+    }
     for (const name in regs) {
       // A dead register (nothing reads it later) is not part of the state.
       if (live && !live.has(`${proc}.${name}`)) continue;

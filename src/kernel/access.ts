@@ -47,7 +47,7 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
     const pte = mm.ptes[vpn];
     // A store through a read-only TLB entry traps even when the PTE has become writable since:
     // handle_mm_fault() then finds nothing to do (a spurious fault) but the fault is accounted.
-    if (!hit && write && !faulted && th.tlb.some((e) => e.vpn === vpn && !e.write)) {
+    if (k.countFaults && !hit && write && !faulted && th.tlb.some((e) => e.vpn === vpn && !e.write)) {
       accountFault(k, tid);
       faulted = true;
     }

@@ -26,9 +26,10 @@ export interface KernelCtx {
 
 /**
  * mm_account_fault(): one fault handled for thread `tid` (current->min_flt / maj_flt, which
- * getrusage(RUSAGE_THREAD) reports). GUP's faults count for the task that called GUP as well
- * (faultin_page passed it the task before bce617edecad, "mm: do page fault accounting in
- * handle_mm_fault", and current since).
+ * getrusage(RUSAGE_THREAD) reports). GUP's faults count for the thread that called GUP too:
+ * handle_mm_fault() accounts them to current since bce617edecad ("mm: do page fault accounting
+ * in handle_mm_fault", v5.9); before it faultin_page() counted them for the task it was given
+ * (unverified).
  */
 export function accountFault(k: KernelCtx, tid: number): void {
   if (k.countFaults && tid >= 0) k.s.threads[tid].faults++;

@@ -114,7 +114,7 @@ export interface Mm {
    * page, write-protected for userfaultfd), in ascending order; their `ptes` slot is null.
    * Anonymous memory gets them only with UFFD_FEATURE_WP_UNPOPULATED (2bad466cc9d9, v6.4).
    */
-  markers: number[];
+  markers: readonly number[];
 }
 
 export interface Process {
@@ -189,8 +189,8 @@ export interface UffdCtx {
   released: boolean;
   /** The scenario reads this context's messages itself (uffd_read); otherwise the built-in monitor resolves every fault. */
   manual: boolean;
-  /** Messages not yet read, oldest first: uffdMsg() encodings. */
-  pending: number[];
+  /** Messages not yet read, oldest first: uffdMsg() encodings; replaced, never changed in place. */
+  pending: readonly number[];
   /** UFFD_FEATURE_WP_UNPOPULATED: write-protecting an unpopulated page installs a PTE marker. */
   wpUnpopulated: boolean;
 }
@@ -316,7 +316,7 @@ export function cloneMm(mm: Mm): Mm {
     mmapReaders: mm.mmapReaders,
     mmapWriter: mm.mmapWriter,
     writeProtectSeq: mm.writeProtectSeq,
-    markers: mm.markers.slice(),
+    markers: mm.markers, // replaced, never changed in place (setMarker): copies share it
   };
 }
 
@@ -332,7 +332,7 @@ export function cloneState(s: KernelState): KernelState {
     pipes: cloneAll(s.pipes, clonePipe),
     refs: cloneAll(s.refs, cloneRef),
     shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
-    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending.slice(), wpUnpopulated: u.wpUnpopulated })),
+    uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending, wpUnpopulated: u.wpUnpopulated })),
     events: s.events.slice(),
   };
 }

@@ -106,7 +106,7 @@ export function dupUserfaultfd(k: KernelCtx, child: number, vma: Vma, ctxMap: Ma
  */
 export function handleUserfaultManual(k: KernelCtx, tid: number, vma: Vma, vpn: number, write: boolean): void {
   const ctx = k.s.uffds[vma.uffdCtx];
-  ctx.pending.push(uffdMsg(vpn, write, true));
+  ctx.pending = [...ctx.pending, uffdMsg(vpn, write, true)];
   k.s.threads[tid].frame = { kind: 'uffd_wait', ctx: vma.uffdCtx, vpn, woken: false };
   trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_WP queued for the monitor (${ctx.pending.length} unread); the faulting thread sleeps`);
 }
