@@ -16,6 +16,7 @@ import { configFromKernel, haveCc, hostKernel } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
+import { numberOption } from './options.js';
 import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
 
 export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--vm KERNEL] [--runs N] [--timeout S] [--era E | --policy FILE] [--config NAME=y|n]...
@@ -58,12 +59,6 @@ interface Result extends BridgeResult {
   label: string;
 }
 
-function intOption(v: string | undefined, name: string, dflt: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0 || n > max) throw new UsageError(`${name} expects an integer from 1 to ${max}, found '${v}'`);
-  return n;
-}
 
 /** The model's kernel options: from the running kernel's configuration, then --config. */
 function hostConfig(config: Map<string, string> | null, settings: string[], whose = 'the running kernel'): { values: Partial<Record<ConfigName, boolean>>; source: string } {
@@ -102,8 +97,8 @@ export async function cmdKernel(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) return write(KERNEL_HELP), EXIT_OK;
-  const runs = intOption(values.runs, '--runs', 10, 10_000);
-  const timeoutMs = intOption(values.timeout, '--timeout', 10, 3600) * 1000;
+  const runs = numberOption(values.runs, 'runs', 10, { min: 1, max: 10_000 });
+  const timeoutMs = numberOption(values.timeout, 'timeout', 10, { min: 1, max: 3600 }) * 1000;
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
   const scenarios = loadOrFail(files);
@@ -132,8 +127,8 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   try {
     const tmp = values.tmpdir ?? '/var/tmp';
     if (guest) {
-      const bootTimeoutMs = intOption(values['boot-timeout'], '--boot-timeout', 600, 7200) * 1000;
-      const memMb = intOption(values.memory, '--memory', 1024, 16384);
+      const bootTimeoutMs = numberOption(values['boot-timeout'], 'boot-timeout', 600, { min: 1, max: 7200 }) * 1000;
+      const memMb = numberOption(values.memory, 'memory', 1024, { min: 1, max: 16384 });
       progress(`compiling ${scenarios.length} scenario(s) and booting ${guest.release} under QEMU (up to ${bootTimeoutMs / 1000} s)`);
       const vm = runOnVm(scenarios, guest, { runs: values.runs === undefined ? 3 : runs, timeoutMs, bootTimeoutMs, memMb, work, tmpdir: tmp });
       if (vm.boot) bootNote = ` (one boot under QEMU: ${vm.boot.seconds.toFixed(1)} s${vm.boot.timedOut ? `, stopped at --boot-timeout ${bootTimeoutMs / 1000} s` : vm.boot.finished ? '' : ', the guest did not finish'})`;

@@ -178,11 +178,10 @@ export function bootGuest(kernel: GuestKernel, initrd: string, o: { timeoutMs: n
     '-accel', 'tcg', '-cpu', 'max', '-m', String(o.memMb), '-smp', String(o.cpus),
     '-kernel', kernel.vmlinuz, '-initrd', initrd,
     '-append', 'console=ttyS0 quiet loglevel=1 panic=-1 transparent_hugepage=madvise',
-    '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio', '-display', 'none',
+    // -nographic puts the serial console on stdio.
+    '-nographic', '-no-reboot', '-monitor', 'none',
   ];
-  // -nographic already routes the serial port to stdio; drop the duplicate.
-  const clean = args.filter((a, i) => !(a === '-serial' || args[i - 1] === '-serial' || a === '-display' || args[i - 1] === '-display'));
-  const r = spawnSync('qemu-system-x86_64', clean, { encoding: 'utf8', timeout: o.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, input: '' });
+  const r = spawnSync('qemu-system-x86_64', args, { encoding: 'utf8', timeout: o.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, input: '' });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new VmError('qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
   const text = (r.stdout ?? '').replace(/\r/g, '');
   const timedOut = !!r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
