@@ -8,6 +8,7 @@
 // - data: the bytes read, as the sequence of byte values run by run (the model tells bytes apart
 //   only at the cells the scenario's addresses distinguish, so run lengths are not compared).
 import type { Scenario, Stmt } from '../scenario/ast.js';
+import { stmtDst } from '../scenario/validate.js';
 import type { RegValue } from '../explore/machine.js';
 import type { TokenTable } from '../check/tokens.js';
 import { PAGEMAP_FIELDS, KPAGEFLAGS_FIELDS, PAGE_NONE, PAGE_SWAPPED, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, fieldsOf } from '../uapi/observe.js';
@@ -39,26 +40,30 @@ export function registerTable(s: Scenario): Map<string, RegisterInfo> {
   return out;
 }
 
+/** The register a statement assigns (validate's stmtDst), with how its value is read. */
 function assigned(st: Stmt): { name: string; kind: RegisterKind } | undefined {
+  const d = stmtDst(st);
+  return d && d.kind === 'register' ? { name: d.name, kind: registerKind(st) } : undefined;
+}
+
+function registerKind(st: Stmt): RegisterKind {
   switch (st.op) {
     case 'read':
     case 'pipe_read':
     case 'device_read':
-      return { name: st.dst, kind: 'data' };
-    case 'uffd_wp_faults':
-      return { name: st.dst, kind: 'num' };
-    case 'uffd_read':
-      return { name: st.dst, kind: 'uffd_msg' };
+      return 'data';
     case 'faults':
-      return { name: st.dst, kind: 'faults' };
+      return 'faults';
+    case 'uffd_read':
+      return 'uffd_msg';
     case 'observe':
-      if (st.what === 'page') return { name: st.dst, kind: 'page' };
-      if (st.what === 'pagemap' || st.what === 'kpageflags') return { name: st.dst, kind: st.what };
-      return { name: st.dst, kind: 'num' };
+      return st.what === 'page' ? 'page' : st.what === 'pagemap' || st.what === 'kpageflags' ? st.what : 'num';
     case 'waitpid':
-      return st.ret !== undefined ? { name: st.ret, kind: 'status' } : undefined;
+      return 'status';
+    case 'uffd_wp_faults':
+      return 'num';
     default:
-      return 'ret' in st && st.ret !== undefined ? { name: st.ret, kind: 'ret' } : undefined;
+      return 'ret';
   }
 }
 
