@@ -1,10 +1,12 @@
 // `cowlab check`: exhaustive exploration of a scenario under one era or all of them.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
 import { DEFAULT_SEARCH, replaySchedule, search, verdictOf, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
-import { exploreParallel, policySpec } from '../explore/parallel.js';
+import { exploreParallel, policySpec, type PolicySpec } from '../explore/parallel.js';
+import type { ShardSpec } from '../explore/shard.js';
+import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { summarise } from '../explore/run.js';
 import { conditionText } from '../check/condition.js';
 import { renderTrace } from '../report/trace.js';
@@ -44,6 +46,10 @@ condition it also reports its outcome over all final states: Never, Sometimes or
   --html FILE        write the counterexample (or witness) as an HTML page with the state
                      diagram at every step (one era only; see cowlab view)
   --strict           several eras: a result without an expected verdict counts as differing
+  --shard I/N        explore only shard I (from 0) of N of each search, breadth-first, and
+                     write its result with --shard-out FILE; cowlab merge combines all N
+                     (docs/cluster.md); exits 0 once the file is written
+  --shard-out FILE   where a shard writes its result
   --json             results and statistics as JSON
   -h, --help         this help
 
@@ -63,7 +69,7 @@ export function progressReporter(json: boolean | undefined, what: () => string):
   };
 }
 
-interface EraResult {
+export interface EraResult {
   policy: Policy;
   result: SearchResult;
   expected: string | null;
@@ -88,6 +94,8 @@ export async function cmdCheck(argv: string[]): Promise<number> {
       itf: { type: 'string' },
       html: { type: 'string' },
       strict: { type: 'boolean' },
+      shard: { type: 'string' },
+      'shard-out': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
   });
@@ -114,18 +122,22 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     progress: progressReporter(values.json, () => `${file} under ${current}`),
   };
   const workers = workersOption(values.workers, opts.dfs);
+  opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
+  if (opts.shard && (values.itf || values.html)) throw new UsageError('--itf and --html show a whole search: give them to cowlab merge, not to a shard');
   const [s] = loadOrFail([file], values.json);
   const results: EraResult[] = [];
+  const specOf = (policy: Policy): PolicySpec => policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined);
   for (const policy of eras) {
     current = policy.name;
-    const result =
-      workers > 1
-        ? await exploreParallel({ kind: 'scenario', scenario: s, policy: policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined) }, opts, workers)
-        : search(s, policy, opts);
+    const result = workers > 1 ? await exploreParallel({ kind: 'scenario', scenario: s, policy: specOf(policy) }, opts, workers) : search(s, policy, opts);
     if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
-    const exp = expectationFor(s, policy.base ?? policy.name, ERA_ORDER);
-    const v = verdictOf(result);
-    results.push({ policy, result, expected: exp ? verdictText(exp.expected) : null, match: exp ? v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected) : false });
+    results.push(eraResult(s, policy, result));
+  }
+  if (opts.shard && values['shard-out']) {
+    const problem: ShardProblem = { command: 'check', file: s.file, text: readFileSync(file, 'utf8'), eras: eras.map((p) => p.name), options: shardSearchOptions(opts) };
+    writeShardFile(values['shard-out'], problem, opts.shard, results.map(({ policy, result }) => ({ era: policy.name, policy: specOf(policy), result })));
+    write(shardSummary(`check "${s.name}" (${s.file})`, opts.shard, results, values['shard-out']));
+    return EXIT_OK;
   }
   if (values.itf) {
     const r = results[0].result;
@@ -133,12 +145,36 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     writeFileSync(values.itf, JSON.stringify(toItf(s, eras[0], r.schedule, r.verdict, r.invariant ?? null, r.violation?.message ?? null, { policyFile: eras[0] === user && values.policy ? resolve(values.policy) : undefined }), null, 2) + '\n');
   }
   if (values.html) process.stderr.write(checkHtml(values.html, s, eras[0], results[0].result));
-  if (values.json) write(JSON.stringify(checkJson(s, results), null, 2) + '\n');
-  else write(checkText(s, results, values.trace ?? eras.length === 1, !opts.dfs));
+  return reportCheck(s, results, { json: values.json, trace: values.trace, strict: values.strict, shortest: !opts.dfs });
+}
+
+/** One era's result with the scenario's expected verdict for it. */
+export function eraResult(s: Scenario, policy: Policy, result: SearchResult): EraResult {
+  const exp = expectationFor(s, policy.base ?? policy.name, ERA_ORDER);
+  const v = verdictOf(result);
+  return { policy, result, expected: exp ? verdictText(exp.expected) : null, match: exp ? v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected) : false };
+}
+
+/** Prints check's results (text or JSON) and returns its exit code. */
+export function reportCheck(s: Scenario, results: EraResult[], o: { json?: boolean; trace?: boolean; strict?: boolean; shortest: boolean }): number {
+  if (o.json) write(JSON.stringify(checkJson(s, results), null, 2) + '\n');
+  else write(checkText(s, results, o.trace ?? results.length === 1, o.shortest));
   if (results.some((r) => r.result.verdict === 'error')) return EXIT_BAD_INPUT;
   if (results.some((r) => r.result.verdict === 'inconclusive')) return EXIT_INCONCLUSIVE;
-  if (eras.length === 1) return results[0].result.verdict === 'violated' ? EXIT_VIOLATION : EXIT_OK;
-  return results.every((r) => r.match || (!values.strict && r.expected === null)) ? EXIT_OK : EXIT_VIOLATION;
+  if (results.length === 1) return results[0].result.verdict === 'violated' ? EXIT_VIOLATION : EXIT_OK;
+  return results.every((r) => r.match || (!o.strict && r.expected === null)) ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** What a shard prints: its share's results are partial until merged. */
+export function shardSummary(what: string, shard: ShardSpec, results: { policy: Policy; result: SearchResult }[], out: string): string {
+  const lines = [`shard ${shard.index}/${shard.count} of ${what}: a partial result, for cowlab merge`];
+  for (const { policy, result } of results) {
+    const sh = result.stats.shard;
+    const split = sh?.splitDepth != null ? `split at depth ${sh.splitDepth}, kept ${sh.kept} of its ${sh.levelStates} states` : 'no level large enough to split: searched the whole space';
+    lines.push(`${policy.name}: ${result.verdict}${result.invariant ? ` ${result.invariant}` : ''} in this share (${split})`, `  ${statsText(result.stats)}`);
+  }
+  lines.push(`wrote ${out}`, '');
+  return lines.join('\n');
 }
 
 function checkText(s: Scenario, results: EraResult[], withTrace: boolean, shortest: boolean): string {

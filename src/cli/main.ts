@@ -27,6 +27,7 @@ import {
 import { cmdCheck, CHECK_HELP } from './check.js';
 import { cmdReplay, REPLAY_HELP } from './replay.js';
 import { cmdSynth } from './synth.js';
+import { cmdMerge } from './merge.js';
 import { cmdSim } from './sim.js';
 import { cmdC } from './c.js';
 import { cmdKernel } from './kernel.js';
@@ -50,6 +51,7 @@ usage: cowlab [matrix] [paths...] [options]   every scenario under every era (th
        cowlab replay <trace.json>               re-execute an ITF trace and confirm its result
        cowlab sim <file> [--seed S --runs N]    random simulation, shortest violation, shrinking
        cowlab synth --era E --ops ... [...]     let the search invent the attack
+       cowlab merge <shard files...>            one verdict from the shards of a search (--shard I/N)
        cowlab eras [--json]                    the eras, their knobs and commits
        cowlab c <file>                          the scenario as a standalone C program
        cowlab kernel [paths...]                 run the scenarios on this kernel, compare with the model
@@ -114,7 +116,7 @@ Commits marked 'unverified' could not be confirmed from a primary source.
 `,
 };
 
-const COMMANDS = ['matrix', 'run', 'check', 'replay', 'sim', 'synth', 'eras', 'c', 'kernel', 'view', 'help'];
+const COMMANDS = ['matrix', 'run', 'check', 'replay', 'sim', 'synth', 'merge', 'eras', 'c', 'kernel', 'view', 'help'];
 
 async function cmdMatrix(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('matrix', argv, {
@@ -233,6 +235,7 @@ export async function main(argv: string[], inWatchdog = false): Promise<number> 
     if (first === 'c') return await cmdC(rest);
     if (first === 'kernel') return await cmdKernel(rest);
     if (first === 'view') return await cmdView(rest);
+    if (first === 'merge') return await cmdMerge(rest);
     // Anything else is the matrix's paths and options; a word that is no path is a mistyped command.
     if (first !== undefined && !first.startsWith('-') && !existsSync(first)) {
       throw new UsageError(`unknown command or path '${first}'${didYouMean(first, COMMANDS)}; commands: ${COMMANDS.join(', ')} (or scenario paths for the matrix)`);

@@ -1,7 +1,9 @@
 // `cowlab synth`: let the search invent the attack.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_SEARCH, type SearchOptions } from '../explore/search.js';
+import { DEFAULT_SEARCH, type SearchOptions, type SearchResult } from '../explore/search.js';
+import type { Policy } from '../policies/policy.js';
+import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
@@ -9,7 +11,7 @@ import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
 import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
-import { progressReporter } from './check.js';
+import { progressReporter, shardSummary } from './check.js';
 import { stderrIsTerminal } from './watchdog.js';
 import { htmlFor } from './view.js';
 import { parseScenario } from '../scenario/parse.js';
@@ -32,7 +34,8 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
-  --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N:
+  --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
+  --shard I/N, --shard-out FILE:
                      as for check (with the same bounds)
   --json             the result and statistics as JSON
   -h, --help         this help
@@ -57,6 +60,8 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       dfs: { type: 'boolean' },
       workers: { type: 'string' },
       'no-symmetry': { type: 'boolean' },
+      shard: { type: 'string' },
+      'shard-out': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
   });
@@ -89,20 +94,35 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     progress: progressReporter(values.json, () => `synth under ${policy.name}`),
   };
   const workers = workersOption(values.workers, opts.dfs);
-  const r =
-    workers > 1
-      ? await exploreParallel({ kind: 'synth', synth: o, policy: policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined) }, opts, workers)
-      : synthesize(policy, o, opts);
+  opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
+  if (opts.shard && (values.out || values.html)) throw new UsageError('--out and --html show the found attack: give them to cowlab merge, not to a shard');
+  const spec = policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined);
+  const r = workers > 1 ? await exploreParallel({ kind: 'synth', synth: o, policy: spec }, opts, workers) : synthesize(policy, o, opts);
   if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
-  const command = `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
-  const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
-  if (text && values.out) writeFileSync(values.out, text);
-  if (values.html) {
-    // The printed scenario replays the attack under its default schedule.
-    if (text) process.stderr.write(htmlFor(values.html, parseScenario(text, values.out ?? 'synthesized.cow', ERA_ORDER), policy, null, `the attack synth found under ${policy.name}`));
-    else process.stderr.write(`no attack found: nothing written to ${values.html}\n`);
+  if (opts.shard && values['shard-out']) {
+    const problem: ShardProblem = { command: 'synth', synth: o, era: policy.name, options: shardSearchOptions(opts) };
+    writeShardFile(values['shard-out'], problem, opts.shard, [{ era: policy.name, policy: spec, result: r }]);
+    write(shardSummary(`${synthCommand(policy, o)}`, opts.shard, [{ policy, result: r }], values['shard-out']));
+    return EXIT_OK;
   }
-  if (values.json) {
+  return reportSynth(policy, o, r, { json: values.json, out: values.out, html: values.html });
+}
+
+function synthCommand(policy: Policy, o: SynthOptions): string {
+  return `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
+}
+
+/** Prints synth's result (the found scenario, or the proof of absence within the bound) and returns its exit code. */
+export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w: { json?: boolean; out?: string; html?: string }): number {
+  const command = synthCommand(policy, o);
+  const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
+  if (text && w.out) writeFileSync(w.out, text);
+  if (w.html) {
+    // The printed scenario replays the attack under its default schedule.
+    if (text) process.stderr.write(htmlFor(w.html, parseScenario(text, w.out ?? 'synthesized.cow', ERA_ORDER), policy, null, `the attack synth found under ${policy.name}`));
+    else process.stderr.write(`no attack found: nothing written to ${w.html}\n`);
+  }
+  if (w.json) {
     write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats }, null, 2) + '\n');
   } else {
     const out: string[] = [`${command}`, ''];

@@ -23,6 +23,7 @@ import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
 import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
+import { ShardFilter, type ShardSpec, type ShardStats } from './shard.js';
 
 export interface SearchOptions {
   dfs: boolean;
@@ -32,6 +33,8 @@ export interface SearchOptions {
   maxDepth: number;
   timeoutMs: number;
   maxMemoryMb: number;
+  /** Explore only this share of the space (see shard.ts); breadth-first, single-threaded only. */
+  shard?: ShardSpec;
   /** Called about once a second while searching. */
   progress?: (s: SearchStats) => void;
 }
@@ -57,6 +60,8 @@ export interface SearchStats {
   bytesPerState: number;
   finalStates: number;
   collisionProbability: number;
+  /** With --shard: where the space was split and how much of the split level this shard kept. */
+  shard?: ShardStats;
 }
 
 export type SearchVerdict = 'holds' | 'violated' | 'skipped' | 'error' | 'inconclusive';
@@ -353,14 +358,37 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   const memoryMb = memoryBudgetMb(opts).mb;
   // Breadth-first, waiting states are encoded; depth-first, the few on the stack stay objects.
   const codec = opts.dfs ? null : new StateCodec();
-  const stats = (queue: number): SearchStats =>
-    searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
+  const shard = opts.shard ? new ShardFilter(opts.shard) : null;
+  const stats = (queue: number): SearchStats => {
+    const st = searchStats({ started, generated, distinct: visited.size, depth: maxDepth, queue, bytes: tree.bytes, finalStates: verdicts.finalStates });
+    if (shard) st.shard = shard.stats();
+    return st;
+  };
   const fp0 = fingerprintState(space.initial, opts.symmetry, space.live);
   visited.add(fp0[0], fp0[1]);
   const frontier: Node[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
+  let levelDepth = 0;
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
+    // A shard keeps only its share of the first level that is large enough to split: when
+    // the first state of a level is about to be dequeued, the queue holds that whole level.
+    if (shard && !shard.split && frontier[head].depth > levelDepth) {
+      levelDepth = frontier[head].depth;
+      if (shard.wantsSplit(frontier.length - head)) {
+        const level: Node[] = [];
+        for (let i = head; i < frontier.length; i++) {
+          const n = frontier[i];
+          if (shard.owns(pathTo(n.id))) level.push(n);
+          else if (n.code && codec) codec.release(n.code);
+        }
+        shard.splitAt(levelDepth, frontier.length - head, level.length);
+        frontier.length = 0;
+        frontier.push(...level);
+        head = 0;
+        if (level.length === 0) break;
+      }
+    }
     const node = opts.dfs ? (frontier.pop() as Node) : frontier[head++];
     const queue = opts.dfs ? frontier.length : frontier.length - head;
     if (!opts.dfs && head > 4096 && head * 2 > frontier.length) {
