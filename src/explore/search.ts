@@ -23,6 +23,8 @@ import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
 import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
+import type { BitstateReport } from './dfs.js';
+import type { SwarmStats } from './swarm.js';
 import { ShardFilter, type ShardSpec, type ShardStats } from './shard.js';
 
 export interface SearchOptions {
@@ -87,6 +89,10 @@ export interface SearchResult {
   limit?: SearchLimit;
   outcome?: Outcome;
   stats: SearchStats;
+  /** A bitstate search (dfs.ts): a partial search; its bit array and coverage estimates. */
+  bitstate?: BitstateReport;
+  /** A swarm search (swarm.ts): a partial search; its members and their union of coverage. */
+  swarm?: SwarmStats;
 }
 
 export type SearchLimit = 'states' | 'depth' | 'time' | 'memory';
