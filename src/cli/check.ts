@@ -18,6 +18,8 @@ import { ERAS } from '../policies/eras/index.js';
 import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, loadOrFail, oneScenarioFile, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
 import { reportProgress, stderrIsTerminal, watchdogArgv } from './watchdog.js';
+import { checkSearchMode, searchModeHelp, searchModeOption, SEARCH_MODE_OPTIONS } from './search-modes.js';
+import { partialLines, searchModeJson } from '../report/partial.js';
 
 export const CHECK_HELP = `usage: cowlab check <file> [--era E | --all-eras] [options]
 
@@ -41,7 +43,7 @@ condition it also reports its outcome over all final states: Never, Sometimes or
                      or 80% of Node's heap limit if that is lower (node --max-old-space-size)
   --no-symmetry      do not rename physical frames to a canonical order
   --no-por           no partial-order reduction
-  --trace            print the counterexample or witness trace (default with one era)
+${searchModeHelp('--max-depth')}  --trace            print the counterexample or witness trace (default with one era)
   --itf FILE         write the counterexample (or witness) as an ITF trace (one era only)
   --html FILE        write the counterexample (or witness) as an HTML page with the state
                      diagram at every step (one era only; see cowlab view)
@@ -90,6 +92,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
       'max-memory': { type: 'string' },
       'no-symmetry': { type: 'boolean' },
       'no-por': { type: 'boolean' },
+      ...SEARCH_MODE_OPTIONS,
       trace: { type: 'boolean' },
       itf: { type: 'string' },
       html: { type: 'string' },
@@ -121,7 +124,8 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     maxMemoryMb: numberOption(values['max-memory'], 'max-memory', DEFAULT_SEARCH.maxMemoryMb, BOUNDS.maxMemory),
     progress: progressReporter(values.json, () => `${file} under ${current}`),
   };
-  const workers = workersOption(values.workers, opts.dfs);
+  const mode = searchModeOption(values, opts);
+  const workers = mode ? 1 : workersOption(values.workers, opts.dfs);
   opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
   if (opts.shard && (values.itf || values.html)) throw new UsageError('--itf and --html show a whole search: give them to cowlab merge, not to a shard');
   const [s] = loadOrFail([file], values.json);
@@ -129,7 +133,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   const specOf = (policy: Policy): PolicySpec => policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined);
   for (const policy of eras) {
     current = policy.name;
-    const result = workers > 1 ? await exploreParallel({ kind: 'scenario', scenario: s, policy: specOf(policy) }, opts, workers) : search(s, policy, opts);
+    const result = mode ? await checkSearchMode(mode, s, policy, specOf(policy), opts) : workers > 1 ? await exploreParallel({ kind: 'scenario', scenario: s, policy: specOf(policy) }, opts, workers) : search(s, policy, opts);
     if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
     results.push(eraResult(s, policy, result));
   }
@@ -145,7 +149,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     writeFileSync(values.itf, JSON.stringify(toItf(s, eras[0], r.schedule, r.verdict, r.invariant ?? null, r.violation?.message ?? null, { policyFile: eras[0] === user && values.policy ? resolve(values.policy) : undefined }), null, 2) + '\n');
   }
   if (values.html) process.stderr.write(checkHtml(values.html, s, eras[0], results[0].result));
-  return reportCheck(s, results, { json: values.json, trace: values.trace, strict: values.strict, shortest: !opts.dfs });
+  return reportCheck(s, results, { json: values.json, trace: values.trace, strict: values.strict, shortest: !opts.dfs && !mode });
 }
 
 /** One era's result with the scenario's expected verdict for it. */
@@ -185,6 +189,7 @@ function checkText(s: Scenario, results: EraResult[], withTrace: boolean, shorte
     const o = outcomeText(result, cond);
     if (o) out.push(`  ${o}`);
     out.push(`  ${statsText(result.stats)}`);
+    for (const l of partialLines(result)) out.push(`  ${l}`);
     const showWitness = result.outcome?.quantifier === 'exists' && result.outcome.holds > 0;
     if (withTrace && result.schedule && (result.verdict === 'violated' || result.verdict === 'error' || showWitness)) {
       const { machine, steps } = replaySchedule(s, policy, result.schedule);
@@ -214,6 +219,7 @@ function checkJson(s: Scenario, results: EraResult[]): unknown {
       schedule: result.schedule ?? null,
       outcome: result.outcome ?? null,
       stats: result.stats,
+      ...searchModeJson(result),
     })),
   };
 }

@@ -122,6 +122,9 @@ export const BOUNDS = {
   maxSteps: { min: 1, max: 10_000_000 },
   procs: { min: 1, max: 8 },
   synthDepth: { min: 1, max: 64 },
+  bitstateBits: { min: 10, max: 35 },
+  hashes: { min: 1, max: 16 },
+  swarm: { min: 1, max: 1024 },
 } as const satisfies Record<string, Bounds>;
 
 export function boundText(b: Bounds): string {

@@ -15,6 +15,8 @@ import { progressReporter, shardSummary } from './check.js';
 import { stderrIsTerminal } from './watchdog.js';
 import { htmlFor } from './view.js';
 import { parseScenario } from '../scenario/parse.js';
+import { searchModeHelp, searchModeOption, SEARCH_MODE_OPTIONS, synthSearchMode } from './search-modes.js';
+import { isPartial, partialLines, searchModeJson } from '../report/partial.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
@@ -37,7 +39,7 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
   --shard I/N, --shard-out FILE:
                      as for check (with the same bounds)
-  --json             the result and statistics as JSON
+${searchModeHelp('--depth')}  --json             the result and statistics as JSON
   -h, --help         this help
 
 exit: 0 no violation within the bound, 1 found one, 2 bad input, 3 inconclusive
@@ -60,6 +62,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       dfs: { type: 'boolean' },
       workers: { type: 'string' },
       'no-symmetry': { type: 'boolean' },
+      ...SEARCH_MODE_OPTIONS,
       shard: { type: 'string' },
       'shard-out': { type: 'string' },
       json: { type: 'boolean' },
@@ -93,11 +96,12 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     maxMemoryMb: numberOption(values['max-memory'], 'max-memory', DEFAULT_SEARCH.maxMemoryMb, BOUNDS.maxMemory),
     progress: progressReporter(values.json, () => `synth under ${policy.name}`),
   };
-  const workers = workersOption(values.workers, opts.dfs);
+  const mode = searchModeOption(values, opts);
+  const workers = mode ? 1 : workersOption(values.workers, opts.dfs);
   opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
   if (opts.shard && (values.out || values.html)) throw new UsageError('--out and --html show the found attack: give them to cowlab merge, not to a shard');
   const spec = policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined);
-  const r = workers > 1 ? await exploreParallel({ kind: 'synth', synth: o, policy: spec }, opts, workers) : synthesize(policy, o, opts);
+  const r = mode ? await synthSearchMode(mode, policy, o, spec, opts) : workers > 1 ? await exploreParallel({ kind: 'synth', synth: o, policy: spec }, opts, workers) : synthesize(policy, o, opts);
   if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
   if (opts.shard && values['shard-out']) {
     const problem: ShardProblem = { command: 'synth', synth: o, era: policy.name, options: shardSearchOptions(opts) };
@@ -123,14 +127,15 @@ export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w:
     else process.stderr.write(`no attack found: nothing written to ${w.html}\n`);
   }
   if (w.json) {
-    write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats }, null, 2) + '\n');
+    write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats, ...searchModeJson(r) }, null, 2) + '\n');
   } else {
     const out: string[] = [`${command}`, ''];
     if (r.verdict === 'violated') {
       out.push(`found: ${r.invariant} in ${r.schedule?.filter((m) => m >= 0).length ?? 0} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
-    } else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
+    } else if (r.verdict === 'holds' && isPartial(r)) out.push(`no violation found within the bound (${o.procs} processes, ${o.depth} operations) among the states visited: a partial search, not a proof of absence`);
+    else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
     else out.push(`${r.verdict}: ${r.note}`);
-    out.push(statsText(r.stats), '');
+    out.push(statsText(r.stats), ...partialLines(r), '');
     write(out.join('\n'));
   }
   if (r.verdict === 'error') return EXIT_BAD_INPUT;

@@ -1,6 +1,7 @@
 // Text for `cowlab check`: the verdict, the shortest counterexample, the outcome of the final
 // condition and the search statistics.
 import type { SearchResult, SearchStats } from '../explore/search.js';
+import { isPartial, partialHoldsText } from './partial.js';
 
 export function statsText(st: SearchStats): string {
   return (
@@ -14,7 +15,7 @@ export function statsText(st: SearchStats): string {
 export function verdictLine(r: SearchResult, shortest = true): string {
   switch (r.verdict) {
     case 'holds':
-      return 'holds (every interleaving explored)';
+      return isPartial(r) ? partialHoldsText(r) : 'holds (every interleaving explored)';
     case 'violated':
       return `violated ${r.invariant} (${shortest ? 'shortest counterexample' : 'counterexample, depth-first: not necessarily shortest'}: ${r.schedule?.length ?? 0} steps)`;
     case 'inconclusive':
