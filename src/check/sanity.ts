@@ -49,6 +49,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     if (o.released) continue;
     for (const pfn of o.pages) if (pfn >= 0) refs[pfn]++;
   }
+  swapProblems(s, final, refs, problems);
   for (let pfn = 0; pfn < s.pages.length; pfn++) {
     if (pfn === ZERO_PFN) continue;
     const pg = s.pages[pfn];
@@ -61,4 +62,32 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);
   }
   return problems;
+}
+
+/** The swap device's books: each slot's count is its swap PTEs; the swap cache holds one reference on its page. */
+function swapProblems(s: KernelState, final: boolean, refs: Int32Array, problems: string[]): void {
+  if (s.swap.length === 0 && !s.procs.some((p) => p.mm.swapPtes.length)) return;
+  const counts = new Array<number>(s.swap.length).fill(0);
+  for (const p of s.procs) {
+    for (const e of p.mm.swapPtes) {
+      if (p.mm.ptes[e.vpn]) problems.push(`${p.name}: a swap entry and a present PTE at page ${e.vpn}`);
+      if (!p.alive) problems.push(`${p.name} has exited but still has a swap entry at page ${e.vpn}`);
+      const w = s.swap[e.slot];
+      if (!w || w.freed) problems.push(`${p.name}: the swap entry at page ${e.vpn} names free slot ${e.slot}`);
+      else counts[e.slot]++;
+    }
+  }
+  s.swap.forEach((w, slot) => {
+    if (w.freed) return;
+    if (w.count !== counts[slot]) problems.push(`swap slot ${slot}: swap count ${w.count}, but ${counts[slot]} swap entries refer to it`);
+    if (w.cachePfn >= 0) {
+      const pg = s.pages[w.cachePfn];
+      if (!pg || pg.freed || pg.swapSlot !== slot) problems.push(`swap slot ${slot}: its swap-cache page pfn ${w.cachePfn} does not name it`);
+      else refs[w.cachePfn]++;
+    }
+    if (final) problems.push(`swap slot ${slot} is still in use at the end`);
+  });
+  s.pages.forEach((pg, pfn) => {
+    if (!pg.freed && pg.swapSlot >= 0 && s.swap[pg.swapSlot]?.cachePfn !== pfn) problems.push(`pfn ${pfn} says it is in the swap cache of slot ${pg.swapSlot}, which does not hold it`);
+  });
 }

@@ -8,7 +8,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Thread, Vma } from '../kernel/state.js';
+import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, SwapPte, SwapSlot, Thread, Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -217,6 +217,7 @@ export class StateCodec {
       this.w(pg.refcount);
       this.w(pg.mapcount);
       this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0));
+      this.w(pg.swapSlot);
       this.wl(pg.data);
     }
     this.w(k.procs.length);
@@ -249,6 +250,12 @@ export class StateCodec {
       this.w(mm.mmapWriter);
       this.w(mm.writeProtectSeq);
       this.wl(mm.markers);
+      this.w(mm.swapPtes.length);
+      for (const e of mm.swapPtes) {
+        this.w(e.vpn);
+        this.w(e.slot);
+        this.w((e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0));
+      }
     }
     this.w(k.threads.length);
     for (const t of k.threads) {
@@ -302,6 +309,13 @@ export class StateCodec {
       this.wb(u.manual);
       this.wl(u.pending);
       this.wb(u.wpUnpopulated);
+    }
+    this.w(k.swap.length);
+    for (const w of k.swap) {
+      this.w(w.count);
+      this.w(w.cachePfn);
+      this.wb(w.freed);
+      this.wl(w.data);
     }
     this.w(k.events.length);
     for (const e of k.events) this.ws(e);
@@ -489,7 +503,8 @@ export class StateCodec {
       const refcount = this.x();
       const mapcount = this.x();
       const f = this.x();
-      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, data: this.xl() };
+      const swapSlot = this.x();
+      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, data: this.xl() };
     }
     const procs = new Array<Process>(this.x());
     for (let i = 0; i < procs.length; i++) {
@@ -535,7 +550,14 @@ export class StateCodec {
       const mmapWriter = this.x();
       const writeProtectSeq = this.x();
       const markers = this.xl();
-      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers } };
+      const swapPtes = new Array<SwapPte>(this.x());
+      for (let j = 0; j < swapPtes.length; j++) {
+        const vpn = this.x();
+        const slot = this.x();
+        const f = this.x();
+        swapPtes[j] = { vpn, slot, exclusive: (f & 1) !== 0, uffdWp: (f & 2) !== 0, softDirty: (f & 4) !== 0 };
+      }
+      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes } };
     }
     const threads = new Array<Thread>(this.x());
     for (let i = 0; i < threads.length; i++) {
@@ -591,9 +613,16 @@ export class StateCodec {
       const pending = this.xl();
       uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released, manual, pending, wpUnpopulated: this.xb() };
     }
+    const swap = new Array<SwapSlot>(this.x());
+    for (let i = 0; i < swap.length; i++) {
+      const count = this.x();
+      const cachePfn = this.x();
+      const freed = this.xb();
+      swap[i] = { count, cachePfn, freed, data: this.xl() };
+    }
     const events = new Array<string>(this.x());
     for (let i = 0; i < events.length; i++) events[i] = this.xs();
-    return { pages, procs, threads, pipes, refs, shmem, uffds, events };
+    return { pages, procs, threads, pipes, refs, shmem, uffds, swap, events };
   }
 
   private readFrame(): Frame | null {

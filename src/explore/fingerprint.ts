@@ -140,7 +140,7 @@ export type LiveRegisters = ReadonlySet<string> | null;
 const hasher = new Hash64();
 const unordered = new UnorderedSum();
 
-const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16 };
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18 };
 
 /**
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
@@ -226,6 +226,12 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(pfn(pte.pfn));
       h.n(pteBits(pte));
     }
+    for (const e of p.mm.swapPtes) {
+      h.n(TAG.swpte);
+      h.n(e.vpn);
+      h.n(e.slot);
+      h.n((e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0));
+    }
   }
   for (const r of k.refs) {
     h.n(TAG.ref);
@@ -260,6 +266,13 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(u.wpFaults);
     h.list(u.pending);
   }
+  for (const w of k.swap) {
+    h.n(TAG.swap);
+    h.n(w.freed ? -1 : w.count);
+    if (w.freed) continue;
+    h.n(w.cachePfn < 0 ? -1 : pfn(w.cachePfn));
+    h.list(w.data);
+  }
   // Page counters and contents, in canonical order (or pfn order without symmetry).
   const hashPage = (p: number): void => {
     const pg = k.pages[p];
@@ -268,6 +281,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(pg.refcount);
     h.n(pg.mapcount);
     h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0));
+    h.n(pg.swapSlot);
     h.list(pg.data);
   };
   // hashPage meets no new page: every page it names was named on the way here.

@@ -29,6 +29,7 @@ export const SYNTH_OPS = [
   'dontfork',
   'wipeonfork',
   'clear-refs',
+  'pageout',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
@@ -169,6 +170,8 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
       return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value;
     case 'clear-refs':
       return true;
+    case 'pageout':
+      return !!vma && m.policy.madvPageout.value;
   }
 }
 
@@ -231,6 +234,8 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       return stmt('madvise(mem, MADV_WIPEONFORK)', { op: 'madvise', addr: MEM, advice: 'WIPEONFORK' });
     case 'clear-refs':
       return stmt('clear_refs(CLEAR_REFS_SOFT_DIRTY)', { op: 'clear_refs_soft_dirty' });
+    case 'pageout':
+      return stmt('madvise(mem, MADV_PAGEOUT)', { op: 'madvise', addr: MEM, advice: 'PAGEOUT' });
   }
 }
 

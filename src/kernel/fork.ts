@@ -6,6 +6,7 @@ import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
 import { hasMarker, newMm, setMarker, ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbMm } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
+import { copySwapPte } from './swap.js';
 import { isCowMapping } from './vma.js';
 
 /**
@@ -57,6 +58,8 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string, decid
       // copy_nonpresent_pte() → copy_pte_marker(): a uffd-wp marker survives only where the
       // child's VMA keeps VM_UFFD_WP (UFFD_EVENT_FORK).
       if (!parent.mm.ptes[vpn] && hasMarker(parent.mm, vpn) && dst.uffdWp) setMarker(mm, vpn, true);
+      // copy_nonpresent_pte() for a swap entry: swap_duplicate().
+      copySwapPte(k, parent.mm, mm, dst, vpn);
       const r = copyPresentPte(k, parent.mm, mm, src, dst, vpn, copyVpns.includes(vpn));
       if (r === 'copied') copied++;
       else if (r === 'shared') shared++;

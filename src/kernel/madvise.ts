@@ -1,9 +1,10 @@
-// mm/madvise.c: MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK.
+// mm/madvise.c: MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT.
 import type { Advice } from '../scenario/ast.js';
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { zapRange } from './mmap.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
+import { madvisePageout } from './swap.js';
 
 export function doMadvise(k: KernelCtx, pid: number, start: number, pages: number, advice: Advice): void {
   const mm = k.s.procs[pid].mm;
@@ -11,6 +12,7 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
   if ((advice === 'WIPEONFORK' || advice === 'KEEPONFORK') && !k.policy.wipeOnFork.value) {
     throw unsupported(`MADV_${advice}: ${k.policy.wipeOnFork.title}`);
   }
+  if (advice === 'PAGEOUT' && !k.policy.madvPageout.value) throw unsupported(`MADV_PAGEOUT: ${k.policy.madvPageout.title}`);
   const vmas = vmasCovering(mm, start, pages);
   if ((advice === 'WIPEONFORK') && vmas.some((v) => v.shared)) {
     throw errno('EINVAL', 'MADV_WIPEONFORK applies to private anonymous mappings only');
@@ -34,7 +36,13 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
       case 'KEEPONFORK':
         vma.wipeOnFork = false;
         break;
+      case 'PAGEOUT': {
+        const from = Math.max(start, vma.start);
+        const to = Math.min(start + pages, vma.start + vma.pages);
+        madvisePageout(k, mm, vma, from, to - from);
+        break;
+      }
     }
   }
-  if (advice !== 'DONTNEED') trace(k, 'madvise_vma_behavior', `MADV_${advice} on ${pages} page(s)`, advice.includes('WIPE') || advice.includes('KEEP') ? k.policy.wipeOnFork : undefined);
+  if (advice !== 'DONTNEED' && advice !== 'PAGEOUT') trace(k, 'madvise_vma_behavior', `MADV_${advice} on ${pages} page(s)`, advice.includes('WIPE') || advice.includes('KEEP') ? k.policy.wipeOnFork : undefined);
 }

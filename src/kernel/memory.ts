@@ -10,7 +10,8 @@ import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, hasMarker, setMarker, type Mm, type Pte, type Vma } from './state.js';
+import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Pte, type Vma } from './state.js';
+import { deleteFromSwapCache, doSwapPage, freeSwapCache, zapSwapPte } from './swap.js';
 import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -70,6 +71,11 @@ export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, wri
 function handlePteFault(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn];
+  if (!pte && swapPteAt(mm, vpn)) {
+    // do_swap_page(); a write it leaves unresolved (the page mapped read-only) goes on to do_wp_page().
+    if (doSwapPage(k, pid, vma, vpn, flags.write) === 'wp') return doWpPage(k, pid, tid, vma, vpn, false);
+    return 'done';
+  }
   if (!pte) {
     // handle_pte_marker() → pte_marker_handle_uffd_wp(): the fault proceeds as on an empty PTE
     // (do_pte_missing), and the new PTE keeps the uffd-wp protection the marker held.
@@ -172,17 +178,25 @@ function doWpPage(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number,
   }
   const page = pageOf(k, pte.pfn);
   const rule = k.policy.wpReuse;
+  const inSwapCache = page.swapSlot >= 0;
+  const swapCount = inSwapCache ? k.s.swap[page.swapSlot].count : 0;
   const d = rule.value.decide({
     pageCount: page.refcount,
     mapcount: page.mapcount,
     anonExclusive: page.anonExclusive,
     ksm: false,
-    swapCount: 0,
-    inSwapCache: false,
+    swapCount,
+    inSwapCache,
   });
   const why = unshare ? ' (FAULT_FLAG_UNSHARE)' : '';
   trace(k, 'do_wp_page', `${d.reason} -> ${d.reuse ? 'wp_page_reuse' : 'wp_page_copy'}${why}`, rule);
   if (!d.reuse) return wpPageCopy(k, mm, tid, vma, vpn, unshare);
+  // A reused page leaves the swap cache once no swap entry needs it: reuse_swap_page()'s
+  // delete_from_swap_cache() (≤5.17), try_to_free_swap() (5.18+).
+  if (inSwapCache && swapCount === 0) {
+    deleteFromSwapCache(k, pte.pfn);
+    trace(k, 'do_wp_page', `pfn ${pte.pfn} removed from the swap cache`);
+  }
   // page_move_anon_rmap() + SetPageAnonExclusive(): the page is ours alone from now on.
   if (k.policy.anonExclusive.value) page.anonExclusive = true;
   if (unshare) {
@@ -235,6 +249,9 @@ function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn:
   let tail = '';
   if (old.pfn !== ZERO_PFN) {
     pageRemoveRmap(k, old.pfn);
+    // The old page, unmapped now, may sit in the swap cache with no swap entry left: reclaim
+    // would drop it later; the model drops it at once (nothing can observe the difference).
+    freeSwapCache(k, old.pfn);
     putPage(k, old.pfn);
     const o = k.s.pages[old.pfn];
     tail = o.freed ? `; old pfn ${old.pfn} freed` : `; old pfn ${old.pfn} now mapcount ${o.mapcount}, page_count ${o.refcount}`;
@@ -279,6 +296,7 @@ export function zapPte(k: KernelCtx, mm: Mm, vpn: number): void {
   // zap_pte_range(): a uffd-wp marker of anonymous memory goes with the range (measured on 6.18:
   // MADV_DONTNEED leaves no marker behind).
   setMarker(mm, vpn, false);
+  if (zapSwapPte(k, mm, vpn)) return;
   const pte = mm.ptes[vpn];
   if (!pte) return;
   mm.ptes[vpn] = null;
@@ -286,5 +304,7 @@ export function zapPte(k: KernelCtx, mm: Mm, vpn: number): void {
   flushTlbPage(k, pid, vpn, 'tlb_flush_mmu');
   if (pte.pfn === ZERO_PFN) return;
   pageRemoveRmap(k, pte.pfn);
+  // free_pages_and_swap_cache() → free_swap_cache(): the last mapping gone, the cache lets go.
+  freeSwapCache(k, pte.pfn);
   putPage(k, pte.pfn);
 }

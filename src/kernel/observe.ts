@@ -1,12 +1,12 @@
 // What userspace can read about the page an address maps: /proc/PID/pagemap
 // (fs/proc/task_mmu.c: pte_to_pagemap_entry, pagemap_pte_hole), /proc/kpageflags and
 // /proc/kpagecount (fs/proc/page.c: stable_page_flags, kpagecount_read), and mincore(2)
-// (mm/mincore.c: mincore_pte_range). The model has base anonymous pages only: no swap, no THP
-// and no KSM yet, so PM_SWAP, KPF_THP and KPF_KSM are never set here.
+// (mm/mincore.c: mincore_pte_range). The model has base anonymous pages only: no THP and no KSM
+// yet, so KPF_THP and KPF_KSM are never set here.
 import type { ObserveWhat } from '../scenario/ast.js';
 import { PAGE_NONE, PAGE_SWAPPED, fieldIndex } from '../uapi/observe.js';
 import type { KernelCtx } from './context.js';
-import { ZERO_PFN, hasMarker } from './state.js';
+import { ZERO_PFN, hasMarker, swapPteAt } from './state.js';
 import { findVma } from './vma.js';
 
 /** An observation's value, as the machine stores it in a register. */
@@ -28,19 +28,20 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
   const page = pte && pte.pfn !== ZERO_PFN ? k.s.pages[pte.pfn] : null;
   // A uffd-wp PTE marker reads as a swap entry with PM_UFFD_WP (measured on 6.18).
   const marker = !pte && hasMarker(mm, vpn);
+  const swap = pte ? undefined : swapPteAt(mm, vpn);
   switch (what) {
     case 'page':
-      return { kind: 'page', pfn: pte ? pte.pfn : marker ? PAGE_SWAPPED : PAGE_NONE };
+      return { kind: 'page', pfn: pte ? pte.pfn : marker || swap ? PAGE_SWAPPED : PAGE_NONE };
     case 'pagemap': {
       let bits = 0;
       if (pte) bits |= bit('pagemap', 'present');
-      if (marker) bits |= bit('pagemap', 'swapped');
-      if (pte?.uffdWp || marker) bits |= bit('pagemap', 'uffd_wp');
+      if (marker || swap) bits |= bit('pagemap', 'swapped');
+      if (pte?.uffdWp || marker || swap?.uffdWp) bits |= bit('pagemap', 'uffd_wp');
       // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
       if (page && page.mapcount === 1) bits |= bit('pagemap', 'exclusive');
       // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are
       // always clear without CONFIG_MEM_SOFT_DIRTY.
-      if (k.policy.config.MEM_SOFT_DIRTY && (pte?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
+      if (k.policy.config.MEM_SOFT_DIRTY && (pte?.softDirty || swap?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
       return { kind: 'bits', what: 'pagemap', bits };
     }
     case 'kpageflags': {
@@ -54,8 +55,8 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
       // kpagecount_read for the zero page; checked by `cowlab kernel` on the host).
       return { kind: 'number', value: page ? page.mapcount : 0 };
     case 'mincore':
-      // Anonymous memory: resident iff the PTE is present (a swap entry would count only while
-      // the page is in the swap cache; the model has no swap).
-      return { kind: 'number', value: pte ? 1 : 0 };
+      // Anonymous memory: resident iff the PTE is present, or a swap entry whose page is still
+      // in the swap cache (mincore_swap()).
+      return { kind: 'number', value: pte || (swap && k.s.swap[swap.slot].cachePfn >= 0) ? 1 : 0 };
   }
 }

@@ -35,6 +35,7 @@ export function allocPage(k: KernelCtx, anon: boolean): number {
     anonExclusive: false,
     locked: false,
     freed: false,
+    swapSlot: -1,
     data: new Array<number>(k.cells).fill(ZERO_TOKEN),
   };
   const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);

@@ -26,6 +26,8 @@ export interface Page {
   locked: boolean;
   /** Set when the last reference is dropped; a freed page keeps its slot so that dangling uses are caught. */
   freed: boolean;
+  /** PageSwapCache: the swap slot whose cache holds this page (the cache holds one reference), or -1. */
+  swapSlot: number;
   /**
    * Contents, one token per cell (the cells are the byte ranges the scenario distinguishes).
    * Replaced on every store, never changed in place: copies of a state share it.
@@ -115,6 +117,35 @@ export interface Mm {
    * Anonymous memory gets them only with UFFD_FEATURE_WP_UNPOPULATED (2bad466cc9d9, v6.4).
    */
   markers: readonly number[];
+  /**
+   * Non-present PTEs holding a swap entry, in ascending page order; their `ptes` slot is null.
+   * Replaced, never changed in place: copies of a state share the list.
+   */
+  swapPtes: readonly SwapPte[];
+}
+
+/** A swap PTE (is_swap_pte): the slot, and the bits a swap entry carries. */
+export interface SwapPte {
+  vpn: number;
+  slot: number;
+  /** pte_swp_exclusive (1493a1913e34, v5.19): the page was PageAnonExclusive when unmapped. */
+  exclusive: boolean;
+  /** pte_swp_uffd_wp. */
+  uffdWp: boolean;
+  /** pte_swp_soft_dirty. */
+  softDirty: boolean;
+}
+
+/** A slot of the model's swap device (swap_map[] and what was written to it). */
+export interface SwapSlot {
+  /** The swap_map count: swap PTEs referring to the slot (swap_duplicate() at fork, swap_free()). */
+  count: number;
+  /** The page the swap cache holds for this slot, or -1. */
+  cachePfn: number;
+  /** The contents pageout() wrote, read back on swap-in; replaced, never changed in place. */
+  data: readonly Token[];
+  /** The slot is free again (count 0 and no swap-cache page). */
+  freed: boolean;
 }
 
 export interface Process {
@@ -208,6 +239,8 @@ export interface KernelState {
   refs: GupRef[];
   shmem: Shmem[];
   uffds: UffdCtx[];
+  /** The swap device's slots (MADV_PAGEOUT). */
+  swap: SwapSlot[];
   /** Ordering points that have been signalled. */
   events: string[];
 }
@@ -220,9 +253,10 @@ export function newKernelState(cells: number): KernelState {
     anonExclusive: false,
     locked: false,
     freed: false,
+    swapSlot: -1,
     data: new Array<Token>(cells).fill(ZERO_TOKEN),
   };
-  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], events: [] };
+  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], events: [] };
 }
 
 // The clones below spell out every field rather than spreading objects: the explorer copies a
@@ -249,7 +283,7 @@ export function cloneFrame(f: Frame): Frame {
 
 /** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
 function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, data: p.data };
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, data: p.data };
 }
 
 function cloneVma(v: Vma): Vma {
@@ -298,7 +332,7 @@ function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
 }
 
 export function newMm(nextVpn: number): Mm {
-  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0, markers: [] };
+  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0, markers: [], swapPtes: [] };
 }
 
 export function cloneMm(mm: Mm): Mm {
@@ -317,6 +351,7 @@ export function cloneMm(mm: Mm): Mm {
     mmapWriter: mm.mmapWriter,
     writeProtectSeq: mm.writeProtectSeq,
     markers: mm.markers, // replaced, never changed in place (setMarker): copies share it
+    swapPtes: mm.swapPtes, // likewise (setSwapPte)
   };
 }
 
@@ -333,6 +368,7 @@ export function cloneState(s: KernelState): KernelState {
     refs: cloneAll(s.refs, cloneRef),
     shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
     uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending, wpUnpopulated: u.wpUnpopulated })),
+    swap: s.swap.length ? cloneAll(s.swap, (w) => ({ count: w.count, cachePfn: w.cachePfn, data: w.data, freed: w.freed })) : [],
     events: s.events.slice(),
   };
 }
@@ -347,4 +383,16 @@ export function setMarker(mm: Mm, vpn: number, on: boolean): void {
   const has = mm.markers.includes(vpn);
   if (on === has) return;
   mm.markers = on ? [...mm.markers, vpn].sort((a, b) => a - b) : mm.markers.filter((v) => v !== vpn);
+}
+
+/** The swap PTE at `vpn`, if there is one. */
+export function swapPteAt(mm: Mm, vpn: number): SwapPte | undefined {
+  for (const e of mm.swapPtes) if (e.vpn === vpn) return e;
+  return undefined;
+}
+
+/** Install (`entry`) or clear (null) the swap PTE at `vpn`, keeping the list sorted. */
+export function setSwapPte(mm: Mm, vpn: number, entry: SwapPte | null): void {
+  const rest = mm.swapPtes.filter((e) => e.vpn !== vpn);
+  mm.swapPtes = entry ? [...rest, entry].sort((a, b) => a.vpn - b.vpn) : rest;
 }

@@ -70,6 +70,15 @@ export type ForceWrite = 'foll-cow-dirty' | 'anon-exclusive';
  */
 export type ChangeWritable = 'never' | 'mprotect-dirty' | 'mprotect' | 'mprotect-uffd';
 
+/**
+ * How do_swap_page() decides whether the page it swaps in may be mapped writable:
+ * - 'reuse_swap_page': on a write fault, iff mapcount + swapcount <= 1 (≤5.17; page_count ignored)
+ * - 'page_count': on a write fault, iff the page is fresh or page_count == 1 after freeing the swap cache (c145e0b47c77, 5.18)
+ * - 'exclusive': the swap PTE remembers PageAnonExclusive; exclusive or page_count == 1 maps exclusive, writable on a write fault (1493a1913e34, 5.19)
+ * - 'exclusive-writable': as 'exclusive', and a read fault maps it writable too (c18160dba5ff, 6.11)
+ */
+export type SwapinRule = 'reuse_swap_page' | 'page_count' | 'exclusive' | 'exclusive-writable';
+
 export interface Policy {
   /** Kernel configuration options (not era knobs: the same era runs with either setting). */
   config: KernelConfig;
@@ -110,6 +119,12 @@ export interface Policy {
   wipeOnFork: Knob<boolean>;
   /** UFFD_FEATURE_WP_UNPOPULATED: uffd-wp PTE markers on unpopulated anonymous pages. */
   uffdWpUnpopulated: Knob<boolean>;
+  /** MADV_PAGEOUT exists (swap out a range now). */
+  madvPageout: Knob<boolean>;
+  /** Reclaim leaves maybe-pinned pages out of the swap cache. */
+  swapoutSkipsPinned: Knob<boolean>;
+  /** do_swap_page(): when the swapped-in page is mapped writable and exclusive. */
+  swapin: Knob<SwapinRule>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -130,6 +145,9 @@ export const KNOB_NAMES = [
   'uffdWp',
   'wipeOnFork',
   'uffdWpUnpopulated',
+  'madvPageout',
+  'swapoutSkipsPinned',
+  'swapin',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

@@ -31,8 +31,9 @@ export const pageCountIsOne: WpReuseRule = {
 
 /**
  * 5.18 (COW fixes part 1: 53a05ad9f21d, d4c470970d45): page_count > 3 copies at once; otherwise
- * drain the LRU pagevecs, allow one extra reference for the swap cache, free the swap slot and
- * reuse iff page_count == 1. LRU pagevec references are not modelled, so the drain never helps.
+ * drain the LRU pagevecs, allow one extra reference for the swap cache, try_to_free_swap() (which
+ * frees the swap cache only when no swap entry refers to the slot any more) and reuse iff
+ * page_count == 1. LRU pagevec references are not modelled, so the drain never helps.
  */
 export const pageCountAfterSwapFree: WpReuseRule = {
   name: 'page_count == 1 after swapcache free',
@@ -41,9 +42,10 @@ export const pageCountAfterSwapFree: WpReuseRule = {
     if (p.pageCount > 3) return { reuse: false, reason: `page_count ${p.pageCount} > 3` };
     const allowed = 1 + (p.inSwapCache ? 1 : 0);
     if (p.pageCount > allowed) return { reuse: false, reason: `page_count ${p.pageCount} > ${allowed}` };
-    const afterFree = p.pageCount - (p.inSwapCache ? 1 : 0);
-    if (afterFree !== 1) return { reuse: false, reason: `page_count ${afterFree} != 1 after try_to_free_swap` };
-    return { reuse: true, reason: 'page_count 1 == 1' };
+    const freed = p.inSwapCache && p.swapCount === 0;
+    const afterFree = p.pageCount - (freed ? 1 : 0);
+    if (afterFree !== 1) return { reuse: false, reason: `page_count ${afterFree} != 1${p.inSwapCache ? (freed ? ' after try_to_free_swap' : ` (swap cache kept: swapcount ${p.swapCount})`) : ''}` };
+    return { reuse: true, reason: `page_count 1 == 1${freed ? ' after try_to_free_swap' : ''}` };
   },
 };
 

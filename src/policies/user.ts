@@ -69,6 +69,7 @@ const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   forkPinned: ['share', 'copy-maybe-pinned', 'anon-exclusive'],
   forceWrite: ['foll-cow-dirty', 'anon-exclusive'],
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
+  swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
 };
 
 /** Check a loaded policy's shape, naming the file and the knob at fault. */

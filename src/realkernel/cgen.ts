@@ -300,6 +300,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (pfn) probes.push({ name: 'pfn', call: `rt_probe_pfn(${a.observes.has('kpageflags') ? 1 : 0}, ${a.observes.has('kpagecount') ? 1 : 0});`, why: 'page identities' });
   if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });
   if (requires.has('TRANSPARENT_HUGEPAGE')) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: 'require CONFIG_TRANSPARENT_HUGEPAGE' });
+  if (s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && st.advice === 'PAGEOUT'))) probes.push({ name: 'swap', call: 'rt_probe_swap();', why: 'MADV_PAGEOUT' });
 
   const first = s.processes[0];
   const out: string[] = [];

@@ -18,6 +18,9 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   uffdWp: 'uffd-wp',
   wipeOnFork: 'MADV_WIPEONFORK',
   uffdWpUnpopulated: 'uffd-wp unpopulated',
+  madvPageout: 'MADV_PAGEOUT',
+  swapoutSkipsPinned: 'swap-out pinned',
+  swapin: 'swap-in writable',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -20,7 +20,7 @@ export interface Prot {
   write: boolean;
 }
 
-export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK';
+export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT';
 
 export interface GupFlags {
   /** FOLL_PIN (pin_user_pages*) rather than FOLL_GET (get_user_pages*). */

@@ -11,4 +11,6 @@ export const v5_11: Policy = {
   clearRefsSkipPinned: cited(true, '9348b73c2e1b', "mm: don't play games with pinned pages in clear_page_refs", 'v5.11'),
   clearRefsWriteLock: cited(true, '29a951dfb3c3', 'mm: fix clear_refs_write locking', 'v5.11'),
   gupFastForkSeq: cited(true, '57efa1fe5957', 'mm/gup: prevent gup_fast from racing with COW during fork', 'v5.11'),
+  // In 5.11-rc5 and backported to 5.10.y (5.10.8 or so).
+  swapoutSkipsPinned: cited(true, 'feb889fb40fa', "mm: don't put pinned pages into the swap cache", 'v5.11'),
 };

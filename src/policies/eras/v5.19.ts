@@ -13,4 +13,5 @@ export const v5_19: Policy = {
   anonExclusive: cited(true, '6c287605fd56', 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive', 'v5.19'),
   gupReadOnCow: cited('unshare-anon-pin', 'a7f226604170', 'mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page', 'v5.19'),
   forkPinned: cited('anon-exclusive', '6c287605fd56', 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive', 'v5.19'),
+  swapin: cited('exclusive', '1493a1913e34', 'mm/swap: remember PG_anon_exclusive via a swp pte bit', 'v5.19'),
 };

@@ -12,4 +12,8 @@ export const v5_8: Policy = {
   follPin: unverified(true, '3faa52c03f44', 'mm/gup: track FOLL_PIN pages (GUP_PIN_COUNTING_BIAS)', 'v5.7'),
   uffdWp: cited(true, '292924b26024', 'userfaultfd: wp: apply _PAGE_UFFD_WP bit', 'v5.7'),
   wipeOnFork: cited(true, 'd2cd9ede6e19', 'mm,fork: introduce MADV_WIPEONFORK', 'v4.14'),
+  // MADV_PAGEOUT came in 5.4 (1a4e58cce84e); in 5.4.0 it also swapped out pages other processes
+  // map, until 12e967fd8e4e ("mm: do not allow MADV_PAGEOUT for CoW pages", v5.6, backported to
+  // 5.4.y) made it skip them, as the model does.
+  madvPageout: cited(true, '1a4e58cce84e', 'mm: introduce MADV_PAGEOUT (shared pages skipped since 12e967fd8e4e, v5.6)', 'v5.4'),
 };

@@ -15,4 +15,7 @@ export const v6_18: Policy = {
   odirectPin: unverified(true, 'a7e689dd1c06', 'block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages', 'v6.5'),
   // v6.4 lies in the v6.2 era's range (6.2 - 6.4); that era keeps the 6.2 behaviour.
   uffdWpUnpopulated: cited(true, '2bad466cc9d9', 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED', 'v6.4'),
+  // From 6.11 only: 6.5 - 6.10, in this era's range, map a read-faulted exclusive page read-only
+  // (still PageAnonExclusive, so the next write reuses it without a copy; only faults() differs).
+  swapin: cited('exclusive-writable', 'c18160dba5ff', 'mm: swap: reuse exclusive folio directly instead of wp page faults', 'v6.11'),
 };

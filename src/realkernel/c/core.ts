@@ -44,6 +44,9 @@ export const RT_CORE = String.raw`/* ===========================================
 #ifndef MADV_KEEPONFORK
 #define MADV_KEEPONFORK 19
 #endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 #define RT static __attribute__((unused))
 #define PAGE 4096UL

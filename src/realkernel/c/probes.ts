@@ -53,6 +53,19 @@ RT void rt_probe_soft_dirty(void) {
   munmap(p, PAGE);
   if (e || !(pm & (1ULL << 55))) rt_skip("CONFIG_MEM_SOFT_DIRTY: pages are never soft-dirty here (the option is off)", NULL);
 }`,
+  swap: String.raw`/* As cow.c: a swapped-out kind needs MADV_PAGEOUT to really swap (pagemap bit 62). */
+RT void rt_probe_swap(void) {
+  char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) rt_fail(errno, "mmap()");
+  memset(p, 1, PAGE);
+  int r = madvise(p, PAGE, MADV_PAGEOUT);
+  uint64_t pm = 0;
+  int e = rt_pread64("/proc/self/pagemap", ((uintptr_t)p / PAGE) * 8, &pm);
+  munmap(p, PAGE);
+  if (r) rt_skip("swap: madvise(MADV_PAGEOUT) failed", rt_strerror(errno));
+  if (e) rt_skip("pagemap: /proc/self/pagemap not readable", rt_strerror(e));
+  if (!(pm & (1ULL << 62))) rt_skip("swap: MADV_PAGEOUT did not swap the page out (is swap enabled?)", NULL);
+}`,
   thp: String.raw`RT void rt_probe_thp(void) {
   if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
 }`,
