@@ -4,7 +4,8 @@
 // judged against the same kernel runs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
@@ -45,12 +46,45 @@ function knob<T>(policy: Policy, key: 'gupReadOnCow' | 'odirectPin' | 'changeWri
 
 const neverReuse: WpReuseRule = { name: 'never reuse', decide: () => ({ reuse: false, reason: 'never reuse (mutant)' }) };
 
+/**
+ * As cow.c's swapped-out cases need: swap on zram, if this machine has an unused zram device
+ * and no swap on it. Returns the undo, or null when nothing was changed (the swap scenarios
+ * then run on whatever swap there is, or skip as cow.c does).
+ */
+function enableZramSwap(): (() => void) | null {
+  const dev = '/sys/block/zram0';
+  try {
+    if (!existsSync(dev) || readFileSync('/proc/swaps', 'utf8').includes('/dev/zram0')) return null;
+    if (readFileSync(`${dev}/disksize`, 'utf8').trim() !== '0') return null;
+    writeFileSync(`${dev}/disksize`, '256M');
+    const sh = (cmd: string): void => void execFileSync('sh', ['-c', `PATH=$PATH:/sbin:/usr/sbin ${cmd}`], { stdio: 'ignore' });
+    sh('mkswap /dev/zram0');
+    sh('swapon /dev/zram0');
+    return () => {
+      try {
+        sh('swapoff /dev/zram0');
+      } finally {
+        writeFileSync(`${dev}/reset`, '1');
+      }
+    };
+  } catch {
+    try {
+      writeFileSync(`${dev}/reset`, '1');
+    } catch {
+      // nothing was set up
+    }
+    return null;
+  }
+}
+
 describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
   let work = '';
+  let undoSwap: (() => void) | null = null;
   let scenarios: Scenario[] = [];
   const runs = new Map<string, KernelRuns>();
 
   before(() => {
+    undoSwap = enableZramSwap();
     work = mkdtempSync(join(tmpdir(), 'cowlab-kernel-test-'));
     const loaded = loadScenarios(findScenarioFiles([BUNDLED]), ERA_NAMES);
     assert.deepEqual(loaded.errors, []);
@@ -60,6 +94,7 @@ describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
+    undoSwap?.();
   });
 
   test(`agrees with the model under the kernel's era (${era?.name})`, () => {
@@ -87,11 +122,15 @@ describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
     mutant('never reusing a page', { wpReuse: knob(v618, 'wpReuse', neverReuse) }),
     mutant("the 5.18 reuse rule instead of PageAnonExclusive", { wpReuse: v5_18.wpReuse }),
     mutant('fork sharing pinned pages instead of copying them', { forkPinned: { ...v618.forkPinned, value: 'share' } }),
+    mutant('swap-in reusing by reuse_swap_page (mapcount)', { swapin: { ...v618.swapin, value: 'reuse_swap_page' } }),
+    mutant('swap-in mapping read faults read-only (before c18160dba5ff)', { swapin: { ...v618.swapin, value: 'exclusive' } }),
   ];
   for (const m of mutants) {
-    test(`mutation caught on the real kernel: ${m.name}`, () => {
+    test(`mutation caught on the real kernel: ${m.name}`, (t) => {
       // Only a scenario on which the true era agrees with the kernel can tell the mutant apart.
       const policy = hostPolicy(era as Policy);
+      const swapRan = scenarios.some((s) => s.file.includes('/swap/') && judgeKernelRuns(s, policy, runs.get(s.file) as KernelRuns).verdict !== 'skip');
+      if (m.name.startsWith('swap-in') && !swapRan) return t.skip('no swap on this machine: the swap scenarios skipped');
       const caught = scenarios.filter((s) => {
         const r = runs.get(s.file) as KernelRuns;
         return judgeKernelRuns(s, policy, r).verdict === 'agree' && judgeKernelRuns(s, m.policy, r).verdict === 'DISAGREE';
