@@ -3,10 +3,14 @@
 // Symmetry: physical frame numbers carry no meaning, so with symmetry on, pages are renamed in
 // the order a fixed walk first meets them (processes' PTEs by pid and address, then references,
 // then shmem objects) and freed pages are left out. Two states that differ only in which pfns
-// the allocator handed out, or in freed slots, then encode identically. Reference, pipe and
-// userfaultfd ids are allocated in program order in the corpus and are kept as they are.
+// the allocator handed out, or in freed slots, then encode identically. Likewise a released
+// GUP reference can do nothing any more: with symmetry its record and its promise are left out,
+// and the live references are renamed by rank (ids are handed out in order, so the rank keeps
+// their order), so that states differing only in references already let go encode identically;
+// a variable, a pipe buffer or a DMA naming a released reference reads as "released". Pipe and
+// userfaultfd ids are allocated in program order and are kept as they are.
 import { ZERO_PFN } from '../kernel/state.js';
-import type { MachineState } from './machine.js';
+import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, vmaBits } from './codec.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
@@ -156,11 +160,14 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   const rename = renaming;
   rename.reset(k.pages.length);
   const pfn = (p: number): number => (!symmetry || p === ZERO_PFN ? p : rename.name(p));
+  const refName = symmetry ? refRanks(k.refs) : null;
+  const ref = (id: number): number => (refName ? refName[id] : id);
   for (const t of k.threads) {
     h.n(TAG.thread);
     h.n(t.pid);
     h.n(t.prog);
-    h.n(t.pc);
+    // A DMA thread's pc is the reference its device writes through.
+    h.n(t.prog === DMA_PROG ? ref(t.pc) : t.pc);
     h.n(t.done ? 1 : 0);
     h.n(t.sub);
     h.n(t.faults);
@@ -234,6 +241,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     }
   }
   for (const r of k.refs) {
+    if (refName && r.released) continue;
     h.n(TAG.ref);
     h.n(r.owner);
     h.n((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
@@ -251,7 +259,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(TAG.pipe);
     h.list(pi.holders);
     h.n(pi.buffers.length);
-    for (const b of pi.buffers) h.n(b.ref);
+    for (const b of pi.buffers) h.n(ref(b.ref));
   }
   for (const o of k.shmem) {
     h.n(TAG.shmem);
@@ -308,8 +316,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(TAG.pshared);
     for (const c of o) h.list(c);
   }
-  for (const r of m.promise.refs) {
-    if (!r) continue;
+  for (let id = 0; id < m.promise.refs.length; id++) {
+    const r = m.promise.refs[id];
+    if (!r || (refName && refName[id] < 0)) continue;
     h.n(TAG.pref);
     h.n(r.owner);
     h.n(r.coherent ? 1 : 0);
@@ -328,7 +337,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       if (v.kind === 'mapping') {
         e.n(v.vpn);
         e.n(v.pages);
-      } else e.n(v.kind === 'process' ? v.pid : v.id);
+      } else e.n(v.kind === 'process' ? v.pid : v.kind === 'ref' ? ref(v.id) : v.id);
       unordered.add();
     }
     unordered.into(h);
@@ -363,6 +372,16 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   h.n(TAG.counters);
   h.list(m.counters);
   return h.done();
+}
+
+let ranksScratch = new Int32Array(16);
+
+/** Live references numbered 0, 1, ... in id order; released ones -1 (valid until the next call). */
+function refRanks(refs: readonly { released: boolean }[]): Int32Array {
+  if (ranksScratch.length < refs.length) ranksScratch = new Int32Array(refs.length * 2);
+  let next = 0;
+  for (let id = 0; id < refs.length; id++) ranksScratch[id] = refs[id].released ? -1 : next++;
+  return ranksScratch;
 }
 
 /**
