@@ -1,5 +1,6 @@
 // `cowlab eras`: every era with its knobs, values and commits.
 import { KNOB_NAMES, knobValueText, type Knob, type Policy } from '../policies/policy.js';
+import { ltsKernelsOf } from '../policies/eras/index.js';
 
 const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   wpReuse: 'do_wp_page reuse',
@@ -28,6 +29,10 @@ export function renderEras(eras: readonly Policy[]): string {
   for (const e of eras) {
     out.push(`${e.name}  (${e.kernels})${e.base ? `  user policy based on ${e.base}` : ''}`);
     out.push(`  ${e.summary}`);
+    if (!e.base) {
+      const lts = ltsKernelsOf(e);
+      out.push(`  LTS kernels: ${lts.length ? lts.join(', ') : 'none'}`);
+    }
     for (const name of KNOB_NAMES) {
       const k = e[name] as Knob<unknown>;
       const commit = k.commit ? `${k.commit} ` : '';
@@ -43,6 +48,7 @@ export function erasJson(eras: readonly Policy[]): unknown {
     eras: eras.map((e) => ({
       name: e.name,
       kernels: e.kernels,
+      lts: e.base ? null : ltsKernelsOf(e),
       summary: e.summary,
       base: e.base ?? null,
       knobs: Object.fromEntries(

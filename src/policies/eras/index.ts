@@ -1,6 +1,10 @@
 // The built-in eras, oldest first: the order is the order of the era matrix and of `v5.9..` ranges.
 import type { Policy } from '../policy.js';
 import { v4_9 } from './v4.9.js';
+import { v4_14 } from './v4.14.js';
+import { v5_4 } from './v5.4.js';
+import { v5_5 } from './v5.5.js';
+import { v5_7 } from './v5.7.js';
 import { v5_8 } from './v5.8.js';
 import { v5_9 } from './v5.9.js';
 import { v5_11 } from './v5.11.js';
@@ -11,7 +15,7 @@ import { v6_0 } from './v6.0.js';
 import { v6_2 } from './v6.2.js';
 import { v6_18 } from './v6.18.js';
 
-export const ERAS: readonly Policy[] = [v4_9, v5_8, v5_9, v5_11, v5_12, v5_18, v5_19, v6_0, v6_2, v6_18];
+export const ERAS: readonly Policy[] = [v4_9, v4_14, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_18, v5_19, v6_0, v6_2, v6_18];
 
 export const ERA_NAMES: readonly string[] = ERAS.map((e) => e.name);
 
@@ -37,6 +41,14 @@ function versionOf(text: string): [number, number] | null {
  * era get the newest era; releases before the first get none. Stable backports that brought a
  * later era's fix to an older branch are not tracked (the eras' `kernels` notes name them).
  */
+/** The longterm (LTS) branches of kernel.org since 4.9, oldest first. */
+export const LTS_KERNELS = ['4.9', '4.14', '4.19', '5.4', '5.10', '5.15', '6.1', '6.6', '6.12'] as const;
+
+/** The LTS branches whose first release falls in `era` (stable backports aside). */
+export function ltsKernelsOf(era: Policy): string[] {
+  return LTS_KERNELS.filter((k) => eraForKernel(k)?.name === era.name);
+}
+
 export function eraForKernel(release: string): Policy | undefined {
   const v = versionOf(release);
   if (!v) return undefined;

@@ -1,5 +1,7 @@
-// v4.9 – v5.7: mapcount-based reuse: do_wp_page() (mm/memory.c) reuses iff reuse_swap_page() (mm/swapfile.c)
+// v4.9 – v4.13: mapcount-based reuse: do_wp_page() (mm/memory.c) reuses iff reuse_swap_page() (mm/swapfile.c)
 // counts mapcount + swapcount <= 1, until 09854ba94c6a "mm: do_wp_page() simplification" (v5.9).
+// The mapcount eras that follow (v4.14, v5.4, v5.5, v5.7) differ from this one only in the
+// features that arrived: MADV_WIPEONFORK, MADV_PAGEOUT, clear_refs' elided flush, uffd-wp and FOLL_PIN.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
 import { reuseSwapPage } from '../rules.js';
@@ -7,7 +9,7 @@ import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
 export const v4_9: Policy = {
   name: 'v4.9',
-  kernels: '4.9 – 5.7 (5.7.3 and the LTS branches got 5.8\'s GUP change)',
+  kernels: '4.9 – 4.13 (4.9 LTS got 5.8\'s GUP change in Oct 2021)',
   summary: 'do_wp_page reuses by mapcount (reuse_swap_page); GUP takes plain references; fork shares every page.',
   config: DEFAULT_CONFIG,
   wpReuse: cited(reuseSwapPage, '', 'reuse_swap_page(): mapcount + swapcount <= 1 (mm/swapfile.c)', '2.6'),
@@ -21,13 +23,10 @@ export const v4_9: Policy = {
   changeWritable: cited('never', '', 'mprotect never sets the write bit on a private anonymous PTE (pte_modify with the COW protection)', '2.6'),
   clearRefsSkipPinned: cited(false, '', 'clear_refs write-protects every PTE, pinned or not', '3.11'),
   clearRefsWriteLock: cited(false, '', 'clear_refs_write() takes mmap_read_lock (write only to update VM_SOFTDIRTY)', '3.11'),
-  // 0758cd830494 ("asm-generic/tlb: avoid potential double flush") made tlb_finish_mmu() skip the
-  // flush when no pages were batched, so clear_refs stopped flushing (Will Deacon's fix
-  // 912efa17e512 names it in its Fixes: tag). It went into 5.5 (a stable-review mail of Feb 2020,
-  // lore.kernel.org/r/20200220053457.930231-7-santosh@fossix.org, backports it to 4.19); the
-  // kernels this era stands for before 5.5 still flushed, so for 4.9 - 5.4 this knob is wrong;
-  // splitting the era is left to the era-boundary work.
-  clearRefsFlush: cited(false, '0758cd830494', 'asm-generic/tlb: avoid potential double flush (the flush is elided; from 5.5 only)', 'v5.5'),
+  // Until 5.4 clear_refs ends with a real TLB flush: 0758cd830494 ("asm-generic/tlb: avoid
+  // potential double flush", v5.5) made tlb_finish_mmu() skip it when no pages were batched, and
+  // Will Deacon's 912efa17e512 (v5.12) names that commit in its Fixes: tag.
+  clearRefsFlush: cited(true, '', 'clear_refs flushes the TLB after write-protecting (until 0758cd830494, v5.5)', '3.11'),
   uffdWpFaultFlush: cited(false, '', 'do_wp_page does not look at mm_tlb_flush_pending', '2.6'),
   gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),

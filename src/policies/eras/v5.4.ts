@@ -1,0 +1,15 @@
+// v5.4: as v4.14, with MADV_PAGEOUT.
+import type { Policy } from '../policy.js';
+import { cited } from '../knob.js';
+import { v4_14 } from './v4.14.js';
+
+export const v5_4: Policy = {
+  ...v4_14,
+  name: 'v5.4',
+  kernels: '5.4 (5.4 LTS)',
+  summary: 'As v4.14 (reuse by mapcount), with MADV_PAGEOUT: the swap-in variant of CVE-2020-29374 is there too.',
+  // MADV_PAGEOUT came in 5.4 (1a4e58cce84e); in 5.4.0 it also swapped out pages other processes
+  // map, until 12e967fd8e4e ("mm: do not allow MADV_PAGEOUT for CoW pages", v5.6, backported to
+  // 5.4.y) made it skip them, as the model does.
+  madvPageout: cited(true, '1a4e58cce84e', 'mm: introduce MADV_PAGEOUT (shared pages skipped since 12e967fd8e4e, v5.6)', 'v5.4'),
+};
