@@ -6,7 +6,7 @@ import { v6_0 } from './v6.0.js';
 export const v6_2: Policy = {
   ...v6_0,
   name: 'v6.2',
-  kernels: '6.2 – 6.4',
+  kernels: '6.2',
   summary: 'As v6.0; a R/O FOLL_LONGTERM pin of anything that is not an exclusive anon page in a COW mapping unshares first.',
   // The 6.2 cycle stopped requiring a dirty PTE for exclusive anon pages. The title is confirmed
   // (the patch, lore.kernel.org/r/20221108174652.198904-2-david@redhat.com); the mainline id
