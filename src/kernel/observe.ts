@@ -36,7 +36,8 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
       let bits = 0;
       if (pte) bits |= bit('pagemap', 'present');
       if (marker || swap) bits |= bit('pagemap', 'swapped');
-      if (pte?.uffdWp || marker || swap?.uffdWp) bits |= bit('pagemap', 'uffd_wp');
+      // PM_UFFD_WP from fb8e37f35a2f (v5.14); before, pagemap has no such bit.
+      if (k.policy.pagemapUffdWp.value && (pte?.uffdWp || marker || swap?.uffdWp)) bits |= bit('pagemap', 'uffd_wp');
       // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
       if (page && page.mapcount === 1) bits |= bit('pagemap', 'exclusive');
       // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are

@@ -125,6 +125,8 @@ export interface Policy {
   swapoutSkipsPinned: Knob<boolean>;
   /** do_swap_page(): when the swapped-in page is mapped writable and exclusive. */
   swapin: Knob<SwapinRule>;
+  /** /proc/PID/pagemap shows the uffd-wp bit (PM_UFFD_WP, bit 57). */
+  pagemapUffdWp: Knob<boolean>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -148,6 +150,7 @@ export const KNOB_NAMES = [
   'madvPageout',
   'swapoutSkipsPinned',
   'swapin',
+  'pagemapUffdWp',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

@@ -22,6 +22,7 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   madvPageout: 'MADV_PAGEOUT',
   swapoutSkipsPinned: 'swap-out pinned',
   swapin: 'swap-in writable',
+  pagemapUffdWp: 'pagemap uffd-wp bit',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

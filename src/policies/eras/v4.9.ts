@@ -34,5 +34,6 @@ export const v4_9: Policy = {
   uffdWpUnpopulated: cited(false, '', 'no UFFD_FEATURE_WP_UNPOPULATED before 2bad466cc9d9 (v6.4)', '4.3'),
   madvPageout: cited(false, '', 'no MADV_PAGEOUT before 1a4e58cce84e (v5.4)', '2.6'),
   swapoutSkipsPinned: cited(false, '', 'shrink_page_list() swaps out pinned pages like any other', '2.6'),
+  pagemapUffdWp: cited(false, '', 'no PM_UFFD_WP in /proc/PID/pagemap before fb8e37f35a2f (v5.14)', '2.6'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
 };

@@ -6,7 +6,7 @@ import { v5_11 } from './v5.11.js';
 export const v5_12: Policy = {
   ...v5_11,
   name: 'v5.12',
-  kernels: '5.12 – 5.17 (5.15 LTS; the uffd fix went to stable 5.9+)',
+  kernels: '5.12 – 5.13 (the uffd fix went to stable 5.9+)',
   summary: 'As v5.11; do_wp_page flushes a pending TLB flush of a uffd-wp VMA before deciding, and clear_refs flushes the TLB before unlocking.',
   uffdWpFaultFlush: cited(true, '6ce64428d620', 'mm/userfaultfd: fix memory corruption due to writeprotect', 'v5.12'),
   clearRefsFlush: unverified(true, '912efa17e512', 'mm: proc: Invalidate TLB after clearing soft-dirty page state', 'v5.12'),
