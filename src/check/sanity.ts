@@ -39,10 +39,17 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   }
   // A fault in the middle of wp_page_copy holds do_wp_page's reference on the old page, and
   // the new page until it is installed.
+  // A GUP in progress holds the pages it has grabbed, and its own fault's references.
   for (const t of s.threads) {
-    if (t.frame?.kind !== 'wp_copy') continue;
-    if (t.frame.oldPfn !== ZERO_PFN) refs[t.frame.oldPfn]++;
-    if (t.frame.newPfn >= 0) refs[t.frame.newPfn]++;
+    const f = t.frame;
+    if (f?.kind === 'gup') {
+      for (const p of f.pages) if (p.pfn !== ZERO_PFN) refs[p.pfn] += f.pin ? GUP_PIN_COUNTING_BIAS : 1;
+      if (final) problems.push(`a thread is still in __get_user_pages at the end`);
+    }
+    const copy = f?.kind === 'wp_copy' ? f : f?.kind === 'gup' ? f.copy : null;
+    if (!copy) continue;
+    if (copy.oldPfn !== ZERO_PFN) refs[copy.oldPfn]++;
+    if (copy.newPfn >= 0) refs[copy.newPfn]++;
     if (final) problems.push(`a thread is still in wp_page_copy at the end`);
   }
   for (const o of s.shmem) {

@@ -32,7 +32,8 @@ const CHUNK = 1 << 20;
  * writing new chunks the largest single cost of a deep search.
  */
 const POOL = 16;
-const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5 } as const;
+const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5, gup: 6 } as const;
+const GUP_FAULT = { none: 0, read: 1, write: 2, unshare: 3 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
 const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6, uffd_msg: 7 } as const;
 
@@ -355,6 +356,20 @@ export class StateCodec {
         this.w(f.vpn);
         this.wb(f.woken);
         return;
+      case 'gup':
+        this.wb(f.pin);
+        this.w(f.pages.length);
+        for (const p of f.pages) {
+          this.w(p.pfn);
+          this.w(p.vpn);
+          this.w(p.cellFrom);
+          this.w(p.cellTo);
+        }
+        this.wb(f.follCow);
+        this.w(f.attempts);
+        this.w(GUP_FAULT[f.fault ?? 'none']);
+        this.writeFrame(f.copy);
+        return;
     }
   }
 
@@ -648,6 +663,22 @@ export class StateCodec {
         const ctx = this.x();
         const vpn = this.x();
         return { kind: 'uffd_wait', ctx, vpn, woken: this.xb() };
+      }
+      case FRAME.gup: {
+        const pin = this.xb();
+        const pages = new Array<{ pfn: number; vpn: number; cellFrom: number; cellTo: number }>(this.x());
+        for (let i = 0; i < pages.length; i++) {
+          const pfn = this.x();
+          const vpn = this.x();
+          const cellFrom = this.x();
+          pages[i] = { pfn, vpn, cellFrom, cellTo: this.x() };
+        }
+        const follCow = this.xb();
+        const attempts = this.x();
+        const code = this.x();
+        const fault = code === GUP_FAULT.read ? 'read' : code === GUP_FAULT.write ? 'write' : code === GUP_FAULT.unshare ? 'unshare' : null;
+        const copy = this.readFrame();
+        return { kind: 'gup', pin, pages, follCow, attempts, fault, copy: copy && copy.kind === 'wp_copy' ? copy : null };
       }
       default: {
         const step = this.xb() ? 'slow' : 'grab';

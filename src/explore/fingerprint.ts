@@ -198,6 +198,23 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(f.ctx);
       h.n(f.vpn);
       h.n(f.woken ? 1 : 0);
+    } else if (f.kind === 'gup') {
+      h.s('gup');
+      for (const p of f.pages) {
+        h.n(pfn(p.pfn));
+        h.n(p.vpn);
+      }
+      h.n((f.follCow ? 1 : 0) | (f.copy ? 2 : 0) | (f.pin ? 4 : 0));
+      h.n(f.attempts);
+      h.s(f.fault ?? '-');
+      if (f.copy) {
+        h.s(f.copy.step);
+        h.n(f.copy.vpn);
+        h.n(pfn(f.copy.oldPfn));
+        h.n(f.copy.newPfn < 0 ? -1 : pfn(f.copy.newPfn));
+        h.n(pfn(f.copy.orig.pfn));
+        h.n((f.copy.orig.write ? 1 : 0) | (f.copy.orig.uffdWp ? 2 : 0) | (f.copy.orig.protnone ? 4 : 0));
+      }
     } else {
       h.s(f.step);
       h.n(f.vpn);

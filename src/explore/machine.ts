@@ -15,7 +15,7 @@ import { doFork, forkPrepare } from '../kernel/fork.js';
 import { newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
-import { getUserPages, gupFastGrab, gupFastWalk, releaseRef, type GupRequest } from '../kernel/gup.js';
+import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdReadMsg, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
@@ -487,6 +487,8 @@ export class Machine {
     } else if (f.kind === 'fork') {
       mm.writeProtectSeq++;
       mm.mmapWriter = -1;
+    } else if (f.kind === 'gup') {
+      abandonGup(k, t.pid, f);
     }
     t.frame = null;
   }
@@ -723,7 +725,7 @@ export class Machine {
         let id = -1;
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;
-        if (s.flags.fast && ranges.length === 1 && !this.dynamic) {
+        if (s.flags.fast && ranges.length === 1 && !this.dynamic && th.frame?.kind !== 'gup') {
           // GUP-fast in two steps: the lockless walk, then grab and recheck (history B8).
           if (!th.frame) {
             const pte = gupFastWalk(k, pid, ranges[0].vpn, req);
@@ -743,7 +745,11 @@ export class Machine {
           }
           th.frame = null;
         }
-        if (id < 0) id = getUserPages(k, pid, ranges, req);
+        if (id < 0) {
+          // Synthesis runs GUP whole; a scenario's GUP runs in the steps __get_user_pages() takes.
+          if (this.dynamic) id = getUserPages(k, pid, ranges, req);
+          else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
+        }
         // The promise follows the interface asked for, not what the era implements it with. A
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
         // semantics to observe successive changes through the process page tables" (84209e87c696).

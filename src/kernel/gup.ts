@@ -1,10 +1,10 @@
 // mm/gup.c: __get_user_pages() (follow_page_pte, faultin_page, can_follow_write_pte,
 // gup_must_unshare, try_grab_page), the *_fast variants (atomic in this model), and unpinning.
 import type { KernelCtx } from './context.js';
-import { errno, trace } from './context.js';
+import { errno, insane, trace } from './context.js';
 import { getPage, pageOf, putPage } from './page.js';
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type GupRef, type Pte, type RefPage, type Vma } from './state.js';
-import { handleMmFault } from './memory.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
+import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { findVma, isCowMapping } from './vma.js';
 
@@ -104,6 +104,106 @@ export interface GupRange {
   vpn: number;
   cellFrom: number;
   cellTo: number;
+}
+
+/**
+ * One step of __get_user_pages() for thread `tid` (a scenario's own GUP; synthesis runs GUP
+ * whole): a follow_page_pte() under the page-table lock, which grabs the page or decides which
+ * fault to take; or faultin_page(), with the lock dropped in between, the fault running in the
+ * steps a CPU fault takes (wp_page_copy() included). mmap_lock is held for read from the first
+ * step to the last. Returns the new reference's id once every page is grabbed, else -1 (the
+ * thread's 'gup' frame holds the progress).
+ */
+export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: GupRequest): number {
+  const th = k.s.threads[tid];
+  const pid = th.pid;
+  const mm = k.s.procs[pid].mm;
+  const pin = effectivePin(k, req);
+  const name = req.fast ? (pin ? 'pin_user_pages_fast' : 'get_user_pages_fast') : '__get_user_pages';
+  if (!th.frame) {
+    mm.mmapReaders++;
+    th.frame = { kind: 'gup', pin, pages: [], follCow: false, attempts: 0, fault: null, copy: null };
+  }
+  const f = th.frame;
+  if (f.kind !== 'gup') throw insane(`expected a GUP frame, found ${f.kind}`);
+  const range = ranges[f.pages.length];
+  if (f.copy) {
+    f.copy = stepWpCopy(k, pid, f.copy);
+    if (!f.copy) afterFault(k, pid, f, range.vpn);
+    return -1;
+  }
+  if (f.fault) {
+    const fault = f.fault;
+    const r = gupFaultStep(k, tid, range.vpn, { write: fault === 'write', unshare: fault === 'unshare' });
+    f.fault = null;
+    if (r === 'done') afterFault(k, pid, f, range.vpn, fault);
+    else {
+      f.copy = r;
+      if (fault === 'write') f.follCow = f.follCow || !findVma(mm, range.vpn)?.write;
+    }
+    return -1;
+  }
+  if (++f.attempts > 6) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
+  const next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  if (typeof next === 'string') {
+    f.fault = next;
+    return -1;
+  }
+  f.pages.push({ pfn: next, vpn: range.vpn, cellFrom: range.cellFrom, cellTo: range.cellTo });
+  f.attempts = 0;
+  f.follCow = false;
+  if (f.pages.length < ranges.length) return -1;
+  th.frame = null;
+  mm.mmapReaders--;
+  return makeRef(k, pid, f.pages, req, pin);
+}
+
+/** faultin_page() returned: a write fault on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19). */
+function afterFault(k: KernelCtx, pid: number, f: Extract<NonNullable<Thread['frame']>, { kind: 'gup' }>, vpn: number, fault?: 'read' | 'write' | 'unshare'): void {
+  if (fault === 'write' && !findVma(k.s.procs[pid].mm, vpn)?.write) f.follCow = true;
+}
+
+/**
+ * follow_page_pte() and the checks around it, under the page-table lock: the pfn grabbed (a
+ * reference or a pin taken), or the fault that must come first.
+ */
+function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin: boolean, follCow: boolean, name: string): number | 'read' | 'write' | 'unshare' {
+  const mm = k.s.procs[pid].mm;
+  const vma = findVma(mm, vpn);
+  if (!vma) throw errno('EFAULT', `no VMA at page ${vpn}`);
+  // check_vma_flags()
+  if (req.write && !vma.write && (!req.force || !isCowMapping(vma))) throw errno('EFAULT', 'write GUP on a read-only mapping');
+  if (!req.write && !vma.read && !req.force) throw errno('EFAULT', 'read GUP on a PROT_NONE mapping');
+  let write = req.write;
+  if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
+    write = true;
+    trace(k, 'should_force_cow_break', 'GUP in a COW mapping: FOLL_WRITE forced', k.policy.gupReadOnCow);
+  }
+  const pte = mm.ptes[vpn];
+  if (!pte || pte.protnone) {
+    trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'}) (page-table lock dropped)`);
+    return write ? 'write' : 'read';
+  }
+  if (write && !canFollowWritePte(k, vma, pte, req.force, follCow)) {
+    trace(k, name, 'read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE) (page-table lock dropped)', follCow ? k.policy.forceWrite : undefined);
+    return 'write';
+  }
+  if (gupMustUnshare(k, vma, pte, pin, write, req.longterm)) {
+    trace(k, name, 'gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE) (page-table lock dropped)', k.policy.gupReadOnCow);
+    return 'unshare';
+  }
+  if (pin) {
+    getPage(k, pte.pfn, GUP_PIN_COUNTING_BIAS);
+    if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
+  } else getPage(k, pte.pfn, 1);
+  return pte.pfn;
+}
+
+/** A thread killed in the middle of __get_user_pages(): the pages grabbed so far and the fault's references go. */
+export function abandonGup(k: KernelCtx, pid: number, f: Extract<NonNullable<Thread['frame']>, { kind: 'gup' }>): void {
+  for (const p of f.pages) putPage(k, p.pfn, f.pin ? GUP_PIN_COUNTING_BIAS : 1);
+  if (f.copy) abandonWpCopy(k, pid, f.copy);
+  k.s.procs[pid].mm.mmapReaders--;
 }
 
 /** get_user_pages*() / pin_user_pages*(): a new reference set held by `holders`. */

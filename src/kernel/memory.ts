@@ -10,7 +10,7 @@ import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Pte, type Vma } from './state.js';
+import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache, zapSwapPte } from './swap.js';
 import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
@@ -270,14 +270,19 @@ export function continueWpCopy(k: KernelCtx, tid: number): 'frame' | 'done' {
   const th = k.s.threads[tid];
   const f = th.frame;
   if (!f || f.kind !== 'wp_copy') throw insane('no wp_page_copy in progress');
-  const mm = mmOf(k, th.pid);
+  th.frame = stepWpCopy(k, th.pid, f);
+  return th.frame ? 'frame' : 'done';
+}
+
+/** One step of a wp_page_copy() in process `pid`: the frame for the next step, or null once the fault has returned. */
+export function stepWpCopy(k: KernelCtx, pid: number, f: WpCopyFrame): WpCopyFrame | null {
+  const mm = mmOf(k, pid);
   if (f.step === 'copy') {
     // __wp_page_copy_user(): with no lock held, so the old page may change under the copy.
     const pfn = allocPage(k, true);
     if (f.oldPfn !== ZERO_PFN) pageOf(k, pfn).data = pageOf(k, f.oldPfn).data.slice();
-    th.frame = { ...f, step: 'install', newPfn: pfn };
     trace(k, 'wp_page_copy', `${f.oldPfn === ZERO_PFN ? 'zeroed' : `copied pfn ${f.oldPfn} into`} new pfn ${pfn} (page-table lock not held)`);
-    return 'frame';
+    return { ...f, step: 'install', newPfn: pfn };
   }
   const vma = findVma(mm, f.vpn);
   if (vma && ptesSame(mm.ptes[f.vpn], f.orig)) installCopy(k, mm, vma, f.vpn, f.orig, f.newPfn, false);
@@ -286,8 +291,37 @@ export function continueWpCopy(k: KernelCtx, tid: number): 'frame' | 'done' {
     trace(k, 'wp_page_copy', `pte_same failed: the PTE changed meanwhile; copy pfn ${f.newPfn} discarded, the fault is retried`);
   }
   putPage(k, f.oldPfn); // do_wp_page's get_page()
-  th.frame = null;
   mm.mmapReaders--;
+  return null;
+}
+
+/** A thread killed in the middle of wp_page_copy(): drop what it holds. */
+export function abandonWpCopy(k: KernelCtx, pid: number, f: WpCopyFrame): void {
+  if (f.newPfn >= 0) putPage(k, f.newPfn);
+  putPage(k, f.oldPfn);
+  mmOf(k, pid).mmapReaders--;
+}
+
+/**
+ * GUP's faultin_page() → handle_mm_fault() for thread `tid`, in the steps a CPU fault takes:
+ * 'done' when the fault has returned, or the wp_page_copy() left for later steps. A userfaultfd
+ * fault is resolved by the built-in monitor and retried by GUP, as in handleMmFault().
+ */
+export function gupFaultStep(k: KernelCtx, tid: number, vpn: number, flags: FaultFlags): 'done' | WpCopyFrame {
+  const th = k.s.threads[tid];
+  const pid = th.pid;
+  accountFault(k, tid);
+  const vma = findVma(mmOf(k, pid), vpn);
+  if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
+  const saved = th.frame;
+  const r = handlePteFault(k, pid, tid, vma, vpn, flags);
+  const copy = th.frame;
+  th.frame = saved;
+  if (r === 'frame') {
+    if (!copy || copy.kind !== 'wp_copy') throw insane('faultin_page left no wp_page_copy');
+    return copy;
+  }
+  if (r === 'uffd-wp') handleUserfault(k, pid, vma, vpn);
   return 'done';
 }
 

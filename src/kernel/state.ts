@@ -72,7 +72,16 @@ export type Frame =
    * handle_userfault() asleep on a userfaultfd that the scenario monitors itself (uffd_read):
    * the fault waits until UFFDIO_WRITEPROTECT un-protects its page (and wakes it), then retries.
    */
-  | { kind: 'uffd_wait'; ctx: number; vpn: number; woken: boolean };
+  | { kind: 'uffd_wait'; ctx: number; vpn: number; woken: boolean }
+  /**
+   * __get_user_pages() between two of its steps (mmap_lock held for read throughout): the pages
+   * grabbed so far; a fault it decided to take (the PTL was dropped after follow_page_pte()
+   * failed); or the fault itself in wp_page_copy(), as a CPU fault would be.
+   */
+  | { kind: 'gup'; pin: boolean; pages: RefPage[]; follCow: boolean; attempts: number; fault: 'read' | 'write' | 'unshare' | null; copy: WpCopyFrame | null };
+
+/** The state of a wp_page_copy() in progress. */
+export type WpCopyFrame = { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte };
 
 export interface Vma {
   /** First virtual page number and length in pages. */
@@ -278,6 +287,16 @@ export function cloneFrame(f: Frame): Frame {
       return { kind: 'flush', what: f.what, start: f.start, pages: f.pages, lock: f.lock };
     case 'uffd_wait':
       return { kind: 'uffd_wait', ctx: f.ctx, vpn: f.vpn, woken: f.woken };
+    case 'gup':
+      return {
+        kind: 'gup',
+        pin: f.pin,
+        pages: f.pages.map((p) => ({ pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo })),
+        follCow: f.follCow,
+        attempts: f.attempts,
+        fault: f.fault,
+        copy: f.copy ? (cloneFrame(f.copy) as WpCopyFrame) : null,
+      };
   }
 }
 

@@ -27,6 +27,8 @@ export function frameText(f: Frame): string {
       return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
     case 'uffd_wait':
       return `handle_userfault (userfaultfd #${f.ctx}: ${f.woken ? 'woken, to retry the fault' : 'waiting for the monitor'})`;
+    case 'gup':
+      return `__get_user_pages (${f.pages.length} page(s) grabbed${f.copy ? `; its fault in ${frameText(f.copy)}` : f.fault ? `; faultin_page(${f.fault}) to come` : '; follow_page to come'})`;
   }
 }
 
