@@ -618,15 +618,24 @@ export class Machine {
         return true;
       }
       case 'proc_mem_write': {
+        // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE, page by
+        // page; a scenario's GUP takes the kernel's steps (synthesis runs it whole).
+        const th = this.st.kernel.threads[ti];
         const r = this.range(pid, s.addr, s.len);
         const t = token();
-        for (const pr of pageRanges(this.cells, r.start, r.len)) {
-          // pwrite() to /proc/self/mem: access_remote_vm() with FOLL_FORCE|FOLL_WRITE.
-          const ref = getUserPages(k, pid, [pr], { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' });
+        const req: GupRequest = { pin: false, write: true, force: true, longterm: false, fast: false, via: '/proc/self/mem' };
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        while (th.sub < ranges.length) {
+          const pr = ranges[th.sub];
+          const ref = this.dynamic ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+          if (ref < 0) return false;
           promise.reference(ref, pid, false, [pr]);
+          // The kernel writes through its own mapping of the page GUP returned (kmap), whatever
+          // the user PTE says.
           writeCells(k, k.s.refs[ref].pages[0].pfn, pr.cellFrom, pr.cellTo, t);
           releaseRef(k, ref);
           promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+          th.sub++;
         }
         return true;
       }

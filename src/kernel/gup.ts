@@ -3,7 +3,7 @@
 import type { KernelCtx } from './context.js';
 import { errno, insane, trace } from './context.js';
 import { getPage, pageOf, putPage } from './page.js';
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { findVma, isCowMapping } from './vma.js';
@@ -24,9 +24,19 @@ export function effectivePin(k: KernelCtx, req: GupRequest): boolean {
   return req.pin && k.policy.follPin.value;
 }
 
+/**
+ * ≤4.8 (before 19be0eaffa3a): after a COW fault on a !VM_WRITE VMA, faultin_page() cleared
+ * FOLL_WRITE, and the lookups that follow are reads: Dirty COW (CVE-2016-5195).
+ */
+function dropsFollWrite(k: KernelCtx, follCow: boolean): boolean {
+  return follCow && k.policy.forceWrite.value === 'drop-foll-write';
+}
+
 /** can_follow_write_pte(): may GUP use a read-only PTE for a write? */
 function canFollowWritePte(k: KernelCtx, vma: Vma, pte: Pte, force: boolean, follCow: boolean): boolean {
   if (pte.write) return true;
+  // ≤4.8 knows no FOLL_COW: the retry after the COW is a read lookup (dropsFollWrite).
+  if (k.policy.forceWrite.value === 'drop-foll-write') return false;
   if (k.policy.forceWrite.value === 'foll-cow-dirty') {
     // 19be0eaffa3a: only after a COW fault (FOLL_COW) left the PTE dirty; 5.8's forced COW
     // break accepts FOLL_COW without FOLL_FORCE too (17839856fd58).
@@ -72,16 +82,20 @@ function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   let follCow = false;
   for (let attempt = 0; attempt < 6; attempt++) {
     vma = findVma(mm, vpn) as Vma;
+    if (dropsFollWrite(k, follCow)) write = false;
     const pte = mm.ptes[vpn];
     if (!pte) {
       trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'})`);
+      const cow = write && !!swapPteAt(mm, vpn);
       handleMmFault(k, pid, vpn, { write, unshare: false });
+      if (cow && !vma.write) follCow = true;
       continue;
     }
     if (write && !canFollowWritePte(k, vma, pte, req.force, follCow)) {
       trace(k, name, `read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE)`, follCow ? k.policy.forceWrite : undefined);
       handleMmFault(k, pid, vpn, { write: true, unshare: false });
-      // faultin_page(): a write fault on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19).
+      // faultin_page(): do_wp_page's VM_FAULT_WRITE on a !VM_WRITE mapping sets FOLL_COW
+      // (4.9–5.19), or clears FOLL_WRITE (≤4.8).
       if (!vma.write) follCow = true;
       continue;
     }
@@ -129,18 +143,19 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
   const range = ranges[f.pages.length];
   if (f.copy) {
     f.copy = stepWpCopy(k, pid, f.copy);
-    if (!f.copy) afterFault(k, pid, f, range.vpn);
     return -1;
   }
   if (f.fault) {
     const fault = f.fault;
+    // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault;
+    // do_anonymous_page() does not.
+    const cow = fault === 'write' && (!!mm.ptes[range.vpn] || !!swapPteAt(mm, range.vpn));
     const r = gupFaultStep(k, tid, range.vpn, { write: fault === 'write', unshare: fault === 'unshare' });
     f.fault = null;
-    if (r === 'done') afterFault(k, pid, f, range.vpn, fault);
-    else {
-      f.copy = r;
-      if (fault === 'write') f.follCow = f.follCow || !findVma(mm, range.vpn)?.write;
-    }
+    if (r !== 'done') f.copy = r;
+    // faultin_page(): VM_FAULT_WRITE on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19), or
+    // clears FOLL_WRITE (≤4.8).
+    if (cow && !findVma(mm, range.vpn)?.write) f.follCow = true;
     return -1;
   }
   if (++f.attempts > 6) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
@@ -158,11 +173,6 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
   return makeRef(k, pid, f.pages, req, pin);
 }
 
-/** faultin_page() returned: a write fault on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19). */
-function afterFault(k: KernelCtx, pid: number, f: Extract<NonNullable<Thread['frame']>, { kind: 'gup' }>, vpn: number, fault?: 'read' | 'write' | 'unshare'): void {
-  if (fault === 'write' && !findVma(k.s.procs[pid].mm, vpn)?.write) f.follCow = true;
-}
-
 /**
  * follow_page_pte() and the checks around it, under the page-table lock: the pfn grabbed (a
  * reference or a pin taken), or the fault that must come first.
@@ -178,6 +188,10 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
     write = true;
     trace(k, 'should_force_cow_break', 'GUP in a COW mapping: FOLL_WRITE forced', k.policy.gupReadOnCow);
+  }
+  if (write && dropsFollWrite(k, follCow)) {
+    write = false;
+    trace(k, name, 'FOLL_WRITE was cleared after the COW: the page is looked up as for a read', k.policy.forceWrite);
   }
   const pte = mm.ptes[vpn];
   if (!pte || pte.protnone) {

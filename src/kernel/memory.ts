@@ -124,7 +124,7 @@ function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boo
   // pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86.
   mm.ptes[vpn] = newPte(pfn, vma.write, true);
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
-  trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped writable${ae}`);
+  trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only, dirty (no VM_WRITE: a FOLL_FORCE write)'}${ae}`);
 }
 
 /**

@@ -56,10 +56,12 @@ export type ForkPinned = 'share' | 'copy-maybe-pinned' | 'anon-exclusive';
 
 /**
  * When GUP may follow a read-only PTE for a FOLL_FORCE write (can_follow_write_pte):
+ * - 'drop-foll-write': after a COW on a !VM_WRITE VMA, faultin_page() drops FOLL_WRITE and the
+ *   lookup is retried as a read, which accepts whatever page is mapped then (≤4.8: Dirty COW)
  * - 'foll-cow-dirty': after a COW fault, if the PTE is dirty (19be0eaffa3a, 4.9)
  * - 'anon-exclusive': private !VM_WRITE mapping, anon page marked exclusive (5535be309971, 6.0)
  */
-export type ForceWrite = 'foll-cow-dirty' | 'anon-exclusive';
+export type ForceWrite = 'drop-foll-write' | 'foll-cow-dirty' | 'anon-exclusive';
 
 /**
  * Where can_change_pte_writable() applies:

@@ -67,7 +67,7 @@ export function guardPolicy(p: Policy, file: string): Policy {
 const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   gupReadOnCow: ['reference', 'break-cow', 'unshare-anon-pin', 'unshare-cow-pin'],
   forkPinned: ['share', 'copy-maybe-pinned', 'anon-exclusive'],
-  forceWrite: ['foll-cow-dirty', 'anon-exclusive'],
+  forceWrite: ['drop-foll-write', 'foll-cow-dirty', 'anon-exclusive'],
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
   swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
 };
