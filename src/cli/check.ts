@@ -3,9 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
-import { DEFAULT_SEARCH, replaySchedule, search, verdictOf, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
+import { DEFAULT_SEARCH, replaySchedule, scenarioSpace, search, verdictOf, type SearchOptions, type SearchResult, type SearchStats } from '../explore/search.js';
 import { exploreParallel, policySpec, type PolicySpec } from '../explore/parallel.js';
 import type { ShardSpec } from '../explore/shard.js';
+import { reductionReport, reductionText, type ReductionRow } from '../explore/reductions.js';
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { summarise } from '../explore/run.js';
 import { conditionText } from '../check/condition.js';
@@ -52,6 +53,8 @@ ${searchModeHelp('--max-depth')}  --trace            print the counterexample or
                      write its result with --shard-out FILE; cowlab merge combines all N
                      (docs/cluster.md); exits 0 once the file is written
   --shard-out FILE   where a shard writes its result
+  --reductions       also run the search with each reduction (symmetry, partial-order
+                     reduction, dead registers) turned off alone, and print the states each removed
   --json             results and statistics as JSON
   -h, --help         this help
 
@@ -76,6 +79,8 @@ export interface EraResult {
   result: SearchResult;
   expected: string | null;
   match: boolean;
+  /** --reductions: the states each reduction removed. */
+  reductions?: ReductionRow[];
 }
 
 export async function cmdCheck(argv: string[]): Promise<number> {
@@ -99,6 +104,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
       strict: { type: 'boolean' },
       shard: { type: 'string' },
       'shard-out': { type: 'string' },
+      reductions: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
   });
@@ -127,6 +133,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   const mode = searchModeOption(values, opts);
   const workers = mode ? 1 : workersOption(values.workers, opts.dfs);
   opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
+  if (values.reductions && (mode || workers > 1 || opts.shard || opts.dfs)) throw new UsageError('--reductions compares exhaustive breadth-first searches: not with --bitstate, --swarm, --workers, --shard or --dfs');
   if (opts.shard && (values.itf || values.html)) throw new UsageError('--itf and --html show a whole search: give them to cowlab merge, not to a shard');
   const [s] = loadOrFail([file], values.json);
   const results: EraResult[] = [];
@@ -135,7 +142,9 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     current = policy.name;
     const result = mode ? await checkSearchMode(mode, s, policy, specOf(policy), opts) : workers > 1 ? await exploreParallel({ kind: 'scenario', scenario: s, policy: specOf(policy) }, opts, workers) : search(s, policy, opts);
     if (opts.progress && stderrIsTerminal() && !values.json) process.stderr.write('\r\x1b[K');
-    results.push(eraResult(s, policy, result));
+    const r = eraResult(s, policy, result);
+    if (values.reductions) r.reductions = reductionReport({ space: (por) => scenarioSpace(s, policy, por), por: true }, opts, result);
+    results.push(r);
   }
   if (opts.shard && values['shard-out']) {
     const problem: ShardProblem = { command: 'check', file: s.file, text: readFileSync(file, 'utf8'), eras: eras.map((p) => p.name), options: shardSearchOptions(opts) };
@@ -184,7 +193,7 @@ export function shardSummary(what: string, shard: ShardSpec, results: { policy: 
 function checkText(s: Scenario, results: EraResult[], withTrace: boolean, shortest: boolean): string {
   const out: string[] = [`check "${s.name}" (${s.file})`, ''];
   const cond = s.final ? conditionText(s.final.expr) : '';
-  for (const { policy, result, expected, match } of results) {
+  for (const { policy, result, expected, match, reductions } of results) {
     out.push(`${policy.name}: ${verdictLine(result, shortest)}${expected ? `  [expected ${expected}: ${match ? 'as expected' : 'DIFFERS'}]` : results.length > 1 ? '  [no expected verdict]' : ''}`);
     const o = outcomeText(result, cond);
     if (o) out.push(`  ${o}`);
@@ -198,6 +207,7 @@ function checkText(s: Scenario, results: EraResult[], withTrace: boolean, shorte
       const text = renderTrace(s, policy, { ...summarise(machine, steps), steps }, policy.base ?? policy.name, ERA_ORDER);
       out.push(...text.trimEnd().split('\n').map((l) => `  ${l}`));
     }
+    if (reductions) out.push('', ...reductionText(reductions).split('\n').map((l) => `  ${l}`));
     out.push('');
   }
   return out.join('\n');
@@ -207,7 +217,7 @@ function checkJson(s: Scenario, results: EraResult[]): unknown {
   return {
     scenario: s.name,
     file: s.file,
-    results: results.map(({ policy, result, expected, match }) => ({
+    results: results.map(({ policy, result, expected, match, reductions }) => ({
       era: policy.name,
       verdict: result.verdict,
       invariant: result.invariant ?? null,

@@ -3,9 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_SEARCH, type SearchOptions, type SearchResult } from '../explore/search.js';
 import type { Policy } from '../policies/policy.js';
+import { reductionReport, reductionText, type ReductionRow } from '../explore/reductions.js';
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
-import { scenarioText, synthesize, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { scenarioText, synthesize, synthSpace, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
@@ -37,7 +38,7 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
-  --shard I/N, --shard-out FILE:
+  --shard I/N, --shard-out FILE, --reductions:
                      as for check (with the same bounds)
 ${searchModeHelp('--depth')}  --json             the result and statistics as JSON
   -h, --help         this help
@@ -65,6 +66,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       ...SEARCH_MODE_OPTIONS,
       shard: { type: 'string' },
       'shard-out': { type: 'string' },
+      reductions: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
   });
@@ -98,6 +100,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   };
   const mode = searchModeOption(values, opts);
   const workers = mode ? 1 : workersOption(values.workers, opts.dfs);
+  if (values.reductions && (mode || workers > 1 || values.shard || opts.dfs)) throw new UsageError('--reductions compares exhaustive breadth-first searches: not with --bitstate, --swarm, --workers, --shard or --dfs');
   opts.shard = shardOptions(values.shard, values['shard-out'], opts.dfs, workers);
   if (opts.shard && (values.out || values.html)) throw new UsageError('--out and --html show the found attack: give them to cowlab merge, not to a shard');
   const spec = policySpec(policy, policy === user && values.policy ? resolve(values.policy) : undefined);
@@ -109,7 +112,8 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     write(shardSummary(`${synthCommand(policy, o)}`, opts.shard, [{ policy, result: r }], values['shard-out']));
     return EXIT_OK;
   }
-  return reportSynth(policy, o, r, { json: values.json, out: values.out, html: values.html });
+  const reductions = values.reductions ? reductionReport({ space: () => synthSpace(policy, o), por: false }, opts, r) : undefined;
+  return reportSynth(policy, o, r, { json: values.json, out: values.out, html: values.html, reductions });
 }
 
 function synthCommand(policy: Policy, o: SynthOptions): string {
@@ -117,7 +121,7 @@ function synthCommand(policy: Policy, o: SynthOptions): string {
 }
 
 /** Prints synth's result (the found scenario, or the proof of absence within the bound) and returns its exit code. */
-export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w: { json?: boolean; out?: string; html?: string }): number {
+export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w: { json?: boolean; out?: string; html?: string; reductions?: ReductionRow[] }): number {
   const command = synthCommand(policy, o);
   const text = r.verdict === 'violated' ? scenarioText(policy, o, r, command) : null;
   if (text && w.out) writeFileSync(w.out, text);
@@ -127,7 +131,7 @@ export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w:
     else process.stderr.write(`no attack found: nothing written to ${w.html}\n`);
   }
   if (w.json) {
-    write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats, ...searchModeJson(r) }, null, 2) + '\n');
+    write(JSON.stringify({ era: policy.name, ...o, verdict: r.verdict, invariant: r.invariant ?? null, violation: r.violation?.message ?? null, note: r.note, limit: r.limit ?? null, scenario: text, stats: r.stats, ...searchModeJson(r), ...(w.reductions ? { reductions: w.reductions } : {}) }, null, 2) + '\n');
   } else {
     const out: string[] = [`${command}`, ''];
     if (r.verdict === 'violated') {
@@ -135,7 +139,7 @@ export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w:
     } else if (r.verdict === 'holds' && isPartial(r)) out.push(`no violation found within the bound (${o.procs} processes, ${o.depth} operations) among the states visited: a partial search, not a proof of absence`);
     else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
     else out.push(`${r.verdict}: ${r.note}`);
-    out.push(statsText(r.stats), ...partialLines(r), '');
+    out.push(statsText(r.stats), ...partialLines(r), ...(w.reductions ? [reductionText(w.reductions)] : []), '');
     write(out.join('\n'));
   }
   if (r.verdict === 'error') return EXIT_BAD_INPUT;
