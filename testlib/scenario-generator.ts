@@ -354,7 +354,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'madvise': {
       const m = pick(env.maps, a);
       if (!m) return;
-      const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK'];
+      const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
       let advice = all[b % all.length];
       if (advice === 'WIPEONFORK' && m.shared) advice = 'DONTNEED'; // EINVAL on shared memory
       const text = `madvise(${m.name}, MADV_${advice})`;
