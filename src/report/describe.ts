@@ -40,7 +40,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`pfn ${pfn}`, 'freed');
       return;
     }
-    const flags = [pg.anon ? 'anon' : 'shmem', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '']
+    const flags = [pg.anon ? 'anon' : 'shmem', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
       .filter(Boolean)
       .join(' ');
     out.set(`pfn ${pfn}`, `page_count ${pg.refcount} mapcount ${pg.mapcount} ${flags}`);
@@ -70,6 +70,14 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
     });
     for (const vpn of p.mm.markers) out.set(`${p.name} pte ${n.addr(vpn)}`, 'uffd-wp marker (not present)');
+    for (const e of p.mm.swapPtes) {
+      const bits = [e.exclusive ? 'exclusive' : '', e.uffdWp ? 'uffd-wp' : '', e.softDirty ? 'soft-dirty' : ''].filter(Boolean).join(' ');
+      out.set(`${p.name} pte ${n.addr(e.vpn)}`, `swap entry, slot ${e.slot}${bits ? ` ${bits}` : ''}`);
+    }
+  });
+  s.swap.forEach((w, slot) => {
+    if (w.freed) return;
+    out.set(`swap slot ${slot}`, `swap count ${w.count}, ${w.cachePfn >= 0 ? `swap cache: pfn ${w.cachePfn}` : 'written out'}`);
   });
   s.procs.forEach((p, pid) => {
     if (p.alive && p.mm.tlbFlushPending) out.set(`${p.name} tlb_flush_pending`, String(p.mm.tlbFlushPending));

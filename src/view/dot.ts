@@ -23,7 +23,7 @@ export function stateDot(name: string, label: string, st: StateSnapshot, changed
     for (const v of p.vmas) {
       out.push(`    ${id(v.key)} [label=${dotString(`VMA ${v.addr}\n${v.pages} page(s) ${v.flags.join(' ')}`)}${style(v.key)}];`);
       for (const pte of v.ptes) {
-        const bits = pte.marker ? 'uffd-wp marker' : [pte.write ? 'W' : 'RO', pte.dirty ? 'dirty' : '', pte.softDirty ? 'soft-dirty' : '', pte.uffdWp ? 'uffd-wp' : '', pte.protnone ? 'protnone' : ''].filter(Boolean).join(' ');
+        const bits = pte.marker ? 'uffd-wp marker' : pte.swap ? `swap entry, slot ${pte.swap.slot}${pte.swap.exclusive ? ' exclusive' : ''}` : [pte.write ? 'W' : 'RO', pte.dirty ? 'dirty' : '', pte.softDirty ? 'soft-dirty' : '', pte.uffdWp ? 'uffd-wp' : '', pte.protnone ? 'protnone' : ''].filter(Boolean).join(' ');
         out.push(`    ${id(pte.key)} [label=${dotString(`PTE ${pte.addr}\n${bits}`)}${style(pte.key)}];`, `    ${id(v.key)} -> ${id(pte.key)} [arrowhead=none, color=gray];`);
       }
     }

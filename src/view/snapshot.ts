@@ -23,6 +23,8 @@ export interface PageView {
   anonExclusive: boolean;
   /** page_maybe_dma_pinned(): refcount at or above GUP_PIN_COUNTING_BIAS. */
   maybePinned: boolean;
+  /** PageSwapCache: the slot whose swap cache holds the page, or -1. */
+  swapSlot: number;
   cells: CellView[];
 }
 
@@ -30,9 +32,11 @@ export interface PteView {
   key: string;
   vpn: number;
   addr: string;
-  /** -1 for a uffd-wp PTE marker (not present). */
+  /** -1 for a uffd-wp PTE marker or a swap entry (not present). */
   pfn: number;
   marker: boolean;
+  /** A swap entry: its slot (and exclusive bit); null for a present PTE or a marker. */
+  swap: { slot: number; exclusive: boolean } | null;
   write: boolean;
   dirty: boolean;
   softDirty: boolean;
@@ -138,6 +142,7 @@ export function snapshot(m: Machine): StateSnapshot {
     anon: pg.anon,
     anonExclusive: pg.anonExclusive,
     maybePinned: pg.refcount >= GUP_PIN_COUNTING_BIAS,
+    swapSlot: pg.swapSlot,
     cells: pg.data.map((t) => ({ label: namer.token(t), writer: t === 0 ? '' : (m.tokens.info[t]?.writer ?? '') })),
   }));
   const procs: ProcView[] = k.procs.map((p, pid) => {
@@ -146,8 +151,10 @@ export function snapshot(m: Machine): StateSnapshot {
       for (let vpn = start; vpn < start + n; vpn++) {
         const pte = p.mm.ptes[vpn];
         const base = { key: `pte:${pid}:${vpn}`, vpn, addr: namer.addr(vpn) };
-        if (pte) out.push({ ...base, pfn: pte.pfn, marker: false, write: pte.write, dirty: pte.dirty, softDirty: pte.softDirty, uffdWp: pte.uffdWp, protnone: pte.protnone });
-        else if (p.mm.markers.includes(vpn)) out.push({ ...base, pfn: -1, marker: true, write: false, dirty: false, softDirty: false, uffdWp: true, protnone: false });
+        const sw = pte ? undefined : p.mm.swapPtes.find((e) => e.vpn === vpn);
+        if (pte) out.push({ ...base, pfn: pte.pfn, marker: false, swap: null, write: pte.write, dirty: pte.dirty, softDirty: pte.softDirty, uffdWp: pte.uffdWp, protnone: pte.protnone });
+        else if (p.mm.markers.includes(vpn)) out.push({ ...base, pfn: -1, marker: true, swap: null, write: false, dirty: false, softDirty: false, uffdWp: true, protnone: false });
+        else if (sw) out.push({ ...base, pfn: -1, marker: false, swap: { slot: sw.slot, exclusive: sw.exclusive }, write: false, dirty: false, softDirty: sw.softDirty, uffdWp: sw.uffdWp, protnone: false });
       }
       return out;
     };

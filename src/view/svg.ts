@@ -64,6 +64,14 @@ function objClass(base: string, key: string, d: DiagramInput): string {
 
 function pteChips(p: PteView): { t: string; cls: string }[] {
   if (p.marker) return [{ t: 'uffd-wp marker', cls: 'c-uffd' }];
+  if (p.swap) {
+    return [
+      { t: `swap slot ${p.swap.slot}`, cls: 'c-ro' },
+      ...(p.swap.exclusive ? [{ t: 'exclusive', cls: 'c-flag' }] : []),
+      ...(p.softDirty ? [{ t: 'soft-dirty', cls: 'c-flag' }] : []),
+      ...(p.uffdWp ? [{ t: 'uffd-wp', cls: 'c-uffd' }] : []),
+    ];
+  }
   return [
     p.write ? { t: 'W', cls: 'c-w' } : { t: 'RO', cls: 'c-ro' },
     ...(p.dirty ? [{ t: 'dirty', cls: 'c-flag' }] : []),
@@ -153,6 +161,7 @@ function pageBlock(p: PageView, y: number, d: DiagramInput, writers: string[]): 
     { t: p.anon ? 'anon' : 'shmem', cls: 'c-flag' },
     ...(p.anonExclusive ? [{ t: 'AnonExclusive', cls: 'c-excl' }] : []),
     ...(p.maybePinned ? [{ t: 'maybe pinned', cls: 'c-pin' }] : []),
+    ...(p.swapSlot >= 0 ? [{ t: `swap cache (slot ${p.swapSlot})`, cls: 'c-flag' }] : []),
   ];
   s += chips(MID_X + 14, y + 90, flags).svg;
   let cy = y + 104;
