@@ -63,53 +63,21 @@ function gupMustUnshare(k: KernelCtx, vma: Vma, pte: Pte, pin: boolean, write: b
 }
 
 /**
- * __get_user_pages() for one page: fault in as needed, then grab a reference (FOLL_GET: +1) or
- * a pin (FOLL_PIN: +GUP_PIN_COUNTING_BIAS, and MMF_HAS_PINNED on the mm). Returns the pfn.
+ * __get_user_pages() for one page, run whole (synthesis, and GUP from kernel paths that are one
+ * step): the same lookups and faults as the stepped GUP (gupSlowStep), one after the other.
+ * Returns the pfn grabbed (a reference, or a pin and MMF_HAS_PINNED).
  */
 function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin: boolean): number {
   const mm = k.s.procs[pid].mm;
-  let vma = findVma(mm, vpn);
-  if (!vma) throw errno('EFAULT', `no VMA at page ${vpn}`);
-  // check_vma_flags()
-  if (req.write && !vma.write && (!req.force || !isCowMapping(vma))) throw errno('EFAULT', 'write GUP on a read-only mapping');
-  if (!req.write && !vma.read && !req.force) throw errno('EFAULT', 'read GUP on a PROT_NONE mapping');
-  let write = req.write;
-  if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
-    write = true;
-    trace(k, 'should_force_cow_break', 'GUP in a COW mapping: FOLL_WRITE forced', k.policy.gupReadOnCow);
-  }
   const name = req.fast ? (pin ? 'pin_user_pages_fast' : 'get_user_pages_fast') : '__get_user_pages';
   let follCow = false;
   for (let attempt = 0; attempt < 6; attempt++) {
-    vma = findVma(mm, vpn) as Vma;
-    if (dropsFollWrite(k, follCow)) write = false;
-    const pte = mm.ptes[vpn];
-    if (!pte) {
-      trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'})`);
-      const cow = write && !!swapPteAt(mm, vpn);
-      handleMmFault(k, pid, vpn, { write, unshare: false });
-      if (cow && !vma.write) follCow = true;
-      continue;
-    }
-    if (write && !canFollowWritePte(k, vma, pte, req.force, follCow)) {
-      trace(k, name, `read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE)`, follCow ? k.policy.forceWrite : undefined);
-      handleMmFault(k, pid, vpn, { write: true, unshare: false });
-      // faultin_page(): do_wp_page's VM_FAULT_WRITE on a !VM_WRITE mapping sets FOLL_COW
-      // (4.9–5.19), or clears FOLL_WRITE (≤4.8).
-      if (!vma.write) follCow = true;
-      continue;
-    }
-    if (gupMustUnshare(k, vma, pte, pin, write, req.longterm)) {
-      trace(k, name, `gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE)`, k.policy.gupReadOnCow);
-      handleMmFault(k, pid, vpn, { write: false, unshare: true });
-      continue;
-    }
-    if (pin) {
-      getPage(k, pte.pfn, GUP_PIN_COUNTING_BIAS);
-      // mm->has_pinned came with copy-on-fork for pinned pages (008cfe4418b3, v5.9).
-      if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
-    } else getPage(k, pte.pfn, 1);
-    return pte.pfn;
+    const next = followPage(k, pid, vpn, req, pin, follCow, name);
+    if (typeof next === 'number') return next;
+    // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault.
+    const cow = next === 'write' && (!!mm.ptes[vpn] || !!swapPteAt(mm, vpn));
+    handleMmFault(k, pid, vpn, { write: next === 'write', unshare: next === 'unshare' });
+    if (cow && !findVma(mm, vpn)?.write) follCow = true;
   }
   throw errno('EFAULT', `GUP at page ${vpn} did not settle`);
 }
