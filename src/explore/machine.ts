@@ -374,6 +374,11 @@ export class Machine {
     this.promise().deviceWrite(dma.pc, dma.sub);
     dma.done = true;
     trace(k, 'iomap_dio_bio_end_io', `O_DIRECT read: the device's data lands in ${ref.pages.map((p) => `pfn ${p.pfn}`).join(', ')} (reference #${dma.pc})`);
+    // The bio's completion releases its pages (bio_release_pages(): put_page or unpin_user_page)
+    // then, not when the program reaps the I/O: a page is held only while its I/O is in flight.
+    // Seen on Debian 6.12 under QEMU, where a RAM disk completes at once: the page of an O_DIRECT
+    // read not yet reaped was swapped out, pinned no longer.
+    releaseRef(k, dma.pc);
   }
 
   /** Synthesis: the CPU a process's operations run on (a thread with no program, made on first use). */
@@ -787,13 +792,13 @@ export class Machine {
       case 'device_write': {
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
-        if (ref.released) throw insane(`reference '${s.handle}' was already released`);
         const dma = this.st.kernel.threads.find((t) => t.prog === DMA_PROG && t.pc === id);
         if (dma) {
-          // odirect_complete(): the I/O has completed once its DMA has landed.
+          // odirect_complete(): the I/O has completed once its DMA has landed (which released its pages).
           if (!dma.done) this.performDma(k, dma);
           return true;
         }
+        if (ref.released) throw insane(`reference '${s.handle}' was already released`);
         if (!ref.write) throw errno('EINVAL', `the device cannot write through '${s.handle}': it was taken without FOLL_WRITE`);
         const t = token();
         for (const p of ref.pages) writeCells(k, p.pfn, p.cellFrom, p.cellTo, t);

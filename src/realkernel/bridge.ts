@@ -119,7 +119,7 @@ export function runOnVm(scenarios: readonly Scenario[], kernel: GuestKernel, o: 
     else programs.push({ s, p: { name, binary: compiled.binary } });
   });
   if (programs.length === 0) return { runs, boot: null };
-  const initrd = buildInitramfs(programs.map((x) => x.p), o.runs, Math.ceil(o.timeoutMs / 1000), o.work, kernel.brd);
+  const initrd = buildInitramfs(programs.map((x) => x.p), o.runs, Math.ceil(o.timeoutMs / 1000), o.work, kernel.brd, kernel.zram);
   const boot = bootGuest(kernel, initrd, { timeoutMs: o.bootTimeoutMs, memMb: o.memMb, cpus: 2 });
   const byName = parseGuestConsole(boot.console);
   for (const { s, p } of programs) {

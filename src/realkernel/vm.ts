@@ -22,13 +22,31 @@ export interface GuestKernel {
   config: Map<string, string> | null;
   /** The RAM-disk module (brd.ko, possibly compressed) from the package, for a disk filesystem in the guest. */
   brd: string | null;
+  /** The modules zram swap needs (zsmalloc, compressors, zram), in load order, those the package has. */
+  zram: string[];
+}
+
+/**
+ * zram and what it may need, in an order where each module's dependencies come first: the
+ * allocator, LZ4 and LZO (the default compressors of Debian's kernels), zram. A module the
+ * package lacks is built in or not needed.
+ */
+const ZRAM_MODULES = ['mm/zsmalloc', 'lib/lz4/lz4_compress', 'lib/lz4/lz4hc_compress', 'lib/lz4/lz4_decompress', 'crypto/lz4', 'lib/lzo/lzo_compress', 'lib/lzo/lzo_decompress', 'crypto/lzo', 'crypto/lzo-rle', 'drivers/block/zram/zram'];
+
+/** A module lib/modules/RELEASE/kernel/NAME.ko[.xz|.zst] under `root`, if the package has it. */
+function findModule(root: string, release: string, name: string): string | null {
+  const base = join(root, 'lib', 'modules', release, 'kernel', name);
+  for (const ext of ['.ko', '.ko.xz', '.ko.zst']) if (existsSync(base + ext)) return base + ext;
+  return null;
+}
+
+function findZram(root: string, release: string): string[] {
+  return ZRAM_MODULES.map((m) => findModule(root, release, m)).filter((p): p is string => p !== null);
 }
 
 /** lib/modules/RELEASE/kernel/drivers/block/brd.ko[.xz|.zst] under `root`, if the package has it. */
 function findBrd(root: string, release: string): string | null {
-  const dir = join(root, 'lib', 'modules', release, 'kernel', 'drivers', 'block');
-  for (const f of ['brd.ko', 'brd.ko.xz', 'brd.ko.zst']) if (existsSync(join(dir, f))) return join(dir, f);
-  return null;
+  return findModule(root, release, 'drivers/block/brd');
 }
 
 /** Where downloaded packages are kept: $COWLAB_CACHE, else $XDG_CACHE_HOME/cowlab, else ~/.cache/cowlab. */
@@ -62,7 +80,8 @@ export function fetchKernel(spec: string, cache = kernelCacheDir()): GuestKernel
     if (!existsSync(vmlinuz)) throw new VmError(`no kernel image at ${vmlinuz}`);
     const release = basename(vmlinuz).replace(/^vmlinuz-/, '');
     const cfg = join(dirname(vmlinuz), `config-${release}`);
-    return { spec, vmlinuz, release, config: existsSync(cfg) ? parseKernelConfig(readFileSync(cfg, 'utf8')) : null, brd: findBrd(dirname(dirname(vmlinuz)), release) };
+    const root = dirname(dirname(vmlinuz));
+    return { spec, vmlinuz, release, config: existsSync(cfg) ? parseKernelConfig(readFileSync(cfg, 'utf8')) : null, brd: findBrd(root, release), zram: findZram(root, release) };
   }
   if (!/^[a-z0-9][a-z0-9.+-]+$/.test(spec)) throw new VmError(`'${spec}' is neither a kernel image path nor a Debian package name`);
   mkdirSync(cache, { recursive: true });
@@ -86,7 +105,7 @@ export function fetchKernel(spec: string, cache = kernelCacheDir()): GuestKernel
   if (!image) throw new VmError(`package ${spec} has no boot/vmlinuz-*`);
   const release = image.slice('vmlinuz-'.length);
   const cfg = join(boot, `config-${release}`);
-  return { spec, vmlinuz: join(boot, image), release, config: existsSync(cfg) ? parseKernelConfig(readFileSync(cfg, 'utf8')) : null, brd: findBrd(extracted, release) };
+  return { spec, vmlinuz: join(boot, image), release, config: existsSync(cfg) ? parseKernelConfig(readFileSync(cfg, 'utf8')) : null, brd: findBrd(extracted, release), zram: findZram(extracted, release) };
 }
 
 export interface GuestProgram {
@@ -102,7 +121,7 @@ const MARK = 'COWLAB-VM';
  * gup_test), run each program `runs` times under a time limit (and kill whatever it left behind),
  * framing its output with markers, then power off.
  */
-function initScript(programs: GuestProgram[], runs: number, timeoutS: number, brd: boolean): string {
+function initScript(programs: GuestProgram[], runs: number, timeoutS: number, brd: boolean, zram: string[]): string {
   const lines = [
     '#!/bin/busybox sh',
     '/bin/busybox --install -s /bin',
@@ -115,6 +134,10 @@ function initScript(programs: GuestProgram[], runs: number, timeoutS: number, br
     // kernel's ext4 driver. If any step fails /var/tmp stays on the initramfs and O_DIRECT
     // scenarios report skip.
     ...(brd ? ['insmod /lib/brd.ko rd_nr=1 rd_size=65536 2>/dev/null && mke2fs -q /dev/ram0 2>/dev/null && mount -t ext4 /dev/ram0 /var/tmp 2>/dev/null'] : []),
+    // Swap on zram, for MADV_PAGEOUT (as cow.c's swapped-out cases need); a failed step leaves
+    // no swap, and those scenarios report skip.
+    ...zram.map((m) => `insmod /lib/${m} 2>/dev/null`),
+    ...(zram.length ? ['[ -e /sys/block/zram0 ] && echo 64M > /sys/block/zram0/disksize 2>/dev/null && mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null'] : []),
     `echo "${MARK} START $(uname -r)"`,
   ];
   for (const p of programs) {
@@ -130,7 +153,7 @@ function initScript(programs: GuestProgram[], runs: number, timeoutS: number, br
 }
 
 /** One gzip'd newc initramfs holding busybox, the init and every program; returns its path. */
-export function buildInitramfs(programs: GuestProgram[], runs: number, timeoutS: number, work: string, brd: string | null = null): string {
+export function buildInitramfs(programs: GuestProgram[], runs: number, timeoutS: number, work: string, brd: string | null = null, zram: string[] = []): string {
   const root = join(work, 'initramfs');
   rmSync(root, { recursive: true, force: true });
   for (const d of ['bin', 'proc', 'sys', 'dev', 'progs', 'var/tmp', 'tmp', 'sys/kernel/debug']) mkdirSync(join(root, d), { recursive: true });
@@ -140,24 +163,29 @@ export function buildInitramfs(programs: GuestProgram[], runs: number, timeoutS:
     copyFileSync(p.binary, join(root, 'progs', p.name));
     chmodSync(join(root, 'progs', p.name), 0o755);
   }
-  let haveBrd = false;
-  if (brd) {
-    mkdirSync(join(root, 'lib'), { recursive: true });
-    const dest = join(root, 'lib', 'brd.ko');
-    if (brd.endsWith('.ko')) copyFileSync(brd, dest);
-    else {
-      // busybox insmod takes plain modules: decompress here.
-      const tool = brd.endsWith('.xz') ? 'xz' : 'zstd';
-      const r = spawnSync(tool, ['-dc', brd], { maxBuffer: 64 * 1024 * 1024 });
-      if (!r.error && r.status === 0) writeFileSync(dest, r.stdout);
-    }
-    haveBrd = existsSync(dest);
-  }
-  writeFileSync(join(root, 'init'), initScript(programs, runs, timeoutS, haveBrd), { mode: 0o755 });
+  const haveBrd = !!brd && addModule(brd, join(root, 'lib', 'brd.ko'));
+  const zramIn: string[] = [];
+  zram.forEach((m, i) => {
+    const name = `zram${i}-${basename(m).replace(/\.ko(\.xz|\.zst)?$/, '')}.ko`;
+    if (addModule(m, join(root, 'lib', name))) zramIn.push(name);
+  });
+  writeFileSync(join(root, 'init'), initScript(programs, runs, timeoutS, haveBrd, zramIn), { mode: 0o755 });
   const out = join(work, 'initramfs.cpio.gz');
   const r = spawnSync('sh', ['-c', `cd '${root}' && find . | cpio -o -H newc --quiet | gzip -1 > '${out}'`], { encoding: 'utf8' });
   if (r.error || r.status !== 0) throw new VmError(`building the initramfs failed: ${r.error?.message ?? r.stderr.trim()}`);
   return out;
+}
+
+/** A kernel module into the initramfs at `dest`, decompressed (busybox insmod takes plain modules). */
+function addModule(src: string, dest: string): boolean {
+  mkdirSync(dirname(dest), { recursive: true });
+  if (src.endsWith('.ko')) copyFileSync(src, dest);
+  else {
+    const tool = src.endsWith('.xz') ? 'xz' : 'zstd';
+    const r = spawnSync(tool, ['-dc', src], { maxBuffer: 64 * 1024 * 1024 });
+    if (!r.error && r.status === 0) writeFileSync(dest, r.stdout);
+  }
+  return existsSync(dest);
 }
 
 export interface BootResult {
