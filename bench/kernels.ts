@@ -13,6 +13,7 @@ import { withConfig, type Policy } from '../src/policies/policy.js';
 import { CONFIG_NAMES } from '../src/uapi/config.js';
 import { findScenarioFiles, loadScenarios, SCENARIO_EXT } from '../src/scenario/load.js';
 import { configFromKernel, hostKernel } from '../src/realkernel/run.js';
+import { enableZramSwap } from '../src/realkernel/zram.js';
 import { fetchKernel, newestDebianKernel } from '../src/realkernel/vm.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRuns } from '../src/realkernel/bridge.js';
 
@@ -45,7 +46,14 @@ const work = mkdtempSync(join(tmpdir(), 'cowlab-kernels-'));
 try {
   const host = hostKernel();
   const hostPolicy = policyFor(host.release, host.config);
-  const hostRuns = new Map(scenarios.map((s) => [s.file, runOnKernel(s, { runs: 10, timeoutMs: 10_000, work, tmpdir: '/var/tmp' })] as const));
+  // Swap on zram for the swap scenarios, as the real-kernel test sets up.
+  const undoSwap = enableZramSwap();
+  let hostRuns: Map<string, KernelRuns>;
+  try {
+    hostRuns = new Map(scenarios.map((s) => [s.file, runOnKernel(s, { runs: 10, timeoutMs: 10_000, work, tmpdir: '/var/tmp' })] as const));
+  } finally {
+    undoSwap?.();
+  }
   columns.push({ title: `host ${host.release.split('-')[0]}`, release: host.release, policy: hostPolicy, results: judgeAll(hostPolicy, (f) => hostRuns.get(f) as KernelRuns), note: 'the machine\'s own kernel, 10 runs each' });
   for (const series of ['6.12', '6.1']) {
     const pkg = newestDebianKernel(series);

@@ -4,8 +4,7 @@
 // judged against the same kernel runs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
@@ -15,6 +14,7 @@ import { v5_18 } from '../../src/policies/eras/v5.18.js';
 import { configFromKernel, haveCc, hostKernel } from '../../src/realkernel/run.js';
 import { judgeKernelRuns, runOnKernel, type KernelRuns } from '../../src/realkernel/bridge.js';
 import { BUNDLED } from '../../src/cli/common.js';
+import { enableZramSwap } from '../../src/realkernel/zram.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 
 const host = hostKernel();
@@ -45,37 +45,6 @@ function knob<T>(policy: Policy, key: 'gupReadOnCow' | 'odirectPin' | 'changeWri
 }
 
 const neverReuse: WpReuseRule = { name: 'never reuse', decide: () => ({ reuse: false, reason: 'never reuse (mutant)' }) };
-
-/**
- * As cow.c's swapped-out cases need: swap on zram, if this machine has an unused zram device
- * and no swap on it. Returns the undo, or null when nothing was changed (the swap scenarios
- * then run on whatever swap there is, or skip as cow.c does).
- */
-function enableZramSwap(): (() => void) | null {
-  const dev = '/sys/block/zram0';
-  try {
-    if (!existsSync(dev) || readFileSync('/proc/swaps', 'utf8').includes('/dev/zram0')) return null;
-    if (readFileSync(`${dev}/disksize`, 'utf8').trim() !== '0') return null;
-    writeFileSync(`${dev}/disksize`, '256M');
-    const sh = (cmd: string): void => void execFileSync('sh', ['-c', `PATH=$PATH:/sbin:/usr/sbin ${cmd}`], { stdio: 'ignore' });
-    sh('mkswap /dev/zram0');
-    sh('swapon /dev/zram0');
-    return () => {
-      try {
-        sh('swapoff /dev/zram0');
-      } finally {
-        writeFileSync(`${dev}/reset`, '1');
-      }
-    };
-  } catch {
-    try {
-      writeFileSync(`${dev}/reset`, '1');
-    } catch {
-      // nothing was set up
-    }
-    return null;
-  }
-}
 
 describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
   let work = '';
