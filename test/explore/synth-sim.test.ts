@@ -33,6 +33,21 @@ test('synth exhausts v6.18 with no violation for the same bound', () => {
   assert.ok(r.stats.distinct > 1000);
 });
 
+test('synth finds the swap-in variant of CVE-2020-29374 under v5.9 (reuse_swap_page), none from v5.18 at the same bound', () => {
+  const ops: SynthOp[] = ['write', 'read', 'fork', 'vmsplice', 'munmap', 'pipe-read', 'pageout'];
+  const o = { procs: 2, depth: 6, ops };
+  // Without pageout the same bound has no leak under v5.9 (09854ba94c6a fixed the base page).
+  assert.equal(synthesize(era('v5.9'), { ...o, ops: ops.filter((x) => x !== 'pageout') }, opts).verdict, 'holds');
+  const r = synthesize(era('v5.9'), o, opts);
+  assert.equal(r.verdict, 'violated');
+  assert.equal(r.invariant, 'leak');
+  const text = scenarioText(era('v5.9'), o, r, 'test');
+  assert.match(text, /MADV_PAGEOUT/);
+  const s = parseScenario(text, 'synth.cow', ERA_NAMES);
+  assert.deepEqual(runScenario(s, era('v5.9')).verdict, { verdict: 'violated', invariant: 'leak' });
+  for (const e of ['v5.18', 'v6.18']) assert.equal(synthesize(era(e), o, opts).verdict, 'holds', e);
+});
+
 test('synth finds the R/O-pin incoherence of v5.9, and none under v5.19', () => {
   const o = { procs: 2, depth: 4, ops: [...OPS, 'device-read' as SynthOp], invariant: 'pin' as const };
   const r = synthesize(era('v5.9'), o, opts);
