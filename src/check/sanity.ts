@@ -1,5 +1,6 @@
 // Kernel sanity: the model's own books must balance after every step. page_count is exactly
-// mappings + held references (pins weigh GUP_PIN_COUNTING_BIAS) + page-cache references;
+// mappings + held references (pins weigh GUP_PIN_COUNTING_BIAS) + page-cache references +
+// the batches of mmu_gathers in progress;
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/state.js';
@@ -40,8 +41,14 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   // A fault in the middle of wp_page_copy holds do_wp_page's reference on the old page, and
   // the new page until it is installed.
   // A GUP in progress holds the pages it has grabbed, and its own fault's references.
+  // A zap in progress (munmap, MADV_DONTNEED) holds its mmu_gather's pages until tlb_finish_mmu.
   for (const t of s.threads) {
     const f = t.frame;
+    if (f?.kind === 'zap') {
+      for (const pfn of f.batch) refs[pfn]++;
+      if (final) problems.push(`a thread is still between zap_pte_range and tlb_finish_mmu at the end`);
+      continue;
+    }
     if (f?.kind === 'gup') {
       for (const p of f.pages) if (p.pfn !== ZERO_PFN) refs[p.pfn] += f.pin ? GUP_PIN_COUNTING_BIAS : 1;
       if (final) problems.push(`a thread is still in __get_user_pages at the end`);

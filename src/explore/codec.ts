@@ -9,7 +9,7 @@
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
 import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, SwapPte, SwapSlot, Thread, Vma } from '../kernel/state.js';
-import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState } from '../spec/promise.js';
+import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
 
@@ -32,7 +32,7 @@ const CHUNK = 1 << 20;
  * writing new chunks the largest single cost of a deep search.
  */
 const POOL = 16;
-const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5, gup: 6 } as const;
+const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5, gup: 6, zap: 7 } as const;
 const GUP_FAULT = { none: 0, read: 1, write: 2, unshare: 3 } as const;
 const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
 const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6, uffd_msg: 7 } as const;
@@ -370,6 +370,17 @@ export class StateCodec {
         this.w(GUP_FAULT[f.fault ?? 'none']);
         this.writeFrame(f.copy);
         return;
+      case 'zap':
+        this.wb(f.what === 'munmap');
+        this.w(f.start);
+        this.w(f.pages);
+        this.w(f.callStart);
+        this.w(f.callEnd);
+        this.wb(f.lock === 'write');
+        this.wl(f.batch);
+        this.w(f.tlbStart);
+        this.w(f.tlbEnd);
+        return;
     }
   }
 
@@ -385,24 +396,30 @@ export class StateCodec {
     }
   }
 
+  private writeLogicalPage(lp: LogicalPage | null): void {
+    if (!lp) this.w(-1);
+    else if (lp.kind === 'private') {
+      this.w(0);
+      this.wl(lp.cells);
+    } else {
+      this.w(1);
+      this.w(lp.obj);
+      this.w(lp.idx);
+    }
+  }
+
   private writePromise(s: PromiseState): void {
     this.w(s.procs.length);
     for (const p of s.procs) {
       this.wb(p.alive);
       this.w(p.mem.length);
-      for (let vpn = 0; vpn < p.mem.length; vpn++) {
-        const lp = p.mem[vpn];
-        if (!lp) this.w(-1);
-        else if (lp.kind === 'private') {
-          this.w(0);
-          this.wl(lp.cells);
-        } else {
-          this.w(1);
-          this.w(lp.obj);
-          this.w(lp.idx);
-        }
-      }
+      for (let vpn = 0; vpn < p.mem.length; vpn++) this.writeLogicalPage(p.mem[vpn]);
       this.wl(p.known);
+      this.w(p.zapping.length);
+      for (const z of p.zapping) {
+        this.w(z.vpn);
+        this.writeLogicalPage(z.page);
+      }
     }
     this.w(s.shared.length);
     for (const o of s.shared) {
@@ -680,6 +697,17 @@ export class StateCodec {
         const copy = this.readFrame();
         return { kind: 'gup', pin, pages, follCow, attempts, fault, copy: copy && copy.kind === 'wp_copy' ? copy : null };
       }
+      case FRAME.zap: {
+        const what = this.xb() ? 'munmap' : 'madvise';
+        const start = this.x();
+        const pages = this.x();
+        const callStart = this.x();
+        const callEnd = this.x();
+        const lock = this.xb() ? 'write' : 'read';
+        const batch = this.xl();
+        const tlbStart = this.x();
+        return { kind: 'zap', what, start, pages, callStart, callEnd, lock, batch, tlbStart, tlbEnd: this.x() };
+      }
       default: {
         const step = this.xb() ? 'slow' : 'grab';
         const vpn = this.x();
@@ -696,21 +724,27 @@ export class StateCodec {
     return kind === 0 ? { kind: 'private', pid: a, vpn: b } : { kind: 'shared', obj: a, idx: b };
   }
 
+  private readLogicalPage(): LogicalPage | null {
+    const kind = this.x();
+    if (kind < 0) return null;
+    if (kind === 0) return { kind: 'private', cells: this.xl() };
+    const obj = this.x();
+    return { kind: 'shared', obj, idx: this.x() };
+  }
+
   private readPromise(): PromiseState {
     const procs = new Array<PromisedProcess>(this.x());
     for (let i = 0; i < procs.length; i++) {
       const alive = this.xb();
       const mem = new Array<LogicalPage | null>(this.x());
-      for (let vpn = 0; vpn < mem.length; vpn++) {
-        const kind = this.x();
-        if (kind < 0) mem[vpn] = null;
-        else if (kind === 0) mem[vpn] = { kind: 'private', cells: this.xl() };
-        else {
-          const obj = this.x();
-          mem[vpn] = { kind: 'shared', obj, idx: this.x() };
-        }
+      for (let vpn = 0; vpn < mem.length; vpn++) mem[vpn] = this.readLogicalPage();
+      const known = this.xl();
+      const zapping = new Array<ZappedPage>(this.x());
+      for (let z = 0; z < zapping.length; z++) {
+        const vpn = this.x();
+        zapping[z] = { vpn, page: this.readLogicalPage() as LogicalPage };
       }
-      procs[i] = { alive, mem, known: this.xl() };
+      procs[i] = { alive, mem, known, zapping };
     }
     const shared = new Array<number[][]>(this.x());
     for (let i = 0; i < shared.length; i++) {

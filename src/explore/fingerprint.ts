@@ -144,7 +144,7 @@ export type LiveRegisters = ReadonlySet<string> | null;
 const hasher = new Hash64();
 const unordered = new UnorderedSum();
 
-const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18 };
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19 };
 
 /**
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
@@ -215,6 +215,17 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
         h.n(pfn(f.copy.orig.pfn));
         h.n((f.copy.orig.write ? 1 : 0) | (f.copy.orig.uffdWp ? 2 : 0) | (f.copy.orig.protnone ? 4 : 0));
       }
+    } else if (f.kind === 'zap') {
+      h.s(f.what);
+      h.n(f.start);
+      h.n(f.pages);
+      h.n(f.callStart);
+      h.n(f.callEnd);
+      h.s(f.lock);
+      h.n(f.batch.length);
+      for (const p of f.batch) h.n(pfn(p));
+      h.n(f.tlbStart);
+      h.n(f.tlbEnd);
     } else {
       h.s(f.step);
       h.n(f.vpn);
@@ -326,6 +337,15 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       else {
         h.n(-1 - lp.obj);
         h.n(lp.idx);
+      }
+    }
+    for (const z of p.zapping) {
+      h.n(TAG.pzap);
+      h.n(z.vpn);
+      if (z.page.kind === 'private') h.list(z.page.cells);
+      else {
+        h.n(-1 - z.page.obj);
+        h.n(z.page.idx);
       }
     }
   }

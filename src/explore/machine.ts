@@ -4,13 +4,14 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
-import { doMmap, doMunmap } from '../kernel/mmap.js';
+import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
-import { doMadvise } from '../kernel/madvise.js';
+import { doMadvise, dontneedGather } from '../kernel/madvise.js';
+import { tlbFinishMmu, type MmuGather } from '../kernel/mmu_gather.js';
 import { doFork, forkPrepare } from '../kernel/fork.js';
 import { newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
@@ -420,6 +421,69 @@ export class Machine {
     t.frame = null;
   }
 
+  /**
+   * munmap and MADV_DONTNEED in the kernel's steps: the PTEs are cleared, their rmaps removed and
+   * their pages batched in an mmu_gather (zap_pte_range, under the page-table lock); then, with
+   * that lock dropped, tlb_finish_mmu flushes the TLBs and frees the batch. Other threads may run
+   * in between, and may still reach the old pages through their TLBs. MADV_DONTNEED holds
+   * mmap_read_lock and gathers one VMA at a time; munmap takes mmap_write_lock, downgraded to
+   * read before the zap from dd2283f2605e (4.20). Process exit zaps whole (doExit).
+   */
+  private zapSteps(k: KernelCtx, ti: number, pid: number, what: 'munmap' | 'madvise', start: number, pages: number): boolean {
+    const th = this.st.kernel.threads[ti];
+    const mm = this.st.kernel.procs[pid].mm;
+    if (th.frame) {
+      if (th.frame.kind !== 'zap') throw insane(`expected a zap in progress, found ${th.frame.kind}`);
+      return this.finishZap(k, ti, th.frame, true);
+    }
+    const promise = this.promise();
+    if (what === 'munmap') {
+      const tlb = munmapStart(k, pid, start, pages);
+      if (!tlb) {
+        promise.munmap(pid, start, pages);
+        return true;
+      }
+      const lock = this.policy.munmapDowngrade.value ? 'read' : 'write';
+      if (lock === 'write') mm.mmapWriter = ti;
+      else mm.mmapReaders++;
+      promise.zapStart(pid, start, pages, 'munmap');
+      th.frame = zapFrame('munmap', start, pages, start, start + pages, lock, tlb);
+      return false;
+    }
+    doMadvise(k, pid, start, pages, 'DONTNEED');
+    const g = dontneedGather(k, pid, start, start + pages);
+    if (!g) return true;
+    mm.mmapReaders++;
+    promise.zapStart(pid, g.start, g.pages, 'dontneed');
+    th.frame = zapFrame('madvise', g.start, g.pages, start, start + pages, 'read', g.tlb);
+    return false;
+  }
+
+  /**
+   * A zap's tlb_finish_mmu step (also when its thread is killed, `more` false): MADV_DONTNEED
+   * then gathers its next VMA, if any; otherwise the call returns, releasing mmap_lock.
+   */
+  private finishZap(k: KernelCtx, ti: number, f: ZapFrame, more: boolean): boolean {
+    const t = this.st.kernel.threads[ti];
+    const mm = this.st.kernel.procs[t.pid].mm;
+    const promise = this.promise();
+    if (f.what === 'munmap') munmapFinish(k, t.pid, f.start, f.pages, f);
+    else {
+      tlbFinishMmu(k, t.pid, f.start, f.pages, f);
+      const g = more ? dontneedGather(k, t.pid, f.start + f.pages, f.callEnd) : null;
+      if (g) {
+        promise.zapStart(t.pid, g.start, g.pages, 'dontneed');
+        t.frame = zapFrame('madvise', g.start, g.pages, f.callStart, f.callEnd, f.lock, g.tlb);
+        return false;
+      }
+    }
+    if (f.lock === 'write') mm.mmapWriter = -1;
+    else mm.mmapReaders--;
+    promise.zapEnd(t.pid, f.callStart, f.callEnd - f.callStart);
+    t.frame = null;
+    return true;
+  }
+
   /** Synthesis: the search has ended this path; every process exits and the final checks run. */
   endDynamic(): void {
     const k = this.ctx(null);
@@ -494,6 +558,8 @@ export class Machine {
       mm.mmapWriter = -1;
     } else if (f.kind === 'gup') {
       abandonGup(k, t.pid, f);
+    } else if (f.kind === 'zap') {
+      this.finishZap(k, ti, f, false);
     }
     t.frame = null;
   }
@@ -604,9 +670,7 @@ export class Machine {
       }
       case 'munmap': {
         const r = this.pagesOf(pid, s.addr, s.len);
-        doMunmap(k, pid, r.start, r.pages);
-        promise.munmap(pid, r.start, r.pages);
-        return true;
+        return this.zapSteps(k, ti, pid, 'munmap', r.start, r.pages);
       }
       case 'mprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
@@ -618,8 +682,8 @@ export class Machine {
       }
       case 'madvise': {
         const r = this.pagesOf(pid, s.addr, s.len);
+        if (s.advice === 'DONTNEED') return this.zapSteps(k, ti, pid, 'madvise', r.start, r.pages);
         doMadvise(k, pid, r.start, r.pages, s.advice);
-        if (s.advice === 'DONTNEED') promise.dontneed(pid, r.start, r.pages);
         return true;
       }
       case 'proc_mem_write': {
@@ -656,12 +720,17 @@ export class Machine {
           const pfn = accessStep(k, ti, pr.vpn, s.op === 'write');
           if (pfn < 0) return false;
           const data = pageOf(k, pfn).data;
+          // Through a TLB entry to a page that a munmap or MADV_DONTNEED in progress has
+          // unmapped (its flush still to come), the access goes before that call.
+          const pte = this.st.kernel.procs[pid].mm.ptes[pr.vpn];
+          const beforeZap = (!pte || pte.pfn !== pfn) && promise.zapped(pid, pr.vpn);
           if (s.op === 'write') {
             const t = token();
             writeCells(k, pfn, pr.cellFrom, pr.cellTo, t);
-            promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+            if (beforeZap) promise.writeZapped(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+            else promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
           } else {
-            const promised = promise.read(pid, pr.vpn);
+            const promised = beforeZap ? promise.readZapped(pid, pr.vpn) : promise.read(pid, pr.vpn);
             const seen = data.slice(pr.cellFrom, pr.cellTo + 1);
             const expected = seen.map((_, i) => ({ exact: true, values: promised ? [promised[pr.cellFrom + i]] : [] }));
             const reg = this.st.regs[pid][s.dst];
@@ -849,6 +918,11 @@ export class Machine {
       }
     }
   }
+}
+
+/** The frame of a zap whose gather `tlb` covers [start, start+pages) of the call's [callStart, callEnd). */
+function zapFrame(what: 'munmap' | 'madvise', start: number, pages: number, callStart: number, callEnd: number, lock: 'read' | 'write', tlb: MmuGather): ZapFrame {
+  return { kind: 'zap', what, start, pages, callStart, callEnd, lock, batch: tlb.batch, tlbStart: tlb.tlbStart, tlbEnd: tlb.tlbEnd };
 }
 
 /** A register's value as trace text (data registers excepted: they are labelled token by token). */

@@ -2,14 +2,19 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { releaseRef } from './gup.js';
-import { releaseUnmappedShmem, zapRange } from './mmap.js';
+import { releaseUnmappedShmem } from './mmap.js';
+import { tlbFinishMmu, tlbGatherMmu, zapPteRange } from './mmu_gather.js';
 import { releasePipe } from './pipe.js';
 
 export function doExit(k: KernelCtx, pid: number, signal: string | null): void {
   const proc = k.s.procs[pid];
   if (!proc.alive) return;
+  // exit_mmap(): one gather over every VMA, finished at once (no other thread of the mm is left
+  // to run between its steps).
+  const tlb = tlbGatherMmu(k, pid);
   let zapped = 0;
-  for (const vma of proc.mm.vmas) zapped += zapRange(k, proc.mm, vma.start, vma.pages);
+  for (const vma of proc.mm.vmas) zapped += zapPteRange(k, pid, vma.start, vma.pages, tlb);
+  tlbFinishMmu(k, pid, 0, proc.mm.ptes.length, tlb, true);
   proc.mm.vmas = [];
   proc.alive = false;
   proc.killedBy = signal;

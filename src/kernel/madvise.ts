@@ -1,8 +1,9 @@
-// mm/madvise.c: MADV_DONTNEED, MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT.
+// mm/madvise.c: MADV_DONTNEED (in steps around its mmu_gather), MADV_DONTFORK/DOFORK,
+// MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT.
 import type { Advice } from '../scenario/ast.js';
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
-import { zapRange } from './mmap.js';
+import { tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 import { madvisePageout } from './swap.js';
 
@@ -19,11 +20,9 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
   }
   for (const vma of vmas) {
     switch (advice) {
-      case 'DONTNEED': {
-        const n = zapRange(k, mm, vma.start, vma.pages);
-        trace(k, 'madvise_dontneed_single_vma', `${n} PTE(s) zapped`);
+      case 'DONTNEED':
+        // Zapped in steps, one VMA at a time: dontneedGather, then tlb_finish_mmu.
         break;
-      }
       case 'DONTFORK':
         vma.dontCopy = true;
         break;
@@ -45,4 +44,21 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
     }
   }
   if (advice !== 'DONTNEED' && advice !== 'PAGEOUT') trace(k, 'madvise_vma_behavior', `MADV_${advice} on ${pages} page(s)`, advice.includes('WIPE') || advice.includes('KEEP') ? k.policy.wipeOnFork : undefined);
+}
+
+/**
+ * madvise_dontneed_single_vma() → zap_page_range() for the first VMA of [from, end), under
+ * mmap_read_lock: tlb_gather_mmu() and zap_pte_range(); the caller finishes the gather
+ * (tlb_finish_mmu) in a later step, then goes on with the next VMA. null when no VMA is left.
+ * doMadvise has checked the range and split the VMAs at its ends.
+ */
+export function dontneedGather(k: KernelCtx, pid: number, from: number, end: number): { start: number; pages: number; tlb: MmuGather } | null {
+  const vma = k.s.procs[pid].mm.vmas.find((v) => v.start + v.pages > from && v.start < end);
+  if (!vma) return null;
+  const start = Math.max(from, vma.start);
+  const pages = Math.min(end, vma.start + vma.pages) - start;
+  const tlb = tlbGatherMmu(k, pid);
+  const n = zapPteRange(k, pid, start, pages, tlb);
+  trace(k, 'madvise_dontneed_single_vma', `${n} PTE(s) cleared; TLB flush and page release deferred to tlb_finish_mmu`);
+  return { start, pages, tlb };
 }

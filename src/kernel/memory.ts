@@ -1,5 +1,6 @@
 // The fault path of mm/memory.c: handle_mm_fault → handle_pte_fault → do_anonymous_page /
-// do_shared_fault / do_numa_page / do_wp_page → wp_page_reuse / wp_page_copy; and zap_pte_range.
+// do_shared_fault / do_numa_page / do_wp_page → wp_page_reuse / wp_page_copy (zap_pte_range is in
+// mmu_gather.ts, with the mmu_gather it batches pages in).
 //
 // A thread's own fault runs in steps cut where the kernel drops the page-table lock:
 // do_wp_page decides under the PTL and takes a reference on the old page; wp_page_copy copies it
@@ -11,7 +12,7 @@ import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
-import { deleteFromSwapCache, doSwapPage, freeSwapCache, zapSwapPte } from './swap.js';
+import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
 import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -323,22 +324,4 @@ export function gupFaultStep(k: KernelCtx, tid: number, vpn: number, flags: Faul
   }
   if (r === 'uffd-wp') handleUserfault(k, pid, vma, vpn);
   return 'done';
-}
-
-/** zap_pte_range() for one PTE: unmap, flush the translation, then drop the mapping's reference. */
-export function zapPte(k: KernelCtx, mm: Mm, vpn: number): void {
-  // zap_pte_range(): a uffd-wp marker of anonymous memory goes with the range (measured on 6.18:
-  // MADV_DONTNEED leaves no marker behind).
-  setMarker(mm, vpn, false);
-  if (zapSwapPte(k, mm, vpn)) return;
-  const pte = mm.ptes[vpn];
-  if (!pte) return;
-  mm.ptes[vpn] = null;
-  const pid = k.s.procs.findIndex((p) => p.mm === mm);
-  flushTlbPage(k, pid, vpn, 'tlb_flush_mmu');
-  if (pte.pfn === ZERO_PFN) return;
-  pageRemoveRmap(k, pte.pfn);
-  // free_pages_and_swap_cache() → free_swap_cache(): the last mapping gone, the cache lets go.
-  freeSwapCache(k, pte.pfn);
-  putPage(k, pte.pfn);
 }

@@ -1,9 +1,10 @@
-// mm/mmap.c: mmap() of anonymous memory and munmap().
+// mm/mmap.c (mm/vma.c today): mmap() of anonymous memory and munmap(), the latter in two steps
+// around its mmu_gather (mmu_gather.ts).
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { putPage } from './page.js';
-import type { Mm, Vma } from './state.js';
-import { zapPte } from './memory.js';
+import type { Vma } from './state.js';
+import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { vmasCovering } from './vma.js';
 
 export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean): number {
@@ -37,16 +38,6 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
   return start;
 }
 
-/** zap_page_range() over the VMAs in a range: PTEs cleared, references dropped; the VMAs stay. */
-export function zapRange(k: KernelCtx, mm: Mm, start: number, pages: number): number {
-  let zapped = 0;
-  for (let vpn = start; vpn < start + pages; vpn++) {
-    if (mm.ptes[vpn]) zapped++;
-    zapPte(k, mm, vpn);
-  }
-  return zapped;
-}
-
 /** Drop shmem objects that no VMA of a live process maps any more (their page-cache references go). */
 export function releaseUnmappedShmem(k: KernelCtx): void {
   k.s.shmem.forEach((obj, id) => {
@@ -58,13 +49,31 @@ export function releaseUnmappedShmem(k: KernelCtx): void {
   });
 }
 
-/** do_munmap(): unmap the range; a partial VMA is split first. */
-export function doMunmap(k: KernelCtx, pid: number, start: number, pages: number): void {
+/**
+ * munmap()'s first step, __do_munmap() (do_vmi_munmap() today) under mmap_write_lock: the VMAs
+ * of the range are split and detached; from dd2283f2605e (4.20) the lock is then downgraded to
+ * read (the caller holds it as the knob says); unmap_region() gathers: the PTEs are cleared and
+ * their pages batched. The gather is finished by munmapFinish in a later step. null when nothing
+ * is mapped in the range (the call returns at once).
+ */
+export function munmapStart(k: KernelCtx, pid: number, start: number, pages: number): MmuGather | null {
   const mm = k.s.procs[pid].mm;
   const gone = vmasCovering(mm, start, pages);
-  let zapped = 0;
-  for (const vma of gone) zapped += zapRange(k, mm, vma.start, vma.pages);
+  if (!gone.length) {
+    trace(k, 'do_munmap', `nothing mapped in ${pages} page(s) at page ${start}`);
+    return null;
+  }
   mm.vmas = mm.vmas.filter((v) => !gone.includes(v));
+  // mmap_write_downgrade() here from dd2283f2605e (the frame shows the lock held).
+  const tlb = tlbGatherMmu(k, pid);
+  let zapped = 0;
+  for (const vma of gone) zapped += zapPteRange(k, pid, vma.start, vma.pages, tlb);
+  trace(k, 'unmap_region', `${pages} page(s) at page ${start} unmapped, ${zapped} PTE(s) cleared; TLB flush and page release deferred to tlb_finish_mmu`);
+  return tlb;
+}
+
+/** munmap()'s last step: tlb_finish_mmu(), then remove_vma_list() (a shmem object no VMA maps is released). */
+export function munmapFinish(k: KernelCtx, pid: number, start: number, pages: number, tlb: MmuGather): void {
+  tlbFinishMmu(k, pid, start, pages, tlb);
   releaseUnmappedShmem(k);
-  trace(k, 'do_munmap', `${pages} page(s) at page ${start} unmapped, ${zapped} PTE(s) zapped`);
 }

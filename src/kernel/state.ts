@@ -78,7 +78,30 @@ export type Frame =
    * grabbed so far; a fault it decided to take (the PTL was dropped after follow_page_pte()
    * failed); or the fault itself in wp_page_copy(), as a CPU fault would be.
    */
-  | { kind: 'gup'; pin: boolean; pages: RefPage[]; follCow: boolean; attempts: number; fault: 'read' | 'write' | 'unshare' | null; copy: WpCopyFrame | null };
+  | { kind: 'gup'; pin: boolean; pages: RefPage[]; follCow: boolean; attempts: number; fault: 'read' | 'write' | 'unshare' | null; copy: WpCopyFrame | null }
+  /**
+   * munmap() or MADV_DONTNEED between zap_pte_range() and tlb_finish_mmu(): the PTEs of
+   * [start, start+pages) are cleared and their rmaps removed, the pages wait in the mmu_gather
+   * (their references held by it) for the TLB flush. [callStart, callEnd) is the whole call's
+   * range: MADV_DONTNEED gathers one VMA at a time. The mmap_lock is held as `lock`.
+   */
+  | ZapFrame;
+
+/** A zap in progress: see the Frame union. */
+export type ZapFrame = {
+  kind: 'zap';
+  what: 'munmap' | 'madvise';
+  start: number;
+  pages: number;
+  callStart: number;
+  callEnd: number;
+  lock: 'read' | 'write';
+  /** The mmu_gather's batch: pages whose mapping reference it holds until tlb_finish_mmu(). */
+  batch: number[];
+  /** The range tlb_remove_tlb_entry() widened, [tlbStart, tlbEnd): empty when equal. */
+  tlbStart: number;
+  tlbEnd: number;
+};
 
 /** The state of a wp_page_copy() in progress. */
 export type WpCopyFrame = { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte };
@@ -113,7 +136,10 @@ export interface Mm {
   nextVpn: number;
   /** MMF_HAS_PINNED (a458b76a4171; mm->has_pinned from 008cfe4418b3, v5.9). */
   hasPinned: boolean;
-  /** mm->tlb_flush_pending: protection changes whose TLB flush has not happened yet. */
+  /**
+   * mm->tlb_flush_pending: protection changes whose TLB flush has not happened yet, and (from
+   * 99baac21e458, v4.13) mmu_gathers in progress (tlb_gather_mmu() to tlb_finish_mmu()).
+   */
   tlbFlushPending: number;
   /** mmap_lock: readers held across steps, and the thread holding it for write (-1: none). */
   mmapReaders: number;
@@ -297,7 +323,13 @@ export function cloneFrame(f: Frame): Frame {
         fault: f.fault,
         copy: f.copy ? (cloneFrame(f.copy) as WpCopyFrame) : null,
       };
+    case 'zap':
+      return cloneZapFrame(f);
   }
+}
+
+export function cloneZapFrame(f: ZapFrame): ZapFrame {
+  return { kind: 'zap', what: f.what, start: f.start, pages: f.pages, callStart: f.callStart, callEnd: f.callEnd, lock: f.lock, batch: f.batch.slice(), tlbStart: f.tlbStart, tlbEnd: f.tlbEnd };
 }
 
 /** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */

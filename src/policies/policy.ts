@@ -113,6 +113,13 @@ export interface Policy {
   clearRefsFlush: Knob<boolean>;
   /** do_wp_page flushes a pending TLB flush of a uffd-wp VMA before the COW decision. */
   uffdWpFaultFlush: Knob<boolean>;
+  /**
+   * tlb_gather_mmu() raises mm->tlb_flush_pending and tlb_finish_mmu() flushes the whole range
+   * when another flush is pending (mm_tlb_flush_nested); else it flushes only what it cleared.
+   */
+  zapFlushNested: Knob<boolean>;
+  /** munmap() downgrades mmap_lock to read once the VMAs are detached, before the zap (else it zaps under the write lock). */
+  munmapDowngrade: Knob<boolean>;
   /** GUP-fast backs off while fork write-protects the parent (mm->write_protect_seq). */
   gupFastForkSeq: Knob<boolean>;
   /** userfaultfd write-protect on anonymous memory exists. */
@@ -145,6 +152,8 @@ export const KNOB_NAMES = [
   'clearRefsWriteLock',
   'clearRefsFlush',
   'uffdWpFaultFlush',
+  'zapFlushNested',
+  'munmapDowngrade',
   'gupFastForkSeq',
   'uffdWp',
   'wipeOnFork',

@@ -29,6 +29,8 @@ export function frameText(f: Frame): string {
       return `handle_userfault (userfaultfd #${f.ctx}: ${f.woken ? 'woken, to retry the fault' : 'waiting for the monitor'})`;
     case 'gup':
       return `__get_user_pages (${f.pages.length} page(s) grabbed${f.copy ? `; its fault in ${frameText(f.copy)}` : f.fault ? `; faultin_page(${f.fault}) to come` : '; follow_page to come'})`;
+    case 'zap':
+      return `${f.what === 'munmap' ? 'munmap' : 'madvise(MADV_DONTNEED)'} (PTEs cleared; ${f.batch.length ? `pfn ${f.batch.join(', ')} in the mmu_gather` : 'nothing in the mmu_gather'}; mmap_lock held for ${f.lock}; tlb_finish_mmu to come)`;
   }
 }
 

@@ -15,6 +15,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   clearRefsWriteLock: 'clear_refs lock',
   clearRefsFlush: 'clear_refs flush',
   uffdWpFaultFlush: 'uffd-wp fault flush',
+  zapFlushNested: 'zap: nested flush',
+  munmapDowngrade: 'munmap lock',
   gupFastForkSeq: 'GUP-fast vs fork',
   uffdWp: 'uffd-wp',
   wipeOnFork: 'MADV_WIPEONFORK',

@@ -18,6 +18,17 @@ export interface PromisedProcess {
   mem: (LogicalPage | null)[];
   /** Tokens this process may legitimately see: its own history and what it inherited (sorted). */
   known: readonly Token[];
+  /**
+   * Pages that a munmap() or MADV_DONTNEED in progress has taken away (see zapStart), with what
+   * they held before it. Sorted by page; replaced, never changed in place.
+   */
+  zapping: readonly ZappedPage[];
+}
+
+/** A page taken away by a call still in progress, and what the process had there before the call. */
+export interface ZappedPage {
+  vpn: number;
+  page: LogicalPage;
 }
 
 export interface PromisedRefPage {
@@ -75,7 +86,7 @@ export class PromiseModel {
   }
 
   spawn(pid: number): void {
-    this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN] };
+    this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN], zapping: [] };
   }
 
   mmap(pid: number, start: number, pages: number, sharedObj: number): void {
@@ -133,9 +144,73 @@ export class PromiseModel {
     }
   }
 
+  /**
+   * munmap() or MADV_DONTNEED of [start, start+pages) begins to take effect: the PTEs are cleared
+   * now, but the TLB flush comes later (tlb_finish_mmu), and until it another CPU may go on
+   * using a TLB entry to the old page. Such an access overlaps the call, so it may take effect
+   * before it: the pages' contents before the call are kept, and an access through such an
+   * entry is judged against them (zapped, readZapped, writeZapped) until a call that takes the
+   * page away returns (zapEnd). An access made after that must see the call's effect.
+   */
+  zapStart(pid: number, start: number, pages: number, kind: 'munmap' | 'dontneed'): void {
+    const p = this.st.procs[pid];
+    let zapping = p.zapping;
+    for (let vpn = start; vpn < start + pages && vpn < p.mem.length; vpn++) {
+      const lp = p.mem[vpn];
+      // MADV_DONTNEED leaves shared memory as it is; an older call's contents stay (they are earlier still).
+      if (!lp || (kind === 'dontneed' && lp.kind !== 'private') || zapping.some((z) => z.vpn === vpn)) continue;
+      zapping = [...zapping, { vpn, page: lp }].sort((a, b) => a.vpn - b.vpn);
+    }
+    p.zapping = zapping;
+    if (kind === 'munmap') this.munmap(pid, start, pages);
+    else this.dontneed(pid, start, pages);
+  }
+
+  /** A call that took [start, start+pages) away has returned: later accesses see its effect. */
+  zapEnd(pid: number, start: number, pages: number): void {
+    const p = this.st.procs[pid];
+    if (p.zapping.some((z) => z.vpn >= start && z.vpn < start + pages)) p.zapping = p.zapping.filter((z) => z.vpn < start || z.vpn >= start + pages);
+  }
+
+  /** Is `vpn` of `pid` taken away by a call still in progress? */
+  zapped(pid: number, vpn: number): boolean {
+    return this.st.procs[pid].zapping.some((z) => z.vpn === vpn);
+  }
+
+  private zappedPage(pid: number, vpn: number): LogicalPage {
+    const z = this.st.procs[pid].zapping.find((e) => e.vpn === vpn);
+    if (!z) throw new Error(`page ${vpn} of process ${pid} is not being zapped`);
+    return z.page;
+  }
+
+  /** What `pid` had at `vpn` before the call in progress took it away. */
+  readZapped(pid: number, vpn: number): readonly Token[] {
+    const lp = this.zappedPage(pid, vpn);
+    return lp.kind === 'private' ? lp.cells : this.st.shared[lp.obj][lp.idx];
+  }
+
+  /**
+   * A write through a TLB entry to a page taken away by a call in progress: it lands before the
+   * call. A private page's write is then lost with the page (references that aliased it may show
+   * it); a shared page keeps it, as the object does.
+   */
+  writeZapped(pid: number, vpn: number, from: number, to: number, token: Token): void {
+    const lp = this.zappedPage(pid, vpn);
+    if (lp.kind === 'shared') {
+      this.writeAt(pid, { kind: 'shared', obj: lp.obj, idx: lp.idx }, from, to, token);
+      return;
+    }
+    const cells = lp.cells.slice();
+    for (let c = from; c <= to; c++) cells[c] = token;
+    const p = this.st.procs[pid];
+    p.zapping = p.zapping.map((z) => (z.vpn === vpn ? { vpn, page: { kind: 'private', cells } } : z));
+    this.learn(pid, token);
+    this.allowAt({ kind: 'private', pid, vpn }, from, to, token);
+  }
+
   fork(parent: number, child: number, vmas: ForkVma[]): void {
     const p = this.st.procs[parent];
-    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice() };
+    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice(), zapping: [] };
     const c = this.st.procs[child];
     for (const v of vmas) {
       if (v.dontCopy) continue;
@@ -153,6 +228,7 @@ export class PromiseModel {
     for (let vpn = 0; vpn < p.mem.length; vpn++) if (p.mem[vpn]) this.detach(pid, vpn);
     p.alive = false;
     p.mem = [];
+    p.zapping = [];
   }
 
   /** `pid` (or a device acting for it) writes `token` into cells [from, to] of its page `vpn`. */
@@ -258,7 +334,7 @@ export function clonePromise(s: PromiseState): PromiseState {
   const procs = new Array<PromisedProcess>(s.procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = s.procs[i];
-    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known };
+    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping };
   }
   const refs = new Array<PromisedRef>(s.refs.length);
   for (let i = 0; i < refs.length; i++) {

@@ -137,7 +137,8 @@ describe('the machine reports sanity problems as violations', () => {
 
 describe('put_page / page_remove_rmap underflows and uses of freed pages stop the run', () => {
   // One written page (pfn 1, page_count 1, mapcount 1), then munmap: zap_pte_range drops the
-  // mapcount and the reference. Corrupting the counters first makes that path underflow.
+  // mapcount and batches the page (its first step), tlb_finish_mmu drops the reference (its
+  // second). Corrupting the counters before the step makes that path underflow.
   const UNMAP = `process p {
   mem = mmap(PAGE, ${RW}, ${PRIV})
   memset(mem, 1)
@@ -145,33 +146,39 @@ describe('put_page / page_remove_rmap underflows and uses of freed pages stop th
   r = read(mem)
 }`;
 
-  function corruptThenUnmap(corrupt: (m: Machine) => void): StepRecord {
+  function corruptThenUnmap(at: 'zap' | 'finish', corrupt: (m: Machine) => void): StepRecord {
     const m = machine(UNMAP, 'v6.18');
     run(m, 2);
+    if (at === 'finish') m.step(0);
     corrupt(m);
-    const [rec] = run(m, 1);
+    const rec = m.step(0) as StepRecord;
     assert.equal(m.st.status, 'done');
     assert.equal(rec.violation?.invariant, 'sanity');
     return rec;
   }
 
-  test('refcount underflow in put_page', () => {
-    const rec = corruptThenUnmap((m) => (m.st.kernel.pages[1].refcount = 0));
+  test('refcount underflow in put_page (the batch freed by tlb_finish_mmu)', () => {
+    const rec = corruptThenUnmap('finish', (m) => (m.st.kernel.pages[1].refcount = 0));
     assert.equal(rec.violation?.seen, 'refcount underflow on pfn 1: 0 - 1');
   });
 
-  test('mapcount underflow in page_remove_rmap', () => {
-    const rec = corruptThenUnmap((m) => (m.st.kernel.pages[1].mapcount = 0));
+  test('mapcount underflow in page_remove_rmap (zap_pte_range)', () => {
+    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].mapcount = 0));
     assert.equal(rec.violation?.seen, 'mapcount underflow on pfn 1');
   });
 
   test('a page freed while another PTE still maps it', () => {
-    const rec = corruptThenUnmap((m) => (m.st.kernel.pages[1].mapcount = 2));
+    const rec = corruptThenUnmap('finish', (m) => (m.st.kernel.pages[1].mapcount = 1));
     assert.equal(rec.violation?.seen, 'pfn 1 freed while still mapped (mapcount 1)');
   });
 
+  test('an extra mapcount is caught by the books right after zap_pte_range', () => {
+    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].mapcount = 2));
+    assert.equal(rec.violation?.seen, 'pfn 1: mapcount 1, but 0 PTE(s) map it');
+  });
+
   test('use of a freed page', () => {
-    const rec = corruptThenUnmap((m) => (m.st.kernel.pages[1].freed = true));
+    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].freed = true));
     assert.equal(rec.violation?.seen, 'use of freed page pfn 1');
   });
 

@@ -380,7 +380,7 @@ describe('zap_pte_range: munmap, MADV_DONTNEED', () => {
     // one page per memset-ed page: pfn 1 and pfn 2
     assert.equal(m.st.kernel.pages.length, 3);
     const recs = run(m, 1);
-    findEvent(recs, 'do_munmap', '2 PTE(s) zapped');
+    findEvent(recs, 'unmap_region', '2 PTE(s) cleared');
     assert.equal(pageAt(m, 1).freed, true);
     assert.equal(pageAt(m, 2).freed, true);
     assert.equal(m.st.kernel.procs[0].mm.vmas.length, 0);

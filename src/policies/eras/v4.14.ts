@@ -9,4 +9,5 @@ export const v4_14: Policy = {
   kernels: '4.14 – 5.3 (4.14 and 4.19 LTS got 5.8\'s GUP change in Oct 2021)',
   summary: 'As v4.9 (reuse by mapcount), with MADV_WIPEONFORK.',
   wipeOnFork: cited(true, 'd2cd9ede6e19', 'mm,fork: introduce MADV_WIPEONFORK', 'v4.14'),
+  zapFlushNested: cited(true, '99baac21e458', 'mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem', 'v4.13'),
 };

@@ -28,6 +28,8 @@ export const v4_9: Policy = {
   // Will Deacon's 912efa17e512 (v5.12) names that commit in its Fixes: tag.
   clearRefsFlush: cited(true, '', 'clear_refs flushes the TLB after write-protecting (until 0758cd830494, v5.5)', '3.11'),
   uffdWpFaultFlush: cited(false, '', 'do_wp_page does not look at mm_tlb_flush_pending', '2.6'),
+  zapFlushNested: cited(false, '', 'tlb_finish_mmu() flushes only the range whose PTEs its gather cleared (tlb_gather_mmu() leaves tlb_flush_pending alone)', '2.6'),
+  munmapDowngrade: cited(false, '', 'munmap() zaps the pages under mmap_write_lock', '2.6'),
   gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
   wipeOnFork: cited(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),

@@ -12,4 +12,5 @@ export const v5_4: Policy = {
   // map, until 12e967fd8e4e ("mm: do not allow MADV_PAGEOUT for CoW pages", v5.6, backported to
   // 5.4.y) made it skip them, as the model does.
   madvPageout: cited(true, '1a4e58cce84e', 'mm: introduce MADV_PAGEOUT (shared pages skipped since 12e967fd8e4e, v5.6)', 'v5.4'),
+  munmapDowngrade: cited(true, 'dd2283f2605e', 'mm: mmap: zap pages with read mmap_sem in munmap', 'v4.20'),
 };
