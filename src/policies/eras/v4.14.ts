@@ -1,13 +1,12 @@
-// v4.14 – v5.3: as v4.9, with MADV_WIPEONFORK.
+// v4.14 – v5.3: as v4.13, with MADV_WIPEONFORK.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
-import { v4_9 } from './v4.9.js';
+import { v4_13 } from './v4.13.js';
 
 export const v4_14: Policy = {
-  ...v4_9,
+  ...v4_13,
   name: 'v4.14',
   kernels: '4.14 – 5.3 (4.14 and 4.19 LTS got 5.8\'s GUP change in Oct 2021)',
   summary: 'As v4.9 (reuse by mapcount), with MADV_WIPEONFORK.',
   wipeOnFork: cited(true, 'd2cd9ede6e19', 'mm,fork: introduce MADV_WIPEONFORK', 'v4.14'),
-  zapFlushNested: cited(true, '99baac21e458', 'mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem', 'v4.13'),
 };

@@ -1,7 +1,8 @@
-// v4.9 – v4.13: mapcount-based reuse: do_wp_page() (mm/memory.c) reuses iff reuse_swap_page() (mm/swapfile.c)
+// v4.9 – v4.12: mapcount-based reuse: do_wp_page() (mm/memory.c) reuses iff reuse_swap_page() (mm/swapfile.c)
 // counts mapcount + swapcount <= 1, until 09854ba94c6a "mm: do_wp_page() simplification" (v5.9).
-// The mapcount eras that follow (v4.14, v5.4, v5.5, v5.7) differ from this one only in the
-// features that arrived: MADV_WIPEONFORK, MADV_PAGEOUT, clear_refs' elided flush, uffd-wp and FOLL_PIN.
+// The mapcount eras that follow (v4.13, v4.14, v5.4, v5.5, v5.7) differ from this one only in the
+// features that arrived: the nested-flush check of tlb_finish_mmu(), MADV_WIPEONFORK, MADV_PAGEOUT,
+// clear_refs' elided flush, uffd-wp and FOLL_PIN.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
 import { reuseSwapPage } from '../rules.js';
@@ -9,7 +10,7 @@ import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
 export const v4_9: Policy = {
   name: 'v4.9',
-  kernels: '4.9 – 4.13 (4.9 LTS got 5.8\'s GUP change in Oct 2021)',
+  kernels: '4.9 – 4.12 (4.9 LTS got 5.8\'s GUP change in Oct 2021)',
   summary: 'do_wp_page reuses by mapcount (reuse_swap_page); GUP takes plain references; fork shares every page.',
   config: DEFAULT_CONFIG,
   wpReuse: cited(reuseSwapPage, '', 'reuse_swap_page(): mapcount + swapcount <= 1 (mm/swapfile.c)', '2.6'),
