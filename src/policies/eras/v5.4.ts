@@ -1,10 +1,10 @@
-// v5.4: as v4.14, with MADV_PAGEOUT.
+// v5.4: as v4.20, with MADV_PAGEOUT.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
-import { v4_14 } from './v4.14.js';
+import { v4_20 } from './v4.20.js';
 
 export const v5_4: Policy = {
-  ...v4_14,
+  ...v4_20,
   name: 'v5.4',
   kernels: '5.4 (5.4 LTS)',
   summary: 'As v4.14 (reuse by mapcount), with MADV_PAGEOUT: the swap-in variant of CVE-2020-29374 is there too.',
@@ -12,5 +12,4 @@ export const v5_4: Policy = {
   // map, until 12e967fd8e4e ("mm: do not allow MADV_PAGEOUT for CoW pages", v5.6, backported to
   // 5.4.y) made it skip them, as the model does.
   madvPageout: cited(true, '1a4e58cce84e', 'mm: introduce MADV_PAGEOUT (shared pages skipped since 12e967fd8e4e, v5.6)', 'v5.4'),
-  munmapDowngrade: cited(true, 'dd2283f2605e', 'mm: mmap: zap pages with read mmap_sem in munmap', 'v4.20'),
 };
