@@ -17,10 +17,11 @@ import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
 import { numberOption } from './options.js';
+import { enableZramSwap } from '../realkernel/zram.js';
 import { BUNDLED, ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, label, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
 
 export const KERNEL_HELP = `usage: cowlab kernel [paths...] [--vm KERNEL] [--runs N] [--timeout S] [--era E | --policy FILE] [--config NAME=y|n]...
-                     [--tmpdir DIR] [--keep DIR] [--ktap] [--json]
+                     [--tmpdir DIR] [--keep DIR] [--swap] [--ktap] [--json]
 
 Compiles each scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus) to a
 standalone C program (see 'cowlab c'), runs it on this machine's kernel --runs times, and
@@ -46,6 +47,9 @@ statement no C program can perform), xfail (a known model gap the scenario decla
   --memory MB      the guest's memory with --vm (default 1024; below that 6.1 turns THP off)
   --tmpdir DIR     where O_DIRECT and io_uring files go (default /var/tmp: tmpfs refuses O_DIRECT)
   --keep DIR       keep the generated C and binaries in DIR (default: a temporary directory, removed)
+  --swap           for the swap scenarios (MADV_PAGEOUT): turn on swap on /dev/zram0 for the run
+                   when the device is unused (root), and reset it afterwards; without swap they
+                   skip, as cow.c's swapped-out cases do. (--vm guests get zram swap anyway.)
   --ktap           KTAP output (as the kernel's selftests print it)
   --json           {"kernel", "era", "results": [{scenario, agreement, reason, kernel: [...], model: [...]}]}
   -h, --help       this help
@@ -87,6 +91,7 @@ export async function cmdKernel(argv: string[]): Promise<number> {
       config: { type: 'string', multiple: true },
       tmpdir: { type: 'string' },
       keep: { type: 'string' },
+      swap: { type: 'boolean' },
       vm: { type: 'string' },
       'boot-timeout': { type: 'string' },
       memory: { type: 'string' },
@@ -134,10 +139,16 @@ export async function cmdKernel(argv: string[]): Promise<number> {
       if (vm.boot) bootNote = ` (one boot under QEMU: ${vm.boot.seconds.toFixed(1)} s${vm.boot.timedOut ? `, stopped at --boot-timeout ${bootTimeoutMs / 1000} s` : vm.boot.finished ? '' : ', the guest did not finish'})`;
       for (const s of scenarios) results.push({ scenario: s, label: label(s), ...judgeKernelRuns(s, policy, vm.runs.get(s.file) as KernelRuns) });
     } else {
-      scenarios.forEach((s, i) => {
-        progress(`[${i + 1}/${scenarios.length}] ${label(s)}: ${runs} run(s) on Linux ${target.release}`);
-        results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: tmp }));
-      });
+      const undoSwap = values.swap ? enableZramSwap() : null;
+      if (values.swap && !undoSwap) process.stderr.write('cowlab kernel: --swap: /dev/zram0 is missing, in use or not writable (not root?); swap left as it is\n');
+      try {
+        scenarios.forEach((s, i) => {
+          progress(`[${i + 1}/${scenarios.length}] ${label(s)}: ${runs} run(s) on Linux ${target.release}`);
+          results.push(checkOne(s, policy, { runs, timeoutMs, work, tmpdir: tmp }));
+        });
+      } finally {
+        undoSwap?.();
+      }
     }
   } finally {
     progress('');
