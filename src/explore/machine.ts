@@ -7,13 +7,13 @@ import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.
 import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
-import { pageOf, putPage, writeCells } from '../kernel/page.js';
+import { pageOf, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise, dontneedGather } from '../kernel/madvise.js';
 import { tlbFinishMmu, type MmuGather } from '../kernel/mmu_gather.js';
 import { doFork, forkPrepare } from '../kernel/fork.js';
-import { newPte } from '../kernel/memory.js';
+import { abandonWpCopy, newPte } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
@@ -548,9 +548,7 @@ export class Machine {
     const mm = this.st.kernel.procs[t.pid].mm;
     if (!f) return;
     if (f.kind === 'wp_copy') {
-      if (f.newPfn >= 0) putPage(k, f.newPfn);
-      putPage(k, f.oldPfn);
-      mm.mmapReaders--;
+      abandonWpCopy(k, t.pid, f);
     } else if (f.kind === 'flush') {
       this.finishFlush(k, ti, f);
     } else if (f.kind === 'fork') {

@@ -25,8 +25,8 @@ export interface FaultFlags {
   unshare: boolean;
 }
 
-/** 'frame': a step of the path is left for later (thread `tid` holds the frame). */
-type PteFaultResult = 'done' | 'uffd-wp' | 'frame';
+/** A wp_page_copy() frame: the rest of the fault is left for later steps (a thread's own or GUP's fault). */
+type PteFaultResult = 'done' | 'uffd-wp' | WpCopyFrame;
 
 export function mmOf(k: KernelCtx, pid: number): Mm {
   return k.s.procs[pid].mm;
@@ -43,7 +43,7 @@ export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: Fau
   for (let attempt = 0; attempt < 4; attempt++) {
     const vma = findVma(mmOf(k, pid), vpn);
     if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
-    if (handlePteFault(k, pid, -1, vma, vpn, flags) === 'done') return;
+    if (handlePteFault(k, pid, false, vma, vpn, flags) === 'done') return;
     handleUserfault(k, pid, vma, vpn);
   }
   throw insane(`fault at page ${vpn} kept returning to userfaultfd`);
@@ -57,24 +57,28 @@ export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, wri
   const pid = k.s.threads[tid].pid;
   const vma = findVma(mmOf(k, pid), vpn);
   if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
-  const r = handlePteFault(k, pid, tid, vma, vpn, { write, unshare: false });
+  const r = handlePteFault(k, pid, true, vma, vpn, { write, unshare: false });
+  if (typeof r === 'object') {
+    k.s.threads[tid].frame = r;
+    return 'frame';
+  }
   if (r === 'uffd-wp') {
     if (k.s.uffds[vma.uffdCtx].manual) {
       handleUserfaultManual(k, tid, vma, vpn, write);
       return 'frame';
     }
     handleUserfault(k, pid, vma, vpn);
-    return 'done';
   }
-  return r;
+  return 'done';
 }
 
-function handlePteFault(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
+/** `stepped`: a thread's own (or a scenario GUP's) fault, whose wp_page_copy() takes its own steps. */
+function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn];
   if (!pte && swapPteAt(mm, vpn)) {
     // do_swap_page(); a write it leaves unresolved (the page mapped read-only) goes on to do_wp_page().
-    if (doSwapPage(k, pid, vma, vpn, flags.write) === 'wp') return doWpPage(k, pid, tid, vma, vpn, false);
+    if (doSwapPage(k, pid, vma, vpn, flags.write) === 'wp') return doWpPage(k, pid, stepped, vma, vpn, false);
     return 'done';
   }
   if (!pte) {
@@ -101,7 +105,7 @@ function handlePteFault(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: n
     return 'done';
   }
   if (flags.write || flags.unshare) {
-    if (!pte.write) return doWpPage(k, pid, tid, vma, vpn, flags.unshare);
+    if (!pte.write) return doWpPage(k, pid, stepped, vma, vpn, flags.unshare);
     if (flags.write) pte.dirty = true;
   }
   return 'done';
@@ -149,7 +153,7 @@ function doSharedFault(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boole
 }
 
 /** do_wp_page(): a write (or unshare) fault on a present read-only PTE. */
-function doWpPage(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
+function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn] as Pte;
   if (!unshare) {
@@ -175,7 +179,7 @@ function doWpPage(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number,
   }
   if (pte.pfn === ZERO_PFN || !pageOf(k, pte.pfn).anon) {
     trace(k, 'do_wp_page', `${pte.pfn === ZERO_PFN ? 'shared zero page' : 'not an anon page'} -> wp_page_copy`);
-    return wpPageCopy(k, mm, tid, vma, vpn, unshare);
+    return wpPageCopy(k, mm, stepped, vma, vpn, unshare);
   }
   const page = pageOf(k, pte.pfn);
   const rule = k.policy.wpReuse;
@@ -191,7 +195,7 @@ function doWpPage(k: KernelCtx, pid: number, tid: number, vma: Vma, vpn: number,
   });
   const why = unshare ? ' (FAULT_FLAG_UNSHARE)' : '';
   trace(k, 'do_wp_page', `${d.reason} -> ${d.reuse ? 'wp_page_reuse' : 'wp_page_copy'}${why}`, rule);
-  if (!d.reuse) return wpPageCopy(k, mm, tid, vma, vpn, unshare);
+  if (!d.reuse) return wpPageCopy(k, mm, stepped, vma, vpn, unshare);
   // A reused page leaves the swap cache once no swap entry needs it: reuse_swap_page()'s
   // delete_from_swap_cache() (≤5.17), try_to_free_swap() (5.18+).
   if (inSwapCache && swapCount === 0) {
@@ -219,18 +223,17 @@ function wpPageReuse(k: KernelCtx, vma: Vma, pte: Pte): void {
 /**
  * wp_page_copy(): copy into a new exclusive page and map it. For FAULT_FLAG_UNSHARE the new PTE
  * stays read-only and keeps the soft-dirty and uffd-wp bits; otherwise it is writable and dirty.
- * The old page loses this mapping's mapcount and reference. Run whole for GUP (tid < 0); for a
- * thread's own fault, do_wp_page's get_page() on the old page is taken now and the rest is
- * left as a frame.
+ * The old page loses this mapping's mapcount and reference. Run whole when not `stepped`;
+ * stepped, do_wp_page's get_page() on the old page is taken now and the rest is returned as a
+ * frame for later steps.
  */
-function wpPageCopy(k: KernelCtx, mm: Mm, tid: number, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
+function wpPageCopy(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
   const orig = mm.ptes[vpn] as Pte;
-  if (tid >= 0 && !unshare) {
+  if (stepped && !unshare) {
     getPage(k, orig.pfn);
     mm.mmapReaders++; // the fault keeps mmap_read_lock until it returns
-    k.s.threads[tid].frame = { kind: 'wp_copy', step: 'copy', vpn, oldPfn: orig.pfn, newPfn: -1, orig: { ...orig } };
     trace(k, 'do_wp_page', `get_page(pfn ${orig.pfn}), page-table lock dropped before the copy`);
-    return 'frame';
+    return { kind: 'wp_copy', step: 'copy', vpn, oldPfn: orig.pfn, newPfn: -1, orig: { ...orig } };
   }
   const pfn = allocPage(k, true);
   const copy = pageOf(k, pfn);
@@ -309,19 +312,12 @@ export function abandonWpCopy(k: KernelCtx, pid: number, f: WpCopyFrame): void {
  * fault is resolved by the built-in monitor and retried by GUP, as in handleMmFault().
  */
 export function gupFaultStep(k: KernelCtx, tid: number, vpn: number, flags: FaultFlags): 'done' | WpCopyFrame {
-  const th = k.s.threads[tid];
-  const pid = th.pid;
+  const pid = k.s.threads[tid].pid;
   accountFault(k, tid);
   const vma = findVma(mmOf(k, pid), vpn);
   if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
-  const saved = th.frame;
-  const r = handlePteFault(k, pid, tid, vma, vpn, flags);
-  const copy = th.frame;
-  th.frame = saved;
-  if (r === 'frame') {
-    if (!copy || copy.kind !== 'wp_copy') throw insane('faultin_page left no wp_page_copy');
-    return copy;
-  }
+  const r = handlePteFault(k, pid, true, vma, vpn, flags);
+  if (typeof r === 'object') return r;
   if (r === 'uffd-wp') handleUserfault(k, pid, vma, vpn);
   return 'done';
 }
