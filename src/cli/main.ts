@@ -24,8 +24,8 @@ import {
   UsageError,
   write,
 } from './common.js';
-import { cmdCheck, CHECK_HELP } from './check.js';
-import { cmdReplay, REPLAY_HELP } from './replay.js';
+import { cmdCheck } from './check.js';
+import { cmdReplay } from './replay.js';
 import { cmdSynth } from './synth.js';
 import { cmdMerge } from './merge.js';
 import { cmdSim } from './sim.js';

@@ -47,6 +47,11 @@ export function pteBits(p: Pte): number {
   return (p.write ? 1 : 0) | (p.dirty ? 2 : 0) | (p.softDirty ? 4 : 0) | (p.uffdWp ? 8 : 0) | (p.protnone ? 16 : 0);
 }
 
+/** A swap PTE's bits (also hashed by the fingerprint). */
+export function swapPteBits(e: SwapPte): number {
+  return (e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0);
+}
+
 export class StateCodec {
   private readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
@@ -255,7 +260,7 @@ export class StateCodec {
       for (const e of mm.swapPtes) {
         this.w(e.vpn);
         this.w(e.slot);
-        this.w((e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0));
+        this.w(swapPteBits(e));
       }
     }
     this.w(k.threads.length);

@@ -9,9 +9,9 @@
 // their order), so that states differing only in references already let go encode identically;
 // a variable, a pipe buffer or a DMA naming a released reference reads as "released". Pipe and
 // userfaultfd ids are allocated in program order and are kept as they are.
-import { ZERO_PFN } from '../kernel/state.js';
+import { ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
-import { pteBits, vmaBits } from './codec.js';
+import { pteBits, swapPteBits, vmaBits } from './codec.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
 class Hash64 {
@@ -178,14 +178,8 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     }
     const f = t.frame;
     if (!f) h.n(0);
-    else if (f.kind === 'wp_copy') {
-      h.s(f.step);
-      h.n(f.vpn);
-      h.n(pfn(f.oldPfn));
-      h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
-      h.n(pfn(f.orig.pfn));
-      h.n((f.orig.write ? 1 : 0) | (f.orig.uffdWp ? 2 : 0) | (f.orig.protnone ? 4 : 0));
-    } else if (f.kind === 'flush') {
+    else if (f.kind === 'wp_copy') hashWpCopy(h, f, pfn);
+    else if (f.kind === 'flush') {
       h.s(f.what);
       h.n(f.start);
       h.n(f.pages);
@@ -207,14 +201,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n((f.follCow ? 1 : 0) | (f.copy ? 2 : 0) | (f.pin ? 4 : 0));
       h.n(f.attempts);
       h.s(f.fault ?? '-');
-      if (f.copy) {
-        h.s(f.copy.step);
-        h.n(f.copy.vpn);
-        h.n(pfn(f.copy.oldPfn));
-        h.n(f.copy.newPfn < 0 ? -1 : pfn(f.copy.newPfn));
-        h.n(pfn(f.copy.orig.pfn));
-        h.n((f.copy.orig.write ? 1 : 0) | (f.copy.orig.uffdWp ? 2 : 0) | (f.copy.orig.protnone ? 4 : 0));
-      }
+      if (f.copy) hashWpCopy(h, f.copy, pfn);
     } else if (f.kind === 'zap') {
       h.s(f.what);
       h.n(f.start);
@@ -265,7 +252,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(TAG.swpte);
       h.n(e.vpn);
       h.n(e.slot);
-      h.n((e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0));
+      h.n(swapPteBits(e));
     }
   }
   for (const r of k.refs) {
@@ -409,6 +396,16 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   h.n(TAG.counters);
   h.list(m.counters);
   return h.done();
+}
+
+/** A wp_page_copy() in progress (on its own, or inside a GUP's fault). */
+function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void {
+  h.s(f.step);
+  h.n(f.vpn);
+  h.n(pfn(f.oldPfn));
+  h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
+  h.n(pfn(f.orig.pfn));
+  h.n((f.orig.write ? 1 : 0) | (f.orig.uffdWp ? 2 : 0) | (f.orig.protnone ? 4 : 0));
 }
 
 let ranksScratch = new Int32Array(16);

@@ -78,14 +78,8 @@ export interface SwarmMember extends MemberPlan {
   cut: number;
 }
 
-export interface SwarmStats {
-  members: number;
-  seed: number;
-  /** Members run at once. */
-  workers: number;
-  log2Bits: number;
-  hashes: number;
-  depthBound: number;
+/** The swarm's options as run (the workers: members run at once), and what came of it. */
+export interface SwarmStats extends Omit<SwarmOptions, 'sketchLog2'> {
   /** The member whose result is reported (a violation, deadlock, skip or error), if any. */
   foundBy: { member: number; seed: number } | null;
   /** The union of the members' coverage, estimated; null when some members were stopped. */

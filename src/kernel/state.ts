@@ -317,7 +317,7 @@ export function cloneFrame(f: Frame): Frame {
       return {
         kind: 'gup',
         pin: f.pin,
-        pages: f.pages.map((p) => ({ pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo })),
+        pages: f.pages.map(cloneRefPage),
         follCow: f.follCow,
         attempts: f.attempts,
         fault: f.fault,
@@ -361,12 +361,13 @@ function cloneThread(t: Thread): Thread {
   return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
 }
 
+function cloneRefPage(p: RefPage): RefPage {
+  return { pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo };
+}
+
 function cloneRef(r: GupRef): GupRef {
   const pages = new Array<RefPage>(r.pages.length);
-  for (let i = 0; i < pages.length; i++) {
-    const p = r.pages[i];
-    pages[i] = { pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo };
-  }
+  for (let i = 0; i < pages.length; i++) pages[i] = cloneRefPage(r.pages[i]);
   return { owner: r.owner, kind: r.kind, via: r.via, write: r.write, longterm: r.longterm, pages, released: r.released, holders: r.holders.slice() };
 }
 

@@ -44,13 +44,17 @@ function maybeFreeSlot(k: KernelCtx, slot: number): void {
   }
 }
 
-/** add_to_swap(): a new slot whose swap cache holds the page (one more reference). */
+/** The swap cache of `slot` takes the page, and a reference on it. */
+function addToSwapCache(k: KernelCtx, pfn: number, slot: number): void {
+  k.s.swap[slot].cachePfn = pfn;
+  pageOf(k, pfn).swapSlot = slot;
+  getPage(k, pfn);
+}
+
+/** add_to_swap(): a new slot whose swap cache holds the page. */
 function addToSwap(k: KernelCtx, pfn: number): number {
   const slot = allocSlot(k);
-  k.s.swap[slot].cachePfn = pfn;
-  const page = pageOf(k, pfn);
-  page.swapSlot = slot;
-  getPage(k, pfn);
+  addToSwapCache(k, pfn, slot);
   return slot;
 }
 
@@ -200,20 +204,13 @@ export function doSwapPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, wri
     getPage(k, pfn);
     fromCache = true;
     how = `swap cache hit: pfn ${pfn}`;
-  } else if (w.count === 1) {
-    // SWP_SYNCHRONOUS_IO && __swap_count(entry) == 1: read into a fresh page, no swap cache.
-    pfn = allocPage(k, true);
-    pageOf(k, pfn).data = w.data;
-    fromCache = false;
-    how = `read slot ${entry.slot} into new pfn ${pfn}, bypassing the swap cache`;
   } else {
+    // Read the slot into a fresh page; SWP_SYNCHRONOUS_IO && __swap_count(entry) == 1 skips the swap cache.
     pfn = allocPage(k, true);
     pageOf(k, pfn).data = w.data;
-    w.cachePfn = pfn;
-    pageOf(k, pfn).swapSlot = entry.slot;
-    getPage(k, pfn); // the swap cache's reference
-    fromCache = true;
-    how = `read slot ${entry.slot} into new pfn ${pfn}, added to the swap cache`;
+    fromCache = w.count !== 1;
+    if (fromCache) addToSwapCache(k, pfn, entry.slot);
+    how = `read slot ${entry.slot} into new pfn ${pfn}, ${fromCache ? 'added to' : 'bypassing'} the swap cache`;
   }
   const page = pageOf(k, pfn);
   setSwapPte(mm, vpn, null);
