@@ -1,5 +1,5 @@
-// Fixtures shared by the scenario-language tests (test/scenario/parser.test.ts,
-// test/scenario/parser-fuzz.test.ts, test/scenario/builder.test.ts).
+// Fixtures shared by the tests: the scenario-language tests (test/scenario/parser.test.ts,
+// test/scenario/parser-fuzz.test.ts, test/scenario/builder.test.ts) and a few scenarios others reuse.
 //
 // It lives outside test/ because Node's test runner runs every .js file under a test/ directory
 // as a test file.
@@ -80,3 +80,18 @@ process child {
 final ${quantifier} (child.b == 2)
 `;
 }
+
+/** Two processes each waiting for the other's signal first: every run ends in a deadlock. */
+export const DEADLOCK_SCENARIO = `scenario "deadlock"
+process parent {
+  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
+  child = fork()
+  wait(b)
+  signal(a)
+  waitpid(child)
+}
+process child {
+  wait(a)
+  signal(b)
+}
+`;

@@ -1,6 +1,7 @@
 // Issue 12: every input gets a clear answer in bounded time, and outputs mean what they say.
 // Each test runs the cowlab command on an input that once crashed, hung or misled.
 import { test } from 'node:test';
+import { DEADLOCK_SCENARIO } from '../../testlib/fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -26,23 +27,7 @@ function file(name: string, text: string): string {
   return p;
 }
 
-const DEADLOCK = file(
-  'dead.cow',
-  `scenario "deadlock"
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  child = fork()
-  wait(b)
-  signal(a)
-  waitpid(child)
-}
-process child {
-  wait(a)
-  signal(b)
-}
-expect v4.9.. holds derived "x"
-`,
-);
+const DEADLOCK = file('dead.cow', `${DEADLOCK_SCENARIO}expect v4.9.. holds derived "x"\n`);
 const EFAULT = file(
   'efault.cow',
   `scenario "efault"

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ERAS, ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { parseScenario } from '../../src/scenario/parse.js';
+import { DEADLOCK_SCENARIO } from '../../testlib/fixtures.js';
 import { DEFAULT_SEARCH, explore, replaySchedule, scenarioSpace, type SearchOptions, type SearchResult } from '../../src/explore/search.js';
 import { synthSpace, type SynthOp } from '../../src/explore/synth.js';
 import { BitstateSet, CoverageSketch, defaultLog2Bits, fmix32, linearCount, popcount32 } from '../../src/explore/bitstate.js';
@@ -210,18 +211,7 @@ test('limits end a bitstate search with inconclusive and its report; a depth cut
 
 test('a deadlock is an error with its schedule, as in the exhaustive search', () => {
   const s = parseScenario(
-    `scenario "deadlock"
-process parent {
-  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
-  child = fork()
-  wait(b)
-  signal(a)
-  waitpid(child)
-}
-process child {
-  wait(a)
-  signal(b)
-}`,
+    DEADLOCK_SCENARIO,
     'dead.cow',
     ERA_NAMES,
   );

@@ -231,28 +231,8 @@ thread p.cpu3 {
 
   test('the lost write: through the stale entry after the second call returned, into the page the first frees', () => {
     const s = parseScenario(
-      `scenario "t"
-process p {
-  mem = mmap(PAGE, ${RW}, ${PRIV})
-  signal(mapped)
-  wait(warm)
-  madvise(mem, MADV_DONTNEED)
-  signal(done1)
-}
-thread p.zap2 {
-  wait(warm)
-  madvise(mem, MADV_DONTNEED)
-  signal(done2)
-}
-thread p.cpu3 {
-  wait(mapped)
-  memset(mem, 0x21)
-  signal(warm)
-  wait(done2)
-  memset(mem, 0x33)
-  wait(done1)
-  r = read(mem)
-}`,
+      // NESTED, with cpu3 writing after the second call returned and reading back at the end.
+      `scenario "t"\n${NESTED.replace('  wait(done2)\n  wait(done1)\n}', '  wait(done2)\n  memset(mem, 0x33)\n  wait(done1)\n  r = read(mem)\n}')}`,
       'test.cow',
       ERA_NAMES,
     );

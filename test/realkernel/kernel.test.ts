@@ -35,9 +35,9 @@ function hostPolicy(base: Policy): Policy {
 }
 
 /** One knob of v6.18 changed: what a kernel developer might get wrong. */
-function mutant(name: string, change: Partial<Policy>): { name: string; policy: Policy } {
+function mutant(name: string, change: Partial<Policy>, needsSwap = false): { name: string; policy: Policy; needsSwap: boolean } {
   const v618 = findEra('v6.18') as Policy;
-  return { name, policy: hostPolicy({ ...v618, ...change, name: `v6.18 with ${name}` }) };
+  return { name, needsSwap, policy: hostPolicy({ ...v618, ...change, name: `v6.18 with ${name}` }) };
 }
 
 function knob<T>(policy: Policy, key: 'gupReadOnCow' | 'odirectPin' | 'changeWritable' | 'wpReuse', value: T) {
@@ -91,15 +91,15 @@ describe("the corpus on this machine's kernel", { skip: whyNot }, () => {
     mutant('never reusing a page', { wpReuse: knob(v618, 'wpReuse', neverReuse) }),
     mutant("the 5.18 reuse rule instead of PageAnonExclusive", { wpReuse: v5_18.wpReuse }),
     mutant('fork sharing pinned pages instead of copying them', { forkPinned: { ...v618.forkPinned, value: 'share' } }),
-    mutant('swap-in reusing by reuse_swap_page (mapcount)', { swapin: { ...v618.swapin, value: 'reuse_swap_page' } }),
-    mutant('swap-in mapping read faults read-only (before c18160dba5ff)', { swapin: { ...v618.swapin, value: 'exclusive' } }),
+    mutant('swap-in reusing by reuse_swap_page (mapcount)', { swapin: { ...v618.swapin, value: 'reuse_swap_page' } }, true),
+    mutant('swap-in mapping read faults read-only (before c18160dba5ff)', { swapin: { ...v618.swapin, value: 'exclusive' } }, true),
   ];
   for (const m of mutants) {
     test(`mutation caught on the real kernel: ${m.name}`, (t) => {
       // Only a scenario on which the true era agrees with the kernel can tell the mutant apart.
       const policy = hostPolicy(era as Policy);
       const swapRan = scenarios.some((s) => s.file.includes('/swap/') && judgeKernelRuns(s, policy, runs.get(s.file) as KernelRuns).verdict !== 'skip');
-      if (m.name.startsWith('swap-in') && !swapRan) return t.skip('no swap on this machine: the swap scenarios skipped');
+      if (m.needsSwap && !swapRan) return t.skip('no swap on this machine: the swap scenarios skipped');
       const caught = scenarios.filter((s) => {
         const r = runs.get(s.file) as KernelRuns;
         return judgeKernelRuns(s, policy, r).verdict === 'agree' && judgeKernelRuns(s, m.policy, r).verdict === 'DISAGREE';
