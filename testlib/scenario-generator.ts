@@ -62,6 +62,9 @@ export type OpName =
   | 'uffd_wp_faults'
   | 'clear_refs'
   | 'proc_mem_write'
+  | 'file_mmap'
+  | 'pwrite'
+  | 'pread'
   | 'segv';
 
 export interface Alphabet {
@@ -108,6 +111,9 @@ export const FULL: Alphabet = {
     // proc_mem_write's reference is registered with the promise like any other;
     // COWLAB_PROPERTY_PROC_MEM=0 leaves it out.
     proc_mem_write: process.env.COWLAB_PROPERTY_PROC_MEM === '0' ? 0 : 2,
+    file_mmap: 3,
+    pwrite: 2,
+    pread: 2,
   },
   gets: true,
   shortTermRoPins: true,
@@ -157,6 +163,19 @@ interface MapVar {
   dontfork: boolean;
   /** The uffd it is registered with ('' if none; 'inherited' in a child: not to be touched). */
   uffd: string;
+  /** A mapping of a file (memfd or tmpfile). */
+  file: boolean;
+}
+
+/**
+ * A file and how the program uses it: only through private mappings (and pread), or only through
+ * shared mappings, pwrite and pread. Never both: what an unwritten private page shows after the
+ * file changed is unspecified once GUP has unshared it (a R/O long-term pin), and the promise
+ * does not decide it.
+ */
+interface FileVar {
+  name: string;
+  mode: 'private' | 'shared';
 }
 
 interface Handle {
@@ -175,6 +194,7 @@ interface Handle {
 
 interface Env {
   maps: MapVar[];
+  files: FileVar[];
   pipes: string[];
   handles: Handle[];
   uffds: string[];
@@ -184,6 +204,7 @@ interface Env {
 function childEnv(e: Env): Env {
   return {
     maps: e.maps.filter((m) => !m.dontfork).map((m) => ({ ...m, uffd: m.uffd ? 'inherited' : '' })),
+    files: e.files.slice(),
     pipes: e.pipes.slice(),
     // Handles and uffds stay with their creator: a child that released its parent's pin set would
     // make the parent's later device access a use of a released reference.
@@ -222,7 +243,7 @@ export function compile(plan: Plan, alphabet: Alphabet): Generated {
   const envAtFork: Env[] = [];
 
   for (let p = 0; p < names.length; p++) {
-    const env: Env = p === 0 ? { maps: [], pipes: [], handles: [], uffds: [], children: [] } : envAtFork[p];
+    const env: Env = p === 0 ? { maps: [], files: [], pipes: [], handles: [], uffds: [], children: [] } : envAtFork[p];
     const body: Stmt[] = [];
     lines.push(`process ${names[p]} {`);
     const declLine = lines.length;
@@ -309,7 +330,18 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     const prot = write ? PROT_RW : 'PROT_READ';
     const text = `${dst} = mmap(${pages === 1 ? 'PAGE' : `${pages} * PAGE`}, ${prot}, ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     emit(text, (pos) => [{ op: 'mmap', dst, len: pages * PAGE_SIZE, prot: { read: true, write }, shared, pos, text }]);
-    env.maps.push({ name: dst, pages, shared, write, dontfork: false, uffd: '' });
+    env.maps.push({ name: dst, pages, shared, write, dontfork: false, uffd: '', file: false });
+  };
+  /** A file of two pages, used privately or shared (see FileVar). */
+  const fileOf = (mode: 'private' | 'shared'): FileVar => {
+    const have = env.files.filter((f) => f.mode === mode);
+    if (have.length && a % 3 !== 0) return have[a % have.length];
+    const f: FileVar = { name: fresh('f'), mode };
+    const kind = c % 2 === 0 ? 'memfd_create' : 'tmpfile';
+    const text = `${f.name} = ${kind}(2 * PAGE)`;
+    emit(text, (pos) => [{ op: 'file_create', dst: f.name, kind: kind === 'tmpfile' ? 'tmpfile' : 'memfd', len: 2 * PAGE_SIZE, pos, text }]);
+    env.files.push(f);
+    return f;
   };
   switch (op) {
     case 'mmap':
@@ -356,7 +388,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       if (!m) return;
       const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
       let advice = all[b % all.length];
-      if (advice === 'WIPEONFORK' && m.shared) advice = 'DONTNEED'; // EINVAL on shared memory
+      if (advice === 'WIPEONFORK' && (m.shared || m.file)) advice = 'DONTNEED'; // EINVAL on shared memory and files
       const text = `madvise(${m.name}, MADV_${advice})`;
       emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);
       if (advice === 'DONTNEED' && !m.shared) for (const h of env.handles) if (h.map === m.name) h.detached = true;
@@ -566,7 +598,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       const u = pick(env.uffds, a);
       if (!u) return genOne(ch, 'userfaultfd', env, alphabet, emit, fresh, uffdPairs);
       const m = pick(
-        env.maps.filter((x) => !x.shared && !x.uffd),
+        env.maps.filter((x) => !x.shared && !x.uffd && !x.file),
         b,
       );
       if (!m) return;
@@ -617,6 +649,33 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       if (!m) return;
       const text = `memset(${m.name}, 0x5e)`;
       emit(text, (pos) => [{ op: 'write', addr: { base: m.name, offset: 0 }, byte: 0x5e, pos, text }]);
+      return;
+    }
+    case 'file_mmap': {
+      const f = fileOf(b % 2 === 0 ? 'private' : 'shared');
+      const pages = 1 + ((a >> 2) % 2);
+      const write = c % 6 !== 0;
+      const shared = f.mode === 'shared';
+      const dst = fresh('m');
+      const text = `${dst} = mmap(${pages === 1 ? 'PAGE' : `${pages} * PAGE`}, ${write ? PROT_RW : 'PROT_READ'}, ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${f.name})`;
+      emit(text, (pos) => [{ op: 'mmap', dst, len: pages * PAGE_SIZE, prot: { read: true, write }, shared, file: f.name, pos, text }]);
+      env.maps.push({ name: dst, pages, shared, write, dontfork: false, uffd: '', file: true });
+      return;
+    }
+    case 'pwrite': {
+      const f = fileOf('shared');
+      const byte = 1 + ((a * 5 + b) % 255);
+      const len = c % 3 === 0 ? PAGE_SIZE : undefined;
+      const text = `pwrite(${f.name}, ${byte}${len === undefined ? '' : ', PAGE'})`;
+      emit(text, (pos) => [withLen({ op: 'pwrite' as const, file: f.name, byte, pos, text }, len)]);
+      return;
+    }
+    case 'pread': {
+      const f = pick(env.files, a);
+      if (!f) return;
+      const dst = fresh('r');
+      const text = `${dst} = pread(${f.name})`;
+      emit(text, (pos) => [{ op: 'pread', dst, file: f.name, pos, text }]);
       return;
     }
     case 'proc_mem_write': {

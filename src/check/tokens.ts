@@ -35,7 +35,7 @@ export function tokenTable(s: Scenario): TokenTable {
   const byStmt = new Map<string, Token>();
   s.threads.forEach((t, ti) => {
     t.body.forEach((st, si) => {
-      if (st.op === 'write' || st.op === 'device_write' || st.op === 'proc_mem_write') {
+      if (st.op === 'write' || st.op === 'device_write' || st.op === 'proc_mem_write' || st.op === 'pwrite') {
         byStmt.set(stmtKey(ti, si), info.length);
         info.push({ byte: st.byte, writer: t.process, via: st.op === 'device_write' ? 'device' : 'cpu', line: st.pos.line });
       }

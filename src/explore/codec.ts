@@ -8,7 +8,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, SwapPte, SwapSlot, Thread, Vma } from '../kernel/state.js';
+import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -34,12 +34,15 @@ const CHUNK = 1 << 20;
 const POOL = 16;
 const FRAME = { none: 0, wp_copy: 1, flush: 2, fork: 3, gup_fast: 4, uffd_wait: 5, gup: 6, zap: 7 } as const;
 const GUP_FAULT = { none: 0, read: 1, write: 2, unshare: 3 } as const;
-const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4 } as const;
+const VAR = { mapping: 0, pipe: 1, ref: 2, uffd: 3, process: 4, file: 5 } as const;
 const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpageflags: 6, uffd_msg: 7 } as const;
 
 /** A VMA's flags as bits (also hashed by the fingerprint). */
+/** Page-cache object kinds by their number in the encoding. */
+export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile'];
+
 export function vmaBits(v: Vma): number {
-  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0);
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0);
 }
 
 /** A PTE's bits (also hashed by the fingerprint). */
@@ -179,6 +182,11 @@ export class StateCodec {
           this.w(VAR.uffd);
           this.w(v.id);
           break;
+        case 'file':
+          this.w(VAR.file);
+          this.w(v.id);
+          this.w(v.pages);
+          break;
       }
       count++;
     }
@@ -302,7 +310,9 @@ export class StateCodec {
     }
     this.w(k.shmem.length);
     for (const o of k.shmem) {
+      this.w(SHMEM_KINDS.indexOf(o.kind));
       this.wl(o.pages);
+      this.wl(o.holders);
       this.wb(o.released);
     }
     this.w(k.uffds.length);
@@ -407,7 +417,7 @@ export class StateCodec {
       this.w(0);
       this.wl(lp.cells);
     } else {
-      this.w(1);
+      this.w(lp.kind === 'shared' ? 1 : 2);
       this.w(lp.obj);
       this.w(lp.idx);
     }
@@ -506,6 +516,10 @@ export class StateCodec {
       } else if (kind === VAR.process) out[name] = { kind: 'process', pid: this.x() };
       else if (kind === VAR.pipe) out[name] = { kind: 'pipe', id: this.x() };
       else if (kind === VAR.ref) out[name] = { kind: 'ref', id: this.x() };
+      else if (kind === VAR.file) {
+        const id = this.x();
+        out[name] = { kind: 'file', id, pages: this.x() };
+      }
       else out[name] = { kind: 'uffd', id: this.x() };
     }
     return out;
@@ -569,6 +583,7 @@ export class StateCodec {
           softDirty: (f & 64) !== 0,
           uffdWp: (f & 128) !== 0,
           uffdCtx,
+          anonVma: (f & 256) !== 0,
           shmem,
           pgoff,
         };
@@ -636,8 +651,10 @@ export class StateCodec {
     }
     const shmem = new Array<KernelState['shmem'][number]>(this.x());
     for (let i = 0; i < shmem.length; i++) {
+      const kind = SHMEM_KINDS[this.x()];
       const spages = this.xl();
-      shmem[i] = { pages: spages, released: this.xb() };
+      const holders = this.xl();
+      shmem[i] = { kind, pages: spages, holders, released: this.xb() };
     }
     const uffds = new Array<KernelState['uffds'][number]>(this.x());
     for (let i = 0; i < uffds.length; i++) {
@@ -734,7 +751,7 @@ export class StateCodec {
     if (kind < 0) return null;
     if (kind === 0) return { kind: 'private', cells: this.xl() };
     const obj = this.x();
-    return { kind: 'shared', obj, idx: this.x() };
+    return { kind: kind === 1 ? 'shared' : 'file', obj, idx: this.x() };
   }
 
   private readPromise(): PromiseState {

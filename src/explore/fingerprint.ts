@@ -11,7 +11,7 @@
 // userfaultfd ids are allocated in program order and are kept as they are.
 import { ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
-import { pteBits, swapPteBits, vmaBits } from './codec.js';
+import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
 class Hash64 {
@@ -143,6 +143,9 @@ export type LiveRegisters = ReadonlySet<string> | null;
 
 const hasher = new Hash64();
 const unordered = new UnorderedSum();
+
+/** A private file page is hashed apart from a shared page of the same object. */
+const FILE_PAGE = -(1 << 20);
 
 const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19 };
 
@@ -278,7 +281,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   }
   for (const o of k.shmem) {
     h.n(TAG.shmem);
+    h.n(SHMEM_KINDS.indexOf(o.kind));
     h.n(o.released ? 1 : 0);
+    h.list(o.holders);
     for (const p of o.pages) h.n(p < 0 ? -1 : pfn(p));
   }
   for (const u of k.uffds) {
@@ -322,7 +327,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(vpn);
       if (lp.kind === 'private') h.list(lp.cells);
       else {
-        h.n(-1 - lp.obj);
+        h.n(lp.kind === 'shared' ? -1 - lp.obj : FILE_PAGE - lp.obj);
         h.n(lp.idx);
       }
     }
@@ -331,7 +336,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(z.vpn);
       if (z.page.kind === 'private') h.list(z.page.cells);
       else {
-        h.n(-1 - z.page.obj);
+        h.n(z.page.kind === 'shared' ? -1 - z.page.obj : FILE_PAGE - z.page.obj);
         h.n(z.page.idx);
       }
     }
@@ -360,6 +365,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       e.s(v.kind);
       if (v.kind === 'mapping') {
         e.n(v.vpn);
+        e.n(v.pages);
+      } else if (v.kind === 'file') {
+        e.n(v.id);
         e.n(v.pages);
       } else e.n(v.kind === 'process' ? v.pid : v.kind === 'ref' ? ref(v.id) : v.id);
       unordered.add();

@@ -4,22 +4,24 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
+import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
+import { findVma } from '../kernel/vma.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise, dontneedGather } from '../kernel/madvise.js';
 import { tlbFinishMmu, type MmuGather } from '../kernel/mmu_gather.js';
 import { doFork, forkPrepare } from '../kernel/fork.js';
-import { abandonWpCopy, newPte } from '../kernel/memory.js';
+import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdReadMsg, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
-import { clonePromise, PromiseModel, type PromiseState } from '../spec/promise.js';
+import { clonePromise, PromiseModel, type FilePageOf, type PromiseState } from '../spec/promise.js';
 import { judge, type Violation } from '../check/judge.js';
 import { sanityProblems } from '../check/sanity.js';
 import { dmaKey, stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
@@ -30,6 +32,8 @@ import { fieldsOf } from '../uapi/observe.js';
 export type VarValue =
   | { kind: 'mapping'; vpn: number; pages: number }
   | { kind: 'pipe'; id: number }
+  /** A memfd or tmpfile: its page-cache object and size. */
+  | { kind: 'file'; id: number; pages: number }
   | { kind: 'ref'; id: number }
   | { kind: 'uffd'; id: number }
   | { kind: 'process'; pid: number };
@@ -446,7 +450,7 @@ export class Machine {
       const lock = this.policy.munmapDowngrade.value ? 'read' : 'write';
       if (lock === 'write') mm.mmapWriter = ti;
       else mm.mmapReaders++;
-      promise.zapStart(pid, start, pages, 'munmap');
+      promise.zapStart(pid, start, pages, 'munmap', this.filePageOf(pid));
       th.frame = zapFrame('munmap', start, pages, start, start + pages, lock, tlb);
       return false;
     }
@@ -454,9 +458,18 @@ export class Machine {
     const g = dontneedGather(k, pid, start, start + pages);
     if (!g) return true;
     mm.mmapReaders++;
-    promise.zapStart(pid, g.start, g.pages, 'dontneed');
+    promise.zapStart(pid, g.start, g.pages, 'dontneed', this.filePageOf(pid));
     th.frame = zapFrame('madvise', g.start, g.pages, start, start + pages, 'read', g.tlb);
     return false;
+  }
+
+  /** The file page behind each page of `pid`'s private file mappings (what MADV_DONTNEED reverts to). */
+  private filePageOf(pid: number): FilePageOf {
+    const mm = this.st.kernel.procs[pid].mm;
+    return (vpn) => {
+      const v = findVma(mm, vpn);
+      return v && !v.shared && v.shmem >= 0 ? { obj: v.shmem, idx: v.pgoff + (vpn - v.start) } : null;
+    };
   }
 
   /**
@@ -472,7 +485,7 @@ export class Machine {
       tlbFinishMmu(k, t.pid, f.start, f.pages, f);
       const g = more ? dontneedGather(k, t.pid, f.start + f.pages, f.callEnd) : null;
       if (g) {
-        promise.zapStart(t.pid, g.start, g.pages, 'dontneed');
+        promise.zapStart(t.pid, g.start, g.pages, 'dontneed', this.filePageOf(t.pid));
         t.frame = zapFrame('madvise', g.start, g.pages, f.callStart, f.callEnd, f.lock, g.tlb);
         return false;
       }
@@ -598,6 +611,19 @@ export class Machine {
     return v;
   }
 
+  /** The page-cache object of a file variable. */
+  private fileOf(pid: number, name: string): number {
+    const v = this.varOf(pid, name);
+    if (v.kind !== 'file') throw insane(`'${name}' is not a file`);
+    return v.id;
+  }
+
+  private fileLen(pid: number, name: string): number {
+    const v = this.varOf(pid, name);
+    if (v.kind !== 'file') throw insane(`'${name}' is not a file`);
+    return v.pages * PAGE_SIZE;
+  }
+
   private refId(pid: number, name: string): number {
     const v = this.varOf(pid, name);
     if (v.kind !== 'ref') throw insane(`'${name}' is not a reference`);
@@ -660,10 +686,44 @@ export class Machine {
     switch (s.op) {
       case 'mmap': {
         const pages = s.len / PAGE_SIZE;
-        const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared);
+        const file = s.file !== undefined ? this.fileOf(pid, s.file) : -1;
+        const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared, file);
         const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
-        promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1);
+        promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1, file >= 0 && !s.shared);
         vars[s.dst] = { kind: 'mapping', vpn, pages };
+        return true;
+      }
+      case 'file_create': {
+        const pages = s.len / PAGE_SIZE;
+        const id = fileCreate(k, pid, s.kind, pages);
+        promise.createObject(id, pages);
+        vars[s.dst] = { kind: 'file', id, pages };
+        return true;
+      }
+      case 'pwrite': {
+        // One step: the copy into the page cache holds each page's lock, not a lock other steps wait on.
+        const obj = this.fileOf(pid, s.file);
+        const ranges = pageRanges(this.cells, 0, s.len ?? this.fileLen(pid, s.file));
+        const t = token();
+        filePwrite(k, obj, ranges.map((r) => ({ idx: r.vpn, cellFrom: r.cellFrom, cellTo: r.cellTo })), t);
+        for (const r of ranges) promise.writeObject(pid, obj, r.vpn, r.cellFrom, r.cellTo, t);
+        return true;
+      }
+      case 'pread': {
+        const obj = this.fileOf(pid, s.file);
+        const ranges = pageRanges(this.cells, 0, s.len ?? this.fileLen(pid, s.file));
+        const seen: Token[] = [];
+        const expected: { exact: boolean; values: readonly Token[] }[] = [];
+        for (const r of ranges) {
+          const got = filePread(k, obj, r.vpn, r.cellFrom, r.cellTo);
+          const promised = promise.readObject(obj, r.vpn);
+          got.forEach((t, i) => {
+            seen.push(t);
+            expected.push({ exact: true, values: [promised[r.cellFrom + i]] });
+          });
+        }
+        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        this.observe(rec, pid, `process ${me}`, () => `file ${s.file}`, seen, expected, false);
         return true;
       }
       case 'munmap': {

@@ -18,6 +18,8 @@ export function doExit(k: KernelCtx, pid: number, signal: string | null): void {
   proc.mm.vmas = [];
   proc.alive = false;
   proc.killedBy = signal;
+  // Files: a memfd or tmpfile descriptor closes; the file goes once nothing maps it either.
+  for (const o of k.s.shmem) if (o.holders.includes(pid)) o.holders = o.holders.filter((h) => h !== pid);
   releaseUnmappedShmem(k);
   // Files: a pipe or a pin set lives while some process still holds it.
   k.s.pipes.forEach((p, id) => {
@@ -36,8 +38,9 @@ export function doExit(k: KernelCtx, pid: number, signal: string | null): void {
   trace(k, 'do_exit', `${signal ? `killed by ${signal}, ` : ''}exit_mmap zapped ${zapped} PTE(s)`);
 }
 
-/** fork() duplicates the file table: the child holds every pipe and pin set the parent holds. */
+/** fork() duplicates the file table: the child holds every pipe, pin set and file the parent holds. */
 export function dupFiles(k: KernelCtx, parent: number, child: number): void {
   for (const p of k.s.pipes) if (p.holders.includes(parent)) p.holders.push(child);
   for (const r of k.s.refs) if (!r.released && r.holders.includes(parent)) r.holders.push(child);
+  for (const o of k.s.shmem) if (!o.released && o.holders.includes(parent)) o.holders.push(child);
 }

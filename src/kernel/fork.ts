@@ -20,7 +20,7 @@ export function forkPrepare(k: KernelCtx, parentPid: number): number[] {
   mm.writeProtectSeq++;
   const copy: number[] = [];
   for (const src of mm.vmas) {
-    if (src.dontCopy || src.wipeOnFork || src.shared) continue;
+    if (src.dontCopy || src.wipeOnFork || src.shared || (src.shmem >= 0 && !src.anonVma)) continue;
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
       const pte = mm.ptes[vpn];
       if (pte && pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon && needsCopyForPin(k, mm, src, pte)) copy.push(vpn);
@@ -54,6 +54,9 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string, decid
     // VM_WIPEONFORK: the child's VMA starts empty. Shared anonymous VMAs have no anon_vma,
     // so copy_page_range() leaves them to be faulted in from the shmem object.
     if (src.wipeOnFork || src.shared) continue;
+    // vma_needs_copy(): a private file VMA without an anon_vma has only page-cache pages, which
+    // the child faults in again; copy_page_range() skips it.
+    if (src.shmem >= 0 && !src.anonVma) continue;
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
       // copy_nonpresent_pte() → copy_pte_marker(): a uffd-wp marker survives only where the
       // child's VMA keeps VM_UFFD_WP (UFFD_EVENT_FORK).

@@ -15,7 +15,8 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
   }
   if (advice === 'PAGEOUT' && !k.policy.madvPageout.value) throw unsupported(`MADV_PAGEOUT: ${k.policy.madvPageout.title}`);
   const vmas = vmasCovering(mm, start, pages);
-  if ((advice === 'WIPEONFORK') && vmas.some((v) => v.shared)) {
+  // madvise_behavior_valid(): MADV_WIPEONFORK only on private anonymous memory (vm_file or VM_SHARED: EINVAL).
+  if ((advice === 'WIPEONFORK') && vmas.some((v) => v.shared || v.shmem >= 0)) {
     throw errno('EINVAL', 'MADV_WIPEONFORK applies to private anonymous mappings only');
   }
   for (const vma of vmas) {

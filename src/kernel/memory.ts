@@ -11,8 +11,9 @@ import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
+import { ZERO_PFN, hasMarker, newPte, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
+import { doCowFault, doReadFault } from './filemap.js';
 import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -32,9 +33,6 @@ export function mmOf(k: KernelCtx, pid: number): Mm {
   return k.s.procs[pid].mm;
 }
 
-export function newPte(pfn: number, write: boolean, dirty: boolean): Pte {
-  return { pfn, write, dirty, softDirty: dirty, uffdWp: false, protnone: false };
-}
 
 /** handle_mm_fault() run whole (GUP's faultin_page): a userfaultfd fault is resolved by the monitor and retried. */
 export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: FaultFlags): void {
@@ -87,7 +85,11 @@ function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, v
     const marker = hasMarker(mm, vpn);
     if (marker) setMarker(mm, vpn, false);
     if (vma.shared) doSharedFault(k, mm, vma, vpn, flags.write);
-    else doAnonymousPage(k, mm, vma, vpn, flags.write);
+    else if (vma.shmem >= 0) {
+      // do_fault() on a private file mapping: a write copies the file's page, a read maps it.
+      if (flags.write) doCowFault(k, mm, vma, vpn);
+      else doReadFault(k, mm, vma, vpn);
+    } else doAnonymousPage(k, mm, vma, vpn, flags.write);
     if (marker && vma.uffdWp) {
       const fresh = mm.ptes[vpn];
       if (fresh) {
@@ -133,7 +135,7 @@ function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boo
 }
 
 /**
- * do_read_fault()/do_shared_fault() for MAP_SHARED|MAP_ANONYMOUS (shmem): map the object's page.
+ * do_read_fault()/do_shared_fault() for a shared mapping (MAP_SHARED|MAP_ANONYMOUS, or a file): map the object's page.
  * A writable shared mapping without write-notify maps it writable even on a read fault
  * (vm_page_prot has the write bit); soft-dirty tracking turns write-notify on.
  */
@@ -229,6 +231,8 @@ function wpPageReuse(k: KernelCtx, vma: Vma, pte: Pte): void {
  */
 function wpPageCopy(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
   const orig = mm.ptes[vpn] as Pte;
+  // anon_vma_prepare(): tracked for file VMAs only, the ones whose fork depends on it (fork.ts).
+  if (vma.shmem >= 0) vma.anonVma = true;
   if (stepped && !unshare) {
     getPage(k, orig.pfn);
     mm.mmapReaders++; // the fault keeps mmap_read_lock until it returns

@@ -7,14 +7,19 @@ import type { Vma } from './state.js';
 import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { vmasCovering } from './vma.js';
 
-export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean): number {
+/**
+ * mmap() of `pages` pages: anonymous memory, or (`file` >= 0) the first pages of that page-cache
+ * object. A private file mapping is a COW mapping like private anonymous memory (VM_MAYWRITE is
+ * set whatever the file's open mode): its pages are the file's until a write copies them.
+ */
+export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean, file = -1): number {
   const mm = k.s.procs[pid].mm;
   const start = mm.nextVpn;
   mm.nextVpn += pages + 1; // leave a guard gap so neighbouring mappings never merge
   while (mm.ptes.length < mm.nextVpn) mm.ptes.push(null);
-  let shmem = -1;
-  if (shared) {
-    k.s.shmem.push({ pages: new Array<number>(pages).fill(-1), released: false });
+  let shmem = file;
+  if (shared && file < 0) {
+    k.s.shmem.push({ kind: 'shmem', pages: new Array<number>(pages).fill(-1), holders: [], released: false });
     shmem = k.s.shmem.length - 1;
   }
   const vma: Vma = {
@@ -31,17 +36,19 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     uffdCtx: -1,
     shmem,
     pgoff: 0,
+    anonVma: false,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);
-  trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS, ${pages} page(s) at page ${start}`);
+  const what = file >= 0 ? `, ${k.s.shmem[file].kind} #${file}` : '|MAP_ANONYMOUS';
+  trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${what}, ${pages} page(s) at page ${start}`);
   return start;
 }
 
-/** Drop shmem objects that no VMA of a live process maps any more (their page-cache references go). */
+/** Drop page-cache objects that no VMA of a live process maps and no process holds open (their page-cache references go). */
 export function releaseUnmappedShmem(k: KernelCtx): void {
   k.s.shmem.forEach((obj, id) => {
-    if (obj.released) return;
+    if (obj.released || obj.holders.length > 0) return;
     const mapped = k.s.procs.some((p) => p.alive && p.mm.vmas.some((v) => v.shmem === id));
     if (mapped) return;
     obj.released = true;

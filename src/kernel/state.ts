@@ -124,9 +124,18 @@ export interface Vma {
   /** VM_UFFD_WP and the userfaultfd context it belongs to (-1: none). */
   uffdWp: boolean;
   uffdCtx: number;
-  /** For MAP_SHARED|MAP_ANONYMOUS: the shmem object backing it (-1 for private), and the object page at `start`. */
+  /**
+   * The page-cache object mapped (-1 for private anonymous memory), and the object page at
+   * `start`: the shmem object of MAP_SHARED|MAP_ANONYMOUS, or a file (MAP_SHARED or MAP_PRIVATE).
+   */
   shmem: number;
   pgoff: number;
+  /**
+   * vma->anon_vma: set by anon_vma_prepare() when the VMA gets its first anonymous page, and given
+   * to the child at fork. copy_page_range() copies a private file VMA's PTEs only when it has one
+   * (vma_needs_copy()); otherwise the child faults the file's pages in again.
+   */
+  anonVma: boolean;
 }
 
 export interface Mm {
@@ -239,10 +248,18 @@ export interface GupRef {
   holders: number[];
 }
 
+/**
+ * A page-cache object: the shmem object behind MAP_SHARED|MAP_ANONYMOUS, a memfd (shmem too), or
+ * a tmpfile() on the working directory's filesystem. The model gives the three one page cache;
+ * they differ only in what holds them open.
+ */
 export interface Shmem {
+  kind: 'shmem' | 'memfd' | 'tmpfile';
   /** Page-cache pages (pfn or -1 when not yet allocated). */
   pages: number[];
-  /** The object is dropped (its page-cache references put) once no VMA maps it. */
+  /** Processes holding the file open (a memfd or tmpfile descriptor, inherited at fork). */
+  holders: number[];
+  /** The object is dropped (its page-cache references put) once no VMA maps it and no process holds it open. */
   released: boolean;
 }
 
@@ -296,6 +313,11 @@ export function newKernelState(cells: number): KernelState {
 
 // The clones below spell out every field rather than spreading objects: the explorer copies a
 // state for every successor it generates, and literal shapes keep that copy monomorphic.
+
+/** A present PTE as a fault installs it; pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86. */
+export function newPte(pfn: number, write: boolean, dirty: boolean): Pte {
+  return { pfn, write, dirty, softDirty: dirty, uffdWp: false, protnone: false };
+}
 
 export function clonePte(p: Pte): Pte {
   return { pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
@@ -352,6 +374,7 @@ function cloneVma(v: Vma): Vma {
     uffdCtx: v.uffdCtx,
     shmem: v.shmem,
     pgoff: v.pgoff,
+    anonVma: v.anonVma,
   };
 }
 
@@ -418,11 +441,18 @@ export function cloneState(s: KernelState): KernelState {
     threads: cloneAll(s.threads, cloneThread),
     pipes: cloneAll(s.pipes, clonePipe),
     refs: cloneAll(s.refs, cloneRef),
-    shmem: cloneAll(s.shmem, (o) => ({ pages: o.pages.slice(), released: o.released })),
+    shmem: cloneAll(s.shmem, (o) => ({ kind: o.kind, pages: o.pages.slice(), holders: o.holders.slice(), released: o.released })),
     uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending, wpUnpopulated: u.wpUnpopulated })),
     swap: s.swap.length ? cloneAll(s.swap, (w) => ({ count: w.count, cachePfn: w.cachePfn, data: w.data, freed: w.freed })) : [],
     events: s.events.slice(),
   };
+}
+
+/** What a page belongs to, as traces and views name it: anonymous memory, shmem (memfd too), or a file's page cache. */
+export function pageBacking(s: KernelState, pfn: number): 'anon' | 'shmem' | 'file' {
+  if (s.pages[pfn].anon) return 'anon';
+  const o = s.shmem.find((obj) => obj.pages.includes(pfn));
+  return o && o.kind === 'tmpfile' ? 'file' : 'shmem';
 }
 
 /** Is there a uffd-wp PTE marker at `vpn`? */

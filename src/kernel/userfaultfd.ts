@@ -19,7 +19,7 @@ export function uffdRegisterWp(k: KernelCtx, pid: number, uffd: number, start: n
   const mm = k.s.procs[pid].mm;
   if (!rangeFullyMapped(mm, start, pages)) throw errno('EINVAL', 'range not fully mapped');
   for (const vma of vmasCovering(mm, start, pages)) {
-    if (vma.shared) throw unsupported('uffd-wp on shared memory (shmem) is not modelled');
+    if (vma.shared || vma.shmem >= 0) throw unsupported('uffd-wp on shmem and file mappings is not modelled');
     vma.uffdWp = true;
     vma.uffdCtx = uffd;
   }

@@ -21,6 +21,7 @@ import {
   RT_PROBES,
   RT_PROC,
   RT_RING,
+  RT_FILE,
   RT_TMPFILE,
   RT_UFFD,
   type ProbeName,
@@ -45,6 +46,7 @@ export interface CgenOptions {
 
 const C_TYPE: Record<Exclude<VarKind, 'gup'>, string> = {
   mapping: 'struct rt_map',
+  file: 'struct rt_file',
   pipe: 'struct rt_pipe',
   ring: 'struct rt_ring',
   gup_test: 'struct rt_gup_test',
@@ -127,8 +129,16 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
   switch (st.op) {
     case 'mmap': {
       const f = a.field(proc, st.dst);
-      return [`${f}.p = rt_mmap(${st.len}, ${PROT(st.prot)}, ${st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'} | MAP_ANONYMOUS);`, `${f}.len = ${st.len};`];
+      const flags = st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE';
+      const map = st.file !== undefined ? `rt_mmap_file(${st.len}, ${PROT(st.prot)}, ${flags}, &${a.field(proc, st.file)})` : `rt_mmap(${st.len}, ${PROT(st.prot)}, ${flags} | MAP_ANONYMOUS)`;
+      return [`${f}.p = ${map};`, `${f}.len = ${st.len};`];
     }
+    case 'file_create':
+      return [`rt_file_create(&${a.field(proc, st.dst)}, ${st.kind === 'memfd' ? 1 : 0}, ${st.len});`];
+    case 'pwrite':
+      return [`rt_pwrite(&${a.field(proc, st.file)}, ${hexByte(st.byte)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];
+    case 'pread':
+      return [`rt_pread(${cString(st.dst)}, &${a.field(proc, st.file)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];
     case 'munmap':
       return [`rt_result(${ret(st.ret)}, rt_err(munmap(${range(st.addr, st.len)})), ${text});`];
     case 'mprotect':
@@ -279,9 +289,12 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   const useGupTest = has('gup_test') || requires.has('GUP_TEST');
   const useObserve = a.ops.has('observe') || a.ops.has('faults') || requires.has('MEM_SOFT_DIRTY');
   const useRing = has('ring') || has('dio');
+  const useTmpfile = useRing || has('file');
 
   const sections: string[] = [RT_CORE];
-  if (useRing) sections.push(RT_TMPFILE, RT_RING);
+  if (useTmpfile) sections.push(RT_TMPFILE);
+  if (has('file')) sections.push(RT_FILE);
+  if (useRing) sections.push(RT_RING);
   if (has('ring')) sections.push(RT_FIXED);
   if (useGupTest) sections.push(RT_GUP_TEST);
   if (has('dio')) sections.push(RT_DIO);

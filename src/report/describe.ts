@@ -1,6 +1,6 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
 
 export interface Namer {
   /** "mem+0x1000" for a virtual page number. */
@@ -42,7 +42,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`pfn ${pfn}`, 'freed');
       return;
     }
-    const flags = [pg.anon ? 'anon' : 'shmem', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
+    const flags = [pageBacking(s, pfn), pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
       .filter(Boolean)
       .join(' ');
     out.set(`pfn ${pfn}`, `page_count ${pg.refcount} mapcount ${pg.mapcount} ${flags}`);

@@ -20,6 +20,9 @@ export interface Prot {
   write: boolean;
 }
 
+/** What backs a file: a memfd (shmem) or a file on the filesystem of the working directory (tmpfile()). */
+export type FileKind = 'memfd' | 'tmpfile';
+
 export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT';
 
 export interface GupFlags {
@@ -52,7 +55,14 @@ export { CONFIG_NAMES, type ConfigName } from '../uapi/config.js';
 
 /** `ret` on a statement: the register that receives the system call's result (0 or an errno name). */
 export type Stmt = (
-  | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
+  /** `file` (present only for a file mapping): the file variable; otherwise MAP_ANONYMOUS. */
+  | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string }
+  /** F = memfd_create(LEN) or F = tmpfile(LEN): a file of LEN bytes (ftruncate/fallocate), zero-filled. */
+  | { op: 'file_create'; dst: string; kind: FileKind; len: number }
+  /** pwrite(F, BYTE[, LEN]): a write of a fresh token into the file's first LEN bytes (all by default), through the page cache. */
+  | { op: 'pwrite'; file: string; byte: number; len?: number }
+  /** R = pread(F[, LEN]): read the file's first LEN bytes (all by default) from the page cache. */
+  | { op: 'pread'; dst: string; file: string; len?: number }
   | { op: 'munmap'; addr: Addr; len?: number; ret?: string }
   | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { op: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }

@@ -86,9 +86,25 @@ export class ThreadBuilder {
     return this;
   }
 
-  /** `dst = mmap(len, prot, MAP_PRIVATE|MAP_ANONYMOUS)` (prot defaults to read+write; `shared` picks MAP_SHARED). */
-  mmap(dst: string, len: number, opts: { prot?: Prot; shared?: boolean } = {}): this {
-    return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false });
+  /**
+   * `dst = mmap(len, prot, MAP_PRIVATE|MAP_ANONYMOUS)` (prot defaults to read+write; `shared` picks
+   * MAP_SHARED; `file` maps that file instead of anonymous memory).
+   */
+  mmap(dst: string, len: number, opts: { prot?: Prot; shared?: boolean; file?: string } = {}): this {
+    const file = opts.file !== undefined ? { file: opts.file } : {};
+    return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file });
+  }
+  /** `dst = memfd_create(len)` or `dst = tmpfile(len)`: a zero-filled file of `len` bytes. */
+  file(dst: string, kind: 'memfd' | 'tmpfile', len: number): this {
+    return this.add({ fn: kind === 'memfd' ? 'memfd_create' : 'tmpfile', dst, len });
+  }
+  /** `pwrite(file, byte[, len])`: a write into the file through the page cache. */
+  pwrite(file: string, byte: number, len?: number): this {
+    return this.add({ fn: 'pwrite', file, byte, ...opt(len) });
+  }
+  /** `dst = pread(file[, len])`: a read of the file through the page cache. */
+  pread(dst: string, file: string, len?: number): this {
+    return this.add({ fn: 'pread', dst, file, ...opt(len) });
   }
   numaHinting(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'numa_hinting', addr: addrOf(addr), ...opt(len) });
@@ -313,7 +329,16 @@ export function formatCall(c: CallSpec): string {
 function formatCallBody(c: CallSpec): string {
   switch (c.fn) {
     case 'mmap':
-      return `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
+      return c.file !== undefined
+        ? `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${c.file})`
+        : `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
+    case 'memfd_create':
+    case 'tmpfile':
+      return `${c.dst} = ${c.fn}(${fmtInt(c.len)})`;
+    case 'pwrite':
+      return `pwrite(${c.file}, ${c.byte}${fmtLen(c.len)})`;
+    case 'pread':
+      return `${c.dst} = pread(${c.file}${fmtLen(c.len)})`;
     case 'munmap':
       return `munmap(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'numa_hinting':
@@ -409,7 +434,7 @@ function formatCallBody(c: CallSpec): string {
 function namesOf(c: CallSpec): string[] {
   const out: string[] = [];
   const r = c as unknown as Record<string, unknown>;
-  for (const k of ['dst', 'ret', 'child', 'event', 'pipe', 'handle', 'uffd']) {
+  for (const k of ['dst', 'ret', 'child', 'event', 'pipe', 'handle', 'uffd', 'file']) {
     const v = r[k];
     if (v !== undefined) out.push(String(v));
   }

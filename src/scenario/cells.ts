@@ -20,6 +20,8 @@ export function cellMap(s: Scenario): CellMap {
 
 function visitAddr(st: Stmt, note: (offset: number, len?: number) => void): void {
   if ('addr' in st) note(st.addr.offset, 'len' in st ? st.len : undefined);
+  // pread()/pwrite() reach the file from its start.
+  else if ((st.op === 'pwrite' || st.op === 'pread') && st.len !== undefined) note(0, st.len);
 }
 
 export function cellCount(m: CellMap): number {

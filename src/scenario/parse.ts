@@ -45,7 +45,10 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 
 /** One statement as written, arguments decoded. */
 export type Call = (
-  | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean }
+  | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string }
+  | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number }
+  | { fn: 'pwrite'; file: string; byte: number; len?: number }
+  | { fn: 'pread'; dst: string; file: string; len?: number }
   | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number; ret?: string }
   | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
@@ -107,7 +110,11 @@ export interface SurfaceProgram {
 
 /** Signatures of every statement, for arity errors and documentation. */
 export const SIGNATURES: Readonly<Record<CallFn, string>> = {
-  mmap: 'X = mmap(LEN, PROT, FLAGS)',
+  mmap: 'X = mmap(LEN, PROT, FLAGS) or X = mmap(LEN, PROT, FLAGS, FILE)',
+  memfd_create: 'F = memfd_create(LEN)',
+  tmpfile: 'F = tmpfile(LEN)',
+  pwrite: 'pwrite(F, BYTE[, LEN])',
+  pread: 'R = pread(F[, LEN])',
   munmap: 'munmap(ADDR[, LEN])',
   numa_hinting: 'numa_hinting(ADDR[, LEN])',
   mprotect: 'mprotect(ADDR[, LEN], PROT)',
@@ -159,7 +166,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
 export const STATEMENT_NAMES: readonly CallFn[] = Object.keys(SIGNATURES) as CallFn[];
 
 const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
-  'mmap', 'read', 'fork', 'pipe', 'get_user_pages', 'get_user_pages_fast', 'pin_user_pages',
+  'mmap', 'memfd_create', 'tmpfile', 'pread', 'read', 'fork', 'pipe', 'get_user_pages', 'get_user_pages_fast', 'pin_user_pages',
   'pin_user_pages_fast', 'device_read', 'io_uring_register_buffers', 'io_uring_write_fixed',
   'gup_test_pin_longterm', 'gup_test_read', 'odirect_read_submit', 'odirect_write_submit',
   'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'uffd_read', 'page', 'pagemap', 'kpageflags', 'kpagecount',
@@ -878,16 +885,30 @@ class Parser {
     const VAR = 'a variable name';
     switch (fn) {
       case 'mmap': {
-        arity(3, 3);
+        arity(3, 4);
         const l = this.evalInt(args[0]);
         const prot = this.prot(args[1]);
-        const expected = 'MAP_PRIVATE|MAP_ANONYMOUS or MAP_SHARED|MAP_ANONYMOUS (only anonymous memory is modelled)';
+        const fromFile = args.length === 4;
+        const expected = fromFile
+          ? 'MAP_PRIVATE or MAP_SHARED (a file mapping: no MAP_ANONYMOUS)'
+          : 'MAP_PRIVATE|MAP_ANONYMOUS or MAP_SHARED|MAP_ANONYMOUS (or a file as fourth argument)';
         const f = this.flags(args[2], ['MAP_PRIVATE', 'MAP_SHARED', 'MAP_ANONYMOUS'], expected, false, /^MAP_/);
-        if (!f.has('MAP_ANONYMOUS') || f.has('MAP_PRIVATE') === f.has('MAP_SHARED')) {
+        if (f.has('MAP_ANONYMOUS') === fromFile || f.has('MAP_PRIVATE') === f.has('MAP_SHARED')) {
           throw ScenarioError.expected(args[2].pos, expected, this.exprText(args[2]));
         }
-        return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED') };
+        const file = fromFile ? { file: this.name(args[3], 'a file variable (assigned by memfd_create() or tmpfile())') } : {};
+        return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED'), ...file };
       }
+      case 'memfd_create':
+      case 'tmpfile':
+        arity(1, 1);
+        return { ...base, fn, dst, len: this.evalInt(args[0]) };
+      case 'pwrite':
+        arity(2, 3);
+        return { ...base, fn, file: this.name(args[0], 'a file variable'), byte: this.byte(args[1]), ...len(2) };
+      case 'pread':
+        arity(1, 2);
+        return { ...base, fn, dst, file: this.name(args[0], 'a file variable'), ...len(1) };
       case 'munmap':
       case 'numa_hinting':
         arity(1, 2);
@@ -1087,6 +1108,11 @@ function callDstKind(c: Call): VarKind | undefined {
   switch (c.fn) {
     case 'mmap':
       return 'mapping';
+    case 'memfd_create':
+    case 'tmpfile':
+      return 'file';
+    case 'pread':
+      return 'register';
     case 'fork':
       return 'process';
     case 'pipe':
@@ -1207,8 +1233,18 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
   const lowerCall = (proc: string, c: Call): Stmt[] => {
     const at = { pos: c.pos, text: c.text };
     switch (c.fn) {
-      case 'mmap':
-        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...at }];
+      case 'mmap': {
+        if (c.file !== undefined) need(proc, c, c.file, ['file']);
+        const file = c.file !== undefined ? { file: c.file } : {};
+        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...at }];
+      }
+      case 'memfd_create':
+      case 'tmpfile':
+        return [{ op: 'file_create', dst: c.dst, kind: c.fn === 'tmpfile' ? 'tmpfile' : 'memfd', len: c.len, ...at }];
+      case 'pwrite':
+        return [withLen({ op: 'pwrite' as const, file: c.file, byte: c.byte, ...at }, c.len)];
+      case 'pread':
+        return [withLen({ op: 'pread' as const, dst: c.dst, file: c.file, ...at }, c.len)];
       case 'munmap':
         return [withRet(withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'numa_hinting':

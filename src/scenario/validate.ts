@@ -18,6 +18,7 @@ import { fieldsOf } from '../uapi/observe.js';
 /** What a variable holds. Each variable keeps one kind within a process (and its descendants). */
 export type VarKind =
   | 'mapping'
+  | 'file'
   | 'pipe'
   | 'pin'
   | 'get'
@@ -31,6 +32,7 @@ export type VarKind =
 
 const KIND_TEXT: Record<VarKind, string> = {
   mapping: 'a mapping (assigned by mmap())',
+  file: 'a file (assigned by memfd_create() or tmpfile())',
   pipe: 'a pipe (assigned by pipe())',
   pin: 'a pin handle (assigned by pin_user_pages*())',
   get: 'a get handle (assigned by get_user_pages*())',
@@ -45,6 +47,7 @@ const KIND_TEXT: Record<VarKind, string> = {
 
 const KIND_SHORT: Record<VarKind, string> = {
   mapping: 'a mapping',
+  file: 'a file',
   pipe: 'a pipe',
   pin: 'a pin handle',
   get: 'a get handle',
@@ -103,6 +106,8 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
   switch (s.op) {
     case 'mmap':
       return { name: s.dst, kind: 'mapping' };
+    case 'file_create':
+      return { name: s.dst, kind: 'file' };
     case 'pipe':
       return { name: s.dst, kind: 'pipe' };
     case 'fork':
@@ -112,6 +117,7 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     case 'userfaultfd':
       return { name: s.dst, kind: 'uffd' };
     case 'read':
+    case 'pread':
     case 'pipe_read':
     case 'device_read':
     case 'uffd_wp_faults':
@@ -146,6 +152,11 @@ function mappingUse(addr: Addr, len: number | undefined): VarUse {
 export function stmtUses(s: Stmt): VarUse[] {
   switch (s.op) {
     case 'mmap':
+      return s.file !== undefined ? [{ name: s.file, kinds: ['file'] }] : [];
+    case 'pwrite':
+    case 'pread':
+      return [{ name: s.file, kinds: ['file'] }];
+    case 'file_create':
     case 'fork':
     case 'exit':
     case 'signal':
@@ -245,7 +256,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   let pages = 0;
   for (const t of s.threads) {
     for (const st of t.body) {
-      if (st.op !== 'mmap') continue;
+      if (st.op !== 'mmap' && st.op !== 'file_create') continue;
       pages += Math.ceil(st.len / PAGE_SIZE);
       if (pages > MAX_SCENARIO_PAGES) {
         throw new ScenarioError(st.pos, `the scenario maps ${pages} pages by here; at most ${MAX_SCENARIO_PAGES} pages (${(MAX_SCENARIO_PAGES * PAGE_SIZE) / 2 ** 20} MiB) in all mmap() calls of a scenario are modelled`);
@@ -413,7 +424,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
         `'${d.name}' is assigned ${KIND_SHORT[k2]} here but ${KIND_SHORT[k1]} at ${showPos(first)}: a variable keeps one kind`,
       );
     }
-    const len = st.op === 'mmap' ? st.len : undefined;
+    const len = st.op === 'mmap' || st.op === 'file_create' ? st.len : undefined;
     if (!prev) {
       const info: VarInfo = { kind: d.kind, pos: st.pos };
       if (len !== undefined) info.len = len;
@@ -503,6 +514,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
         }
       }
       if (u.addr && info.len !== undefined) checkRange(st, u, info.len);
+      if (info.kind === 'file' && info.len !== undefined) checkFileRange(st, u.name, info.len);
     }
     if (st.op === 'waitpid') {
       const f = forkOf.get(st.child);
@@ -654,6 +666,18 @@ function checkNumbers(st: Stmt): void {
         throw ScenarioError.expected(st.pos, `an mmap length that is a positive multiple of PAGE (${PAGE_SIZE})`, `${st.len}`);
       }
       return;
+    case 'file_create':
+      if (!isInt(st.len) || st.len <= 0 || st.len % PAGE_SIZE !== 0) {
+        throw ScenarioError.expected(st.pos, `a file length that is a positive multiple of PAGE (${PAGE_SIZE})`, `${st.len}`);
+      }
+      return;
+    case 'pwrite':
+      checkLen(st, st.len, false);
+      checkByte(st, st.byte);
+      return;
+    case 'pread':
+      checkLen(st, st.len, false);
+      return;
     case 'munmap':
     case 'numa_hinting':
     case 'mprotect':
@@ -681,6 +705,14 @@ function checkNumbers(st: Stmt): void {
     default:
       return;
   }
+}
+
+/** A file is mapped and accessed within its size: the model has no SIGBUS beyond EOF. */
+function checkFileRange(st: Stmt, name: string, fileLen: number): void {
+  const len = st.op === 'mmap' || st.op === 'pwrite' || st.op === 'pread' ? st.len : undefined;
+  if (len === undefined || len <= fileLen) return;
+  const what = st.op === 'mmap' ? `a mapping of ${len} bytes` : `${len} bytes`;
+  throw new ScenarioError(st.pos, `${what} of file '${name}' runs past its end (${fileLen} bytes): files are mapped and accessed within their size`);
 }
 
 function checkRange(st: Stmt, u: VarUse, mapLen: number): void {

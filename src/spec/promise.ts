@@ -1,6 +1,7 @@
 // The promise: what userspace is owed, independent of any kernel era.
 // Each process has its own logical memory; fork gives the child a logical copy; a write changes
-// only the writer's copy (or the shared object's, for MAP_SHARED); a reference (pin, GUP
+// only the writer's copy (or the shared object's, for MAP_SHARED); a private file mapping shows
+// the file until the process writes the page, which then becomes its own; a reference (pin, GUP
 // reference, vmsplice buffer) aliases its owner's memory at that address until the owner unmaps
 // or replaces it, and may afterwards show only values the owner had there while it aliased.
 import type { Token } from '../kernel/state.js';
@@ -10,7 +11,17 @@ export type Location = { kind: 'private'; pid: number; vpn: number } | { kind: '
 
 // Token lists and logical pages are replaced, never changed in place, so that the explorer's
 // copies of a state can share every one the step does not touch.
-export type LogicalPage = { kind: 'private'; cells: readonly Token[] } | { kind: 'shared'; obj: number; idx: number };
+/**
+ * 'file': a page of a private file mapping that the process has not written: it shows the file's
+ * page (changes to the file included) until a write makes it 'private'.
+ */
+export type LogicalPage = { kind: 'private'; cells: readonly Token[] } | { kind: 'shared'; obj: number; idx: number } | { kind: 'file'; obj: number; idx: number };
+
+/** The file page behind a private file mapping's page, for MADV_DONTNEED (which drops the process's copy). */
+export type FilePageOf = (vpn: number) => { obj: number; idx: number } | null;
+
+/** No page is a private file page (anonymous memory only). */
+const noFile: FilePageOf = () => null;
 
 export interface PromisedProcess {
   alive: boolean;
@@ -53,7 +64,7 @@ export interface PromisedRef {
 
 export interface PromiseState {
   procs: PromisedProcess[];
-  /** shmem object → page → cells. */
+  /** shmem object or file → page → cells. */
   shared: (readonly Token[])[][];
   refs: PromisedRef[];
 }
@@ -89,28 +100,46 @@ export class PromiseModel {
     this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN], zapping: [] };
   }
 
-  mmap(pid: number, start: number, pages: number, sharedObj: number): void {
+  /** A new file (memfd_create, tmpfile) or shmem object of `pages` zero-filled pages. */
+  createObject(obj: number, pages: number): void {
+    if (!this.st.shared[obj]) this.st.shared[obj] = Array.from({ length: pages }, () => new Array<Token>(this.cells).fill(ZERO_TOKEN));
+  }
+
+  /** `obj` >= 0: a mapping of that object, shared or (`privateFile`) private. */
+  mmap(pid: number, start: number, pages: number, obj: number, privateFile = false): void {
     const p = this.st.procs[pid];
-    if (sharedObj >= 0 && !this.st.shared[sharedObj]) {
-      this.st.shared[sharedObj] = Array.from({ length: pages }, () => new Array<Token>(this.cells).fill(ZERO_TOKEN));
-    }
+    if (obj >= 0) this.createObject(obj, pages);
     while (p.mem.length < start + pages) p.mem.push(null);
     for (let i = 0; i < pages; i++) {
       p.mem[start + i] =
-        sharedObj >= 0 ? { kind: 'shared', obj: sharedObj, idx: i } : { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
+        obj < 0
+          ? { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) }
+          : { kind: privateFile ? 'file' : 'shared', obj, idx: i };
     }
   }
 
+  /** A private file page's location is the process's own: a write makes it private there. */
   private locationOf(pid: number, vpn: number): Location | null {
     const lp = this.st.procs[pid].mem[vpn];
     if (!lp) return null;
-    return lp.kind === 'private' ? { kind: 'private', pid, vpn } : { kind: 'shared', obj: lp.obj, idx: lp.idx };
+    return lp.kind === 'shared' ? { kind: 'shared', obj: lp.obj, idx: lp.idx } : { kind: 'private', pid, vpn };
   }
 
   private cellsAt(loc: Location): readonly Token[] | null {
     if (loc.kind === 'shared') return this.st.shared[loc.obj][loc.idx];
     const lp = this.st.procs[loc.pid].mem[loc.vpn];
-    return lp && lp.kind === 'private' ? lp.cells : null;
+    if (!lp || lp.kind === 'shared') return null;
+    return lp.kind === 'private' ? lp.cells : this.st.shared[lp.obj][lp.idx];
+  }
+
+  /** The file's cells (pread). */
+  readObject(obj: number, idx: number): readonly Token[] {
+    return this.st.shared[obj][idx];
+  }
+
+  /** pwrite() by `pid` into the file. */
+  writeObject(pid: number, obj: number, idx: number, from: number, to: number, token: Token): void {
+    this.writeAt(pid, { kind: 'shared', obj, idx }, from, to, token);
   }
 
   /** The logical cells of a process's page, or null if it has nothing mapped there. */
@@ -134,13 +163,20 @@ export class PromiseModel {
     }
   }
 
-  /** MADV_DONTNEED: private anonymous memory reads back as zeroes; shared memory keeps its contents. */
-  dontneed(pid: number, start: number, pages: number): void {
+  /**
+   * MADV_DONTNEED: private anonymous memory reads back as zeroes, a private file mapping shows the
+   * file again; shared memory keeps its contents.
+   */
+  dontneed(pid: number, start: number, pages: number, fileOf: FilePageOf = noFile): void {
     for (let vpn = start; vpn < start + pages; vpn++) {
       const lp = this.st.procs[pid].mem[vpn];
-      if (!lp || lp.kind !== 'private') continue;
+      if (!lp || lp.kind === 'shared') continue;
+      // The page the mapping had (an unshared copy, or the page-cache page) is dropped: references
+      // on it no longer alias the process's memory.
       this.detach(pid, vpn);
-      this.st.procs[pid].mem[vpn] = { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
+      if (lp.kind === 'file') continue;
+      const f = fileOf(vpn);
+      this.st.procs[pid].mem[vpn] = f ? { kind: 'file', obj: f.obj, idx: f.idx } : { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
     }
   }
 
@@ -152,18 +188,18 @@ export class PromiseModel {
    * entry is judged against them (zapped, readZapped, writeZapped) until a call that takes the
    * page away returns (zapEnd). An access made after that must see the call's effect.
    */
-  zapStart(pid: number, start: number, pages: number, kind: 'munmap' | 'dontneed'): void {
+  zapStart(pid: number, start: number, pages: number, kind: 'munmap' | 'dontneed', fileOf: FilePageOf = noFile): void {
     const p = this.st.procs[pid];
     let zapping = p.zapping;
     for (let vpn = start; vpn < start + pages && vpn < p.mem.length; vpn++) {
       const lp = p.mem[vpn];
       // MADV_DONTNEED leaves shared memory as it is; an older call's contents stay (they are earlier still).
-      if (!lp || (kind === 'dontneed' && lp.kind !== 'private') || zapping.some((z) => z.vpn === vpn)) continue;
+      if (!lp || (kind === 'dontneed' && lp.kind === 'shared') || zapping.some((z) => z.vpn === vpn)) continue;
       zapping = [...zapping, { vpn, page: lp }].sort((a, b) => a.vpn - b.vpn);
     }
     p.zapping = zapping;
     if (kind === 'munmap') this.munmap(pid, start, pages);
-    else this.dontneed(pid, start, pages);
+    else this.dontneed(pid, start, pages, fileOf);
   }
 
   /** A call that took [start, start+pages) away has returned: later accesses see its effect. */
@@ -200,7 +236,8 @@ export class PromiseModel {
       this.writeAt(pid, { kind: 'shared', obj: lp.obj, idx: lp.idx }, from, to, token);
       return;
     }
-    const cells = lp.cells.slice();
+    // A private file page not yet written is copied by the write, as a private page is written.
+    const cells = (lp.kind === 'private' ? lp.cells : this.st.shared[lp.obj][lp.idx]).slice();
     for (let c = from; c <= to; c++) cells[c] = token;
     const p = this.st.procs[pid];
     p.zapping = p.zapping.map((z) => (z.vpn === vpn ? { vpn, page: { kind: 'private', cells } } : z));
@@ -217,7 +254,7 @@ export class PromiseModel {
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
         const lp = p.mem[vpn];
         if (!lp) continue;
-        if (lp.kind === 'shared') c.mem[vpn] = { ...lp };
+        if (lp.kind !== 'private') c.mem[vpn] = { ...lp };
         else c.mem[vpn] = { kind: 'private', cells: v.wipeOnFork ? new Array<Token>(this.cells).fill(ZERO_TOKEN) : lp.cells.slice() };
       }
     }
@@ -245,14 +282,15 @@ export class PromiseModel {
     else this.st.procs[loc.pid].mem[loc.vpn] = { kind: 'private', cells };
     this.learn(pid, token);
     if (loc.kind === 'shared') {
+      // Whoever maps the object may see the value: MAP_SHARED, and private file pages not yet written.
       this.st.procs.forEach((q) => {
-        if (q.alive && q.mem.some((m) => m !== null && m.kind === 'shared' && m.obj === loc.obj)) q.known = withToken(q.known, token);
+        if (q.alive && q.mem.some((m) => m !== null && m.kind !== 'private' && m.obj === loc.obj)) q.known = withToken(q.known, token);
       });
     }
     for (const r of this.st.refs) {
       if (!r) continue;
       for (const rp of r.pages) {
-        if (!rp.aliasing || !sameLocation(rp.loc, loc)) continue;
+        if (!rp.aliasing || !(sameLocation(rp.loc, loc) || this.showsFilePage(rp.loc, loc))) continue;
         for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) rp.allowed[c - rp.cellFrom] = withToken(rp.allowed[c - rp.cellFrom], token);
       }
     }
@@ -303,6 +341,13 @@ export class PromiseModel {
         for (let c = Math.max(from, rp.cellFrom); c <= Math.min(to, rp.cellTo); c++) rp.allowed[c - rp.cellFrom] = withToken(rp.allowed[c - rp.cellFrom], token);
       }
     }
+  }
+
+  /** Does private location `at` show the file page `file` (a private file page not yet written)? */
+  private showsFilePage(at: Location, file: Location): boolean {
+    if (at.kind !== 'private' || file.kind !== 'shared') return false;
+    const lp = this.st.procs[at.pid].mem[at.vpn];
+    return !!lp && lp.kind === 'file' && lp.obj === file.obj && lp.idx === file.idx;
   }
 
   knows(pid: number, token: Token): boolean {

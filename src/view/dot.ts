@@ -48,7 +48,7 @@ export function stateDot(name: string, label: string, st: StateSnapshot, changed
     for (const b of p.buffers) edges.push(`  ${id(p.key)} -> ${id(`ref:${b}`)} [label="buffer", fontsize=9];`);
   }
   for (const c of st.caches) {
-    out.push(`  ${id(c.key)} [label=${dotString(`page cache (shmem #${c.id})`)}${style(c.key)}];`);
+    out.push(`  ${id(c.key)} [label=${dotString(`page cache (${c.kind} #${c.id})`)}${style(c.key)}];`);
     for (const pfn of c.pfns) pagesUsed.add(pfn), edges.push(`  ${id(c.key)} -> ${id(`page:${pfn}`)};`);
   }
   for (const pg of st.pages) {
@@ -58,7 +58,7 @@ export function stateDot(name: string, label: string, st: StateSnapshot, changed
       ? 'zero page (pfn 0)'
       : pg.freed
         ? `struct page pfn ${pg.pfn}\nfreed`
-        : `struct page pfn ${pg.pfn}\nrefcount ${pg.refcount}  mapcount ${pg.mapcount}\n${[pg.anon ? 'anon' : 'shmem', pg.anonExclusive ? 'AnonExclusive' : '', pg.maybePinned ? 'maybe pinned' : ''].filter(Boolean).join(' ')}\n${pg.cells.map((c) => c.label).join('\n')}`;
+        : `struct page pfn ${pg.pfn}\nrefcount ${pg.refcount}  mapcount ${pg.mapcount}\n${[pg.backing, pg.anonExclusive ? 'AnonExclusive' : '', pg.maybePinned ? 'maybe pinned' : ''].filter(Boolean).join(' ')}\n${pg.cells.map((c) => c.label).join('\n')}`;
     out.push(`  ${id(pg.key)} [label=${dotString(label)}, shape=box3d${style(pg.key)}];`);
   }
   return [...out, ...edges, '}'].join('\n') + '\n';

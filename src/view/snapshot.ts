@@ -2,7 +2,7 @@
 // draws on a whiteboard (processes, VMAs, PTEs, struct pages, TLB entries, and the holders of
 // page references), each with a stable key so that two snapshots can be compared object by
 // object. Plain data only: it is embedded in the HTML page and printed as Graphviz DOT.
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type Frame, type KernelState } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState } from '../kernel/state.js';
 import type { Machine } from '../explore/machine.js';
 import { frameText } from '../report/describe.js';
 
@@ -20,6 +20,8 @@ export interface PageView {
   refcount: number;
   mapcount: number;
   anon: boolean;
+  /** anon, shmem (memfd too) or file (a tmpfile's page cache). */
+  backing: 'anon' | 'shmem' | 'file';
   anonExclusive: boolean;
   /** page_maybe_dma_pinned(): refcount at or above GUP_PIN_COUNTING_BIAS. */
   maybePinned: boolean;
@@ -100,10 +102,12 @@ export interface PipeView {
   buffers: number[];
 }
 
-/** Other holders of page references: the page cache of a MAP_SHARED|MAP_ANONYMOUS object. */
+/** Other holders of page references: the page cache of a shmem object or a file. */
 export interface CacheView {
   key: string;
   id: number;
+  /** shmem (MAP_SHARED|MAP_ANONYMOUS), memfd or tmpfile. */
+  kind: string;
   pfns: number[];
 }
 
@@ -140,6 +144,7 @@ export function snapshot(m: Machine): StateSnapshot {
     refcount: pg.refcount,
     mapcount: pg.mapcount,
     anon: pg.anon,
+    backing: pfn === ZERO_PFN || pg.freed ? 'anon' : pageBacking(k, pfn),
     anonExclusive: pg.anonExclusive,
     maybePinned: pg.refcount >= GUP_PIN_COUNTING_BIAS,
     swapSlot: pg.swapSlot,
@@ -203,7 +208,7 @@ export function snapshot(m: Machine): StateSnapshot {
   const pipes: PipeView[] = k.pipes.map((p, id) => ({ key: `pipe:${id}`, id, holders: p.holders.map((h) => k.procs[h]?.name ?? `pid ${h}`), buffers: p.buffers.map((b) => b.ref) }));
   const caches: CacheView[] = [];
   k.shmem.forEach((o, id) => {
-    if (!o.released) caches.push({ key: `cache:${id}`, id, pfns: o.pages.filter((p) => p >= 0) });
+    if (!o.released) caches.push({ key: `cache:${id}`, id, kind: o.kind, pfns: o.pages.filter((p) => p >= 0) });
   });
   const uffds: UffdView[] = [];
   k.uffds.forEach((u, id) => {

@@ -158,7 +158,7 @@ function pageBlock(p: PageView, y: number, d: DiagramInput, writers: string[]): 
   if (p.freed) return { svg: rect(MID_X, y, MID_W, 30, objClass('page freed', p.key, d), p.key) + s.replace('struct page', 'struct page (freed)'), h: 30 };
   s += count('refcount', p.refcount, old?.refcount, MID_X + 14) + count('mapcount', p.mapcount, old?.mapcount, MID_X + 130);
   const flags = [
-    { t: p.anon ? 'anon' : 'shmem', cls: 'c-flag' },
+    { t: p.backing, cls: 'c-flag' },
     ...(p.anonExclusive ? [{ t: 'AnonExclusive', cls: 'c-excl' }] : []),
     ...(p.maybePinned ? [{ t: 'maybe pinned', cls: 'c-pin' }] : []),
     ...(p.swapSlot >= 0 ? [{ t: `swap cache (slot ${p.swapSlot})`, cls: 'c-flag' }] : []),
@@ -240,7 +240,7 @@ export function renderDiagram(d: DiagramInput, id: string): string {
     y = b.y;
   }
   for (const c of st.caches) {
-    right += rect(RIGHT_X, y, RIGHT_W, 34, objClass('holder', c.key, d), c.key) + text(RIGHT_X + 12, y + 21, `page cache (shmem #${c.id})`, 'label', RIGHT_W - 24);
+    right += rect(RIGHT_X, y, RIGHT_W, 34, objClass('holder', c.key, d), c.key) + text(RIGHT_X + 12, y + 21, `page cache (${c.kind} #${c.id})`, 'label', RIGHT_W - 24);
     for (const pfn of c.pfns) edges.push({ from: { x: RIGHT_X, y: y + 17 }, pfn, side: 'right', cls: 'e-ref' });
     y += 46;
   }

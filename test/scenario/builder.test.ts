@@ -224,3 +224,21 @@ test('builder errors: names and strings that cannot be written as scenario text'
   assert.throws(() => scenario('s').process('p', (t) => t.exit()).check().build(ERAS), /at least one invariant/);
   assert.throws(() => scenario('s').build(ERAS), /at least one 'process/);
 });
+
+test('files: file(), mmap({ file }), pwrite() and pread() build what the text parses to', () => {
+  const b = scenario('Basic COW ... with memfd')
+    .process('p', (t) =>
+      t
+        .file('fd', 'memfd', PAGE_SIZE)
+        .file('tf', 'tmpfile', PAGE_SIZE)
+        .mmap('mem', PAGE_SIZE, { file: 'fd' })
+        .mmap('smem', PAGE_SIZE, { file: 'tf', shared: true, prot: PROT_READ })
+        .pwrite('tf', 0x11)
+        .memset('mem', 0xff)
+        .pread('r', 'fd', 100),
+    )
+    .expect('v4.9..', 'holds', 'derived', 'private file writes copy');
+  roundTrip(b);
+  assert.match(b.toText(), /mem = mmap\(PAGE, PROT_READ\|PROT_WRITE, MAP_PRIVATE, fd\)/);
+  assert.match(b.toText(), /r = pread\(fd, 100\)/);
+});

@@ -365,7 +365,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['arity', P + 'process p { munmap(a, b, c) }', 2, 13, 'expected 1 or 2 arguments for munmap(ADDR[, LEN]), found 3'],
   ['result unused', P + 'process p { mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS) }', 2, 13, 'expected an assignment: X = mmap(LEN, PROT, FLAGS)'],
   ['no result', P + 'process p { x = exit() }', 2, 13, "without an assignment"],
-  ['not anonymous', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE) }', 2, 39, 'only anonymous memory is modelled'],
+  ['not anonymous, and no file', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE) }', 2, 39, 'or a file as fourth argument'],
   ['private and shared', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_SHARED|MAP_ANONYMOUS) }', 2, 39, 'MAP_ANONYMOUS'],
   ['unmodelled flag', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE) }', 2, 65, "'MAP_POPULATE', which the model does not support"],
   ['PROT_EXEC', P + 'process p { m = mmap(PAGE, PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS) }', 2, 28, 'PROT_NONE or a |-combination'],
@@ -455,4 +455,48 @@ test('errors carry file, line, col and expected/found', () => {
     assert.equal(e.message, `dir/f.cow:2:17: expected ${e.expected}, found '1'`);
     assert.equal(e.name, 'ScenarioError');
   }
+});
+
+// ---- files: memfd_create, tmpfile, file mappings, pwrite, pread ----
+
+test('files: memfd_create, tmpfile, a file mapping, pwrite and pread lower to their statements', () => {
+  const b = body(`fd = memfd_create(2 * PAGE)
+t = tmpfile(PAGE)
+m = mmap(2 * PAGE, PROT_READ, MAP_PRIVATE, fd)
+s = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_SHARED, t)
+pwrite(fd, 0x41)
+pwrite(t, 7, 100)
+r = pread(fd)
+q = pread(t, PAGE)`);
+  assert.deepEqual(
+    b.map(({ pos: _p, text: _t, ...rest }) => rest),
+    [
+      { op: 'file_create', dst: 'fd', kind: 'memfd', len: 8192 },
+      { op: 'file_create', dst: 't', kind: 'tmpfile', len: 4096 },
+      { op: 'mmap', dst: 'm', len: 8192, prot: { read: true, write: false }, shared: false, file: 'fd' },
+      { op: 'mmap', dst: 's', len: 4096, prot: { read: true, write: true }, shared: true, file: 't' },
+      { op: 'pwrite', file: 'fd', byte: 0x41 },
+      { op: 'pwrite', file: 't', byte: 7, len: 100 },
+      { op: 'pread', dst: 'r', file: 'fd' },
+      { op: 'pread', dst: 'q', file: 't', len: 4096 },
+    ],
+  );
+});
+
+test('files: a file mapping takes no MAP_ANONYMOUS, an anonymous one no file', () => {
+  fails('scenario "s"\nprocess p {\n  fd = memfd_create(PAGE)\n  m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, fd)\n}\n', 4, 29, 'MAP_PRIVATE or MAP_SHARED (a file mapping: no MAP_ANONYMOUS)');
+  fails('scenario "s"\nprocess p {\n  m = mmap(PAGE, PROT_READ, MAP_PRIVATE)\n}\n', 3, 29, 'or a file as fourth argument');
+});
+
+test('files: the fourth argument of mmap must be a file, and pread/pwrite need one', () => {
+  fails('scenario "s"\nprocess p {\n  fds = pipe()\n  m = mmap(PAGE, PROT_READ, MAP_PRIVATE, fds)\n}\n', 4, 3, 'a file (assigned by memfd_create() or tmpfile())');
+  fails(`scenario "s"\nprocess p {\n  ${MAP}\n  pwrite(m, 1)\n}\n`, 4, 3, "a file (assigned by memfd_create() or tmpfile()), found 'm', a mapping");
+  fails('scenario "s"\nprocess p {\n  r = pread(nofile)\n}\n', 3, 3, "'nofile', which process 'p' never assigns");
+});
+
+test('files: sizes are whole pages, and a file is mapped and accessed within its size', () => {
+  fails('scenario "s"\nprocess p {\n  fd = memfd_create(100)\n}\n', 3, 3, 'a file length that is a positive multiple of PAGE');
+  fails('scenario "s"\nprocess p {\n  fd = memfd_create(PAGE)\n  m = mmap(2 * PAGE, PROT_READ, MAP_SHARED, fd)\n}\n', 4, 3, "a mapping of 8192 bytes of file 'fd' runs past its end (4096 bytes)");
+  fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  r = pread(fd, PAGE + 1)\n}\n', 4, 3, "4097 bytes of file 'fd' runs past its end");
+  fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  pwrite(fd, 256)\n}\n', 4, 14, 'a byte value 0..255');
 });

@@ -280,3 +280,58 @@ process child {
     assert.equal(v?.invariant, 'leak');
   });
 });
+
+describe('private file mappings', () => {
+  const file = (): PromiseModel => {
+    const p = PromiseModel.initial(CELLS);
+    p.spawn(0);
+    p.createObject(0, 1);
+    p.writeObject(0, 0, 0, 0, 1, A);
+    p.mmap(0, 16, 1, 0, true);
+    return p;
+  };
+
+  test('an unwritten page shows the file, later writes to the file included', () => {
+    const p = file();
+    assert.deepEqual(p.read(0, 16), [A, A]);
+    p.writeObject(0, 0, 0, 0, 0, B);
+    assert.deepEqual(p.read(0, 16), [B, A]);
+  });
+
+  test('a write makes the page the process\'s own; the file does not change', () => {
+    const p = file();
+    p.write(0, 16, 1, 1, B);
+    assert.deepEqual(p.read(0, 16), [A, B]);
+    assert.deepEqual(p.readObject(0, 0), [A, A]);
+    p.writeObject(0, 0, 0, 0, 1, C);
+    assert.deepEqual(p.read(0, 16), [A, B], 'a copied page no longer follows the file');
+  });
+
+  test('MADV_DONTNEED drops the copy: the file shows again', () => {
+    const p = file();
+    p.write(0, 16, 0, 1, B);
+    p.dontneed(0, 16, 1, (vpn) => (vpn === 16 ? { obj: 0, idx: 0 } : null));
+    assert.deepEqual(p.read(0, 16), [A, A]);
+  });
+
+  test('fork: the child\'s unwritten page shows the file too, its written page is copied', () => {
+    const p = PromiseModel.initial(CELLS);
+    p.spawn(0);
+    p.createObject(0, 2);
+    p.mmap(0, 16, 2, 0, true);
+    p.write(0, 17, 0, 1, A);
+    p.fork(0, 1, [vma(16, 2)]);
+    p.writeObject(0, 0, 0, 0, 1, B);
+    assert.deepEqual(p.read(1, 16), [B, B]);
+    assert.deepEqual(p.read(1, 17), [A, A]);
+    assert.equal(p.knows(1, B), true, 'a process that maps the file may see what is written to it');
+  });
+
+  test('a coherent reference on an unwritten page follows the file, then the process\'s copy', () => {
+    const p = file();
+    p.reference(0, 0, true, [{ vpn: 16, cellFrom: 0, cellTo: 1 }]);
+    assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[A], [A]]);
+    p.write(0, 16, 0, 1, B);
+    assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[B], [B]]);
+  });
+});

@@ -9,7 +9,7 @@ import { PAGE_SIZE, type Addr, type Scenario, type Stmt, type ThreadDecl } from 
  * which a vmsplice() into a pipe of its own takes the same way (iov_iter_get_pages: FOLL_GET
  * references through GUP-fast); 'gup': every other in-kernel GUP, which has no C form.
  */
-export type VarKind = 'mapping' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'getref' | 'uffd' | 'process';
+export type VarKind = 'mapping' | 'file' | 'pipe' | 'ring' | 'gup_test' | 'dio' | 'gup' | 'getref' | 'uffd' | 'process';
 
 /**
  * A pin_user_pages*(FOLL_WRITE|FOLL_LONGTERM) that io_uring's fixed-buffer registration performs:
@@ -45,6 +45,8 @@ function assigned(st: Stmt): { name: string; kind: VarKind } | null {
   switch (st.op) {
     case 'mmap':
       return { name: st.dst, kind: 'mapping' };
+    case 'file_create':
+      return { name: st.dst, kind: 'file' };
     case 'pipe':
       return { name: st.dst, kind: 'pipe' };
     case 'userfaultfd':
@@ -74,6 +76,8 @@ export class Analysis {
   /** Static mapping lengths: a name every mmap of which has the same length. */
   readonly mapLen = new Map<string, number | null>();
   readonly maxMapLen = new Map<string, number>();
+  /** The largest size each file variable is created with. */
+  readonly fileLen = new Map<string, number>();
   /** C function of each thread. */
   readonly threadFn = new Map<ThreadDecl, string>();
   /** Bytes vmspliced in the whole scenario (the most a pipe can hold). */
@@ -101,6 +105,7 @@ export class Analysis {
           this.mapLen.set(st.dst, prev === undefined || prev === st.len ? st.len : null);
           this.maxMapLen.set(st.dst, Math.max(this.maxMapLen.get(st.dst) ?? 0, st.len));
         }
+        if (st.op === 'file_create') this.fileLen.set(st.dst, Math.max(this.fileLen.get(st.dst) ?? 0, st.len));
         if (st.op === 'userfaultfd' && st.eventFork) this.eventFork = true;
         if (st.op === 'userfaultfd' && st.wpUnpopulated) this.wpUnpopulated = true;
         if (st.op === 'observe') this.observes.add(st.what);
@@ -165,6 +170,7 @@ export class Analysis {
           longest = Math.max(longest, len + (st.addr.offset % PAGE_SIZE));
           if (st.op === 'vmsplice') this.pipeBytes += len;
         }
+        if (st.op === 'pwrite' || st.op === 'pread') longest = Math.max(longest, st.len ?? this.fileLen.get(st.file) ?? PAGE_SIZE);
       }
     }
     this.bufBytes = roundPage(Math.max(longest, this.pipeBytes, 1)) + PAGE_SIZE;

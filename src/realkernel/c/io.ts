@@ -184,6 +184,46 @@ RT int rt_tmpfile(int flags) {
   return fd;
 }`;
 
+/** Files the scenario creates: F = memfd_create(LEN) / tmpfile(LEN), mmap() of them, pwrite(), pread(). */
+export const RT_FILE = String.raw`/* ---- files: memfd_create(), tmpfile(), file mappings, pwrite(), pread() ---- */
+
+struct rt_file { int fd; size_t len; };
+
+RT void rt_file_create(struct rt_file *f, int memfd, size_t len) {
+  f->fd = memfd ? (int)syscall(SYS_memfd_create, "cowlab", 0) : rt_tmpfile(0);
+  if (f->fd < 0) rt_fail(errno, memfd ? "memfd_create()" : "open(O_TMPFILE) in " RT_TMPDIR);
+  if (ftruncate(f->fd, (off_t)len) < 0) rt_fail(errno, "ftruncate()");
+  f->len = len;
+}
+
+RT char *rt_mmap_file(size_t len, int prot, int flags, const struct rt_file *f) {
+  void *p = mmap(NULL, len, prot, flags, f->fd, 0);
+  if (p == MAP_FAILED) rt_fail(errno, "mmap() of a file");
+  /* Base pages, as the model has them (a tmpfs with huge=always could map the file with THPs). */
+  madvise(p, len, MADV_NOHUGEPAGE);
+  return p;
+}
+
+RT void rt_pwrite(const struct rt_file *f, int byte, size_t len) {
+  memset(T.buf, byte, len);
+  for (size_t done = 0; done < len;) {
+    ssize_t w = pwrite(f->fd, T.buf + done, len - done, (off_t)done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) rt_fail(w < 0 ? errno : EIO, "pwrite()");
+    done += (size_t)w;
+  }
+}
+
+RT void rt_pread(const char *reg, const struct rt_file *f, size_t len) {
+  for (size_t done = 0; done < len;) {
+    ssize_t r = pread(f->fd, T.buf + done, len - done, (off_t)done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) rt_fail(r < 0 ? errno : EIO, "pread()");
+    done += (size_t)r;
+  }
+  rt_reg_data(reg, T.buf, len);
+}`;
+
 /** A minimal io_uring over raw system calls (no liburing). */
 export const RT_RING = String.raw`/* ---- io_uring over raw system calls ---- */
 #include <linux/io_uring.h>
