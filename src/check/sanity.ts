@@ -64,6 +64,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     for (const pfn of o.pages) if (pfn >= 0) refs[pfn]++;
   }
   swapProblems(s, final, refs, problems);
+  hugetlbProblems(s, final, problems);
   for (let pfn = 0; pfn < s.pages.length; pfn++) {
     if (pfn === ZERO_PFN) continue;
     const pg = s.pages[pfn];
@@ -104,4 +105,30 @@ function swapProblems(s: KernelState, final: boolean, refs: Int32Array, problems
   s.pages.forEach((pg, pfn) => {
     if (!pg.freed && pg.swapSlot >= 0 && s.swap[pg.swapSlot]?.cachePfn !== pfn) problems.push(`pfn ${pfn} says it is in the swap cache of slot ${pg.swapSlot}, which does not hold it`);
   });
+}
+
+/**
+ * The huge page pool's books: free pages plus hugetlb pages in use make the pool; every
+ * reservation belongs to a live mapping that has not faulted yet, and has a free page behind it;
+ * only hugetlb VMAs map hugetlb pages. At the end every page is back in the pool.
+ */
+function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): void {
+  let inUse = 0;
+  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].hugetlb && !s.pages[pfn].freed) inUse++;
+  if (s.hugePool === 0 && inUse === 0) return;
+  if (s.hugeFree + inUse !== s.hugePool) problems.push(`huge page pool: ${s.hugeFree} free + ${inUse} in use != vm.nr_hugepages ${s.hugePool}`);
+  let reserved = 0;
+  for (const p of s.procs) {
+    for (const v of p.mm.vmas) {
+      if (v.hugeResv) reserved++;
+      for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
+        const pte = p.mm.ptes[vpn];
+        if (!pte || pte.pfn === ZERO_PFN) continue;
+        if (s.pages[pte.pfn].hugetlb !== v.hugetlb) problems.push(`${p.name}: page ${vpn} maps ${v.hugetlb ? 'a small page in a hugetlb VMA' : 'a hugetlb page outside a hugetlb VMA'}`);
+      }
+    }
+  }
+  if (reserved !== s.hugeResv) problems.push(`huge page pool: resv_huge_pages ${s.hugeResv}, but ${reserved} mapping(s) hold a reservation`);
+  if (s.hugeResv > s.hugeFree) problems.push(`huge page pool: ${s.hugeResv} reserved but only ${s.hugeFree} free`);
+  if (final && s.hugeFree !== s.hugePool) problems.push(`huge page pool: ${s.hugePool - s.hugeFree} huge page(s) not returned at the end`);
 }

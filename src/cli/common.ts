@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ERAS, findEra } from '../policies/eras/index.js';
 import { loadPolicy } from '../policies/user.js';
 import { withConfig, type Policy } from '../policies/policy.js';
-import { CONFIG_NAMES, parseConfigSetting, type ConfigName } from '../uapi/config.js';
+import { CONFIG_NAMES, DEFAULT_NR_HUGEPAGES, parseConfigSetting, type ConfigSettings } from '../uapi/config.js';
 import { loadScenarios, SCENARIO_EXT } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
 
@@ -26,11 +26,11 @@ export function write(text: string): void {
 
 /** The eras (and a user policy), with `--config NAME=y|n` settings applied to each. */
 export async function policies(extra: string | undefined, config: string[] = []): Promise<{ all: Policy[]; user?: Policy }> {
-  const settings: Partial<Record<ConfigName, boolean>> = {};
+  const settings: ConfigSettings = {};
   for (const c of config) {
     const r = parseConfigSetting(c);
     if (typeof r === 'string') throw new UsageError(`--config: ${r}`);
-    settings[r.name] = r.on;
+    Object.assign(settings, r);
   }
   const eras = ERAS.map((e) => withConfig(e, settings));
   if (!extra) return { all: eras };
@@ -38,7 +38,7 @@ export async function policies(extra: string | undefined, config: string[] = [])
   return { all: [...eras, user], user };
 }
 
-export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y)`;
+export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y), or NR_HUGEPAGES=N (free huge pages, default ${DEFAULT_NR_HUGEPAGES})`;
 
 export function pickEras(all: Policy[], names: string[]): Policy[] {
   if (names.length === 0) return all;

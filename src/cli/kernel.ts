@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findEra } from '../policies/eras/index.js';
 import { withConfig, type Policy } from '../policies/policy.js';
-import { CONFIG_NAMES, parseConfigSetting, type ConfigName } from '../uapi/config.js';
+import { CONFIG_NAMES, MAX_NR_HUGEPAGES, parseConfigSetting, type ConfigSettings } from '../uapi/config.js';
 import { findScenarioFiles, SCENARIO_EXT } from '../scenario/load.js';
 import type { Scenario } from '../scenario/ast.js';
 import { replaySchedule } from '../explore/search.js';
 import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { configFromKernel, haveCc, hostKernel } from '../realkernel/run.js';
+import { configFromKernel, haveCc, hostFreeHugepages, hostKernel } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
@@ -65,8 +65,8 @@ interface Result extends BridgeResult {
 
 
 /** The model's kernel options: from the running kernel's configuration, then --config. */
-function hostConfig(config: Map<string, string> | null, settings: string[], whose = 'the running kernel'): { values: Partial<Record<ConfigName, boolean>>; source: string } {
-  const values: Partial<Record<ConfigName, boolean>> = {};
+function hostConfig(config: Map<string, string> | null, settings: string[], whose = 'the running kernel'): { values: ConfigSettings; source: string } {
+  const values: ConfigSettings = {};
   let source = 'the model defaults (no kernel configuration found)';
   if (config) {
     Object.assign(values, configFromKernel(config));
@@ -75,7 +75,7 @@ function hostConfig(config: Map<string, string> | null, settings: string[], whos
   for (const s of settings) {
     const r = parseConfigSetting(s);
     if (typeof r === 'string') throw new UsageError(`--config: ${r}`);
-    values[r.name] = r.on;
+    Object.assign(values, r);
   }
   return { values, source };
 }
@@ -123,7 +123,9 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   const { all, user } = await policies(values.policy);
   const era = values.era ? pickEras(all, [values.era])[0] : user ?? findEra(target.release);
   if (!era) throw new UsageError(`no era covers kernel ${target.release} (the oldest era is ${ERA_ORDER[0]})`);
-  const cfg = hostConfig(target.config, values.config ?? [], guest ? `the package's configuration` : 'the running kernel');
+  // The model's huge page pool is the machine's free 2 MiB pages (a guest reserves none).
+  const pool = guest ? 0 : hostFreeHugepages();
+  const cfg = hostConfig(target.config, [`NR_HUGEPAGES=${Math.min(pool, MAX_NR_HUGEPAGES)}`, ...(values.config ?? [])], guest ? `the package's configuration` : 'the running kernel');
   const policy = withConfig(era, cfg.values);
   const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
   if (values.keep) mkdirSync(work, { recursive: true });
@@ -155,7 +157,7 @@ export async function cmdKernel(argv: string[]): Promise<number> {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
   const where = guest ? `Linux ${target.release} from ${guest.spec}${bootNote}` : `Linux ${target.release}`;
-  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}`;
+  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}; free huge pages: ${policy.config.NR_HUGEPAGES}`;
   if (values.json) write(JSON.stringify(jsonReport(target.release, policy, results), null, 2) + '\n');
   else if (values.ktap) write(ktap(header, results));
   else write(table(header, results, policy));

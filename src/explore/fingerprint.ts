@@ -147,7 +147,7 @@ const unordered = new UnorderedSum();
 /** A private file page is hashed apart from a shared page of the same object. */
 const FILE_PAGE = -(1 << 20);
 
-const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19 };
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20 };
 
 /**
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
@@ -294,6 +294,11 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(u.wpFaults);
     h.list(u.pending);
   }
+  if (k.hugePool) {
+    h.n(TAG.huge);
+    h.n(k.hugeFree);
+    h.n(k.hugeResv);
+  }
   for (const w of k.swap) {
     h.n(TAG.swap);
     h.n(w.freed ? -1 : w.count);
@@ -308,7 +313,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(pfn(p));
     h.n(pg.refcount);
     h.n(pg.mapcount);
-    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0));
+    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0));
     h.n(pg.swapSlot);
     h.list(pg.data);
   };

@@ -28,6 +28,7 @@ import { dmaKey, stmtKey, tokenLabel, tokenTable, type TokenTable } from '../che
 import { describeKernel, diffDescriptions, type Namer } from '../report/describe.js';
 import { observePage } from '../kernel/observe.js';
 import { fieldsOf } from '../uapi/observe.js';
+import { DEFAULT_NR_HUGEPAGES } from '../uapi/config.js';
 
 export type VarValue =
   | { kind: 'mapping'; vpn: number; pages: number }
@@ -125,7 +126,7 @@ export class Machine {
     this.tokens = tokenTable(scenario);
     this.countFaults = scenario.threads.some((t) => t.body.some((st) => st.op === 'faults'));
     this.manualUffds = new Set(scenario.threads.flatMap((t) => t.body.flatMap((st) => (st.op === 'uffd_read' ? [st.uffd] : []))));
-    const kernel = newKernelState(cellCount(this.cells));
+    const kernel = newKernelState(cellCount(this.cells), policy.config?.NR_HUGEPAGES ?? DEFAULT_NR_HUGEPAGES);
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
     kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: newMm(1) });
@@ -530,6 +531,11 @@ export class Machine {
         this.st.note = `${where}: not in ${this.policy.name}: ${e.message}`;
         rec.note = this.st.note;
         return;
+      case 'resource':
+        this.st.status = 'skipped';
+        this.st.note = `${where}: ${e.message}`;
+        rec.note = this.st.note;
+        return;
       case 'errno':
         this.st.status = 'error';
         this.st.note = `${where} failed: ${e.message}`;
@@ -678,16 +684,33 @@ export class Machine {
     return true;
   }
 
+  /**
+   * The calls on a hugetlb mapping the model has no hugetlb path for (madvise, NUMA hinting,
+   * userfaultfd, /proc/self/mem writes, observations other than page()): the scenario is skipped.
+   */
+  private checkHugetlbUse(pid: number, s: Stmt): void {
+    if (!('addr' in s)) return;
+    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_writeprotect', 'proc_mem_write'];
+    const observeOther = s.op === 'observe' && s.what !== 'page';
+    if (!UNMODELLED.includes(s.op) && !observeOther) return;
+    const v = this.st.vars[pid][s.addr.base];
+    if (!v || v.kind !== 'mapping') return;
+    const vma = this.st.kernel.procs[pid].mm.vmas.find((m) => m.start === v.vpn);
+    if (vma?.hugetlb) throw unsupported(`${s.op === 'observe' ? s.what : s.op} on a MAP_HUGETLB mapping is not modelled`);
+  }
+
   /** Runs (a step of) statement `s` for thread `ti` of process `pid`; false while it is in progress. */
   private exec(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
     const me = this.st.kernel.procs[pid].name;
     const promise = this.promise();
     const vars = this.st.vars[pid];
+    this.checkHugetlbUse(pid, s);
     switch (s.op) {
       case 'mmap': {
-        const pages = s.len / PAGE_SIZE;
+        // A MAP_HUGETLB mapping is one huge page: one page-table entry in the model.
+        const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
         const file = s.file !== undefined ? this.fileOf(pid, s.file) : -1;
-        const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared, file);
+        const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared, file, s.hugetlb ?? false);
         const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
         promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1, file >= 0 && !s.shared);
         vars[s.dst] = { kind: 'mapping', vpn, pages };

@@ -42,7 +42,7 @@ export function trace(k: KernelCtx, fn: string, text: string, knob?: Knob<unknow
 /** A kernel path that cannot go on: an errno for the syscall, or a signal for the task. */
 export class KernelFault extends Error {
   constructor(
-    readonly kind: 'errno' | 'signal' | 'unsupported' | 'sanity',
+    readonly kind: 'errno' | 'signal' | 'unsupported' | 'sanity' | 'resource',
     readonly code: string,
     message: string,
   ) {
@@ -56,6 +56,19 @@ export function errno(code: string, why: string): KernelFault {
 
 export function sigsegv(why: string): KernelFault {
   return new KernelFault('signal', 'SIGSEGV', `SIGSEGV: ${why}`);
+}
+
+/** SIGBUS: a fault the kernel cannot back (VM_FAULT_SIGBUS, e.g. an empty huge page pool). */
+export function sigbus(why: string): KernelFault {
+  return new KernelFault('signal', 'SIGBUS', `SIGBUS: ${why}`);
+}
+
+/**
+ * The machine lacks a resource the scenario's setup needs (no free huge pages): the scenario is
+ * skipped, as cow.c SKIPs "need more free huge pages", whatever the era.
+ */
+export function noResource(code: string, why: string): KernelFault {
+  return new KernelFault('resource', code, `${code}: ${why}`);
 }
 
 /** A syscall or flag the era does not have: the scenario is skipped for that era, as cow.c SKIPs. */

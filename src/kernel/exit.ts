@@ -5,6 +5,7 @@ import { releaseRef } from './gup.js';
 import { releaseUnmappedShmem } from './mmap.js';
 import { tlbFinishMmu, tlbGatherMmu, zapPteRange } from './mmu_gather.js';
 import { releasePipe } from './pipe.js';
+import { hugetlbVmOpClose } from './hugetlb.js';
 
 export function doExit(k: KernelCtx, pid: number, signal: string | null): void {
   const proc = k.s.procs[pid];
@@ -15,6 +16,7 @@ export function doExit(k: KernelCtx, pid: number, signal: string | null): void {
   let zapped = 0;
   for (const vma of proc.mm.vmas) zapped += zapPteRange(k, pid, vma.start, vma.pages, tlb);
   tlbFinishMmu(k, pid, 0, proc.mm.ptes.length, tlb, true);
+  for (const vma of proc.mm.vmas) hugetlbVmOpClose(k, vma);
   proc.mm.vmas = [];
   proc.alive = false;
   proc.killedBy = signal;

@@ -8,6 +8,7 @@ import { flushTlbMm } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { copySwapPte } from './swap.js';
 import { isCowMapping } from './vma.js';
+import { copyHugetlbPageRange } from './hugetlb.js';
 
 /**
  * copy_page_range()'s first look at each present anon PTE, under the page-table lock: which
@@ -20,7 +21,8 @@ export function forkPrepare(k: KernelCtx, parentPid: number): number[] {
   mm.writeProtectSeq++;
   const copy: number[] = [];
   for (const src of mm.vmas) {
-    if (src.dontCopy || src.wipeOnFork || src.shared || (src.shmem >= 0 && !src.anonVma)) continue;
+    // copy_hugetlb_page_range() decides for itself, under its own lock, in the same step.
+    if (src.dontCopy || src.wipeOnFork || src.shared || src.hugetlb || (src.shmem >= 0 && !src.anonVma)) continue;
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
       const pte = mm.ptes[vpn];
       if (pte && pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon && needsCopyForPin(k, mm, src, pte)) copy.push(vpn);
@@ -57,6 +59,12 @@ export function doFork(k: KernelCtx, parentPid: number, childName: string, decid
     // vma_needs_copy(): a private file VMA without an anon_vma has only page-cache pages, which
     // the child faults in again; copy_page_range() skips it.
     if (src.shmem >= 0 && !src.anonVma) continue;
+    if (src.hugetlb) {
+      const r = copyHugetlbPageRange(k, parent.mm, mm, src, dst);
+      if (r === 'copied') copied++;
+      else if (r === 'shared') shared++;
+      continue;
+    }
     for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
       // copy_nonpresent_pte() → copy_pte_marker(): a uffd-wp marker survives only where the
       // child's VMA keeps VM_UFFD_WP (UFFD_EVENT_FORK).

@@ -145,7 +145,8 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
  * follow_page_pte() and the checks around it, under the page-table lock: the pfn grabbed (a
  * reference or a pin taken), or the fault that must come first.
  */
-function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin: boolean, follCow: boolean, name: string): number | 'read' | 'write' | 'unshare' {
+function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin: boolean, follCow: boolean, caller: string): number | 'read' | 'write' | 'unshare' {
+  let name = caller;
   const mm = k.s.procs[pid].mm;
   const vma = findVma(mm, vpn);
   if (!vma) throw errno('EFAULT', `no VMA at page ${vpn}`);
@@ -161,6 +162,10 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     write = false;
     trace(k, name, 'FOLL_WRITE was cleared after the COW: the page is looked up as for a read', k.policy.forceWrite);
   }
+  // follow_hugetlb_page() (hugetlb_follow_page_mask() since 6.5) makes the same checks for a
+  // hugetlb entry: a fault when it is absent or read-only for a write, unshare for a R/O pin of a
+  // page not marked exclusive (from c89357e27f20 and a7f226604170, v5.19).
+  if (vma.hugetlb && !req.fast) name = 'follow_hugetlb_page';
   const pte = mm.ptes[vpn];
   if (!pte || pte.protnone) {
     trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'}) (page-table lock dropped)`);

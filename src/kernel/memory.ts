@@ -18,6 +18,7 @@ import { findVma } from './vma.js';
 import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { flushTlbPage } from './tlb.js';
+import { hugetlbFault } from './hugetlb.js';
 
 export interface FaultFlags {
   /** FAULT_FLAG_WRITE */
@@ -72,6 +73,11 @@ export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, wri
 
 /** `stepped`: a thread's own (or a scenario GUP's) fault, whose wp_page_copy() takes its own steps. */
 function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: number, flags: FaultFlags): PteFaultResult {
+  // hugetlb_fault(): a VM_HUGETLB mapping has its own fault path, run in one step.
+  if (vma.hugetlb) {
+    hugetlbFault(k, pid, vma, vpn, flags.write, flags.unshare);
+    return 'done';
+  }
   const mm = mmOf(k, pid);
   const pte = mm.ptes[vpn];
   if (!pte && swapPteAt(mm, vpn)) {

@@ -6,14 +6,17 @@ import { putPage } from './page.js';
 import type { Vma } from './state.js';
 import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { vmasCovering } from './vma.js';
+import { hugetlbReservePages, hugetlbVmOpClose } from './hugetlb.js';
 
 /**
  * mmap() of `pages` pages: anonymous memory, or (`file` >= 0) the first pages of that page-cache
  * object. A private file mapping is a COW mapping like private anonymous memory (VM_MAYWRITE is
  * set whatever the file's open mode): its pages are the file's until a write copies them.
  */
-export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean, file = -1): number {
+export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean, file = -1, hugetlb = false): number {
   const mm = k.s.procs[pid].mm;
+  // hugetlbfs_file_mmap() → hugetlb_reserve_pages(): fails before anything is mapped.
+  if (hugetlb) hugetlbReservePages(k);
   const start = mm.nextVpn;
   mm.nextVpn += pages + 1; // leave a guard gap so neighbouring mappings never merge
   while (mm.ptes.length < mm.nextVpn) mm.ptes.push(null);
@@ -37,11 +40,14 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     shmem,
     pgoff: 0,
     anonVma: false,
+    hugetlb,
+    hugeResv: hugetlb,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);
   const what = file >= 0 ? `, ${k.s.shmem[file].kind} #${file}` : '|MAP_ANONYMOUS';
-  trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${what}, ${pages} page(s) at page ${start}`);
+  const huge = hugetlb ? `|MAP_HUGETLB, one huge page (reserved: ${k.s.hugeResv} of ${k.s.hugeFree} free)` : `, ${pages} page(s)`;
+  trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${what}${huge} at page ${start}`);
   return start;
 }
 
@@ -71,6 +77,7 @@ export function munmapStart(k: KernelCtx, pid: number, start: number, pages: num
     return null;
   }
   mm.vmas = mm.vmas.filter((v) => !gone.includes(v));
+  for (const vma of gone) hugetlbVmOpClose(k, vma);
   // mmap_write_downgrade() here from dd2283f2605e (the frame shows the lock held).
   const tlb = tlbGatherMmu(k, pid);
   let zapped = 0;

@@ -13,7 +13,8 @@ import { flushTlbRange } from './tlb.js';
  * uffd-wp tracking needs the fault.
  */
 export function canChangePteWritable(k: KernelCtx, vma: Vma, pte: Pte): boolean {
-  if (!vma.write) return false;
+  // hugetlb_change_protection() never tries: a private hugetlb entry stays read-only until hugetlb_wp().
+  if (!vma.write || vma.hugetlb) return false;
   if (softDirtyTracking(vma) && !pte.softDirty) return false;
   if (vma.uffdWp && pte.uffdWp) return false;
   if (!vma.shared) {

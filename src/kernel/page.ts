@@ -27,7 +27,7 @@ export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, 
  * it hands out a freed frame again (the lowest one), so the page array stays as small as the
  * working set; with symmetry on, which frame it is does not matter to the explorer.
  */
-export function allocPage(k: KernelCtx, anon: boolean): number {
+export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number {
   const fresh = {
     refcount: 1,
     mapcount: 0,
@@ -36,6 +36,7 @@ export function allocPage(k: KernelCtx, anon: boolean): number {
     locked: false,
     freed: false,
     swapSlot: -1,
+    hugetlb,
     data: new Array<number>(k.cells).fill(ZERO_TOKEN),
   };
   const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);
@@ -63,6 +64,8 @@ export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
     if (page.mapcount !== 0) throw insane(`pfn ${pfn} freed while still mapped (mapcount ${page.mapcount})`);
     page.freed = true;
     page.anonExclusive = false;
+    // free_huge_folio(): a hugetlb page goes back to the pool, not to the buddy allocator.
+    if (page.hugetlb) k.s.hugeFree++;
   }
 }
 

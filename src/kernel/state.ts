@@ -28,6 +28,8 @@ export interface Page {
   freed: boolean;
   /** PageSwapCache: the swap slot whose cache holds this page (the cache holds one reference), or -1. */
   swapSlot: number;
+  /** PageHuge: a hugetlb page, taken from the huge page pool and given back to it when freed. */
+  hugetlb: boolean;
   /**
    * Contents, one token per cell (the cells are the byte ranges the scenario distinguishes).
    * Replaced on every store, never changed in place: copies of a state share it.
@@ -136,6 +138,13 @@ export interface Vma {
    * (vma_needs_copy()); otherwise the child faults the file's pages in again.
    */
   anonVma: boolean;
+  /** VM_HUGETLB (MAP_HUGETLB): one huge page, one page-table entry in the model. */
+  hugetlb: boolean;
+  /**
+   * The private mapping's own huge page reservation (HPAGE_RESV_OWNER with its reserve map
+   * entry), taken at mmap and not yet consumed by the first fault; false in a forked child.
+   */
+  hugeResv: boolean;
 }
 
 export interface Mm {
@@ -293,11 +302,15 @@ export interface KernelState {
   uffds: UffdCtx[];
   /** The swap device's slots (MADV_PAGEOUT). */
   swap: SwapSlot[];
+  /** The huge page pool (vm.nr_hugepages): its size, free_huge_pages and resv_huge_pages. */
+  hugePool: number;
+  hugeFree: number;
+  hugeResv: number;
   /** Ordering points that have been signalled. */
   events: string[];
 }
 
-export function newKernelState(cells: number): KernelState {
+export function newKernelState(cells: number, hugePool = 0): KernelState {
   const zero: Page = {
     refcount: 1,
     mapcount: 0,
@@ -306,9 +319,10 @@ export function newKernelState(cells: number): KernelState {
     locked: false,
     freed: false,
     swapSlot: -1,
+    hugetlb: false,
     data: new Array<Token>(cells).fill(ZERO_TOKEN),
   };
-  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], events: [] };
+  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], hugePool, hugeFree: hugePool, hugeResv: 0, events: [] };
 }
 
 // The clones below spell out every field rather than spreading objects: the explorer copies a
@@ -356,7 +370,7 @@ export function cloneZapFrame(f: ZapFrame): ZapFrame {
 
 /** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
 function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, data: p.data };
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, data: p.data };
 }
 
 function cloneVma(v: Vma): Vma {
@@ -375,6 +389,8 @@ function cloneVma(v: Vma): Vma {
     shmem: v.shmem,
     pgoff: v.pgoff,
     anonVma: v.anonVma,
+    hugetlb: v.hugetlb,
+    hugeResv: v.hugeResv,
   };
 }
 
@@ -444,6 +460,9 @@ export function cloneState(s: KernelState): KernelState {
     shmem: cloneAll(s.shmem, (o) => ({ kind: o.kind, pages: o.pages.slice(), holders: o.holders.slice(), released: o.released })),
     uffds: cloneAll(s.uffds, (u) => ({ owner: u.owner, forkedFrom: u.forkedFrom, eventFork: u.eventFork, wpFaults: u.wpFaults, released: u.released, manual: u.manual, pending: u.pending, wpUnpopulated: u.wpUnpopulated })),
     swap: s.swap.length ? cloneAll(s.swap, (w) => ({ count: w.count, cachePfn: w.cachePfn, data: w.data, freed: w.freed })) : [],
+    hugePool: s.hugePool,
+    hugeFree: s.hugeFree,
+    hugeResv: s.hugeResv,
     events: s.events.slice(),
   };
 }

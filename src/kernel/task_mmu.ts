@@ -34,6 +34,8 @@ export function clearRefsStart(k: KernelCtx, pid: number): void {
   let skipped = 0;
   for (const vma of mm.vmas) {
     vma.softDirty = false;
+    // clear_refs' page walk has no hugetlb_entry: walk_page_range() passes hugetlb VMAs by.
+    if (vma.hugetlb) continue;
     for (let vpn = vma.start; vpn < vma.start + vma.pages; vpn++) {
       const pte = mm.ptes[vpn];
       if (!pte) continue;

@@ -1,6 +1,6 @@
 // The Policy type: the knobs that changed across kernel eras, each with the commit that set it.
 // An era is a Policy value (one file per era); a user's policy starts from an era and overrides knobs.
-import { DEFAULT_CONFIG, type ConfigName, type KernelConfig } from '../uapi/config.js';
+import { DEFAULT_CONFIG, type ConfigSettings, type KernelConfig } from '../uapi/config.js';
 
 /** A knob's value plus where it comes from. */
 export interface Knob<T> {
@@ -136,6 +136,10 @@ export interface Policy {
   swapin: Knob<SwapinRule>;
   /** /proc/PID/pagemap shows the uffd-wp bit (PM_UFFD_WP, bit 57). */
   pagemapUffdWp: Knob<boolean>;
+  /** hugetlb_wp() (hugetlb_cow() before its rename): reuse or copy an anonymous hugetlb page. */
+  hugetlbWpReuse: Knob<WpReuseRule>;
+  /** copy_hugetlb_page_range(): how fork treats a hugetlb page that may be pinned. */
+  hugetlbForkPinned: Knob<ForkPinned>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -162,6 +166,8 @@ export const KNOB_NAMES = [
   'swapoutSkipsPinned',
   'swapin',
   'pagemapUffdWp',
+  'hugetlbWpReuse',
+  'hugetlbForkPinned',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];
@@ -179,7 +185,7 @@ export function citation(policy: Policy, knob: Knob<unknown>): string {
 }
 
 /** The policy with some kernel options set (`--config NAME=y|n`). */
-export function withConfig(policy: Policy, settings: Partial<Record<ConfigName, boolean>>): Policy {
+export function withConfig(policy: Policy, settings: ConfigSettings): Policy {
   if (Object.keys(settings).length === 0) return policy;
   return { ...policy, config: { ...(policy.config ?? DEFAULT_CONFIG), ...settings } };
 }

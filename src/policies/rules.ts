@@ -69,3 +69,35 @@ export const anonExclusiveOrMapcount: WpReuseRule = {
       : { reuse: false, reason: `!PageAnonExclusive, page_mapcount ${p.mapcount} != 1` };
   },
 };
+
+/**
+ * hugetlb_cow() / hugetlb_wp() (mm/hugetlb.c), every era: reuse iff the page is anonymous and
+ * mapped once (page_mapcount(old_page) == 1 && PageAnon(old_page), folio_mapcount() today).
+ * GUP references and pipe buffers are invisible to it, so cow.c's vmsplice cases leak on hugetlb
+ * still; the kernel keeps it because a copy on an unexpected reference could find the pool empty
+ * and SIGBUS a process that used to work. From 6c287605fd56 (v5.19) a reused page is marked
+ * PageAnonExclusive, but the mark is not consulted here.
+ */
+export const hugetlbMapcount: WpReuseRule = {
+  name: 'hugetlb page_mapcount == 1 && PageAnon',
+  decide(p) {
+    return p.mapcount === 1
+      ? { reuse: true, reason: 'page_mapcount 1 == 1, PageAnon' }
+      : { reuse: false, reason: `page_mapcount ${p.mapcount} != 1` };
+  },
+};
+
+/**
+ * Not merged: Peter Xu's draft "mm/hugetlb: Fix vmsplice case on memory leak once more"
+ * (lore.kernel.org/r/ZivScN8-Uoi9eye8@x1n, 2024-04-26): reuse an exclusive page, or any anonymous
+ * page whose refcount is 1, as do_wp_page() does. For user policies that try it.
+ */
+export const hugetlbAnonExclusiveOrRefcount: WpReuseRule = {
+  name: 'hugetlb PageAnonExclusive || page_count == 1',
+  decide(p) {
+    if (p.anonExclusive) return { reuse: true, reason: 'PageAnonExclusive' };
+    return p.pageCount === 1
+      ? { reuse: true, reason: '!PageAnonExclusive, page_count 1 == 1' }
+      : { reuse: false, reason: `!PageAnonExclusive, page_count ${p.pageCount} != 1` };
+  },
+};

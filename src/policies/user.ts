@@ -47,26 +47,31 @@ export class PolicyRuntimeError extends PolicyLoadError {
  * not { reuse: boolean, reason: string }, becomes a PolicyRuntimeError naming the file.
  */
 export function guardPolicy(p: Policy, file: string): Policy {
-  const rule = p.wpReuse.value;
+  return { ...p, wpReuse: guardRule(p, file, 'wpReuse'), hugetlbWpReuse: guardRule(p, file, 'hugetlbWpReuse') };
+}
+
+function guardRule(p: Policy, file: string, knob: 'wpReuse' | 'hugetlbWpReuse'): Policy[typeof knob] {
+  const rule = p[knob].value;
   const decide: WpReuseRule['decide'] = (input) => {
     let d: unknown;
     try {
       d = rule.decide(input);
     } catch (e) {
-      throw new PolicyRuntimeError(`${file}: policy '${p.name}': wpReuse rule '${rule.name}' decide() threw: ${e instanceof Error ? e.message : String(e)}`);
+      throw new PolicyRuntimeError(`${file}: policy '${p.name}': ${knob} rule '${rule.name}' decide() threw: ${e instanceof Error ? e.message : String(e)}`);
     }
     const o = d as { reuse?: unknown; reason?: unknown } | null;
     if (typeof o !== 'object' || o === null || typeof o.reuse !== 'boolean' || typeof o.reason !== 'string') {
-      throw new PolicyRuntimeError(`${file}: policy '${p.name}': wpReuse rule '${rule.name}' decide() must return { reuse: boolean, reason: string }, returned ${String(JSON.stringify(d)).slice(0, 80)}`);
+      throw new PolicyRuntimeError(`${file}: policy '${p.name}': ${knob} rule '${rule.name}' decide() must return { reuse: boolean, reason: string }, returned ${String(JSON.stringify(d)).slice(0, 80)}`);
     }
     return d as ReturnType<WpReuseRule['decide']>;
   };
-  return { ...p, wpReuse: { ...p.wpReuse, value: { name: rule.name, decide } } };
+  return { ...p[knob], value: { name: rule.name, decide } };
 }
 
 const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   gupReadOnCow: ['reference', 'break-cow', 'unshare-anon-pin', 'unshare-cow-pin'],
   forkPinned: ['share', 'copy-maybe-pinned', 'anon-exclusive'],
+  hugetlbForkPinned: ['share', 'copy-maybe-pinned', 'anon-exclusive'],
   forceWrite: ['drop-foll-write', 'foll-cow-dirty', 'anon-exclusive'],
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
   swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
@@ -89,9 +94,9 @@ export function validatePolicy(p: unknown, file: string): Policy {
     if (typeof knob.verified !== 'boolean') fail(`knob '${name}': expected a boolean 'verified'`);
     const allowed = ENUMS[name];
     if (allowed && !allowed.includes(String(knob.value))) fail(`knob '${name}': expected one of ${allowed.join(', ')}, found '${String(knob.value)}'`);
-    if (name === 'wpReuse') {
+    if (name === 'wpReuse' || name === 'hugetlbWpReuse') {
       const r = knob.value as { name?: unknown; decide?: unknown };
-      if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || typeof r.decide !== 'function') fail("knob 'wpReuse': expected a rule { name, decide(input) => { reuse, reason } }");
+      if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || typeof r.decide !== 'function') fail(`knob '${name}': expected a rule { name, decide(input) => { reuse, reason } }`);
     } else if (!allowed && typeof knob.value !== 'boolean') fail(`knob '${name}': expected a boolean value`);
   }
   if (ERAS.some((e) => e.name === o.name)) fail(`the name '${String(o.name)}' is a built-in era; choose another`);

@@ -129,6 +129,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
   switch (st.op) {
     case 'mmap': {
       const f = a.field(proc, st.dst);
+      if (st.hugetlb) return [`${f}.p = rt_mmap_hugetlb(${st.len}, ${PROT(st.prot)});`, `${f}.len = ${st.len};`];
       const flags = st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE';
       const map = st.file !== undefined ? `rt_mmap_file(${st.len}, ${PROT(st.prot)}, ${flags}, &${a.field(proc, st.file)})` : `rt_mmap(${st.len}, ${PROT(st.prot)}, ${flags} | MAP_ANONYMOUS)`;
       return [`${f}.p = ${map};`, `${f}.len = ${st.len};`];
@@ -162,7 +163,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
     case 'pipe':
       return [`rt_pipe(&${a.field(proc, st.dst)}, ${a.pipeBytes});`];
     case 'vmsplice':
-      return [`rt_result(${ret(st.ret)}, rt_vmsplice(&${a.field(proc, st.pipe)}, ${range(st.addr, st.len)}), ${text});`];
+      return [`rt_result(${ret(st.ret)}, rt_vmsplice(&${a.field(proc, st.pipe)}, ${a.ptr(proc, st.addr)}, ${a.spliceLen(proc, st.addr, st.len)}), ${text});`];
     case 'pipe_read':
       return [`rt_pipe_read(${cString(st.dst)}, &${a.field(proc, st.pipe)});`];
     case 'gup': {
@@ -190,7 +191,7 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       if (isPlainGet(st)) {
         return [
           `/* a read-only FOLL_GET reference, taken as vmsplice() takes it (iov_iter_get_pages, GUP-fast) into a pipe of its own */`,
-          `rt_getref_take(${h}, ${range(st.addr, st.len)});`,
+          `rt_getref_take(${h}, ${a.ptr(proc, st.addr)}, ${a.spliceLen(proc, st.addr, st.len)});`,
         ];
       }
       throw new Error('internal: an in-kernel GUP reference reached the C writer');

@@ -188,3 +188,14 @@ export function configFromKernel(config: Map<string, string>): Partial<Record<Co
   for (const n of CONFIG_NAMES) values[n] = config.get(`CONFIG_${n}`) === 'y';
   return values;
 }
+
+/** The running machine's free 2 MiB huge pages (0 where the kernel has no hugetlb or none are reserved). */
+export function hostFreeHugepages(): number {
+  const f = '/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages';
+  try {
+    const n = Number(readFileSync(f, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}

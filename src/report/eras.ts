@@ -25,6 +25,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   swapoutSkipsPinned: 'swap-out pinned',
   swapin: 'swap-in writable',
   pagemapUffdWp: 'pagemap uffd-wp bit',
+  hugetlbWpReuse: 'hugetlb_wp reuse',
+  hugetlbForkPinned: 'hugetlb fork, pinned',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -2,6 +2,8 @@
 // Everything is plain data so a scenario can be serialised, compared and replayed.
 
 export const PAGE_SIZE = 4096;
+/** `HUGE`: the size of one huge page, 2 MiB as on x86-64 (a MAP_HUGETLB mapping is exactly one). */
+export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
 
 export interface SourcePos {
   file: string;
@@ -56,7 +58,8 @@ export { CONFIG_NAMES, type ConfigName } from '../uapi/config.js';
 /** `ret` on a statement: the register that receives the system call's result (0 or an errno name). */
 export type Stmt = (
   /** `file` (present only for a file mapping): the file variable; otherwise MAP_ANONYMOUS. */
-  | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string }
+  /** `hugetlb`: MAP_HUGETLB, one huge page of the pool; the model maps it as one page-table entry. */
+  | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string; hugetlb?: boolean }
   /** F = memfd_create(LEN) or F = tmpfile(LEN): a file of LEN bytes (ftruncate/fallocate), zero-filled. */
   | { op: 'file_create'; dst: string; kind: FileKind; len: number }
   /** pwrite(F, BYTE[, LEN]): a write of a fresh token into the file's first LEN bytes (all by default), through the page cache. */

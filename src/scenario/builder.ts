@@ -88,11 +88,12 @@ export class ThreadBuilder {
 
   /**
    * `dst = mmap(len, prot, MAP_PRIVATE|MAP_ANONYMOUS)` (prot defaults to read+write; `shared` picks
-   * MAP_SHARED; `file` maps that file instead of anonymous memory).
+   * MAP_SHARED; `file` maps that file instead of anonymous memory; `hugetlb` maps one huge page
+   * with MAP_HUGETLB, `len` being HUGE_PAGE_SIZE).
    */
-  mmap(dst: string, len: number, opts: { prot?: Prot; shared?: boolean; file?: string } = {}): this {
+  mmap(dst: string, len: number, opts: { prot?: Prot; shared?: boolean; file?: string; hugetlb?: boolean } = {}): this {
     const file = opts.file !== undefined ? { file: opts.file } : {};
-    return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file });
+    return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file, ...(opts.hugetlb ? { hugetlb: true } : {}) });
   }
   /** `dst = memfd_create(len)` or `dst = tmpfile(len)`: a zero-filled file of `len` bytes. */
   file(dst: string, kind: 'memfd' | 'tmpfile', len: number): this {
@@ -329,6 +330,7 @@ export function formatCall(c: CallSpec): string {
 function formatCallBody(c: CallSpec): string {
   switch (c.fn) {
     case 'mmap':
+      if (c.hugetlb) return `${c.dst} = mmap(HUGE, ${fmtProt(c.prot)}, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)`;
       return c.file !== undefined
         ? `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${c.file})`
         : `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;

@@ -10,6 +10,7 @@
 import {
   ALL_INVARIANTS,
   PAGE_SIZE,
+  HUGE_PAGE_SIZE,
   type Addr,
   type Advice,
   type CondExpr,
@@ -45,7 +46,7 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 
 /** One statement as written, arguments decoded. */
 export type Call = (
-  | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string }
+  | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string; hugetlb?: boolean }
   | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number }
   | { fn: 'pwrite'; file: string; byte: number; len?: number }
   | { fn: 'pread'; dst: string; file: string; len?: number }
@@ -184,6 +185,7 @@ export function isConstantName(name: string): boolean {
   return (
     name === 'PAGE' ||
     name === 'PAGE_SIZE' ||
+    name === 'HUGE' ||
     /^(PROT|MAP|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
     isResultName(name)
   );
@@ -784,7 +786,8 @@ class Parser {
         return e.value;
       case 'ident':
         if (e.name === 'PAGE' || e.name === 'PAGE_SIZE') return PAGE_SIZE;
-        throw ScenarioError.expected(e.pos, 'an integer expression (numbers, PAGE, +, -, *)', this.exprText(e));
+        if (e.name === 'HUGE') return HUGE_PAGE_SIZE;
+        throw ScenarioError.expected(e.pos, 'an integer expression (numbers, PAGE, HUGE, +, -, *)', this.exprText(e));
       case 'bin': {
         if (e.op === '|') {
           throw ScenarioError.expected(e.pos, 'an integer expression (numbers, PAGE, +, -, *)', this.exprText(e));
@@ -891,10 +894,14 @@ class Parser {
         const fromFile = args.length === 4;
         const expected = fromFile
           ? 'MAP_PRIVATE or MAP_SHARED (a file mapping: no MAP_ANONYMOUS)'
-          : 'MAP_PRIVATE|MAP_ANONYMOUS or MAP_SHARED|MAP_ANONYMOUS (or a file as fourth argument)';
-        const f = this.flags(args[2], ['MAP_PRIVATE', 'MAP_SHARED', 'MAP_ANONYMOUS'], expected, false, /^MAP_/);
-        if (f.has('MAP_ANONYMOUS') === fromFile || f.has('MAP_PRIVATE') === f.has('MAP_SHARED')) {
+          : 'MAP_PRIVATE|MAP_ANONYMOUS, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB or MAP_SHARED|MAP_ANONYMOUS (or a file as fourth argument)';
+        const f = this.flags(args[2], fromFile ? ['MAP_PRIVATE', 'MAP_SHARED', 'MAP_ANONYMOUS'] : ['MAP_PRIVATE', 'MAP_SHARED', 'MAP_ANONYMOUS', 'MAP_HUGETLB'], expected, false, /^MAP_/);
+        if (f.has('MAP_ANONYMOUS') === fromFile || f.has('MAP_PRIVATE') === f.has('MAP_SHARED') || (f.has('MAP_HUGETLB') && f.has('MAP_SHARED'))) {
           throw ScenarioError.expected(args[2].pos, expected, this.exprText(args[2]));
+        }
+        if (f.has('MAP_HUGETLB')) {
+          if (l !== HUGE_PAGE_SIZE) throw ScenarioError.expected(args[0].pos, `HUGE (${HUGE_PAGE_SIZE}): a MAP_HUGETLB mapping is one huge page`, this.exprText(args[0]));
+          return { ...base, fn, dst, len: l, prot, shared: false, hugetlb: true };
         }
         const file = fromFile ? { file: this.name(args[3], 'a file variable (assigned by memfd_create() or tmpfile())') } : {};
         return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED'), ...file };
@@ -1236,7 +1243,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'mmap': {
         if (c.file !== undefined) need(proc, c, c.file, ['file']);
         const file = c.file !== undefined ? { file: c.file } : {};
-        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...at }];
+        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...(c.hugetlb ? { hugetlb: true } : {}), ...at }];
       }
       case 'memfd_create':
       case 'tmpfile':

@@ -203,6 +203,8 @@ interface VarInfo {
   pos: SourcePos;
   /** Largest mmap length assigned to a mapping variable. */
   len?: number;
+  /** A MAP_HUGETLB mapping: addressed only as a whole. */
+  hugetlb?: boolean;
 }
 
 function isInt(n: unknown): n is number {
@@ -257,7 +259,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   for (const t of s.threads) {
     for (const st of t.body) {
       if (st.op !== 'mmap' && st.op !== 'file_create') continue;
-      pages += Math.ceil(st.len / PAGE_SIZE);
+      pages += st.op === 'mmap' && st.hugetlb ? 1 : Math.ceil(st.len / PAGE_SIZE);
       if (pages > MAX_SCENARIO_PAGES) {
         throw new ScenarioError(st.pos, `the scenario maps ${pages} pages by here; at most ${MAX_SCENARIO_PAGES} pages (${(MAX_SCENARIO_PAGES * PAGE_SIZE) / 2 ** 20} MiB) in all mmap() calls of a scenario are modelled`);
       }
@@ -428,6 +430,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
     if (!prev) {
       const info: VarInfo = { kind: d.kind, pos: st.pos };
       if (len !== undefined) info.len = len;
+      if (st.op === 'mmap' && st.hugetlb) info.hugetlb = true;
       vars.set(d.name, info);
     } else if (len !== undefined && (prev.len === undefined || len > prev.len)) {
       prev.len = len;
@@ -515,6 +518,9 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       }
       if (u.addr && info.len !== undefined) checkRange(st, u, info.len);
       if (info.kind === 'file' && info.len !== undefined) checkFileRange(st, u.name, info.len);
+      if (u.addr && info.hugetlb && (u.addr.offset !== 0 || (u.len !== undefined && st.op !== 'observe'))) {
+        throw new ScenarioError(st.pos, `'${u.name}' is a MAP_HUGETLB mapping: it is addressed as a whole, with no offset and no length (the model keeps one page-table entry for the huge page)`);
+      }
     }
     if (st.op === 'waitpid') {
       const f = forkOf.get(st.child);

@@ -5,7 +5,20 @@
 export type ConfigName = 'MEM_SOFT_DIRTY' | 'TRANSPARENT_HUGEPAGE' | 'USERFAULTFD' | 'GUP_TEST';
 export const CONFIG_NAMES: readonly ConfigName[] = ['MEM_SOFT_DIRTY', 'TRANSPARENT_HUGEPAGE', 'USERFAULTFD', 'GUP_TEST'];
 
-export type KernelConfig = Readonly<Record<ConfigName, boolean>>;
+/**
+ * The options, and one machine setting the scenarios depend on: `NR_HUGEPAGES`, the huge pages
+ * reserved in the pool (vm.nr_hugepages, all free when a scenario starts). Not a build option,
+ * but set the same way (`--config NR_HUGEPAGES=N`); `cowlab kernel` reads the host's free pages.
+ */
+export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR_HUGEPAGES: number };
+
+/** A `--config` setting: an option on or off, or the huge page pool's size. */
+export type ConfigSettings = Partial<Record<ConfigName, boolean>> & { NR_HUGEPAGES?: number };
+
+/** The model's default pool: two huge pages, the fewest cow.c runs its hugetlb cases with (one to test, one for the COW). */
+export const DEFAULT_NR_HUGEPAGES = 2;
+/** The largest pool `--config NR_HUGEPAGES=N` accepts. */
+export const MAX_NR_HUGEPAGES = 64;
 
 /** What each option does in the model when it is off. */
 export const CONFIG_EFFECT: Readonly<Record<ConfigName, string>> = {
@@ -16,13 +29,19 @@ export const CONFIG_EFFECT: Readonly<Record<ConfigName, string>> = {
 };
 
 /** The model's default: every option on. */
-export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true };
+export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES };
 
-/** Parses `NAME=y|n` (NAME with or without CONFIG_); returns null with no error text on success. */
-export function parseConfigSetting(text: string): { name: ConfigName; on: boolean } | string {
+/** Parses `NAME=y|n` (NAME with or without CONFIG_) or `NR_HUGEPAGES=N`; an error text on failure. */
+export function parseConfigSetting(text: string): ConfigSettings | string {
+  const huge = /^(?:NR_HUGEPAGES|vm\.nr_hugepages)=(\d+)$/.exec(text);
+  if (huge) {
+    const n = Number(huge[1]);
+    if (n > MAX_NR_HUGEPAGES) return `NR_HUGEPAGES=${huge[1]}: at most ${MAX_NR_HUGEPAGES} huge pages are modelled`;
+    return { NR_HUGEPAGES: n };
+  }
   const m = /^(?:CONFIG_)?([A-Z_]+)=([yn])$/.exec(text);
   const names = CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ');
-  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, found '${text}'`;
-  if (!(CONFIG_NAMES as readonly string[]).includes(m[1])) return `unknown kernel option '${m[1]}': expected one of ${names}`;
-  return { name: m[1] as ConfigName, on: m[2] === 'y' };
+  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, or NR_HUGEPAGES=N, found '${text}'`;
+  if (!(CONFIG_NAMES as readonly string[]).includes(m[1])) return `unknown kernel option '${m[1]}': expected one of ${names}, or NR_HUGEPAGES=N`;
+  return { [m[1] as ConfigName]: m[2] === 'y' };
 }

@@ -5,7 +5,7 @@
 // clear_refs' elided flush, uffd-wp and FOLL_PIN.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
-import { reuseSwapPage } from '../rules.js';
+import { hugetlbMapcount, reuseSwapPage } from '../rules.js';
 import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
 export const v4_9: Policy = {
@@ -38,5 +38,9 @@ export const v4_9: Policy = {
   madvPageout: cited(false, '', 'no MADV_PAGEOUT before 1a4e58cce84e (v5.4)', '2.6'),
   swapoutSkipsPinned: cited(false, '', 'shrink_page_list() swaps out pinned pages like any other', '2.6'),
   pagemapUffdWp: cited(false, '', 'no PM_UFFD_WP in /proc/PID/pagemap before fb8e37f35a2f (v5.14)', '2.6'),
+  // The hugetlb avoidcopy test of hugetlb_cow() is older than every era here (the rule's name
+  // and its reasoning: rules.ts); only what it does with PageAnonExclusive changes, in v5.19.
+  hugetlbWpReuse: cited(hugetlbMapcount, '', 'hugetlb_cow(): reuse iff page_mapcount(old_page) == 1 && PageAnon(old_page) (mm/hugetlb.c)', '2.6'),
+  hugetlbForkPinned: cited('share', '', 'copy_hugetlb_page_range(): write-protect both PTEs and share the page, pinned or not', '2.6'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
 };

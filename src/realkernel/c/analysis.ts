@@ -78,6 +78,8 @@ export class Analysis {
   readonly maxMapLen = new Map<string, number>();
   /** The largest size each file variable is created with. */
   readonly fileLen = new Map<string, number>();
+  /** Names of MAP_HUGETLB mappings. */
+  readonly hugeMaps = new Set<string>();
   /** C function of each thread. */
   readonly threadFn = new Map<ThreadDecl, string>();
   /** Bytes vmspliced in the whole scenario (the most a pipe can hold). */
@@ -101,6 +103,7 @@ export class Analysis {
         if (st.op === 'fork') this.parentOf.set(st.child, { proc: t.process, stmt: st });
         if ((st.op === 'signal' || st.op === 'wait') && !this.events.includes(st.event)) this.events.push(st.event);
         if (st.op === 'mmap') {
+          if (st.hugetlb) this.hugeMaps.add(st.dst);
           const prev = this.mapLen.get(st.dst);
           this.mapLen.set(st.dst, prev === undefined || prev === st.len ? st.len : null);
           this.maxMapLen.set(st.dst, Math.max(this.maxMapLen.get(st.dst) ?? 0, st.len));
@@ -166,7 +169,7 @@ export class Analysis {
     for (const t of s.threads) {
       for (const st of t.body) {
         if ('addr' in st) {
-          const len = st.op === 'observe' ? 1 : this.maxRangeLen(st.addr, 'len' in st ? st.len : undefined);
+          const len = st.op === 'observe' ? 1 : st.op === 'vmsplice' || (st.op === 'gup' && isPlainGet(st)) ? this.spliceBytes(st.addr, st.len) : this.maxRangeLen(st.addr, 'len' in st ? st.len : undefined);
           longest = Math.max(longest, len + (st.addr.offset % PAGE_SIZE));
           if (st.op === 'vmsplice') this.pipeBytes += len;
         }
@@ -197,6 +200,22 @@ export class Analysis {
   private maxRangeLen(addr: Addr, len: number | undefined): number {
     if (len !== undefined) return len;
     return Math.max(0, (this.maxMapLen.get(addr.base) ?? PAGE_SIZE) - addr.offset);
+  }
+
+  /**
+   * The bytes a vmsplice() (or a FOLL_GET taken through one) moves: of a huge page only its first
+   * small page, whose reference holds the whole hugetlb folio as the model's reference does,
+   * and whose contents stand for the page's (the scenario writes a huge page only as a whole).
+   * A pipe could not take the 2 MiB at once without blocking.
+   */
+  spliceBytes(addr: Addr, len: number | undefined): number {
+    if (len === undefined && this.hugeMaps.has(addr.base)) return PAGE_SIZE;
+    return this.maxRangeLen(addr, len);
+  }
+
+  spliceLen(proc: string, addr: Addr, len: number | undefined): string {
+    if (len === undefined && this.hugeMaps.has(addr.base)) return String(PAGE_SIZE);
+    return this.len(proc, addr, len);
   }
 
   /** An O_DIRECT submit at body[i] is done synchronously when its completion is the next statement. */

@@ -349,6 +349,21 @@ RT char *rt_mmap(size_t len, int prot, int flags) {
   return p;
 }
 
+/* MAP_HUGETLB: one 2 MiB huge page from the pool (vm.nr_hugepages). A private mapping reserves
+ * its page at mmap(), so an empty pool fails here with ENOMEM: the scenario is skipped, as cow.c
+ * SKIPs "need more free huge pages". */
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+RT char *rt_mmap_hugetlb(size_t len, int prot) {
+  void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+  if (p == MAP_FAILED) {
+    if (errno == ENOMEM || errno == EINVAL) rt_skip("hugetlb: mmap(MAP_HUGETLB) of a 2 MiB page failed: need more free huge pages (vm.nr_hugepages)", rt_strerror(errno));
+    rt_fail(errno, "mmap(MAP_HUGETLB)");
+  }
+  return p;
+}
+
 /* signal(EV) / wait(EV): futex words in the shared control page (no FUTEX_PRIVATE_FLAG). */
 RT void rt_signal(int e) {
   atomic_store(&ctl->ev[e], 1);

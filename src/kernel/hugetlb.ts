@@ -1,0 +1,196 @@
+// mm/hugetlb.c for private anonymous MAP_HUGETLB mappings: the pool and its reservations,
+// hugetlb_fault() → hugetlb_no_page() / hugetlb_wp(), and copy_hugetlb_page_range() at fork.
+// GUP reaches these pages through follow_hugetlb_page() (hugetlb_follow_page_mask() since 6.5),
+// whose checks are those of follow_page_pte() in gup.ts; munmap and exit zap them as
+// __unmap_hugepage_range() does, through the same mmu_gather (mmu_gather.ts).
+//
+// A hugetlb mapping is one huge page, so the model gives it one page-table entry and one struct
+// page (the folio): COW decides per folio, and so does the model.
+//
+// Known simplifications:
+// - the hugetlb fault runs in one step: the kernel serialises faults on a huge page with the
+//   hugetlb fault mutex, but hugetlb_wp() drops the page-table lock around the copy, where a
+//   GUP-fast or a stale TLB entry could race; cow.c does not exercise that window;
+// - when the owner of a private mapping finds the pool empty on a COW, the kernel takes the page
+//   away from its children (unmap_ref_private(); a child that touches it again is killed): the
+//   model delivers SIGBUS to the faulting process instead, as the kernel does for anyone else;
+// - a FOLL_PIN on a huge page adds GUP_PIN_COUNTING_BIAS to its refcount as on a small page
+//   (the kernel counts pins of large folios separately); hugetlb_wp() never reads the refcount,
+//   so no decision depends on the difference;
+// - surplus pages (nr_overcommit_hugepages), NUMA nodes and huge page sizes other than 2 MiB are
+//   not modelled.
+import type { KernelCtx } from './context.js';
+import { noResource, sigbus, trace } from './context.js';
+import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
+import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
+import type { Mm, Pte, Vma } from './state.js';
+import { flushTlbPage } from './tlb.js';
+import { isCowMapping } from './vma.js';
+
+/** The byte size of the model's huge page (x86-64 PMD size, HPAGE_PMD_SIZE). */
+export const HPAGE_SIZE = 2 * 1024 * 1024;
+
+/**
+ * hugetlb_reserve_pages() at mmap of a private mapping: one huge page is reserved for the
+ * mapping (resv_huge_pages), so that its first fault cannot fail; with no unreserved free page,
+ * mmap() fails with ENOMEM (hugetlb_acct_memory()).
+ */
+export function hugetlbReservePages(k: KernelCtx): void {
+  const s = k.s;
+  if (s.hugeFree - s.hugeResv < 1) {
+    throw noResource('ENOMEM', `mmap(MAP_HUGETLB): no free huge page to reserve (vm.nr_hugepages ${s.hugePool}, free ${s.hugeFree}, reserved ${s.hugeResv}); cow.c SKIPs: need more free huge pages`);
+  }
+  s.hugeResv++;
+}
+
+/** hugetlb_vm_op_close(): a mapping that goes before its first fault gives its reservation back. */
+export function hugetlbVmOpClose(k: KernelCtx, vma: Vma): void {
+  if (!vma.hugeResv) return;
+  vma.hugeResv = false;
+  k.s.hugeResv--;
+  trace(k, 'hugetlb_vm_op_close', `unused reservation returned (reserved ${k.s.hugeResv})`);
+}
+
+/**
+ * alloc_hugetlb_folio() (alloc_huge_page() before folios): a page from the pool, consuming the
+ * mapping's reservation when it still has one; otherwise only an unreserved free page will do.
+ * -1 when there is none (the caller's fault fails).
+ */
+function allocHugetlbFolio(k: KernelCtx, vma: Vma, useReserve: boolean): number {
+  const s = k.s;
+  if (useReserve && vma.hugeResv) {
+    vma.hugeResv = false;
+    s.hugeResv--;
+  } else if (s.hugeFree - s.hugeResv < 1) return -1;
+  s.hugeFree--;
+  return allocPage(k, true, true);
+}
+
+/**
+ * hugetlb_fault(): the whole fault in one step (see the header). A fault on an empty entry goes
+ * to hugetlb_no_page(); a write or unshare fault on a read-only entry to hugetlb_wp().
+ */
+export function hugetlbFault(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: boolean, unshare: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const pte = mm.ptes[vpn];
+  if (!pte) {
+    hugetlbNoPage(k, pid, vma, vpn, write);
+    return;
+  }
+  if ((write || unshare) && !pte.write) {
+    hugetlbWp(k, pid, vma, vpn, unshare);
+    return;
+  }
+  if (write) pte.dirty = true;
+}
+
+/**
+ * hugetlb_no_page() for a private mapping: a zeroed page from the pool, an anonymous one
+ * (hugepage_add_new_anon_rmap(): exclusive in the eras that track it), mapped read-only because
+ * the mapping is private; a write fault goes straight on to hugetlb_wp(), which reuses it. Even a
+ * read fault allocates: hugetlb has no shared zero page. An empty pool is VM_FAULT_SIGBUS.
+ */
+function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const hadReserve = vma.hugeResv;
+  const pfn = allocHugetlbFolio(k, vma, true);
+  if (pfn < 0) throw sigbus(`hugetlb_no_page: no free huge page (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
+  pageAddNewAnonRmap(k, pfn);
+  mm.ptes[vpn] = { pfn, write: false, dirty: false, softDirty: true, uffdWp: false, protnone: false };
+  const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
+  trace(k, 'hugetlb_no_page', `new zeroed huge page pfn ${pfn}${hadReserve ? ' (the mapping\'s reservation)' : ''} mapped read-only${ae}; pool: ${k.s.hugeFree} free`);
+  if (write) hugetlbWp(k, pid, vma, vpn, false);
+}
+
+/**
+ * hugetlb_wp() (hugetlb_cow() until its rename in the 6.0 cycle; the renaming commit unverified:
+ * patches of the 6.1 cycle already change hugetlb_wp()): a write, or from c89357e27f20 (v5.19) an
+ * unshare, on a read-only entry. The era's rule decides (mapcount in every era, rules.ts); a
+ * reused page becomes the faulting mapping's (page_move_anon_rmap(), PageAnonExclusive from
+ * 6c287605fd56) and, for a write, writable. A copy takes a page from the pool without a
+ * reservation: an empty pool is VM_FAULT_SIGBUS (unmap_ref_private() is not modelled, see the
+ * header).
+ */
+function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const pte = mm.ptes[vpn] as Pte;
+  const old = pageOf(k, pte.pfn);
+  const rule = k.policy.hugetlbWpReuse;
+  const d = old.anon
+    ? rule.value.decide({ pageCount: old.refcount, mapcount: old.mapcount, anonExclusive: old.anonExclusive, ksm: false, swapCount: 0, inSwapCache: false })
+    : { reuse: false, reason: 'not PageAnon' };
+  const why = unshare ? ' (FAULT_FLAG_UNSHARE)' : '';
+  trace(k, 'hugetlb_wp', `${d.reason} -> ${d.reuse ? 'reuse' : 'copy'}${why}`, rule);
+  if (d.reuse) {
+    if (k.policy.anonExclusive.value) old.anonExclusive = true;
+    if (unshare) return;
+    pte.write = vma.write;
+    pte.dirty = true;
+    pte.softDirty = true;
+    trace(k, 'hugetlb_wp', `pfn ${pte.pfn} reused, entry made writable`);
+    return;
+  }
+  const pfn = allocHugetlbFolio(k, vma, false);
+  if (pfn < 0) throw sigbus(`hugetlb_wp: no free huge page for the copy (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
+  pageOf(k, pfn).data = old.data.slice();
+  // huge_ptep_clear_flush() and set_huge_pte_at(): the old translation goes before the new one.
+  flushTlbPage(k, pid, vpn, 'huge_ptep_clear_flush');
+  pageAddNewAnonRmap(k, pfn);
+  const oldPfn = pte.pfn;
+  mm.ptes[vpn] = unshare
+    ? { pfn, write: false, dirty: false, softDirty: pte.softDirty, uffdWp: pte.uffdWp, protnone: false }
+    : { pfn, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false };
+  pageRemoveRmap(k, oldPfn);
+  putPage(k, oldPfn);
+  const o = k.s.pages[oldPfn];
+  const tail = o.freed ? `old pfn ${oldPfn} freed` : `old pfn ${oldPfn} now mapcount ${o.mapcount}, page_count ${o.refcount}`;
+  trace(k, 'hugetlb_wp', `copy of pfn ${oldPfn} is new huge page pfn ${pfn}, mapped ${unshare ? 'read-only (unshare)' : 'writable'}; ${tail}; pool: ${k.s.hugeFree} free`);
+}
+
+/**
+ * copy_hugetlb_page_range() for one private hugetlb VMA at fork. The child's VMA has no
+ * reservation of its own (reset_vma_resv_huge_pages()). A page that may be pinned is copied for
+ * the child as the era says (4eae4efa2c29, v5.12; the PageAnonExclusive form from 6c287605fd56,
+ * v5.19), the parent's entry left as it is; otherwise both entries are write-protected and the
+ * page is shared (no longer exclusive where the era tracks it). A copy that finds the pool empty
+ * fails the fork with ENOMEM, as the kernel's does.
+ */
+export function copyHugetlbPageRange(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma): 'none' | 'shared' | 'copied' {
+  dst.hugeResv = false;
+  const vpn = src.start;
+  const pte = srcMm.ptes[vpn];
+  if (!pte) return 'none';
+  const page = pageOf(k, pte.pfn);
+  if (page.anon && hugetlbNeedsCopyForPin(k, srcMm, src, pte)) {
+    const pfn = allocHugetlbFolio(k, dst, false);
+    if (pfn < 0) throw noResource('ENOMEM', 'fork: no free huge page for the early copy of a pinned hugetlb page');
+    pageOf(k, pfn).data = page.data.slice();
+    pageAddNewAnonRmap(k, pfn);
+    dstMm.ptes[vpn] = { pfn, write: dst.write, dirty: true, softDirty: true, uffdWp: false, protnone: false };
+    trace(k, 'copy_hugetlb_page_range', `pfn ${pte.pfn} maybe pinned: the child gets a copy, pfn ${pfn}; pool: ${k.s.hugeFree} free`, k.policy.hugetlbForkPinned);
+    return 'copied';
+  }
+  if (page.anon && k.policy.hugetlbForkPinned.value === 'anon-exclusive') page.anonExclusive = false;
+  if (isCowMapping(src) && pte.write) pte.write = false; // huge_ptep_set_wrprotect()
+  getPage(k, pte.pfn);
+  pageDupRmap(k, pte.pfn);
+  dstMm.ptes[vpn] = { ...pte, write: false, uffdWp: false };
+  return 'shared';
+}
+
+function hugetlbNeedsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
+  const page = pageOf(k, pte.pfn);
+  const knob = k.policy.hugetlbForkPinned;
+  const maybePinned = isCowMapping(src) && srcMm.hasPinned && pageMaybeDmaPinned(page);
+  switch (knob.value) {
+    case 'share':
+      if (pageMaybeDmaPinned(page)) trace(k, 'copy_hugetlb_page_range', `pfn ${pte.pfn} (page_count ${page.refcount}) shared with the child although pinned`, knob);
+      return false;
+    case 'copy-maybe-pinned':
+      // page_needs_cow_for_dma(): is_cow_mapping && has_pinned && page_maybe_dma_pinned
+      return maybePinned;
+    case 'anon-exclusive':
+      // hugetlb_try_dup_anon_rmap() fails for an exclusive page that may be pinned.
+      return page.anonExclusive && maybePinned;
+  }
+}
