@@ -42,7 +42,7 @@ const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpag
 export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile'];
 
 export function vmaBits(v: Vma): number {
-  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0);
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0);
 }
 
 /** A PTE's bits (also hashed by the fingerprint). */
@@ -589,8 +589,10 @@ export class StateCodec {
           anonVma: (f & 256) !== 0,
           shmem,
           pgoff,
-          hugetlb: (f & 256) !== 0,
-          hugeResv: (f & 512) !== 0,
+          hugetlb: (f & 512) !== 0,
+          hugeResv: (f & 1024) !== 0,
+          hugeOwner: (f & 2048) !== 0,
+          hugeUnmapped: (f & 4096) !== 0,
         };
       }
       const ptes = new Array<Pte | null>(this.x());

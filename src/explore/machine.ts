@@ -126,7 +126,7 @@ export class Machine {
     this.tokens = tokenTable(scenario);
     this.countFaults = scenario.threads.some((t) => t.body.some((st) => st.op === 'faults'));
     this.manualUffds = new Set(scenario.threads.flatMap((t) => t.body.flatMap((st) => (st.op === 'uffd_read' ? [st.uffd] : []))));
-    const kernel = newKernelState(cellCount(this.cells), policy.config?.NR_HUGEPAGES ?? DEFAULT_NR_HUGEPAGES);
+    const kernel = newKernelState(cellCount(this.cells), scenario.hugepages ?? policy.config?.NR_HUGEPAGES ?? DEFAULT_NR_HUGEPAGES);
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
     const first = scenario.processes[0];
     kernel.procs.push({ name: first, parent: -1, alive: true, killedBy: null, mm: newMm(1) });

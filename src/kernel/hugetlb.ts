@@ -11,9 +11,9 @@
 // - the hugetlb fault runs in one step: the kernel serialises faults on a huge page with the
 //   hugetlb fault mutex, but hugetlb_wp() drops the page-table lock around the copy, where a
 //   GUP-fast or a stale TLB entry could race; cow.c does not exercise that window;
-// - when the owner of a private mapping finds the pool empty on a COW, the kernel takes the page
-//   away from its children (unmap_ref_private(); a child that touches it again is killed): the
-//   model delivers SIGBUS to the faulting process instead, as the kernel does for anyone else;
+// - unmap_ref_private() takes the page away from every other private mapping of it, as the
+//   kernel does for the mappings of the same hugetlbfs file range; the model's mappings are
+//   anonymous, so "the same range" is: mapping the same page;
 // - a FOLL_PIN on a huge page adds GUP_PIN_COUNTING_BIAS to its refcount as on a small page
 //   (the kernel counts pins of large folios separately); hugetlb_wp() never reads the refcount,
 //   so no decision depends on the difference;
@@ -92,6 +92,9 @@ export function hugetlbFault(k: KernelCtx, pid: number, vma: Vma, vpn: number, w
  */
 function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: boolean): void {
   const mm = k.s.procs[pid].mm;
+  // The owner took this mapping's page away (unmap_ref_private()): the kernel kills the task
+  // ("killed due to inadequate hugepage pool") with VM_FAULT_SIGBUS.
+  if (vma.hugeUnmapped) throw sigbus('hugetlb_no_page: HPAGE_RESV_UNMAPPED: the page was taken away by the mapping\'s owner (inadequate hugepage pool)');
   const hadReserve = vma.hugeResv;
   const pfn = allocHugetlbFolio(k, vma, true);
   if (pfn < 0) throw sigbus(`hugetlb_no_page: no free huge page (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
@@ -108,8 +111,8 @@ function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: 
  * unshare, on a read-only entry. The era's rule decides (mapcount in every era, rules.ts); a
  * reused page becomes the faulting mapping's (page_move_anon_rmap(), PageAnonExclusive from
  * 6c287605fd56) and, for a write, writable. A copy takes a page from the pool without a
- * reservation: an empty pool is VM_FAULT_SIGBUS (unmap_ref_private() is not modelled, see the
- * header).
+ * reservation. With the pool empty, the mapping's owner (HPAGE_RESV_OWNER) takes the page away
+ * from the other mappings (unmap_ref_private()) and reuses it; anyone else gets VM_FAULT_SIGBUS.
  */
 function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boolean): void {
   const mm = k.s.procs[pid].mm;
@@ -131,7 +134,14 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
     return;
   }
   const pfn = allocHugetlbFolio(k, vma, false);
-  if (pfn < 0) throw sigbus(`hugetlb_wp: no free huge page for the copy (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
+  if (pfn < 0) {
+    const pool = `vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv}`;
+    if (!vma.hugeOwner) throw sigbus(`hugetlb_wp: no free huge page for the copy (${pool})`);
+    trace(k, 'hugetlb_wp', `no free huge page for the copy (${pool}): the owner of the mapping keeps the page`);
+    unmapRefPrivate(k, pid, pte.pfn);
+    hugetlbWp(k, pid, vma, vpn, unshare); // retry_avoidcopy
+    return;
+  }
   pageOf(k, pfn).data = old.data.slice();
   // huge_ptep_clear_flush() and set_huge_pte_at(): the old translation goes before the new one.
   flushTlbPage(k, pid, vpn, 'huge_ptep_clear_flush');
@@ -148,6 +158,29 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
 }
 
 /**
+ * unmap_ref_private(): the owner of a private hugetlb mapping could not copy a page it shares:
+ * every other private mapping of the page loses it (unmap_hugepage_range() with the page as
+ * ref_page, its TLB entries flushed) and is marked HPAGE_RESV_UNMAPPED, so that its next fault
+ * there kills it instead of allocating.
+ */
+function unmapRefPrivate(k: KernelCtx, ownerPid: number, pfn: number): void {
+  k.s.procs.forEach((p, pid) => {
+    if (pid === ownerPid || !p.alive) return;
+    for (const v of p.mm.vmas) {
+      if (!v.hugetlb || v.hugeOwner || v.hugeUnmapped) continue;
+      const pte = p.mm.ptes[v.start];
+      if (!pte || pte.pfn !== pfn) continue;
+      p.mm.ptes[v.start] = null;
+      flushTlbPage(k, pid, v.start, 'unmap_hugepage_range');
+      pageRemoveRmap(k, pfn);
+      putPage(k, pfn);
+      v.hugeUnmapped = true;
+      trace(k, 'unmap_ref_private', `${p.name} loses pfn ${pfn} (HPAGE_RESV_UNMAPPED: its next fault there is SIGBUS)`);
+    }
+  });
+}
+
+/**
  * copy_hugetlb_page_range() for one private hugetlb VMA at fork. The child's VMA has no
  * reservation of its own (reset_vma_resv_huge_pages()). A page that may be pinned is copied for
  * the child as the era says (4eae4efa2c29, v5.12; the PageAnonExclusive form from 6c287605fd56,
@@ -157,6 +190,8 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
  */
 export function copyHugetlbPageRange(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma): 'none' | 'shared' | 'copied' {
   dst.hugeResv = false;
+  dst.hugeOwner = false;
+  dst.hugeUnmapped = false;
   const vpn = src.start;
   const pte = srcMm.ptes[vpn];
   if (!pte) return 'none';

@@ -42,6 +42,8 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     anonVma: false,
     hugetlb,
     hugeResv: hugetlb,
+    hugeOwner: hugetlb,
+    hugeUnmapped: false,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);

@@ -145,6 +145,10 @@ export interface Vma {
    * entry), taken at mmap and not yet consumed by the first fault; false in a forked child.
    */
   hugeResv: boolean;
+  /** HPAGE_RESV_OWNER: the process that mapped it (a forked child's copy of the VMA is not). */
+  hugeOwner: boolean;
+  /** HPAGE_RESV_UNMAPPED: the owner took a page away from this VMA (unmap_ref_private()). */
+  hugeUnmapped: boolean;
 }
 
 export interface Mm {
@@ -391,6 +395,8 @@ function cloneVma(v: Vma): Vma {
     anonVma: v.anonVma,
     hugetlb: v.hugetlb,
     hugeResv: v.hugeResv,
+    hugeOwner: v.hugeOwner,
+    hugeUnmapped: v.hugeUnmapped,
   };
 }
 

@@ -315,6 +315,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });
   if (requires.has('TRANSPARENT_HUGEPAGE')) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: 'require CONFIG_TRANSPARENT_HUGEPAGE' });
   if (s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && st.advice === 'PAGEOUT'))) probes.push({ name: 'swap', call: 'rt_probe_swap();', why: 'MADV_PAGEOUT' });
+  if (s.hugepages !== undefined) probes.push({ name: 'hugepages', call: `rt_probe_hugepages(${s.hugepages});`, why: `hugepages ${s.hugepages}` });
 
   const first = s.processes[0];
   const out: string[] = [];

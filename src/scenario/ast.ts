@@ -182,6 +182,12 @@ export interface Scenario {
   /** Kernel options the scenario needs (`require CONFIG_X`): skipped where one is off. */
   requires?: ConfigName[];
   /**
+   * `hugepages N`: the huge page pool the scenario runs with (N free pages at its start),
+   * whatever `--config NR_HUGEPAGES` says; on the real kernel the program holds the other free
+   * pages for its run, and skips where fewer than N are free.
+   */
+  hugepages?: number;
+  /**
    * `xfail kernel "REASON"`: a known, explained gap between the model and the real kernel;
    * `cowlab kernel` reports a disagreement as xfail (and an agreement as XPASS, a failure).
    */

@@ -30,6 +30,7 @@ import {
 import { ScenarioError } from './errors.js';
 import { Lexer, describeToken, type Token } from './lexer.js';
 import { CONFIG_NAMES } from './ast.js';
+import { MAX_NR_HUGEPAGES } from '../uapi/config.js';
 import { isResultName, ERRNO_NAMES, SIGNAL_NAMES } from '../uapi/observe.js';
 import {
   describeFoundVar,
@@ -106,6 +107,7 @@ export interface SurfaceProgram {
   final?: FinalCondition;
   expectations: Expectation[];
   requires?: ConfigName[];
+  hugepages?: number;
   kernelXfail?: string;
 }
 
@@ -382,7 +384,7 @@ class Parser {
     let sawSource = false;
     let sawDescription = false;
     let sawCheck = false;
-    const ITEMS = 'a top-level item (scenario, source, description, require, process, thread, check, final, expect or xfail)';
+    const ITEMS = 'a top-level item (scenario, source, description, require, hugepages, process, thread, check, final, expect or xfail)';
     for (;;) {
       this.skipSeparators();
       const t = this.peek();
@@ -481,6 +483,16 @@ class Parser {
           if (what.kind !== 'ident' || what.value !== 'kernel') this.fail(what, "'kernel' (xfail kernel \"REASON\": a known gap between the model and the real kernel)");
           this.advance();
           prog.kernelXfail = this.expectString('the reason as a "string"');
+          this.endOfItem();
+          break;
+        }
+        case 'hugepages': {
+          if (prog.hugepages !== undefined) throw new ScenarioError(pos, "duplicate 'hugepages' line");
+          this.advance();
+          const n = this.peek();
+          if (n.kind !== 'int' || n.num > MAX_NR_HUGEPAGES) this.fail(n, `the number of free huge pages in the pool (0 to ${MAX_NR_HUGEPAGES})`);
+          this.advance();
+          prog.hugepages = n.num;
           this.endOfItem();
           break;
         }
@@ -1434,6 +1446,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
   if (prog.description !== undefined) s.description = prog.description;
   if (prog.final) s.final = prog.final;
   if (prog.requires) s.requires = [...prog.requires];
+  if (prog.hugepages !== undefined) s.hugepages = prog.hugepages;
   if (prog.kernelXfail !== undefined) s.kernelXfail = prog.kernelXfail;
   validateScenario(s, knownEras);
   return s;

@@ -17,6 +17,8 @@ export function printScenario(s: Scenario): string {
   const out: string[] = [`scenario ${quote(s.name)}`];
   if (s.source) out.push(`source ${quote(s.source)}`);
   if (s.description) out.push(`description ${quote(s.description)}`);
+  if (s.requires?.length) out.push(`require ${s.requires.map((r) => 'CONFIG_' + r).join(', ')}`);
+  if (s.hugepages !== undefined) out.push(`hugepages ${s.hugepages}`);
   out.push('');
   for (const t of s.threads) {
     out.push(t.name === 'main' ? `process ${t.process} {` : `thread ${t.process}.${t.name} {`);

@@ -66,6 +66,25 @@ RT void rt_probe_swap(void) {
   if (e) rt_skip("pagemap: /proc/self/pagemap not readable", rt_strerror(e));
   if (!(pm & (1ULL << 62))) rt_skip("swap: MADV_PAGEOUT did not swap the page out (is swap enabled?)", NULL);
 }`,
+  hugepages: String.raw`/* hugepages N: the scenario runs with exactly N free 2 MiB pages. The supervisor holds the
+ * others (a shared, populated, MADV_DONTFORK mapping that lives as long as it does), and the
+ * scenario is skipped where fewer than N are free. */
+RT void rt_probe_hugepages(long want) {
+  long freep = 0;
+  char buf[32] = { 0 };
+  int fd = open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) freep = freep * 10 + (buf[i] - '0');
+  }
+  if (freep < want) rt_skip("hugetlb: need more free huge pages (vm.nr_hugepages) for the scenario's pool", NULL);
+  if (freep == want) return;
+  size_t len = (size_t)(freep - want) << 21;
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | (21 << MAP_HUGE_SHIFT), -1, 0);
+  if (p == MAP_FAILED) rt_skip("hugetlb: cannot hold the free huge pages beyond the scenario's pool", rt_strerror(errno));
+  madvise(p, len, MADV_DONTFORK);
+}`,
   thp: String.raw`RT void rt_probe_thp(void) {
   if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
 }`,
