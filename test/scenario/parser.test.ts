@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
@@ -499,4 +499,23 @@ test('files: sizes are whole pages, and a file is mapped and accessed within its
   fails('scenario "s"\nprocess p {\n  fd = memfd_create(PAGE)\n  m = mmap(2 * PAGE, PROT_READ, MAP_SHARED, fd)\n}\n', 4, 3, "a mapping of 8192 bytes of file 'fd' runs past its end (4096 bytes)");
   fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  r = pread(fd, PAGE + 1)\n}\n', 4, 3, "4097 bytes of file 'fd' runs past its end");
   fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  pwrite(fd, 256)\n}\n', 4, 14, 'a byte value 0..255');
+});
+
+describe('MAP_HUGETLB and hugepages', () => {
+  const H = 'h = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)';
+  test('mmap(HUGE, ..., MAP_HUGETLB) is one huge page of 2 MiB', () => {
+    const [st] = body(H);
+    assert.deepEqual({ ...st, pos: undefined, text: undefined }, { op: 'mmap', dst: 'h', len: 2 * 1024 * 1024, prot: { read: true, write: true }, shared: false, hugetlb: true, pos: undefined, text: undefined });
+  });
+  test('hugepages N sets the scenario pool', () => {
+    assert.equal(parse(`scenario "s"\nhugepages 3\nprocess p {\n${H}\n}\n`).hugepages, 3);
+  });
+  test('error: a MAP_HUGETLB length other than HUGE', () => fails(P + 'process p { h = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB) }', 2, 22, 'a MAP_HUGETLB mapping is one huge page'));
+  test('error: MAP_SHARED|MAP_HUGETLB', () => fails(P + 'process p { h = mmap(HUGE, PROT_READ, MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB) }', 2, 39, 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB'));
+  test('error: an offset into a huge page', () => fails(P + `process p {\n${H}\nmemset(h + PAGE, 1)\n}`, 4, 1, 'addressed as a whole'));
+  test('error: a length within a huge page', () => fails(P + `process p {\n${H}\nr = read(h, 16)\n}`, 4, 1, 'addressed as a whole'));
+  test('error: hugepages twice, or past its bound', () => {
+    fails(P + 'hugepages 1\nhugepages 2\nprocess p { exit() }', 3, 1, "duplicate 'hugepages'");
+    fails(P + 'hugepages 65\nprocess p { exit() }', 2, 11, 'free huge pages in the pool (0 to 64)');
+  });
 });
