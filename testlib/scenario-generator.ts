@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import {
   ALL_INVARIANTS,
   PAGE_SIZE,
+  HUGE_PAGE_SIZE,
   type Addr,
   type Advice,
   type Scenario,
@@ -165,6 +166,8 @@ interface MapVar {
   uffd: string;
   /** A mapping of a file (memfd or tmpfile). */
   file: boolean;
+  /** MAP_HUGETLB: one huge page, addressed only as a whole. */
+  hugetlb?: boolean;
 }
 
 /**
@@ -279,6 +282,12 @@ export function compile(plan: Plan, alphabet: Alphabet): Generated {
     threads.push({ process: names[p], name: 'main', body, pos: { file: FILE, line: declLine, col: 1 } });
   }
   const scenario: Scenario = { name: 'generated', file: FILE, processes: names, threads, checks: [...ALL_INVARIANTS], expectations: [] };
+  // A pool for every huge page the program may map, and one more for a COW.
+  const huge = threads.reduce((n, t) => n + t.body.filter((st) => st.op === 'mmap' && st.hugetlb).length, 0);
+  if (huge) {
+    scenario.hugepages = huge + 1;
+    lines.push(`hugepages ${huge + 1}`);
+  }
   return { scenario, text: lines.join('\n') + '\n' };
 }
 
@@ -290,6 +299,7 @@ function pick<T>(xs: readonly T[], n: number): T | undefined {
 
 /** An address range inside mapping `m`, by mode. */
 function range(m: MapVar, b: number, c: number): { addr: Addr; len?: number; text: string } {
+  if (m.hugetlb) return { addr: { base: m.name, offset: 0 }, text: m.name };
   const page = b % m.pages;
   const mode = c % (m.pages > 1 ? 5 : 4);
   const at = (offset: number, len?: number): { addr: Addr; len?: number; text: string } => {
@@ -328,6 +338,13 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     const write = c % 6 !== 0;
     const dst = fresh('m');
     const prot = write ? PROT_RW : 'PROT_READ';
+    if (b % 8 === 3) {
+      // A MAP_HUGETLB mapping: one huge page of the scenario's pool (hugepages, set below).
+      const text = `${dst} = mmap(HUGE, ${prot}, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)`;
+      emit(text, (pos) => [{ op: 'mmap', dst, len: HUGE_PAGE_SIZE, prot: { read: true, write }, shared: false, hugetlb: true, pos, text }]);
+      env.maps.push({ name: dst, pages: 1, shared: false, write, dontfork: false, uffd: '', file: false, hugetlb: true });
+      return;
+    }
     const text = `${dst} = mmap(${pages === 1 ? 'PAGE' : `${pages} * PAGE`}, ${prot}, ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     emit(text, (pos) => [{ op: 'mmap', dst, len: pages * PAGE_SIZE, prot: { read: true, write }, shared, pos, text }]);
     env.maps.push({ name: dst, pages, shared, write, dontfork: false, uffd: '', file: false });
@@ -384,7 +401,11 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       return;
     }
     case 'madvise': {
-      const m = pick(env.maps, a);
+      // madvise on hugetlb is not modelled (the run would be skipped)
+      const m = pick(
+        env.maps.filter((x) => !x.hugetlb),
+        a,
+      );
       if (!m) return;
       const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
       let advice = all[b % all.length];
@@ -598,7 +619,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       const u = pick(env.uffds, a);
       if (!u) return genOne(ch, 'userfaultfd', env, alphabet, emit, fresh, uffdPairs);
       const m = pick(
-        env.maps.filter((x) => !x.shared && !x.uffd && !x.file),
+        env.maps.filter((x) => !x.shared && !x.uffd && !x.file && !x.hugetlb),
         b,
       );
       if (!m) return;
@@ -681,7 +702,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'proc_mem_write': {
       // FOLL_FORCE|FOLL_WRITE: any private mapping (a COW mapping), a shared one only if writable
       const m = pick(
-        env.maps.filter((x) => !x.shared || x.write),
+        env.maps.filter((x) => (!x.shared || x.write) && !x.hugetlb),
         a,
       );
       if (!m) return mmap();
