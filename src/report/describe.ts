@@ -42,7 +42,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`pfn ${pfn}`, 'freed');
       return;
     }
-    const flags = [pageBacking(s, pfn), pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
+    const flags = [pageBacking(s, pfn), pg.hugetlb ? 'hugetlb' : '', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
       .filter(Boolean)
       .join(' ');
     out.set(`pfn ${pfn}`, `page_count ${pg.refcount} mapcount ${pg.mapcount} ${flags}`);
@@ -63,10 +63,13 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
         v.wipeOnFork ? 'VM_WIPEONFORK' : '',
         v.softDirty ? '' : '!VM_SOFTDIRTY',
         v.uffdWp ? `VM_UFFD_WP(#${v.uffdCtx})` : '',
+        v.hugetlb ? 'VM_HUGETLB' : '',
+        v.hugeOwner ? 'HPAGE_RESV_OWNER' : '',
+        v.hugeUnmapped ? 'HPAGE_RESV_UNMAPPED' : '',
       ]
         .filter(Boolean)
         .join('|');
-      out.set(`${p.name} vma ${n.addr(v.start)}`, `${v.pages} page(s) ${flags || 'PROT_NONE'}`);
+      out.set(`${p.name} vma ${n.addr(v.start)}`, v.hugetlb ? `1 huge page ${flags}${v.hugeResv ? ' (reservation unused)' : ''}` : `${v.pages} page(s) ${flags || 'PROT_NONE'}`);
     }
     p.mm.ptes.forEach((pte, vpn) => {
       if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
@@ -77,6 +80,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`${p.name} pte ${n.addr(e.vpn)}`, `swap entry, slot ${e.slot}${bits ? ` ${bits}` : ''}`);
     }
   });
+  if (s.hugePool) out.set('hugetlb pool', `${s.hugeFree} of ${s.hugePool} free, ${s.hugeResv} reserved`);
   s.swap.forEach((w, slot) => {
     if (w.freed) return;
     out.set(`swap slot ${slot}`, `swap count ${w.count}, ${w.cachePfn >= 0 ? `swap cache: pfn ${w.cachePfn}` : 'written out'}`);
