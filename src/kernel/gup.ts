@@ -162,7 +162,7 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     write = false;
     trace(k, name, 'FOLL_WRITE was cleared after the COW: the page is looked up as for a read', k.policy.forceWrite);
   }
-  // follow_hugetlb_page() (hugetlb_follow_page_mask() since 6.5) makes the same checks for a
+  // follow_hugetlb_page() (hugetlb_follow_page_mask() in newer kernels) makes the same checks for a
   // hugetlb entry: a fault when it is absent or read-only for a write, unshare for a R/O pin of a
   // page not marked exclusive (from c89357e27f20 and a7f226604170, v5.19).
   if (vma.hugetlb && !req.fast) name = 'follow_hugetlb_page';

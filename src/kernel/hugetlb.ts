@@ -1,6 +1,7 @@
 // mm/hugetlb.c for private anonymous MAP_HUGETLB mappings: the pool and its reservations,
 // hugetlb_fault() → hugetlb_no_page() / hugetlb_wp(), and copy_hugetlb_page_range() at fork.
-// GUP reaches these pages through follow_hugetlb_page() (hugetlb_follow_page_mask() since 6.5),
+// GUP reaches these pages through follow_hugetlb_page() (hugetlb_follow_page_mask() in newer
+// kernels; the release of that change unverified),
 // whose checks are those of follow_page_pte() in gup.ts; munmap and exit zap them as
 // __unmap_hugepage_range() does, through the same mmu_gather (mmu_gather.ts).
 //
@@ -16,7 +17,7 @@
 //   anonymous, so "the same range" is: mapping the same page;
 // - a FOLL_PIN on a huge page adds GUP_PIN_COUNTING_BIAS to its refcount as on a small page
 //   (the kernel counts pins of large folios separately); hugetlb_wp() never reads the refcount,
-//   so no decision depends on the difference;
+//   and fork's page_maybe_dma_pinned() sees the same pages pinned, so no decision differs;
 // - surplus pages (nr_overcommit_hugepages), NUMA nodes and huge page sizes other than 2 MiB are
 //   not modelled.
 import type { KernelCtx } from './context.js';
@@ -26,9 +27,6 @@ import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import type { Mm, Pte, Vma } from './state.js';
 import { flushTlbPage } from './tlb.js';
 import { isCowMapping } from './vma.js';
-
-/** The byte size of the model's huge page (x86-64 PMD size, HPAGE_PMD_SIZE). */
-export const HPAGE_SIZE = 2 * 1024 * 1024;
 
 /**
  * hugetlb_reserve_pages() at mmap of a private mapping: one huge page is reserved for the
