@@ -136,6 +136,10 @@ export interface Policy {
   swapin: Knob<SwapinRule>;
   /** /proc/PID/pagemap shows the uffd-wp bit (PM_UFFD_WP, bit 57). */
   pagemapUffdWp: Knob<boolean>;
+  /** UFFDIO_REGISTER_MODE_MINOR on shmem (memfd, MAP_SHARED|MAP_ANONYMOUS), resolved with UFFDIO_CONTINUE. */
+  uffdMinorShmem: Knob<boolean>;
+  /** UFFDIO_CONTINUE (mfill_atomic_install_pte) marks the PTE it installs dirty even when read-only. */
+  uffdContinueDirty: Knob<boolean>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -162,6 +166,8 @@ export const KNOB_NAMES = [
   'swapoutSkipsPinned',
   'swapin',
   'pagemapUffdWp',
+  'uffdMinorShmem',
+  'uffdContinueDirty',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

@@ -25,6 +25,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   swapoutSkipsPinned: 'swap-out pinned',
   swapin: 'swap-in writable',
   pagemapUffdWp: 'pagemap uffd-wp bit',
+  uffdMinorShmem: 'uffd minor (shmem)',
+  uffdContinueDirty: 'UFFDIO_CONTINUE dirty',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -500,3 +500,19 @@ test('files: sizes are whole pages, and a file is mapped and accessed within its
   fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  r = pread(fd, PAGE + 1)\n}\n', 4, 3, "4097 bytes of file 'fd' runs past its end");
   fails('scenario "s"\nprocess p {\n  fd = tmpfile(PAGE)\n  pwrite(fd, 256)\n}\n', 4, 14, 'a byte value 0..255');
 });
+
+test('userfaultfd minor faults: UFFDIO_REGISTER_MODE_MINOR and uffdio_continue lower to their statements', () => {
+  const b = body(`fd = memfd_create(PAGE)
+m = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)
+u = userfaultfd()
+uffdio_register(u, m, UFFDIO_REGISTER_MODE_MINOR)
+r = uffdio_continue(u, m, PAGE)`);
+  assert.deepEqual(
+    b.slice(3).map(({ pos: _p, text: _t, ...rest }) => rest),
+    [
+      { op: 'uffd_register_minor', uffd: 'u', addr: { base: 'm', offset: 0 } },
+      { op: 'uffd_continue', uffd: 'u', addr: { base: 'm', offset: 0 }, len: 4096, ret: 'r' },
+    ],
+  );
+  fails('scenario "s"\nprocess p {\n  fd = memfd_create(PAGE)\n  m = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)\n  u = userfaultfd()\n  uffdio_register(u, m, UFFDIO_REGISTER_MODE_MISSING)\n}\n', 6, 25, "UFFDIO_REGISTER_MODE_WP or UFFDIO_REGISTER_MODE_MINOR, found 'UFFDIO_REGISTER_MODE_MISSING', which the model does not support");
+});

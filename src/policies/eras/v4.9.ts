@@ -38,5 +38,7 @@ export const v4_9: Policy = {
   madvPageout: cited(false, '', 'no MADV_PAGEOUT before 1a4e58cce84e (v5.4)', '2.6'),
   swapoutSkipsPinned: cited(false, '', 'shrink_page_list() swaps out pinned pages like any other', '2.6'),
   pagemapUffdWp: cited(false, '', 'no PM_UFFD_WP in /proc/PID/pagemap before fb8e37f35a2f (v5.14)', '2.6'),
+  uffdMinorShmem: cited(false, '', 'no userfaultfd minor faults on shmem before c949b097ef2e (v5.14)', '4.3'),
+  uffdContinueDirty: cited(false, '', 'no UFFDIO_CONTINUE on shmem before 153132571f02 (v5.14)', '4.3'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
 };
