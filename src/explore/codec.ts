@@ -42,7 +42,7 @@ const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpag
 export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile'];
 
 export function vmaBits(v: Vma): number {
-  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0);
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0);
 }
 
 /** A PTE's bits (also hashed by the fingerprint). */
@@ -587,6 +587,7 @@ export class StateCodec {
           uffdWp: (f & 128) !== 0,
           uffdCtx,
           anonVma: (f & 256) !== 0,
+          uffdMinor: (f & 8192) !== 0,
           shmem,
           pgoff,
           hugetlb: (f & 512) !== 0,

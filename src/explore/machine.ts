@@ -19,7 +19,7 @@ import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
-import { uffdReadMsg, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
+import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type FilePageOf, type PromiseState } from '../spec/promise.js';
 import { judge, type Violation } from '../check/judge.js';
@@ -221,9 +221,12 @@ export class Machine {
       case 'fork':
       case 'exit':
       case 'uffd_register_wp':
+      case 'uffd_register_minor':
         return 'write';
       case 'madvise':
         return s.advice === 'DONTNEED' ? 'read' : 'write';
+      case 'uffd_continue':
+        return 'read'; // mfill_atomic() under mmap_read_lock
       case 'clear_refs_soft_dirty':
         return this.policy.clearRefsWriteLock.value ? 'write' : 'read';
       case 'gup':
@@ -777,7 +780,17 @@ export class Machine {
         const ranges = pageRanges(this.cells, r.start, r.len);
         while (th.sub < ranges.length) {
           const pr = ranges[th.sub];
-          const ref = this.dynamic ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+          let ref: number;
+          try {
+            ref = this.dynamic ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+          } catch (e) {
+            // mem_rw(): access_remote_vm() wrote nothing, so the write() fails with EIO.
+            if (e instanceof KernelFault && e.kind === 'errno') {
+              th.sub = 0;
+              throw errno('EIO', `/proc/self/mem write: ${e.message}`);
+            }
+            throw e;
+          }
           if (ref < 0) return false;
           promise.reference(ref, pid, false, [pr]);
           // The kernel writes through its own mapping of the page GUP returned (kmap), whatever
@@ -969,6 +982,16 @@ export class Machine {
       case 'uffd_register_wp': {
         const r = this.pagesOf(pid, s.addr, s.len);
         uffdRegisterWp(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);
+        return true;
+      }
+      case 'uffd_register_minor': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        uffdRegisterMinor(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);
+        return true;
+      }
+      case 'uffd_continue': {
+        const r = this.pagesOf(pid, s.addr, s.len);
+        uffdContinue(k, pid, this.uffdOf(pid, s.uffd), r.start, r.pages);
         return true;
       }
       case 'uffd_writeprotect': {

@@ -1,7 +1,7 @@
 // mm/gup.c: __get_user_pages() (follow_page_pte, faultin_page, can_follow_write_pte,
 // gup_must_unshare, try_grab_page), the *_fast variants (atomic in this model), and unpinning.
 import type { KernelCtx } from './context.js';
-import { errno, insane, trace } from './context.js';
+import { errno, insane, KernelFault, trace } from './context.js';
 import { getPage, pageOf, putPage } from './page.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
@@ -22,6 +22,16 @@ export interface GupRequest {
 export function effectivePin(k: KernelCtx, req: GupRequest): boolean {
   if (req.via === 'O_DIRECT') return k.policy.odirectPin.value;
   return req.pin && k.policy.follPin.value;
+}
+
+/**
+ * Does the GUP's fault carry FAULT_FLAG_ALLOW_RETRY? Not from access_remote_vm() (/proc/PID/mem):
+ * get_user_pages_remote() with no `locked` (every era; seen on 6.18 as EIO from a write into a
+ * range registered for userfaultfd minor faults). The other callers are taken to allow it, as
+ * GUP-fast's slow path does (unverified for plain get_user_pages()/pin_user_pages() in every era).
+ */
+function mayRetry(req: GupRequest): boolean {
+  return req.via !== '/proc/self/mem';
 }
 
 /**
@@ -76,7 +86,7 @@ function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     if (typeof next === 'number') return next;
     // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault.
     const cow = next === 'write' && (!!mm.ptes[vpn] || !!swapPteAt(mm, vpn));
-    handleMmFault(k, pid, vpn, { write: next === 'write', unshare: next === 'unshare' });
+    handleMmFault(k, pid, vpn, { write: next === 'write', unshare: next === 'unshare', allowRetry: mayRetry(req) });
     if (cow && !findVma(mm, vpn)?.write) follCow = true;
   }
   throw errno('EFAULT', `GUP at page ${vpn} did not settle`);
@@ -118,7 +128,17 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
     // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault;
     // do_anonymous_page() does not.
     const cow = fault === 'write' && (!!mm.ptes[range.vpn] || !!swapPteAt(mm, range.vpn));
-    const r = gupFaultStep(k, tid, range.vpn, { write: fault === 'write', unshare: fault === 'unshare' });
+    let r: ReturnType<typeof gupFaultStep>;
+    try {
+      r = gupFaultStep(k, tid, range.vpn, { write: fault === 'write', unshare: fault === 'unshare', allowRetry: mayRetry(req) });
+    } catch (e) {
+      // The fault failed (VM_FAULT_SIGBUS, ...): __get_user_pages() returns, dropping what it grabbed.
+      if (e instanceof KernelFault && e.kind === 'errno') {
+        abandonGup(k, pid, f);
+        th.frame = null;
+      }
+      throw e;
+    }
     f.fault = null;
     if (r !== 'done') f.copy = r;
     // faultin_page(): VM_FAULT_WRITE on a !VM_WRITE mapping sets FOLL_COW (4.9–5.19), or

@@ -8,14 +8,14 @@
 // the one it decided on (pte_same), flushing the old translation (ptep_clear_flush). GUP's
 // faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
-import { accountFault, insane, sigsegv, trace } from './context.js';
+import { accountFault, errno, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, hasMarker, newPte, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
 import { doCowFault, doReadFault } from './filemap.js';
 import { findVma } from './vma.js';
-import { handleUserfault, handleUserfaultManual } from './userfaultfd.js';
+import { handleUserfaultManual, resolveUserfault } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { flushTlbPage } from './tlb.js';
 import { hugetlbFault } from './hugetlb.js';
@@ -25,10 +25,22 @@ export interface FaultFlags {
   write: boolean;
   /** FAULT_FLAG_UNSHARE (5.19+): make the page exclusive without writing it. */
   unshare: boolean;
+  /**
+   * FAULT_FLAG_ALLOW_RETRY (default set): without it handle_userfault() cannot sleep and returns
+   * VM_FAULT_SIGBUS, so GUP fails with EFAULT. access_remote_vm() (/proc/PID/mem, ptrace) calls
+   * get_user_pages_remote() with no `locked`, which never sets it.
+   */
+  allowRetry?: boolean;
+}
+
+/** handle_userfault() in a fault that may not retry: VM_FAULT_SIGBUS, and GUP returns -EFAULT. */
+function userfaultWithoutRetry(k: KernelCtx, vpn: number): never {
+  trace(k, 'handle_userfault', `FAULT_FLAG_ALLOW_RETRY missing: VM_FAULT_SIGBUS for page ${vpn}`);
+  throw errno('EFAULT', 'a userfaultfd fault in a GUP that cannot retry (VM_FAULT_SIGBUS)');
 }
 
 /** A wp_page_copy() frame: the rest of the fault is left for later steps (a thread's own or GUP's fault). */
-type PteFaultResult = 'done' | 'uffd-wp' | WpCopyFrame;
+type PteFaultResult = 'done' | 'uffd-wp' | 'uffd-minor' | WpCopyFrame;
 
 export function mmOf(k: KernelCtx, pid: number): Mm {
   return k.s.procs[pid].mm;
@@ -42,8 +54,10 @@ export function handleMmFault(k: KernelCtx, pid: number, vpn: number, flags: Fau
   for (let attempt = 0; attempt < 4; attempt++) {
     const vma = findVma(mmOf(k, pid), vpn);
     if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
-    if (handlePteFault(k, pid, false, vma, vpn, flags) === 'done') return;
-    handleUserfault(k, pid, vma, vpn);
+    const r = handlePteFault(k, pid, false, vma, vpn, flags);
+    if (r === 'done') return;
+    if ((r === 'uffd-wp' || r === 'uffd-minor') && flags.allowRetry === false) userfaultWithoutRetry(k, vpn);
+    if (r === 'uffd-wp' || r === 'uffd-minor') resolveUserfault(k, pid, vma, vpn, r);
   }
   throw insane(`fault at page ${vpn} kept returning to userfaultfd`);
 }
@@ -61,13 +75,11 @@ export function handleMmFaultStepped(k: KernelCtx, tid: number, vpn: number, wri
     k.s.threads[tid].frame = r;
     return 'frame';
   }
-  if (r === 'uffd-wp') {
-    if (k.s.uffds[vma.uffdCtx].manual) {
-      handleUserfaultManual(k, tid, vma, vpn, write);
-      return 'frame';
-    }
-    handleUserfault(k, pid, vma, vpn);
+  if (r === 'uffd-wp' && k.s.uffds[vma.uffdCtx].manual) {
+    handleUserfaultManual(k, tid, vma, vpn, write);
+    return 'frame';
   }
+  if (r === 'uffd-wp' || r === 'uffd-minor') resolveUserfault(k, pid, vma, vpn, r);
   return 'done';
 }
 
@@ -84,6 +96,11 @@ function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, v
     // do_swap_page(); a write it leaves unresolved (the page mapped read-only) goes on to do_wp_page().
     if (doSwapPage(k, pid, vma, vpn, flags.write) === 'wp') return doWpPage(k, pid, stepped, vma, vpn, false);
     return 'done';
+  }
+  if (!pte && vma.uffdMinor && vma.shmem >= 0 && k.s.shmem[vma.shmem].pages[vma.pgoff + (vpn - vma.start)] >= 0) {
+    // __do_fault() → shmem_fault(): the page is in the page cache and the VMA is registered for
+    // minor faults, whatever the access: handle_userfault(VM_UFFD_MINOR).
+    return 'uffd-minor';
   }
   if (!pte) {
     // handle_pte_marker() → pte_marker_handle_uffd_wp(): the fault proceeds as on an empty PTE
@@ -328,6 +345,7 @@ export function gupFaultStep(k: KernelCtx, tid: number, vpn: number, flags: Faul
   if (!vma) throw sigsegv(`no VMA at page ${vpn}`);
   const r = handlePteFault(k, pid, true, vma, vpn, flags);
   if (typeof r === 'object') return r;
-  if (r === 'uffd-wp') handleUserfault(k, pid, vma, vpn);
+  if ((r === 'uffd-wp' || r === 'uffd-minor') && flags.allowRetry === false) userfaultWithoutRetry(k, vpn);
+  if (r === 'uffd-wp' || r === 'uffd-minor') resolveUserfault(k, pid, vma, vpn, r);
   return 'done';
 }

@@ -126,6 +126,8 @@ export interface Vma {
   /** VM_UFFD_WP and the userfaultfd context it belongs to (-1: none). */
   uffdWp: boolean;
   uffdCtx: number;
+  /** VM_UFFD_MINOR (shmem, c949b097ef2e): a fault on a page already in the page cache goes to uffdCtx. */
+  uffdMinor: boolean;
   /**
    * The page-cache object mapped (-1 for private anonymous memory), and the object page at
    * `start`: the shmem object of MAP_SHARED|MAP_ANONYMOUS, or a file (MAP_SHARED or MAP_PRIVATE).
@@ -390,6 +392,7 @@ function cloneVma(v: Vma): Vma {
     softDirty: v.softDirty,
     uffdWp: v.uffdWp,
     uffdCtx: v.uffdCtx,
+    uffdMinor: v.uffdMinor,
     shmem: v.shmem,
     pgoff: v.pgoff,
     anonVma: v.anonVma,

@@ -1,10 +1,12 @@
-// fs/userfaultfd.c and mm/userfaultfd.c: UFFDIO_REGISTER (MODE_WP), UFFDIO_WRITEPROTECT,
-// handle_userfault() for write-protect faults, and dup_userfaultfd() at fork.
+// fs/userfaultfd.c and mm/userfaultfd.c: UFFDIO_REGISTER (MODE_WP, MODE_MINOR), UFFDIO_WRITEPROTECT,
+// UFFDIO_CONTINUE, handle_userfault() for write-protect and minor faults, and dup_userfaultfd() at fork.
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { changeProtection, changeProtectionFlush } from './mprotect.js';
-import { hasMarker, setMarker, uffdMsg, type Vma } from './state.js';
-import { rangeFullyMapped, vmasCovering } from './vma.js';
+import { hasMarker, newPte, setMarker, uffdMsg, type Vma } from './state.js';
+import { getPage } from './page.js';
+import { pageDupRmap } from './rmap.js';
+import { findVma, rangeFullyMapped, vmasCovering } from './vma.js';
 
 export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false, wpUnpopulated = false): number {
   if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');
@@ -24,6 +26,87 @@ export function uffdRegisterWp(k: KernelCtx, pid: number, uffd: number, start: n
     vma.uffdCtx = uffd;
   }
   trace(k, 'userfaultfd_register', `VM_UFFD_WP set on ${pages} page(s)`, k.policy.uffdWp);
+}
+
+/**
+ * UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_MINOR: vma_can_userfault() allows it on shmem and
+ * hugetlbfs only (a memfd, MAP_SHARED|MAP_ANONYMOUS; not a tmpfile on a disk filesystem), private
+ * mappings included, from c949b097ef2e (v5.14).
+ */
+export function uffdRegisterMinor(k: KernelCtx, pid: number, uffd: number, start: number, pages: number): void {
+  if (!k.policy.uffdMinorShmem.value) throw unsupported(`UFFDIO_REGISTER_MODE_MINOR on shmem: ${k.policy.uffdMinorShmem.title}`);
+  const mm = k.s.procs[pid].mm;
+  if (!rangeFullyMapped(mm, start, pages)) throw errno('EINVAL', 'range not fully mapped');
+  const vmas = vmasCovering(mm, start, pages);
+  if (vmas.some((v) => v.shmem < 0 || k.s.shmem[v.shmem].kind === 'tmpfile')) throw errno('EINVAL', 'UFFDIO_REGISTER_MODE_MINOR needs shmem or hugetlbfs');
+  if (vmas.some((v) => v.uffdCtx >= 0 && v.uffdCtx !== uffd)) throw errno('EBUSY', 'range registered with another userfaultfd');
+  for (const vma of vmas) {
+    vma.uffdMinor = true;
+    vma.uffdCtx = uffd;
+  }
+  trace(k, 'userfaultfd_register', `VM_UFFD_MINOR set on ${pages} page(s)`, k.policy.uffdMinorShmem);
+}
+
+/**
+ * A fault the built-in monitor resolves: a write-protect fault by un-protecting the page, a minor
+ * fault by UFFDIO_CONTINUE (as the kernel's uffd selftests do); the fault is then retried.
+ */
+export function resolveUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number, why: 'uffd-wp' | 'uffd-minor'): void {
+  if (why === 'uffd-wp') handleUserfault(k, pid, vma, vpn);
+  else handleUserfaultMinor(k, pid, vma, vpn);
+}
+
+/**
+ * handle_userfault(VM_UFFD_MINOR): a fault on a page the page cache already holds. The built-in
+ * monitor answers with UFFDIO_CONTINUE for it (mcontinue_atomic_pte → mfill_atomic_install_pte):
+ * the page-cache page is mapped, writable only in a writable shared mapping, and marked dirty
+ * only then, until 9ae0f87d009c (v5.16) marks it dirty always: a read-only dirty PTE that
+ * FOLL_FORCE's FOLL_COW test accepts (CVE-2022-2590, until 5535be309971).
+ */
+export function handleUserfaultMinor(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
+  const ctx = k.s.uffds[vma.uffdCtx];
+  if (ctx.manual) throw unsupported('a minor fault into a range whose userfaultfd the scenario monitors itself (UFFDIO_CONTINUE by the scenario is not modelled)');
+  trace(k, 'handle_userfault', `UFFD_PAGEFAULT_FLAG_MINOR delivered; monitor resolves it with UFFDIO_CONTINUE`);
+  // -EEXIST (something mapped the page meanwhile) is fine for the monitor: the fault retries.
+  mfillAtomicInstallPte(k, pid, vma, vpn);
+}
+
+/**
+ * mcontinue_atomic_pte() → mfill_atomic_install_pte() for one page, under the page-table lock:
+ * the page-cache page mapped, writable only in a writable shared mapping, dirty only then until
+ * 9ae0f87d009c (v5.16) marks it dirty always. 'EEXIST' when the PTE is not none, 'EFAULT' when
+ * the page cache has no page there (shmem_get_folio(SGP_NOALLOC)).
+ */
+function mfillAtomicInstallPte(k: KernelCtx, pid: number, vma: Vma, vpn: number): 'ok' | 'EEXIST' | 'EFAULT' {
+  const mm = k.s.procs[pid].mm;
+  if (mm.ptes[vpn]) return 'EEXIST';
+  const pfn = k.s.shmem[vma.shmem].pages[vma.pgoff + (vpn - vma.start)];
+  if (pfn < 0) return 'EFAULT';
+  const writable = vma.shared && vma.write;
+  const dirty = writable || k.policy.uffdContinueDirty.value;
+  getPage(k, pfn);
+  pageDupRmap(k, pfn);
+  mm.ptes[vpn] = newPte(pfn, writable, dirty);
+  trace(k, 'mfill_atomic_install_pte', `UFFDIO_CONTINUE: page-cache pfn ${pfn} mapped ${writable ? 'writable' : 'read-only'}${dirty ? ', dirty' : ', clean'}`, k.policy.uffdContinueDirty);
+  return 'ok';
+}
+
+/**
+ * UFFDIO_CONTINUE from the scenario (the monitor may issue it whenever it likes, not only for a
+ * fault it read): mfill_atomic() under mmap_read_lock maps the range's page-cache pages page by
+ * page, stopping at the first page that is mapped already (EEXIST) or not in the page cache
+ * (EFAULT).
+ */
+export function uffdContinue(k: KernelCtx, pid: number, uffd: number, start: number, pages: number): void {
+  if (!k.policy.uffdMinorShmem.value) throw unsupported(`UFFDIO_CONTINUE on shmem: ${k.policy.uffdMinorShmem.title}`);
+  const mm = k.s.procs[pid].mm;
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    const vma = findVma(mm, vpn);
+    if (!vma || vma.uffdCtx !== uffd) throw errno('ENOENT', 'range not registered with this userfaultfd');
+    if (!vma.uffdMinor) throw errno('EINVAL', 'range not registered for minor faults');
+    const r = mfillAtomicInstallPte(k, pid, vma, vpn);
+    if (r !== 'ok') throw errno(r, r === 'EEXIST' ? `page ${vpn} is mapped already` : `no page-cache page behind page ${vpn}`);
+  }
 }
 
 /**
@@ -81,10 +164,11 @@ export function handleUserfault(k: KernelCtx, pid: number, vma: Vma, vpn: number
  * PTEs their uffd-wp bit in copy_present_pte); with it the child gets its own context.
  */
 export function dupUserfaultfd(k: KernelCtx, child: number, vma: Vma, ctxMap: Map<number, number>): void {
-  if (!vma.uffdWp) return;
+  if (!vma.uffdWp && !vma.uffdMinor) return;
   const ctx = k.s.uffds[vma.uffdCtx];
   if (!ctx.eventFork) {
     vma.uffdWp = false;
+    vma.uffdMinor = false;
     vma.uffdCtx = -1;
     return;
   }

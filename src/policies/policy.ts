@@ -140,6 +140,10 @@ export interface Policy {
   hugetlbWpReuse: Knob<WpReuseRule>;
   /** copy_hugetlb_page_range(): how fork treats a hugetlb page that may be pinned. */
   hugetlbForkPinned: Knob<ForkPinned>;
+  /** UFFDIO_REGISTER_MODE_MINOR on shmem (memfd, MAP_SHARED|MAP_ANONYMOUS), resolved with UFFDIO_CONTINUE. */
+  uffdMinorShmem: Knob<boolean>;
+  /** UFFDIO_CONTINUE (mfill_atomic_install_pte) marks the PTE it installs dirty even when read-only. */
+  uffdContinueDirty: Knob<boolean>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -168,6 +172,8 @@ export const KNOB_NAMES = [
   'pagemapUffdWp',
   'hugetlbWpReuse',
   'hugetlbForkPinned',
+  'uffdMinorShmem',
+  'uffdContinueDirty',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

@@ -114,8 +114,8 @@ const PROT = (p: { read: boolean; write: boolean }): string =>
   p.read && p.write ? 'PROT_READ | PROT_WRITE' : p.read ? 'PROT_READ' : p.write ? 'PROT_WRITE' : 'PROT_NONE';
 
 /** The UFFDIO_API features a userfaultfd() asks for, besides UFFD_FEATURE_PAGEFAULT_FLAG_WP, as C. */
-function uffdFeatures(eventFork: boolean, wpUnpopulated: boolean): string {
-  const f = [eventFork ? 'UFFD_FEATURE_EVENT_FORK' : '', wpUnpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : ''].filter(Boolean);
+function uffdFeatures(eventFork: boolean, wpUnpopulated: boolean, minorShmem: boolean): string {
+  const f = [eventFork ? 'UFFD_FEATURE_EVENT_FORK' : '', wpUnpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : '', minorShmem ? 'UFFD_FEATURE_MINOR_SHMEM' : ''].filter(Boolean);
   return f.length ? f.join(' | ') : '0';
 }
 
@@ -223,10 +223,14 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
     }
     case 'userfaultfd': {
       const manual = a.manualUffds.has(st.dst);
-      return [`rt_userfaultfd(&${a.field(proc, st.dst)}, ${uffdFeatures(st.eventFork, st.wpUnpopulated === true)}, ${manual ? 1 : 0});${manual ? ' /* monitored by the scenario (uffd_read) */' : ''}`];
+      return [`rt_userfaultfd(&${a.field(proc, st.dst)}, ${uffdFeatures(st.eventFork, st.wpUnpopulated === true, a.minorShmem)}, ${manual ? 1 : 0});${manual ? ' /* monitored by the scenario (uffd_read) */' : ''}`];
     }
     case 'uffd_register_wp':
-      return [`rt_result(${ret(st.ret)}, rt_uffd_register(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}), ${text});`];
+      return [`rt_result(${ret(st.ret)}, rt_uffd_register(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}, 0), ${text});`];
+    case 'uffd_continue':
+      return [`rt_result(${ret(st.ret)}, rt_uffd_continue(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}), ${text});`];
+    case 'uffd_register_minor':
+      return [`rt_result(${ret(st.ret)}, rt_uffd_register(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}, 1), ${text});`];
     case 'uffd_writeprotect':
       return [`rt_result(${ret(st.ret)}, rt_uffd_writeprotect(&${a.field(proc, st.uffd)}, ${range(st.addr, st.len)}, ${st.protect ? 1 : 0}), ${text});`];
     case 'uffd_wp_faults':
@@ -309,7 +313,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (useGupTest) probes.push({ name: 'gup_test', call: 'rt_probe_gup_test();', why: 'gup_test_*()' });
   if (has('ring') || a.asyncDio) probes.push({ name: 'ring', call: 'rt_probe_io_uring();', why: has('ring') ? 'io_uring fixed buffers' : 'O_DIRECT kept in flight through io_uring' });
   if (has('dio')) probes.push({ name: 'dio', call: 'rt_probe_odirect();', why: 'O_DIRECT' });
-  if (useUffd) probes.push({ name: 'uffd', call: `rt_probe_uffd(${uffdFeatures(a.eventFork, a.wpUnpopulated)});`, why: 'userfaultfd()' });
+  if (useUffd) probes.push({ name: 'uffd', call: `rt_probe_uffd(${uffdFeatures(a.eventFork, a.wpUnpopulated, a.minorShmem)});`, why: 'userfaultfd()' });
   const pfn = ['page', 'kpageflags', 'kpagecount'].some((w) => a.observes.has(w));
   if (pfn) probes.push({ name: 'pfn', call: `rt_probe_pfn(${a.observes.has('kpageflags') ? 1 : 0}, ${a.observes.has('kpagecount') ? 1 : 0});`, why: 'page identities' });
   if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });

@@ -27,6 +27,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   pagemapUffdWp: 'pagemap uffd-wp bit',
   hugetlbWpReuse: 'hugetlb_wp reuse',
   hugetlbForkPinned: 'hugetlb fork, pinned',
+  uffdMinorShmem: 'uffd minor (shmem)',
+  uffdContinueDirty: 'UFFDIO_CONTINUE dirty',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -95,6 +95,10 @@ export type Stmt = (
   /** `wpUnpopulated` (present only when set): UFFD_FEATURE_WP_UNPOPULATED. */
   | { op: 'userfaultfd'; dst: string; eventFork: boolean; wpUnpopulated?: true }
   | { op: 'uffd_register_wp'; uffd: string; addr: Addr; len?: number; ret?: string }
+  /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_MINOR: faults on pages already in the page cache go to the monitor, which maps them with UFFDIO_CONTINUE. */
+  | { op: 'uffd_register_minor'; uffd: string; addr: Addr; len?: number; ret?: string }
+  /** UFFDIO_CONTINUE: map the range's page-cache pages (a monitor may issue it at any time). */
+  | { op: 'uffd_continue'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { op: 'uffd_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { op: 'uffd_wp_faults'; dst: string; uffd: string }
   /**

@@ -239,8 +239,13 @@ export class ThreadBuilder {
   userfaultfd(dst: string, opts: { eventFork?: boolean; wpUnpopulated?: boolean } = {}): this {
     return this.add({ fn: 'userfaultfd', dst, eventFork: opts.eventFork ?? false, ...(opts.wpUnpopulated ? { wpUnpopulated: true as const } : {}) });
   }
-  uffdioRegister(uffd: string, addr: AddrArg, len?: number): this {
-    return this.add({ fn: 'uffdio_register', uffd, addr: addrOf(addr), ...opt(len) });
+  /** `uffdio_continue(uffd, addr[, len])`. */
+  uffdioContinue(uffd: string, addr: AddrArg, len?: number, ret?: string): this {
+    return this.add({ fn: 'uffdio_continue', uffd, addr: addrOf(addr), ...opt(len), ...(ret === undefined ? {} : { ret }) });
+  }
+  /** `uffdio_register(uffd, addr[, len], UFFDIO_REGISTER_MODE_WP)`, or `_MINOR` with `minor`. */
+  uffdioRegister(uffd: string, addr: AddrArg, len?: number, minor = false): this {
+    return this.add({ fn: 'uffdio_register', uffd, addr: addrOf(addr), ...opt(len), ...(minor ? { minor: true as const } : {}) });
   }
   uffdioWriteprotect(uffd: string, addr: AddrArg, protect: boolean, len?: number): this {
     return this.add({ fn: 'uffdio_writeprotect', uffd, addr: addrOf(addr), ...opt(len), protect });
@@ -411,9 +416,11 @@ function formatCallBody(c: CallSpec): string {
     case 'userfaultfd':
       return `${c.dst} = userfaultfd(${[c.eventFork ? 'UFFD_FEATURE_EVENT_FORK' : '', c.wpUnpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : ''].filter(Boolean).join('|')})`;
     case 'uffdio_register':
-      return `uffdio_register(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)}, UFFDIO_REGISTER_MODE_WP)`;
+      return `uffdio_register(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)}, UFFDIO_REGISTER_MODE_${c.minor ? 'MINOR' : 'WP'})`;
     case 'uffdio_writeprotect':
       return `uffdio_writeprotect(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)}, ${c.protect ? 'UFFDIO_WRITEPROTECT_MODE_WP' : '0'})`;
+    case 'uffdio_continue':
+      return `uffdio_continue(${c.uffd}, ${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'uffd_wp_faults':
     case 'uffd_read':
       return `${c.dst} = ${c.fn}(${c.uffd})`;

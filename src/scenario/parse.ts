@@ -75,7 +75,8 @@ export type Call = (
   | { fn: 'odirect_read'; addr: Addr; len?: number; byte: number }
   | { fn: 'odirect_write'; dst: string; addr: Addr; len?: number }
   | { fn: 'userfaultfd'; dst: string; eventFork: boolean; wpUnpopulated?: true }
-  | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number; ret?: string }
+  | { fn: 'uffdio_register'; uffd: string; addr: Addr; len?: number; ret?: string; minor?: true }
+  | { fn: 'uffdio_continue'; uffd: string; addr: Addr; len?: number; ret?: string }
   | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { fn: 'uffd_wp_faults' | 'uffd_read'; dst: string; uffd: string }
   | { fn: 'clear_refs'; ret?: string }
@@ -152,8 +153,9 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   odirect_read: 'odirect_read(ADDR[, LEN], BYTE)',
   odirect_write: 'R = odirect_write(ADDR[, LEN])',
   userfaultfd: 'U = userfaultfd([UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_WP_UNPOPULATED])',
-  uffdio_register: 'uffdio_register(U, ADDR[, LEN], UFFDIO_REGISTER_MODE_WP)',
+  uffdio_register: 'uffdio_register(U, ADDR[, LEN], UFFDIO_REGISTER_MODE_WP or UFFDIO_REGISTER_MODE_MINOR)',
   uffdio_writeprotect: 'uffdio_writeprotect(U, ADDR[, LEN], UFFDIO_WRITEPROTECT_MODE_WP or 0)',
+  uffdio_continue: 'uffdio_continue(U, ADDR[, LEN])',
   uffd_wp_faults: 'R = uffd_wp_faults(U)',
   uffd_read: 'E = uffd_read(U)',
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
@@ -178,7 +180,7 @@ const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
 
 /** System calls whose result may be assigned (`R = madvise(...)`): 0 or an errno name. */
 const RESULT_OPTIONAL: ReadonlySet<CallFn> = new Set<CallFn>([
-  'munmap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'clear_refs',
+  'munmap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'uffdio_continue', 'clear_refs',
   'proc_mem_write', 'waitpid',
 ]);
 
@@ -1060,11 +1062,12 @@ class Parser {
       case 'uffdio_register': {
         arity(3, 4);
         const m = args[args.length - 1];
-        if (m.k !== 'ident' || m.name !== 'UFFDIO_REGISTER_MODE_WP') {
+        if (m.k !== 'ident' || (m.name !== 'UFFDIO_REGISTER_MODE_WP' && m.name !== 'UFFDIO_REGISTER_MODE_MINOR')) {
           const found = m.k === 'ident' && m.name.startsWith('UFFDIO_REGISTER_MODE_') ? `'${m.name}', which the model does not support` : this.exprText(m);
-          throw ScenarioError.expected(m.pos, 'UFFDIO_REGISTER_MODE_WP', found);
+          throw ScenarioError.expected(m.pos, 'UFFDIO_REGISTER_MODE_WP or UFFDIO_REGISTER_MODE_MINOR', found);
         }
-        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), ...ret };
+        const minor = m.name === 'UFFDIO_REGISTER_MODE_MINOR' ? { minor: true as const } : {};
+        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), ...ret, ...minor };
       }
       case 'uffdio_writeprotect': {
         arity(3, 4);
@@ -1075,6 +1078,9 @@ class Parser {
         else throw ScenarioError.expected(m.pos, 'UFFDIO_WRITEPROTECT_MODE_WP (protect) or 0 (unprotect)', this.exprText(m));
         return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...(args.length === 4 ? len(2) : {}), protect, ...ret };
       }
+      case 'uffdio_continue':
+        arity(2, 3);
+        return { ...base, fn, uffd: this.name(args[0], 'a userfaultfd variable'), addr: this.addr(args[1]), ...len(2), ...ret };
       case 'uffd_wp_faults':
       case 'uffd_read':
         arity(1, 1);
@@ -1406,9 +1412,12 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       case 'userfaultfd':
         return [{ op: 'userfaultfd', dst: c.dst, eventFork: c.eventFork, ...(c.wpUnpopulated ? { wpUnpopulated: true as const } : {}), ...at }];
       case 'uffdio_register':
+        if (c.minor) return [withRet(withLen({ op: 'uffd_register_minor' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len), c.ret)];
         return [withRet(withLen({ op: 'uffd_register_wp' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'uffdio_writeprotect':
         return [withRet(withLen({ op: 'uffd_writeprotect' as const, uffd: c.uffd, addr: { ...c.addr }, protect: c.protect, ...at }, c.len), c.ret)];
+      case 'uffdio_continue':
+        return [withRet(withLen({ op: 'uffd_continue' as const, uffd: c.uffd, addr: { ...c.addr }, ...at }, c.len), c.ret)];
       case 'uffd_wp_faults':
         return [{ op: 'uffd_wp_faults', dst: c.dst, uffd: c.uffd, ...at }];
       case 'uffd_read':

@@ -190,7 +190,9 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'device_write':
       return [{ name: s.handle, kinds: WRITE_HANDLES }];
     case 'uffd_register_wp':
+    case 'uffd_register_minor':
     case 'uffd_writeprotect':
+    case 'uffd_continue':
       return [{ name: s.uffd, kinds: ['uffd'] }, mappingUse(s.addr, s.len)];
     case 'uffd_wp_faults':
     case 'uffd_read':
@@ -689,7 +691,9 @@ function checkNumbers(st: Stmt): void {
     case 'mprotect':
     case 'madvise':
     case 'uffd_register_wp':
+    case 'uffd_register_minor':
     case 'uffd_writeprotect':
+    case 'uffd_continue':
       checkAddr(st, st.addr, true);
       checkLen(st, st.len, true);
       return;

@@ -1,10 +1,11 @@
-// userfaultfd write-protect: UFFDIO_REGISTER (MODE_WP), UFFDIO_WRITEPROTECT, the wp fault that
+// userfaultfd write-protect and minor faults: UFFDIO_REGISTER (MODE_WP, MODE_MINOR), UFFDIO_WRITEPROTECT, UFFDIO_CONTINUE, the wp fault that
 // do_wp_page delivers before any COW decision, FAULT_FLAG_UNSHARE bypassing it, and
 // dup_userfaultfd() at fork with and without UFFD_FEATURE_EVENT_FORK.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StepRecord } from '../../src/explore/machine.js';
 import { machine, run, pidOf, presentPte, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { sanityProblems } from '../../src/check/sanity.js';
 
 // ---------------------------------------------------------------------------
 
@@ -251,5 +252,79 @@ process child {
     run(m);
     assert.equal(m.st.status, 'skipped');
     assert.match(m.st.note, /EVENT_FORK/);
+  });
+});
+
+describe('minor faults on shmem (UFFDIO_REGISTER_MODE_MINOR, UFFDIO_CONTINUE)', () => {
+  const SRC = (access: string): string => `process p {
+  fd = memfd_create(PAGE)
+  pwrite(fd, 0x11)
+  mem = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)
+  u = userfaultfd()
+  uffdio_register(u, mem, UFFDIO_REGISTER_MODE_MINOR)
+  ${access}
+}`;
+
+  test('before v5.14 there is no minor registration on shmem: the run is skipped', () => {
+    const m = machine(SRC('r = read(mem)'), 'v5.12');
+    run(m);
+    assert.equal(m.st.status, 'skipped');
+  });
+
+  for (const [era, dirty] of [['v5.14', false], ['v5.16', true], ['v6.18', true]] as const) {
+    test(`${era}: a read of a cached page is a minor fault; the monitor maps the page-cache page read-only${dirty ? ', dirty' : ', clean'}`, () => {
+      const m = machine(SRC('r = read(mem)'), era);
+      const recs = run(m);
+      findEvent(recs, 'handle_userfault', 'UFFD_PAGEFAULT_FLAG_MINOR');
+      findEvent(recs, 'mfill_atomic_install_pte', dirty ? 'read-only, dirty' : 'read-only, clean');
+      assert.deepEqual(m.st.violations, []);
+    });
+  }
+
+  test('a /proc/self/mem write cannot wait for the monitor: EIO (no FAULT_FLAG_ALLOW_RETRY)', () => {
+    const m = machine(SRC('w = proc_mem_write(mem, 0x41)'), 'v6.18');
+    const recs = run(m);
+    findEvent(recs, 'handle_userfault', 'FAULT_FLAG_ALLOW_RETRY missing');
+    const w = m.st.regs[pidOf(m, 'p')].w;
+    assert.deepEqual(w, { kind: 'errno', name: 'EIO' });
+    assert.equal(m.st.status, 'done');
+    assert.deepEqual(sanityProblems(m.st.kernel, true), [], 'the failed GUP dropped what it held');
+  });
+
+  test('UFFDIO_CONTINUE: EFAULT with no page in the page cache, EEXIST once mapped', () => {
+    const m = machine(
+      `process p {
+  fd = memfd_create(PAGE)
+  mem = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)
+  u = userfaultfd()
+  uffdio_register(u, mem, UFFDIO_REGISTER_MODE_MINOR)
+  a = uffdio_continue(u, mem)
+  pwrite(fd, 1)
+  b = uffdio_continue(u, mem)
+  c = uffdio_continue(u, mem)
+}`,
+      'v6.18',
+    );
+    run(m);
+    const regs = m.st.regs[pidOf(m, 'p')];
+    assert.deepEqual([regs.a, regs.b, regs.c], [
+      { kind: 'errno', name: 'EFAULT' },
+      { kind: 'number', value: 0 },
+      { kind: 'errno', name: 'EEXIST' },
+    ]);
+  });
+
+  test('a tmpfile is not shmem: EINVAL', () => {
+    const m = machine(
+      `process p {
+  fd = tmpfile(PAGE)
+  mem = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)
+  u = userfaultfd()
+  r = uffdio_register(u, mem, UFFDIO_REGISTER_MODE_MINOR)
+}`,
+      'v6.18',
+    );
+    run(m);
+    assert.deepEqual(m.st.regs[pidOf(m, 'p')].r, { kind: 'errno', name: 'EINVAL' });
   });
 });

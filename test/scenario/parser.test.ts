@@ -519,3 +519,19 @@ describe('MAP_HUGETLB and hugepages', () => {
     fails(P + 'hugepages 65\nprocess p { exit() }', 2, 11, 'free huge pages in the pool (0 to 64)');
   });
 });
+
+test('userfaultfd minor faults: UFFDIO_REGISTER_MODE_MINOR and uffdio_continue lower to their statements', () => {
+  const b = body(`fd = memfd_create(PAGE)
+m = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)
+u = userfaultfd()
+uffdio_register(u, m, UFFDIO_REGISTER_MODE_MINOR)
+r = uffdio_continue(u, m, PAGE)`);
+  assert.deepEqual(
+    b.slice(3).map(({ pos: _p, text: _t, ...rest }) => rest),
+    [
+      { op: 'uffd_register_minor', uffd: 'u', addr: { base: 'm', offset: 0 } },
+      { op: 'uffd_continue', uffd: 'u', addr: { base: 'm', offset: 0 }, len: 4096, ret: 'r' },
+    ],
+  );
+  fails('scenario "s"\nprocess p {\n  fd = memfd_create(PAGE)\n  m = mmap(PAGE, PROT_READ, MAP_PRIVATE, fd)\n  u = userfaultfd()\n  uffdio_register(u, m, UFFDIO_REGISTER_MODE_MISSING)\n}\n', 6, 25, "UFFDIO_REGISTER_MODE_WP or UFFDIO_REGISTER_MODE_MINOR, found 'UFFDIO_REGISTER_MODE_MISSING', which the model does not support");
+});

@@ -13,6 +13,7 @@ import { v5_9 } from './v5.9.js';
 import { v5_11 } from './v5.11.js';
 import { v5_12 } from './v5.12.js';
 import { v5_14 } from './v5.14.js';
+import { v5_16 } from './v5.16.js';
 import { v5_18 } from './v5.18.js';
 import { v5_19 } from './v5.19.js';
 import { v6_0 } from './v6.0.js';
@@ -22,7 +23,7 @@ import { v6_4 } from './v6.4.js';
 import { v6_5 } from './v6.5.js';
 import { v6_18 } from './v6.18.js';
 
-export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_13, v4_14, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_18, v5_19, v6_0, v6_2, v6_3, v6_4, v6_5, v6_18];
+export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_13, v4_14, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_16, v5_18, v5_19, v6_0, v6_2, v6_3, v6_4, v6_5, v6_18];
 
 export const ERA_NAMES: readonly string[] = ERAS.map((e) => e.name);
 

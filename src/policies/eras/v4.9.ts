@@ -42,5 +42,7 @@ export const v4_9: Policy = {
   // and its reasoning: rules.ts); only what it does with PageAnonExclusive changes, in v5.19.
   hugetlbWpReuse: cited(hugetlbMapcount, '', 'hugetlb_cow(): reuse iff page_mapcount(old_page) == 1 && PageAnon(old_page) (mm/hugetlb.c)', '2.6'),
   hugetlbForkPinned: cited('share', '', 'copy_hugetlb_page_range(): write-protect both PTEs and share the page, pinned or not', '2.6'),
+  uffdMinorShmem: cited(false, '', 'no userfaultfd minor faults on shmem before c949b097ef2e (v5.14)', '4.3'),
+  uffdContinueDirty: cited(false, '', 'no UFFDIO_CONTINUE on shmem before 153132571f02 (v5.14)', '4.3'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
 };

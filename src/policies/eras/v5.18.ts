@@ -2,13 +2,13 @@
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
 import { pageCountAfterSwapFree } from '../rules.js';
-import { v5_14 } from './v5.14.js';
+import { v5_16 } from './v5.16.js';
 
 export const v5_18: Policy = {
-  ...v5_14,
+  ...v5_16,
   name: 'v5.18',
   kernels: '5.18',
-  summary: 'As v5.14, with the part-1 reuse rule: the swap cache freed (53a05ad9f21d), an early page_count > 3 copy and the local LRU pagevecs drained (d4c470970d45).',
+  summary: 'As v5.16, with the part-1 reuse rule: the swap cache freed (53a05ad9f21d), an early page_count > 3 copy and the local LRU pagevecs drained (d4c470970d45).',
   // COW fixes part 1 changed the rule in two commits: 53a05ad9f21d frees the swap cache before
   // the page_count check; d4c470970d45 ("mm: optimize do_wp_page() for fresh pages in local LRU
   // pagevecs") adds the early page_count > 3 copy and the lru_add_drain().

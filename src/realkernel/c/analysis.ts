@@ -88,6 +88,8 @@ export class Analysis {
   eventFork = false;
   /** Some userfaultfd() asks for UFFD_FEATURE_WP_UNPOPULATED. */
   wpUnpopulated = false;
+  /** Some range is registered for minor faults: every userfaultfd() asks for UFFD_FEATURE_MINOR_SHMEM. */
+  minorShmem = false;
   readonly ops = new Set<Stmt['op']>();
   readonly kinds = new Set<VarKind>();
   readonly observes = new Set<string>();
@@ -111,6 +113,7 @@ export class Analysis {
         if (st.op === 'file_create') this.fileLen.set(st.dst, Math.max(this.fileLen.get(st.dst) ?? 0, st.len));
         if (st.op === 'userfaultfd' && st.eventFork) this.eventFork = true;
         if (st.op === 'userfaultfd' && st.wpUnpopulated) this.wpUnpopulated = true;
+        if (st.op === 'uffd_register_minor') this.minorShmem = true;
         if (st.op === 'observe') this.observes.add(st.what);
         if (st.op === 'uffd_read') this.manualUffds.add(st.uffd);
       }

@@ -10,6 +10,7 @@ export const RT_UFFD = String.raw`/* ---- userfaultfd write-protect and its moni
 
 /* The features asked of UFFDIO_API besides UFFD_FEATURE_PAGEFAULT_FLAG_WP, for SKIP reasons. */
 RT const char *rt_uffd_features_text(unsigned long long features) {
+  if (features & UFFD_FEATURE_MINOR_SHMEM) return "UFFD_FEATURE_MINOR_SHMEM";
   if ((features & UFFD_FEATURE_EVENT_FORK) && (features & UFFD_FEATURE_WP_UNPOPULATED)) return "UFFD_FEATURE_EVENT_FORK|UFFD_FEATURE_WP_UNPOPULATED";
   if (features & UFFD_FEATURE_EVENT_FORK) return "UFFD_FEATURE_EVENT_FORK";
   if (features & UFFD_FEATURE_WP_UNPOPULATED) return "UFFD_FEATURE_WP_UNPOPULATED";
@@ -32,7 +33,8 @@ static void rt_monitor_main(void);
 
 /* The monitor of a context: counts each write-protect fault and resolves it by un-protecting
  * the page (UFFDIO_WRITEPROTECT mode 0, which wakes the faulting thread), as the model's
- * handleUserfault does; on UFFD_EVENT_FORK it records the child's context and monitors it too. */
+ * handleUserfault does; a minor fault it resolves with UFFDIO_CONTINUE (handleUserfaultMinor);
+ * on UFFD_EVENT_FORK it records the child's context and monitors it too. */
 static void rt_monitor_body(int slot) {
   int fd = ctl->uctx[slot].fd;
   for (;;) {
@@ -44,7 +46,10 @@ static void rt_monitor_body(int slot) {
     atomic_fetch_add(&ctl->mon_reading, 1);
     struct uffd_msg m;
     ssize_t n = read(fd, &m, sizeof m);
-    if (n == (ssize_t)sizeof m && m.event == UFFD_EVENT_PAGEFAULT) {
+    if (n == (ssize_t)sizeof m && m.event == UFFD_EVENT_PAGEFAULT && (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR)) {
+      struct uffdio_continue cont = { .range = { .start = m.arg.pagefault.address & ~(PAGE - 1), .len = PAGE }, .mode = 0 };
+      while (ioctl(fd, UFFDIO_CONTINUE, &cont) < 0 && errno == EAGAIN) sched_yield();
+    } else if (n == (ssize_t)sizeof m && m.event == UFFD_EVENT_PAGEFAULT) {
       if (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) atomic_fetch_add(&ctl->uctx[slot].wp_faults, 1);
       struct uffdio_writeprotect wp = { .range = { .start = m.arg.pagefault.address & ~(PAGE - 1), .len = PAGE }, .mode = 0 };
       while (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno == EAGAIN) sched_yield();
@@ -125,9 +130,14 @@ RT int rt_uffd_fd(struct rt_uffd *u) {
   return fd;
 }
 
-RT int rt_uffd_register(struct rt_uffd *u, char *addr, size_t len) {
-  struct uffdio_register r = { .range = { .start = (uintptr_t)addr, .len = len }, .mode = UFFDIO_REGISTER_MODE_WP };
+RT int rt_uffd_register(struct rt_uffd *u, char *addr, size_t len, int minor) {
+  struct uffdio_register r = { .range = { .start = (uintptr_t)addr, .len = len }, .mode = minor ? UFFDIO_REGISTER_MODE_MINOR : UFFDIO_REGISTER_MODE_WP };
   return rt_err(ioctl(rt_uffd_fd(u), UFFDIO_REGISTER, &r));
+}
+
+RT int rt_uffd_continue(struct rt_uffd *u, char *addr, size_t len) {
+  struct uffdio_continue c = { .range = { .start = (uintptr_t)addr, .len = len }, .mode = 0 };
+  return rt_err(ioctl(rt_uffd_fd(u), UFFDIO_CONTINUE, &c));
 }
 
 RT int rt_uffd_writeprotect(struct rt_uffd *u, char *addr, size_t len, int protect) {
