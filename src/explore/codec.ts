@@ -42,7 +42,7 @@ const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpag
 export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile'];
 
 export function vmaBits(v: Vma): number {
-  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0);
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0) | (v.mergeable ? 16384 : 0);
 }
 
 /** A PTE's bits (also hashed by the fingerprint). */
@@ -230,7 +230,7 @@ export class StateCodec {
     for (const pg of k.pages) {
       this.w(pg.refcount);
       this.w(pg.mapcount);
-      this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0) | (pg.hugetlb ? 16 : 0));
+      this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0) | (pg.hugetlb ? 16 : 0) | (pg.ksm ? 32 : 0));
       this.w(pg.swapSlot);
       this.wl(pg.data);
     }
@@ -558,7 +558,7 @@ export class StateCodec {
       const mapcount = this.x();
       const f = this.x();
       const swapSlot = this.x();
-      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, hugetlb: (f & 16) !== 0, data: this.xl() };
+      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, hugetlb: (f & 16) !== 0, ksm: (f & 32) !== 0, data: this.xl() };
     }
     const procs = new Array<Process>(this.x());
     for (let i = 0; i < procs.length; i++) {
@@ -594,6 +594,7 @@ export class StateCodec {
           hugeResv: (f & 1024) !== 0,
           hugeOwner: (f & 2048) !== 0,
           hugeUnmapped: (f & 4096) !== 0,
+          mergeable: (f & 16384) !== 0,
         };
       }
       const ptes = new Array<Pte | null>(this.x());

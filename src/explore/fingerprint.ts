@@ -313,7 +313,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(pfn(p));
     h.n(pg.refcount);
     h.n(pg.mapcount);
-    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0));
+    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0) | (pg.ksm ? 16 : 0));
     h.n(pg.swapSlot);
     h.list(pg.data);
   };

@@ -45,6 +45,7 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     hugeResv: hugetlb,
     hugeOwner: hugetlb,
     hugeUnmapped: false,
+    mergeable: false,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);

@@ -37,6 +37,7 @@ export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number 
     freed: false,
     swapSlot: -1,
     hugetlb,
+    ksm: false,
     data: new Array<number>(k.cells).fill(ZERO_TOKEN),
   };
   const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);
@@ -64,6 +65,8 @@ export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
     if (page.mapcount !== 0) throw insane(`pfn ${pfn} freed while still mapped (mapcount ${page.mapcount})`);
     page.freed = true;
     page.anonExclusive = false;
+    // The stable tree's node goes stale with its page (get_ksm_page() drops it on its next look).
+    page.ksm = false;
     // free_huge_folio(): a hugetlb page goes back to the pool, not to the buddy allocator.
     if (page.hugetlb) k.s.hugeFree++;
   }

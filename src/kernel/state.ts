@@ -31,6 +31,13 @@ export interface Page {
   /** PageHuge: a hugetlb page, taken from the huge page pool and given back to it when freed. */
   hugetlb: boolean;
   /**
+   * PageKsm: a stable-tree page of KSM (mm/ksm.c), shared by every mapping ksmd merged into it.
+   * Anonymous in the kernel's sense (PageAnon), never PageAnonExclusive. The stable tree holds
+   * no reference of its own (get_ksm_page() takes one only while it looks), so page_count is
+   * mappings + references as for any page, and the page is freed with its last mapping.
+   */
+  ksm: boolean;
+  /**
    * Contents, one token per cell (the cells are the byte ranges the scenario distinguishes).
    * Replaced on every store, never changed in place: copies of a state share it.
    */
@@ -151,6 +158,8 @@ export interface Vma {
   hugeOwner: boolean;
   /** HPAGE_RESV_UNMAPPED: the owner took a page away from this VMA (unmap_ref_private()). */
   hugeUnmapped: boolean;
+  /** VM_MERGEABLE (MADV_MERGEABLE): ksmd scans this VMA's anonymous pages; copied to the child at fork. */
+  mergeable: boolean;
 }
 
 export interface Mm {
@@ -326,6 +335,7 @@ export function newKernelState(cells: number, hugePool = 0): KernelState {
     freed: false,
     swapSlot: -1,
     hugetlb: false,
+    ksm: false,
     data: new Array<Token>(cells).fill(ZERO_TOKEN),
   };
   return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], hugePool, hugeFree: hugePool, hugeResv: 0, events: [] };
@@ -376,7 +386,7 @@ export function cloneZapFrame(f: ZapFrame): ZapFrame {
 
 /** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
 function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, data: p.data };
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, ksm: p.ksm, data: p.data };
 }
 
 function cloneVma(v: Vma): Vma {
@@ -400,6 +410,7 @@ function cloneVma(v: Vma): Vma {
     hugeResv: v.hugeResv,
     hugeOwner: v.hugeOwner,
     hugeUnmapped: v.hugeUnmapped,
+    mergeable: v.mergeable,
   };
 }
 

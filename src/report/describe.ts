@@ -42,7 +42,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`pfn ${pfn}`, 'freed');
       return;
     }
-    const flags = [pageBacking(s, pfn), pg.hugetlb ? 'hugetlb' : '', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
+    const flags = [pageBacking(s, pfn), pg.hugetlb ? 'hugetlb' : '', pg.ksm ? 'KSM' : '', pg.anonExclusive ? 'AnonExclusive' : '', pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', pg.swapSlot >= 0 ? `SwapCache(slot ${pg.swapSlot})` : '']
       .filter(Boolean)
       .join(' ');
     out.set(`pfn ${pfn}`, `page_count ${pg.refcount} mapcount ${pg.mapcount} ${flags}`);
@@ -64,6 +64,7 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
         v.softDirty ? '' : '!VM_SOFTDIRTY',
         v.uffdWp ? `VM_UFFD_WP(#${v.uffdCtx})` : '',
         v.hugetlb ? 'VM_HUGETLB' : '',
+        v.mergeable ? 'VM_MERGEABLE' : '',
         v.hugeOwner ? 'HPAGE_RESV_OWNER' : '',
         v.hugeUnmapped ? 'HPAGE_RESV_UNMAPPED' : '',
       ]
