@@ -207,6 +207,7 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
     return wpPageCopy(k, mm, stepped, vma, vpn, unshare);
   }
   const page = pageOf(k, pte.pfn);
+  if (page.ksm && k.policy.ksmReuse.value) return doWpPageKsm(k, mm, stepped, vma, vpn, pte);
   const rule = k.policy.wpReuse;
   const inSwapCache = page.swapSlot >= 0;
   const swapCount = inSwapCache ? k.s.swap[page.swapSlot].count : 0;
@@ -214,7 +215,7 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
     pageCount: page.refcount,
     mapcount: page.mapcount,
     anonExclusive: page.anonExclusive,
-    ksm: false,
+    ksm: page.ksm,
     swapCount,
     inSwapCache,
   });
@@ -233,6 +234,25 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
     trace(k, 'do_wp_page', `unshare: pfn ${pte.pfn} marked PageAnonExclusive, PTE stays read-only`);
     return 'done';
   }
+  wpPageReuse(k, vma, pte);
+  return 'done';
+}
+
+/**
+ * do_wp_page() on a KSM page from 52d1e606ee73 (v5.1) to 09854ba94c6a (v5.9): copy if the page is
+ * in the swap cache or page_count != 1; otherwise reuse_ksm_page(), whose page_ref_freeze(page, 1)
+ * succeeds with no other reference, and whose page_move_anon_rmap() makes the page an ordinary
+ * anonymous page of this VMA again (its stable-tree node goes stale).
+ */
+function doWpPageKsm(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: number, pte: Pte): PteFaultResult {
+  const page = pageOf(k, pte.pfn);
+  const knob = k.policy.ksmReuse;
+  if (page.swapSlot >= 0 || page.refcount !== 1) {
+    trace(k, 'do_wp_page', `PageKsm and ${page.swapSlot >= 0 ? 'PageSwapCache' : `page_count ${page.refcount} != 1`} -> wp_page_copy`, knob);
+    return wpPageCopy(k, mm, stepped, vma, vpn, false);
+  }
+  page.ksm = false;
+  trace(k, 'reuse_ksm_page', `PageKsm, page_count 1: page_ref_freeze(page, 1) succeeds; pfn ${pte.pfn} moved to this VMA's anon_vma, no longer PageKsm`, knob);
   wpPageReuse(k, vma, pte);
   return 'done';
 }

@@ -144,6 +144,10 @@ export interface Policy {
   uffdMinorShmem: Knob<boolean>;
   /** UFFDIO_CONTINUE (mfill_atomic_install_pte) marks the PTE it installs dirty even when read-only. */
   uffdContinueDirty: Knob<boolean>;
+  /** do_wp_page(): reuse_ksm_page(), a write fault reuses a KSM page that one PTE maps and nothing else references. */
+  ksmReuse: Knob<boolean>;
+  /** break_ksm() (MADV_UNMERGEABLE, and ksmd undoing a half merge) unshares with FAULT_FLAG_UNSHARE (else it takes a write fault). */
+  ksmBreakUnshare: Knob<boolean>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -174,6 +178,8 @@ export const KNOB_NAMES = [
   'hugetlbForkPinned',
   'uffdMinorShmem',
   'uffdContinueDirty',
+  'ksmReuse',
+  'ksmBreakUnshare',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

@@ -29,6 +29,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   hugetlbForkPinned: 'hugetlb fork, pinned',
   uffdMinorShmem: 'uffd minor (shmem)',
   uffdContinueDirty: 'UFFDIO_CONTINUE dirty',
+  ksmReuse: 'KSM page reuse',
+  ksmBreakUnshare: 'KSM unmerge unshare',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -8,7 +8,7 @@ import { v4_14 } from './v4.14.js';
 export const v4_20: Policy = {
   ...v4_14,
   name: 'v4.20',
-  kernels: '4.20 – 5.3',
+  kernels: '4.20 – 5.3 (5.1 – 5.3 also reuse a KSM page mapped once, as v5.4 does: 52d1e606ee73)',
   summary: 'As v4.14 (reuse by mapcount); munmap() downgrades mmap_lock to read before it zaps the pages.',
   // Yang Shi's dd2283f2605e went in "during the 4.20 merge window" (Dave Hansen, 5a28fc94c914
   // "x86/mpx, mm/core: Fix recursive munmap() corruption"); its Fixes: tags carry

@@ -44,5 +44,9 @@ export const v4_9: Policy = {
   hugetlbForkPinned: cited('share', '', 'copy_hugetlb_page_range(): write-protect both PTEs and share the page, pinned or not', '2.6'),
   uffdMinorShmem: cited(false, '', 'no userfaultfd minor faults on shmem before c949b097ef2e (v5.14)', '4.3'),
   uffdContinueDirty: cited(false, '', 'no UFFDIO_CONTINUE on shmem before 153132571f02 (v5.14)', '4.3'),
+  // KSM (mm/ksm.c, 2.6.32) is older than every era here: do_wp_page() took PageKsm pages out of
+  // the reuse test (PageAnon && !PageKsm) and copied them, until 52d1e606ee73 (v5.1).
+  ksmReuse: cited(false, '', 'do_wp_page(): a PageKsm page is always copied (PageAnon(page) && !PageKsm(page) guards the reuse test)', '2.6.32'),
+  ksmBreakUnshare: cited(false, '', 'break_ksm(): handle_mm_fault(FAULT_FLAG_WRITE) until the page is no longer PageKsm', '2.6.32'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
 };
