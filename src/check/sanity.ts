@@ -1,6 +1,7 @@
 // Kernel sanity: the model's own books must balance after every step. page_count is exactly
 // mappings + held references (pins weigh GUP_PIN_COUNTING_BIAS) + page-cache references +
-// the batches of mmu_gathers in progress;
+// the batches of mmu_gathers in progress (a KSM page's stable tree holds none: mm/ksm.c takes a
+// reference only while it looks at the page);
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/state.js';
@@ -22,6 +23,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
       const pte = ptes[vpn];
       if (!pte || pte.pfn === ZERO_PFN) continue;
       if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${pte.pfn} at page ${vpn}`);
+      if (pte.write && s.pages[pte.pfn].ksm) problems.push(`${p.name}: a writable PTE maps KSM pfn ${pte.pfn} at page ${vpn}`);
       maps[pte.pfn]++;
       refs[pte.pfn]++;
     }
@@ -69,9 +71,13 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     if (pfn === ZERO_PFN) continue;
     const pg = s.pages[pfn];
     if (pg.freed) {
+      if (pg.ksm) problems.push(`freed pfn ${pfn} is still PageKsm`);
       if (refs[pfn] > 0) problems.push(`freed pfn ${pfn} is still mapped or referenced`);
       continue;
     }
+    // A KSM page is anonymous and never exclusive: every mapping of it is read-only (it is
+    // merged only after write_protect_page(), and unmerged by a copy).
+    if (pg.ksm && (!pg.anon || pg.anonExclusive || pg.hugetlb)) problems.push(`KSM pfn ${pfn} is ${!pg.anon ? 'not PageAnon' : pg.hugetlb ? 'a hugetlb page' : 'PageAnonExclusive'}`);
     if (pg.mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${pg.mapcount}, but ${maps[pfn]} PTE(s) map it`);
     if (pg.refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${pg.refcount}, but ${refs[pfn]} reference(s) are held`);
     if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);

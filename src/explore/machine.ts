@@ -13,6 +13,7 @@ import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
 import { findVma } from '../kernel/vma.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise, dontneedGather } from '../kernel/madvise.js';
+import { ksmMerge } from '../kernel/ksm.js';
 import { tlbFinishMmu, type MmuGather } from '../kernel/mmu_gather.js';
 import { doFork, forkPrepare } from '../kernel/fork.js';
 import { abandonWpCopy } from '../kernel/memory.js';
@@ -201,6 +202,8 @@ export class Machine {
       const child = this.st.kernel.procs.findIndex((p) => p.name === s.child);
       return child >= 0 && !this.st.kernel.procs[child].alive;
     }
+    // ksmd takes each scanned mm's mmap_lock for read in turn.
+    if (s.op === 'ksm_merge') return this.st.kernel.procs.every((p) => !p.alive || p.mm.mmapWriter < 0 || p.mm.mmapWriter === ti);
     const lock = this.lockNeeded(ti, s);
     const otherWriter = mm.mmapWriter >= 0 && mm.mmapWriter !== ti;
     if (lock === 'write') return !otherWriter && mm.mmapReaders === 0;
@@ -1005,6 +1008,9 @@ export class Machine {
         rec.observation = String(n);
         return true;
       }
+      case 'ksm_merge':
+        ksmMerge(k);
+        return true;
       case 'clear_refs_soft_dirty':
         return this.twoPhase(k, ti, pid, 'clear_refs_write', 0, 0, this.policy.clearRefsWriteLock.value ? 'write' : 'read', () => clearRefsStart(k, pid));
       case 'observe': {

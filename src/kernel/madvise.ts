@@ -1,11 +1,12 @@
 // mm/madvise.c: MADV_DONTNEED (in steps around its mmu_gather), MADV_DONTFORK/DOFORK,
-// MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT.
+// MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT, MADV_MERGEABLE/UNMERGEABLE (ksm.ts).
 import type { Advice } from '../scenario/ast.js';
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 import { madvisePageout } from './swap.js';
+import { ksmMadvise } from './ksm.js';
 
 export function doMadvise(k: KernelCtx, pid: number, start: number, pages: number, advice: Advice): void {
   const mm = k.s.procs[pid].mm;
@@ -18,6 +19,10 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
   // madvise_behavior_valid(): MADV_WIPEONFORK only on private anonymous memory (vm_file or VM_SHARED: EINVAL).
   if ((advice === 'WIPEONFORK') && vmas.some((v) => v.shared || v.shmem >= 0)) {
     throw errno('EINVAL', 'MADV_WIPEONFORK applies to private anonymous mappings only');
+  }
+  if (advice === 'MERGEABLE' || advice === 'UNMERGEABLE') {
+    ksmMadvise(k, pid, vmas, start, pages, advice === 'MERGEABLE');
+    return;
   }
   for (const vma of vmas) {
     switch (advice) {

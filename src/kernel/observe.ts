@@ -1,8 +1,7 @@
 // What userspace can read about the page an address maps: /proc/PID/pagemap
 // (fs/proc/task_mmu.c: pte_to_pagemap_entry, pagemap_pte_hole), /proc/kpageflags and
 // /proc/kpagecount (fs/proc/page.c: stable_page_flags, kpagecount_read), and mincore(2)
-// (mm/mincore.c: mincore_pte_range). The model has base anonymous pages only: no THP and no KSM
-// yet, so KPF_THP and KPF_KSM are never set here.
+// (mm/mincore.c: mincore_pte_range). The model has no THP, so KPF_THP is never set here.
 import type { ObserveWhat } from '../scenario/ast.js';
 import { PAGE_NONE, PAGE_SWAPPED, fieldIndex } from '../uapi/observe.js';
 import type { KernelCtx } from './context.js';
@@ -49,6 +48,8 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
       let bits = 0;
       if (pte && pte.pfn === ZERO_PFN) bits |= bit('kpageflags', 'zero_page');
       if (page?.anon) bits |= bit('kpageflags', 'anon');
+      // stable_page_flags(): KPF_KSM for a PageKsm page (which is KPF_ANON too).
+      if (page?.ksm) bits |= bit('kpageflags', 'ksm');
       return { kind: 'bits', what: 'kpageflags', bits };
     }
     case 'kpagecount':

@@ -11,7 +11,7 @@
 // reference on it. pageout() completes at once (no writeback in flight), and the swap device is
 // never full (mem_cgroup_swap_full() is false), so nothing frees a swap-cache page early.
 import type { KernelCtx } from './context.js';
-import { insane, trace } from './context.js';
+import { insane, trace, unsupported } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, setSwapPte, swapPteAt, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
@@ -113,6 +113,9 @@ export function madvisePageout(k: KernelCtx, mm: Mm, vma: Vma, start: number, pa
     if (!pte || pte.pfn === ZERO_PFN || vma.shared) continue;
     const page = pageOf(k, pte.pfn);
     if (!page.anon) continue;
+    // A KSM page is reclaimed through rmap_walk_ksm() and swapped in by ksm_might_need_to_copy():
+    // neither is modelled.
+    if (page.ksm && page.mapcount === 1) throw unsupported(`MADV_PAGEOUT of KSM pfn ${pte.pfn} (swapping KSM pages is not modelled)`);
     // madvise_cold_or_pageout_pte_range(): "Do not interfere with other mappings of this page"
     // (12e967fd8e4e, v5.6; now folio_mapcount() != folio_nr_pages()).
     if (page.mapcount !== 1) {

@@ -18,6 +18,7 @@ import {
   RT_OBSERVE,
   RT_PIPE,
   RT_GETREF,
+  RT_KSM,
   RT_PROBES,
   RT_PROC,
   RT_RING,
@@ -239,6 +240,8 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return [`rt_uffd_read(${cString(st.dst)}, &${a.field(proc, st.uffd)});`];
     case 'clear_refs_soft_dirty':
       return [`rt_result(${ret(st.ret)}, rt_clear_refs(), ${text});`];
+    case 'ksm_merge':
+      return ['rt_ksm_merge();'];
     case 'numa_hinting':
       throw new Error('internal: numa_hinting reached the C writer');
     case 'proc_mem_write':
@@ -294,6 +297,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   const useGupTest = has('gup_test') || requires.has('GUP_TEST');
   const useObserve = a.ops.has('observe') || a.ops.has('faults') || requires.has('MEM_SOFT_DIRTY');
   const useRing = has('ring') || has('dio');
+  const useKsm = a.ops.has('ksm_merge') || requires.has('KSM') || s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && (st.advice === 'MERGEABLE' || st.advice === 'UNMERGEABLE')));
   const useTmpfile = useRing || has('file');
 
   const sections: string[] = [RT_CORE];
@@ -308,6 +312,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write')) sections.push(RT_PROC);
   if (useObserve) sections.push(RT_OBSERVE);
   if (useUffd) sections.push(RT_UFFD);
+  if (useKsm) sections.push(RT_KSM);
 
   const probes: { name: ProbeName; call: string; why: string }[] = [];
   if (useGupTest) probes.push({ name: 'gup_test', call: 'rt_probe_gup_test();', why: 'gup_test_*()' });
@@ -319,6 +324,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });
   if (requires.has('TRANSPARENT_HUGEPAGE')) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: 'require CONFIG_TRANSPARENT_HUGEPAGE' });
   if (s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && st.advice === 'PAGEOUT'))) probes.push({ name: 'swap', call: 'rt_probe_swap();', why: 'MADV_PAGEOUT' });
+  if (useKsm) probes.push({ name: 'ksm', call: 'rt_probe_ksm();', why: 'KSM (ksm_merge(), MADV_MERGEABLE)' });
   if (s.hugepages !== undefined) probes.push({ name: 'hugepages', call: `rt_probe_hugepages(${s.hugepages});`, why: `hugepages ${s.hugepages}` });
 
   const first = s.processes[0];
@@ -402,6 +408,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
 
   out.push('int main(void) {', `  rt_init(${cString(first)});`);
   for (const p of probes) out.push(`  ${p.call} /* ${p.why} */`);
-  out.push('  rt_ready();', `  return rt_supervise(start_${first});`, '}', '');
+  if (useKsm) out.push('  rt_ready();', `  int rc = rt_supervise(start_${first});`, '  rt_ksm_restore(); /* whatever way the scenario ended */', '  return rc;', '}', '');
+  else out.push('  rt_ready();', `  return rt_supervise(start_${first});`, '}', '');
   return out.join('\n');
 }

@@ -25,7 +25,7 @@ export interface Prot {
 /** What backs a file: a memfd (shmem) or a file on the filesystem of the working directory (tmpfile()). */
 export type FileKind = 'memfd' | 'tmpfile';
 
-export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT';
+export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT' | 'MERGEABLE' | 'UNMERGEABLE';
 
 export interface GupFlags {
   /** FOLL_PIN (pin_user_pages*) rather than FOLL_GET (get_user_pages*). */
@@ -109,6 +109,11 @@ export type Stmt = (
   | { op: 'uffd_read'; dst: string; uffd: string }
   /** echo 4 > /proc/self/clear_refs */
   | { op: 'clear_refs_soft_dirty'; ret?: string }
+  /**
+   * ksm_merge(): ksmd scans every VM_MERGEABLE area (twice, as ksm_functional_tests.c's
+   * ksm_merge() waits for) and merges identical anonymous pages.
+   */
+  | { op: 'ksm_merge' }
   /** NUMA balancing's task_numa_work → change_prot_numa() on the range: protnone PTEs, deferred flush. */
   | { op: 'numa_hinting'; addr: Addr; len?: number }
   /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */

@@ -256,6 +256,9 @@ export class ThreadBuilder {
   clearRefs(): this {
     return this.add({ fn: 'clear_refs' });
   }
+  ksmMerge(): this {
+    return this.add({ fn: 'ksm_merge' });
+  }
   procMemWrite(addr: AddrArg, byte: number, len?: number): this {
     return this.add({ fn: 'proc_mem_write', addr: addrOf(addr), byte, ...opt(len) });
   }
@@ -426,6 +429,8 @@ function formatCallBody(c: CallSpec): string {
       return `${c.dst} = ${c.fn}(${c.uffd})`;
     case 'clear_refs':
       return 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
+    case 'ksm_merge':
+      return 'ksm_merge()';
     case 'proc_mem_write':
       return `proc_mem_write(${fmtAddr(c.addr)}, ${c.byte}${fmtLen(c.len)})`;
     case 'page':

@@ -80,6 +80,7 @@ export type Call = (
   | { fn: 'uffdio_writeprotect'; uffd: string; addr: Addr; len?: number; protect: boolean; ret?: string }
   | { fn: 'uffd_wp_faults' | 'uffd_read'; dst: string; uffd: string }
   | { fn: 'clear_refs'; ret?: string }
+  | { fn: 'ksm_merge' }
   | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number; ret?: string }
   | { fn: ObserveWhat; dst: string; addr: Addr }
   | { fn: 'faults'; dst: string }
@@ -159,6 +160,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   uffd_wp_faults: 'R = uffd_wp_faults(U)',
   uffd_read: 'E = uffd_read(U)',
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
+  ksm_merge: 'ksm_merge()',
   proc_mem_write: 'proc_mem_write(ADDR, BYTE[, LEN])',
   page: 'P = page(ADDR)',
   pagemap: 'M = pagemap(ADDR)',
@@ -940,7 +942,7 @@ class Parser {
       case 'madvise': {
         arity(2, 3);
         const a = args[args.length - 1];
-        const names = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
+        const names = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE'];
         const expected = 'one of ' + names.map((n) => 'MADV_' + n).join(', ');
         if (a.k !== 'ident' || !names.includes(a.name.slice(5)) || !a.name.startsWith('MADV_')) {
           const found = a.k === 'ident' && a.name.startsWith('MADV_') ? `'${a.name}', which the model does not support` : this.exprText(a);
@@ -1093,6 +1095,9 @@ class Parser {
         }
         return { ...base, fn, ...ret };
       }
+      case 'ksm_merge':
+        arity(0, 0);
+        return { ...base, fn };
       case 'proc_mem_write':
         arity(2, 3);
         return { ...base, fn, addr: this.addr(args[0]), byte: this.byte(args[1]), ...len(2), ...ret };
@@ -1424,6 +1429,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [{ op: 'uffd_read', dst: c.dst, uffd: c.uffd, ...at }];
       case 'clear_refs':
         return [withRet({ op: 'clear_refs_soft_dirty' as const, ...at }, c.ret)];
+      case 'ksm_merge':
+        return [{ op: 'ksm_merge', ...at }];
       case 'proc_mem_write':
         return [withRet(withLen({ op: 'proc_mem_write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len), c.ret)];
       case 'page':

@@ -164,6 +164,7 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'pipe':
     case 'userfaultfd':
     case 'clear_refs_soft_dirty':
+    case 'ksm_merge':
     case 'faults':
       return [];
     case 'observe':

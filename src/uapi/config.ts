@@ -2,8 +2,8 @@
 // `require` them (it is skipped where one is off); `--config NAME=y|n` sets them for a run, and
 // `cowlab kernel` reads them from the running kernel's configuration.
 
-export type ConfigName = 'MEM_SOFT_DIRTY' | 'TRANSPARENT_HUGEPAGE' | 'USERFAULTFD' | 'GUP_TEST';
-export const CONFIG_NAMES: readonly ConfigName[] = ['MEM_SOFT_DIRTY', 'TRANSPARENT_HUGEPAGE', 'USERFAULTFD', 'GUP_TEST'];
+export type ConfigName = 'MEM_SOFT_DIRTY' | 'TRANSPARENT_HUGEPAGE' | 'USERFAULTFD' | 'GUP_TEST' | 'KSM';
+export const CONFIG_NAMES: readonly ConfigName[] = ['MEM_SOFT_DIRTY', 'TRANSPARENT_HUGEPAGE', 'USERFAULTFD', 'GUP_TEST', 'KSM'];
 
 /**
  * The options, and one machine setting the scenarios depend on: `NR_HUGEPAGES`, the huge pages
@@ -26,10 +26,11 @@ export const CONFIG_EFFECT: Readonly<Record<ConfigName, string>> = {
   TRANSPARENT_HUGEPAGE: 'no effect on base pages (the model has no THP yet); scenarios may require it',
   USERFAULTFD: 'userfaultfd() fails with ENOSYS: scenarios that use it are skipped',
   GUP_TEST: 'no /sys/kernel/debug/gup_test: gup_test_* statements are skipped',
+  KSM: 'madvise(MADV_MERGEABLE/MADV_UNMERGEABLE) fails with EINVAL and there is no /sys/kernel/mm/ksm: scenarios that use KSM are skipped',
 };
 
 /** The model's default: every option on. */
-export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES };
+export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, KSM: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES };
 
 /** Parses `NAME=y|n` (NAME with or without CONFIG_) or `NR_HUGEPAGES=N`; an error text on failure. */
 export function parseConfigSetting(text: string): ConfigSettings | string {

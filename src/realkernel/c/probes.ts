@@ -85,6 +85,15 @@ RT void rt_probe_hugepages(long want) {
   if (p == MAP_FAILED) rt_skip("hugetlb: cannot hold the free huge pages beyond the scenario's pool", rt_strerror(errno));
   madvise(p, len, MADV_DONTFORK);
 }`,
+  ksm: String.raw`/* CONFIG_KSM: /sys/kernel/mm/ksm exists. One program at a time changes its settings (a lock
+ * file where /tmp exists); the settings are saved before any scenario process starts. */
+RT void rt_probe_ksm(void) {
+  if (access(RT_KSM_DIR "run", W_OK) < 0) rt_skip("CONFIG_KSM: /sys/kernel/mm/ksm/run is missing or not writable", rt_strerror(errno));
+  int lock = open("/tmp/.cowlab-ksm.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock >= 0) flock(lock, LOCK_EX); /* held until the scenario's last process is gone */
+  for (int i = 0; i < RT_KSM_N; i++) rt_ksm_have[i] = rt_ksm_get(rt_ksm_names[i], &rt_ksm_saved[i]) == 0;
+  if (!rt_ksm_have[RT_KSM_N - 1]) rt_skip("CONFIG_KSM: /sys/kernel/mm/ksm/run is not readable", NULL);
+}`,
   thp: String.raw`RT void rt_probe_thp(void) {
   if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
 }`,

@@ -3,4 +3,5 @@
 export { RT_CORE, RT_HEADERS } from './core.js';
 export { RT_DIO, RT_FILE, RT_FIXED, RT_GETREF, RT_GUP_TEST, RT_OBSERVE, RT_PIPE, RT_PROC, RT_RING, RT_TMPFILE } from './io.js';
 export { RT_UFFD } from './uffd.js';
+export { RT_KSM } from './ksm.js';
 export { RT_PROBES, type ProbeName } from './probes.js';
