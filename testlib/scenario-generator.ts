@@ -62,6 +62,7 @@ export type OpName =
   | 'uffd_writeprotect'
   | 'uffd_wp_faults'
   | 'clear_refs'
+  | 'ksm'
   | 'proc_mem_write'
   | 'file_mmap'
   | 'pwrite'
@@ -108,6 +109,9 @@ export const FULL: Alphabet = {
     uffd_writeprotect: 3,
     uffd_wp_faults: 1,
     clear_refs: 2,
+    // MADV_MERGEABLE (or, one time in three, MADV_UNMERGEABLE) on a mapping, then ksmd's scans:
+    // pages one memset wrote are identical and get merged.
+    ksm: 2,
     segv: 1,
     // proc_mem_write's reference is registered with the promise like any other;
     // COWLAB_PROPERTY_PROC_MEM=0 leaves it out.
@@ -659,6 +663,26 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'clear_refs': {
       const text = 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
       emit(text, (pos) => [{ op: 'clear_refs_soft_dirty', pos, text }]);
+      return;
+    }
+    case 'ksm': {
+      // madvise on hugetlb is not modelled (the run would be skipped)
+      const m = pick(
+        env.maps.filter((x) => !x.hugetlb),
+        a,
+      );
+      if (m) {
+        const advice: Advice = b % 3 === 0 ? 'UNMERGEABLE' : 'MERGEABLE';
+        // Every other time, fill the whole mapping first: its pages become identical.
+        if (advice === 'MERGEABLE' && c % 2 === 0 && m.pages > 1 && writable.includes(m)) {
+          const byte = 1 + ((a * 7 + c) % 255);
+          const fill = `memset(${m.name}, ${byte})`;
+          emit(fill, (pos) => [{ op: 'write', addr: { base: m.name, offset: 0 }, byte, pos, text: fill }]);
+        }
+        const text = `madvise(${m.name}, MADV_${advice})`;
+        emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);
+      }
+      emit('ksm_merge()', (pos) => [{ op: 'ksm_merge', pos, text: 'ksm_merge()' }]);
       return;
     }
     case 'segv': {
