@@ -79,6 +79,8 @@ export interface Alphabet {
   deviceWritesToShared: boolean;
   /** Devices may write through a reference whose private pages were unmapped or zapped since. */
   deviceWritesWhenDetached: boolean;
+  /** vmsplice() may take a hugetlb page (the kernel leaks it in every era: hugetlb_wp() reuses by mapcount). */
+  spliceHugetlb?: boolean;
 }
 
 export const FULL: Alphabet = {
@@ -439,7 +441,10 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'vmsplice': {
       const pipe = pick(env.pipes, a);
       if (!pipe) return genOne(ch, 'pipe', env, alphabet, emit, fresh, uffdPairs);
-      const m = pick(env.maps, b);
+      const m = pick(
+        env.maps.filter((x) => alphabet.spliceHugetlb !== false || !x.hugetlb),
+        b,
+      );
       if (!m) return mmap();
       const r = range(m, c, a);
       const text = `vmsplice(${pipe}, ${r.text})`;

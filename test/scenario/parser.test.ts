@@ -414,7 +414,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['final unknown pagemap field', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = pagemap(m) }\nfinal forall (p.r.dirty == 1)', 3, 15, 'one of its fields (present, swapped, uffd_wp, exclusive, soft_dirty)'],
   ['final whole pagemap register', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = pagemap(m) }\nfinal forall (p.r == 1)', 3, 15, 'a field of p.r'],
   ['result of a call that returns nothing', P + 'process p { m = mmap(PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); r = memset(m, 1) }', 2, 67, "'memset(...)' without an assignment"],
-  ['unknown kernel option', P + 'require CONFIG_KSM\nprocess p { exit() }', 2, 9, 'a kernel option (CONFIG_MEM_SOFT_DIRTY'],
+  ['unknown kernel option', P + 'require CONFIG_NUMA_BALANCING\nprocess p { exit() }', 2, 9, 'a kernel option (CONFIG_MEM_SOFT_DIRTY'],
   ['unknown era', P + 'process p { exit() }\nexpect v4.10 holds source "x"', 3, 8, "found 'v4.10'"],
   ['unknown era end', P + 'process p { exit() }\nexpect v4.9..v9 holds source "x"', 3, 14, "found 'v9'"],
   ['missing era', P + 'process p { exit() }\nexpect holds source "x"', 3, 8, "found 'holds'"],
