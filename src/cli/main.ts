@@ -36,6 +36,7 @@ import { CONFIG_HELP } from './common.js';
 import { DEFAULT_MAX_STEPS, runScenario } from '../explore/run.js';
 import { checkedVerdict, DEFAULT_SEARCH } from '../explore/search.js';
 import { allAsExpected, matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
+import { cowTestName, renderCowGrid } from '../report/cowgrid.js';
 import { BOUNDS, boundText, didYouMean, numberOption, parseCommand } from './options.js';
 import { renderTrace } from '../report/trace.js';
 import { renderEras, erasJson } from '../report/eras.js';
@@ -61,7 +62,7 @@ Run 'cowlab <command> --help' for a command's options.
 exit codes: 0 ok, 1 violation or mismatch with the expected verdict, 2 bad input,
             3 inconclusive (check: a limit was reached)
 `,
-  matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--strict] [--timeout S] [--json]
+  matrix: `usage: cowlab matrix [paths...] [--era E]... [--policy FILE] [--strict] [--timeout S] [--cow-grid] [--json]
 
 Checks every scenario (${SCENARIO_EXT} files under the paths; default: the bundled corpus)
 under every era, exploring every interleaving of its threads, and prints the matrix: per
@@ -76,6 +77,9 @@ scenario's expected verdict, '?' where the scenario has no expected verdict for 
   --strict        a result without an expected verdict counts as differing
   --timeout S     time limit for the whole matrix (default ${DEFAULT_SEARCH.timeoutMs / 1000}; ${boundText(BOUNDS.timeout)}): each
                   search gets what is left; results not reached are LIMIT
+  --cow-grid      lay the scenarios named as cow.c names its tests ("<case> ... with <kind>")
+                  out as cow.c runs them: per era, a row per test case and a column per memory
+                  kind, '.' where the corpus has no scenario for that test yet
   --json          {"results": [{scenario, era, verdict, invariant, expected, match, ...}]}
   -h, --help      this help
 
@@ -125,16 +129,20 @@ async function cmdMatrix(argv: string[]): Promise<number> {
     config: { type: 'string', multiple: true },
     strict: { type: 'boolean' },
     timeout: { type: 'string' },
+    'cow-grid': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return write(HELP.matrix), EXIT_OK;
+  const grid = values['cow-grid'] ?? false;
   const timeoutS = numberOption(values.timeout, 'timeout', DEFAULT_SEARCH.timeoutMs / 1000, BOUNDS.timeout);
   const { all } = await policies(values.policy, values.config);
   const eras = pickEras(all, values.era ?? []);
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
-  const scenarios = loadOrFail(files, values.json);
+  const loaded = loadOrFail(files, values.json);
+  const scenarios = grid ? loaded.filter((s) => cowTestName(s.name) !== null) : loaded;
+  if (grid && scenarios.length === 0) throw new UsageError(`no scenario under ${positionals.join(', ') || BUNDLED} is named as a cow.c test ("<case> ... with <kind>")`);
   const entries: MatrixEntry[] = [];
   // One time limit for the whole matrix: each cell's search gets what is left of it; cells
   // after the deadline are LIMIT, not run.
@@ -165,6 +173,7 @@ async function cmdMatrix(argv: string[]): Promise<number> {
   const rows = matrixRows(entries, ERA_ORDER);
   const strict = values.strict ?? false;
   if (values.json) write(JSON.stringify({ results: rows }, null, 2) + '\n');
+  else if (grid) write(renderCowGrid(entries, eras.map((e) => e.name), ERA_ORDER));
   else write(renderMatrix(entries, eras.map((e) => e.name), ERA_ORDER, strict));
   return allAsExpected(rows, strict) ? EXIT_OK : EXIT_VIOLATION;
 }
