@@ -78,6 +78,8 @@ export interface Alphabet {
   deviceWritesToShared: boolean;
   /** Devices may write through a reference whose private pages were unmapped or zapped since. */
   deviceWritesWhenDetached: boolean;
+  /** vmsplice() may take its FOLL_GET reference on a MAP_HUGETLB mapping (default: yes). */
+  vmspliceHugetlb?: boolean;
 }
 
 export const FULL: Alphabet = {
@@ -435,7 +437,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'vmsplice': {
       const pipe = pick(env.pipes, a);
       if (!pipe) return genOne(ch, 'pipe', env, alphabet, emit, fresh, uffdPairs);
-      const m = pick(env.maps, b);
+      const m = pick(alphabet.vmspliceHugetlb === false ? env.maps.filter((x) => !x.hugetlb) : env.maps, b);
       if (!m) return mmap();
       const r = range(m, c, a);
       const text = `vmsplice(${pipe}, ${r.text})`;
