@@ -6,7 +6,7 @@ import type { Policy } from '../policies/policy.js';
 import { reductionReport, reductionText, type ReductionRow } from '../explore/reductions.js';
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
-import { scenarioText, synthesize, synthSpace, SYNTH_OPS, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
@@ -35,6 +35,8 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --ops LIST         the alphabet, comma-separated, from:
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
+  --kind K           the memory p0 maps: base (a base page, the default) or hugetlb (a 2 MiB
+                     MAP_HUGETLB page; madvise and clear_refs operations are left out)
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
@@ -55,6 +57,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       depth: { type: 'string' },
       ops: { type: 'string' },
       invariant: { type: 'string' },
+      kind: { type: 'string' },
       out: { type: 'string' },
       html: { type: 'string' },
       'max-states': { type: 'string' },
@@ -82,11 +85,13 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const ops = values.ops.split(',').map((x) => x.trim()).filter(Boolean);
   for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
   if (values.invariant && !(ALL_INVARIANTS as readonly string[]).includes(values.invariant)) throw new UsageError(`--invariant: expected one of ${ALL_INVARIANTS.join(', ')}, found '${values.invariant}'`);
+  if (values.kind !== undefined && !(SYNTH_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind: expected one of ${SYNTH_KINDS.join(', ')}, found '${values.kind}'`);
   const o: SynthOptions = {
     procs,
     depth,
     ops: [...new Set(ops)] as SynthOp[],
     invariant: values.invariant as InvariantName | undefined,
+    ...(values.kind && values.kind !== 'base' ? { kind: values.kind as SynthKind } : {}),
   };
   const opts: SearchOptions = {
     ...DEFAULT_SEARCH,
@@ -117,7 +122,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
 }
 
 function synthCommand(policy: Policy, o: SynthOptions): string {
-  return `cowlab synth --era ${policy.name} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
+  return `cowlab synth --era ${policy.name}${o.kind ? ` --kind ${o.kind}` : ''} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
 }
 
 /** Prints synth's result (the found scenario, or the proof of absence within the bound) and returns its exit code. */

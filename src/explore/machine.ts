@@ -693,7 +693,7 @@ export class Machine {
    */
   private checkHugetlbUse(pid: number, s: Stmt): void {
     if (!('addr' in s)) return;
-    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_writeprotect', 'proc_mem_write'];
+    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write'];
     const observeOther = s.op === 'observe' && s.what !== 'page';
     if (!UNMODELLED.includes(s.op) && !observeOther) return;
     const v = this.st.vars[pid][s.addr.base];

@@ -4,7 +4,7 @@
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
 import type { Policy } from '../policies/policy.js';
-import { PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
+import { HUGE_PAGE_SIZE, PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
@@ -34,12 +34,30 @@ export const SYNTH_OPS = [
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
 
+/** The memory p0 maps and writes before the search: a base page, or a hugetlb page (MAP_HUGETLB). */
+export const SYNTH_KINDS = ['base', 'hugetlb'] as const;
+export type SynthKind = (typeof SYNTH_KINDS)[number];
+
+/** p0's mmap() of each kind, as scenario text. */
+const KIND_MMAP: Record<SynthKind, string> = {
+  base: 'mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)',
+  hugetlb: 'mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)',
+};
+
+/**
+ * Operations a hugetlb mapping has no modelled path for (madvise, clear_refs): the search leaves
+ * them out rather than ending every path that takes one as skipped.
+ */
+const NOT_ON_HUGETLB: ReadonlySet<SynthOp> = new Set<SynthOp>(['dontneed', 'dontfork', 'wipeonfork', 'pageout', 'clear-refs']);
+
 export interface SynthOptions {
   procs: number;
   depth: number;
   ops: SynthOp[];
   /** Only this invariant counts as a find; others end their path quietly. */
   invariant?: InvariantName;
+  /** The memory p0 maps (default: a base page). */
+  kind?: SynthKind;
 }
 
 const POS = { file: '<synth>', line: 0, col: 0 };
@@ -62,7 +80,7 @@ function stmt(text: string, s: Record<string, unknown>): Stmt {
   return built;
 }
 
-function baseScenario(procs: number, invariant?: InvariantName): Scenario {
+function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind = 'base'): Scenario {
   const names = Array.from({ length: procs }, (_, i) => `p${i}`);
   return {
     name: 'synthesis',
@@ -74,7 +92,9 @@ function baseScenario(procs: number, invariant?: InvariantName): Scenario {
         name: 'main',
         pos: POS,
         body: [
-          stmt('mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)', { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false }),
+          kind === 'hugetlb'
+            ? stmt(KIND_MMAP.hugetlb, { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false, hugetlb: true })
+            : stmt(KIND_MMAP.base, { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false }),
           stmt('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 }),
         ],
       },
@@ -132,6 +152,7 @@ function holds(m: Machine, pid: number, name: string): boolean {
 function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean {
   const st = m.st;
   const vma = memVma(m, pid);
+  if (vma?.hugetlb && NOT_ON_HUGETLB.has(op)) return false;
   switch (op) {
     case 'write':
       return !!vma?.write;
@@ -253,7 +274,7 @@ function ensurePipe(m: Machine, pid: number): void {
 const OPS_PER_PID = 32;
 
 export function synthSpace(policy: Policy, o: SynthOptions): Space {
-  const machine = new Machine(baseScenario(o.procs, o.invariant), policy);
+  const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind), policy);
   machine.dynamic = true;
   machine.st.counters = [0];
   allocateTokens(machine, o);
@@ -337,7 +358,7 @@ export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number
  */
 export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, command: string): string {
   const seq = decodeSchedule(policy, o, r.schedule ?? []);
-  const bodies = new Map<number, string[]>([[0, ['mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)', 'memset(mem, 1)']]]);
+  const bodies = new Map<number, string[]>([[0, [KIND_MMAP[o.kind ?? 'base'], 'memset(mem, 1)']]]);
   const body = (pid: number): string[] => {
     let b = bodies.get(pid);
     if (!b) bodies.set(pid, (b = []));
@@ -362,7 +383,7 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
   const lines = [
     `// Found by: ${command}`,
     `scenario "synthesized: ${what} under ${policy.name} in ${(r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
-    `source "cowlab synth (${o.ops.join(',')}; ${o.procs} processes, depth ${o.depth})"`,
+    `source "cowlab synth (${o.kind ? `${o.kind}; ` : ''}${o.ops.join(',')}; ${o.procs} processes, depth ${o.depth})"`,
     '',
   ];
   for (const pid of procs) lines.push(`process p${pid} {`, ...body(pid).map((l) => `  ${l}`), '}', '');
