@@ -8,7 +8,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, Vma } from '../kernel/state.js';
+import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -283,7 +283,7 @@ export class StateCodec {
       for (const e of t.tlb) {
         this.w(e.vpn);
         this.w(e.pfn);
-        this.wb(e.write);
+        this.w((e.write ? 1 : 0) | (e.dirty ? 2 : 0));
       }
       this.writeFrame(t.frame);
       this.w(t.faults);
@@ -627,11 +627,12 @@ export class StateCodec {
       const pc = this.x();
       const done = this.xb();
       const sub = this.x();
-      const tlb = new Array<{ vpn: number; pfn: number; write: boolean }>(this.x());
+      const tlb = new Array<TlbEntry>(this.x());
       for (let j = 0; j < tlb.length; j++) {
         const vpn = this.x();
         const pfn = this.x();
-        tlb[j] = { vpn, pfn, write: this.xb() };
+        const f = this.x();
+        tlb[j] = { vpn, pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0 };
       }
       const frame = this.readFrame();
       threads[i] = { pid, prog, name, pc, done, sub, tlb, frame, faults: this.x() };

@@ -177,7 +177,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     for (const e of t.tlb) {
       h.n(e.vpn);
       h.n(pfn(e.pfn));
-      h.n(e.write ? 1 : 0);
+      h.n((e.write ? 1 : 0) | (e.dirty ? 2 : 0));
     }
     const f = t.frame;
     if (!f) h.n(0);

@@ -51,6 +51,20 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       accountFault(k, tid);
       faulted = true;
     }
+    if (hit && write && !hit.dirty) {
+      // The entry is clean: the store needs the PTE's dirty bit set, which the CPU does with a
+      // locked walk. If the PTE no longer maps the page writable, the walk faults instead: the
+      // stale entry is dropped and the store goes through the fault path (x86 SDM, vol. 3,
+      // 4.8 "Accessed and dirty flags"; unverified for other architectures).
+      if (pteAllows(pte, true) && pte.pfn === hit.pfn) {
+        pte.dirty = true;
+        hit.dirty = true;
+      } else {
+        trace(k, 'tlb', `CPU${tid} TLB hit on a clean entry for pfn ${hit.pfn}: setting the dirty bit walks the page table, which no longer allows the store`);
+        th.tlb = th.tlb.filter((e) => e !== hit);
+        continue;
+      }
+    }
     if (hit) {
       if (!pteAllows(pte, write) || pte.pfn !== hit.pfn) {
         trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${hit.pfn}${hit.write ? ' W' : ''} — stale: the PTE is now ${pte ? `pfn ${pte.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
@@ -62,8 +76,8 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
     if (write ? !vma.write : !vma.read) throw sigsegv(`${write ? 'write to' : 'read from'} a ${vma.read ? 'read-only' : 'PROT_NONE'} mapping`);
     if (pteAllows(pte, write)) {
       th.tlb = th.tlb.filter((e) => e.vpn !== vpn);
-      th.tlb.push({ vpn, pfn: pte.pfn, write: pte.write });
       if (write) pte.dirty = true;
+      th.tlb.push({ vpn, pfn: pte.pfn, write: pte.write, dirty: pte.dirty });
       return pte.pfn;
     }
     if (!faulted) {

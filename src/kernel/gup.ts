@@ -248,7 +248,8 @@ export function gupFastGrab(k: KernelCtx, pid: number, range: GupRange, req: Gup
   const mm = k.s.procs[pid].mm;
   const pin = effectivePin(k, req);
   const now = mm.ptes[range.vpn];
-  const same = !!now && now.pfn === orig.pfn && now.write === orig.write && !now.protnone;
+  // The recheck compares the whole PTE value (pte_val), the dirty bit included.
+  const same = !!now && now.pfn === orig.pfn && now.write === orig.write && now.dirty === orig.dirty && !now.protnone;
   const seqOk = !k.policy.gupFastForkSeq.value || mm.writeProtectSeq === seq;
   if (!same || !seqOk) {
     trace(k, pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', !same ? 'the PTE changed under the lockless walk: page dropped, fall back to the slow path' : 'write_protect_seq changed (fork): page dropped, fall back to the slow path', same ? k.policy.gupFastForkSeq : undefined);

@@ -292,8 +292,9 @@ function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn:
   trace(k, 'wp_page_copy', `copy of ${old.pfn === ZERO_PFN ? 'the zero page' : `pfn ${old.pfn}`} is new pfn ${pfn}${ae}, ${how}${tail}`);
 }
 
+/** pte_same(): the whole PTE value, the dirty bit a CPU may set meanwhile included. */
 function ptesSame(a: Pte | null, b: Pte): boolean {
-  return !!a && a.pfn === b.pfn && a.write === b.write && a.uffdWp === b.uffdWp && a.protnone === b.protnone;
+  return !!a && a.pfn === b.pfn && a.write === b.write && a.dirty === b.dirty && a.uffdWp === b.uffdWp && a.protnone === b.protnone;
 }
 
 /** The next step of a wp_page_copy frame on thread `tid`: 'done' when the fault has returned. */

@@ -55,6 +55,12 @@ export interface TlbEntry {
   vpn: number;
   pfn: number;
   write: boolean;
+  /**
+   * The PTE's dirty bit as cached. A store through a writable entry that is not dirty makes the
+   * CPU set the PTE's dirty bit first, with a locked walk of the page table that also checks the
+   * PTE still allows the store (else the store faults); a dirty entry is written through as is.
+   */
+  dirty: boolean;
 }
 
 /**
@@ -405,7 +411,7 @@ function cloneVma(v: Vma): Vma {
 
 function cloneThread(t: Thread): Thread {
   const tlb = new Array<TlbEntry>(t.tlb.length);
-  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write };
+  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write, dirty: t.tlb[i].dirty };
   return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
 }
 
