@@ -79,8 +79,8 @@ export interface Alphabet {
   deviceWritesToShared: boolean;
   /** Devices may write through a reference whose private pages were unmapped or zapped since. */
   deviceWritesWhenDetached: boolean;
-  /** vmsplice() may take a hugetlb page (the kernel leaks it in every era: hugetlb_wp() reuses by mapcount). */
-  spliceHugetlb?: boolean;
+  /** vmsplice() may take its FOLL_GET reference on a MAP_HUGETLB mapping (default: yes). */
+  vmspliceHugetlb?: boolean;
 }
 
 export const FULL: Alphabet = {
@@ -441,10 +441,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     case 'vmsplice': {
       const pipe = pick(env.pipes, a);
       if (!pipe) return genOne(ch, 'pipe', env, alphabet, emit, fresh, uffdPairs);
-      const m = pick(
-        env.maps.filter((x) => alphabet.spliceHugetlb !== false || !x.hugetlb),
-        b,
-      );
+      const m = pick(alphabet.vmspliceHugetlb === false ? env.maps.filter((x) => !x.hugetlb) : env.maps, b);
       if (!m) return mmap();
       const r = range(m, c, a);
       const text = `vmsplice(${pipe}, ${r.text})`;

@@ -7,9 +7,10 @@
 // - get_user_pages (FOLL_GET) references written by a device. A FOLL_GET R/W reference taken
 //   before fork is a known, unfixed gap (the kernel only protects FOLL_PIN pins at fork, via
 //   page_needs_cow_for_dma / PageAnonExclusive), so the promise cannot hold for it.
-// - vmsplice() of a hugetlb page: the kernel leaks it in every era (see PINS_ONLY below).
 // - R/O pin_user_pages() without FOLL_LONGTERM: the kernel gives them snapshot semantics on pages
 //   that are not anon (the shared zero page), see PINS_ONLY below.
+// - vmsplice() of a huge page (MAP_HUGETLB): hugetlb COW still reuses by mapcount, so the pipe
+//   can see another process's write, as in cow.c's hugetlb vmsplice cases (XFAIL).
 // - Device writes into shared memory and through a pin whose mapping is gone, and short-term R/O
 //   pins: the model once judged them wrongly; they are in by default now, and
 //   COWLAB_PROPERTY_KNOWN_BUGS=0 leaves them out again.
@@ -47,10 +48,11 @@ const PINS_ONLY: Alphabet = {
   // alias the owner's memory, so after munmap (or MADV_DONTNEED) a device write through a pin that
   // is still held, read back through the same pin, is judged a 'leak'.
   deviceWritesWhenDetached: KNOWN_BUGS,
-  // Kernel fact, not a model bug: hugetlb_wp() reuses a huge page by page_mapcount in every era,
-  // so a vmsplice() reference to one sees a later write of the last process mapping it (cow.c's
-  // XFAIL for its hugetlb vmsplice cases; scenarios/hugetlb/03-vmsplice-unmap-in-child-hugetlb).
-  spliceHugetlb: false,
+  // Kernel fact, not a model bug: hugetlb_wp() still reuses by mapcount, so a vmsplice() (FOLL_GET)
+  // reference on a huge page sees another process's write once the page is mapped only once
+  // (cow.c reports its hugetlb vmsplice cases as XFAIL; scenarios/hugetlb/). The promise cannot
+  // hold for it, as for the FOLL_GET references left out above.
+  vmspliceHugetlb: false,
 };
 
 // ---------------------------------------------------------------------------
