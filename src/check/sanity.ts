@@ -44,8 +44,14 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   // the new page until it is installed.
   // A GUP in progress holds the pages it has grabbed, and its own fault's references.
   // A zap in progress (munmap, MADV_DONTNEED) holds its mmu_gather's pages until tlb_finish_mmu.
+  // A fork in copy_present_page() holds the child's page until it maps it.
   for (const t of s.threads) {
     const f = t.frame;
+    if (f?.kind === 'fork') {
+      if (f.newPfn >= 0) refs[f.newPfn]++;
+      if (final) problems.push(`a thread is still in dup_mmap at the end`);
+      continue;
+    }
     if (f?.kind === 'zap') {
       for (const pfn of f.batch) refs[pfn]++;
       if (final) problems.push(`a thread is still between zap_pte_range and tlb_finish_mmu at the end`);

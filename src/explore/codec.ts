@@ -9,7 +9,7 @@
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
 import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
-import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, ZappedPage } from '../spec/promise.js';
+import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
 
@@ -361,7 +361,11 @@ export class StateCodec {
         this.wb(f.lock === 'write');
         return;
       case 'fork':
+        this.w(f.child);
+        this.w(f.vma);
         this.wl(f.copy);
+        this.w(f.vpn);
+        this.w(f.newPfn);
         return;
       case 'gup_fast':
         this.wb(f.step === 'slow');
@@ -426,6 +430,18 @@ export class StateCodec {
     }
   }
 
+  private writeRacy(r: RacyCell): void {
+    this.w(r.vpn);
+    this.w(r.cell);
+    this.wl(r.values);
+  }
+
+  private readRacy(): RacyCell {
+    const vpn = this.x();
+    const cell = this.x();
+    return { vpn, cell, values: this.xl() };
+  }
+
   private writePromise(s: PromiseState): void {
     this.w(s.procs.length);
     for (const p of s.procs) {
@@ -438,6 +454,10 @@ export class StateCodec {
         this.w(z.vpn);
         this.writeLogicalPage(z.page);
       }
+      this.w(p.forkRace ? p.forkRace.length : -1);
+      for (const r of p.forkRace ?? []) this.writeRacy(r);
+      this.w(p.racy.length);
+      for (const r of p.racy) this.writeRacy(r);
     }
     this.w(s.shared.length);
     for (const o of s.shared) {
@@ -709,8 +729,13 @@ export class StateCodec {
         const pages = this.x();
         return { kind: 'flush', what, start, pages, lock: this.xb() ? 'write' : 'read' };
       }
-      case FRAME.fork:
-        return { kind: 'fork', copy: this.xl() };
+      case FRAME.fork: {
+        const child = this.x();
+        const vma = this.x();
+        const copy = this.xl();
+        const vpn = this.x();
+        return { kind: 'fork', child, vma, copy, vpn, newPfn: this.x() };
+      }
       case FRAME.uffd_wait: {
         const ctx = this.x();
         const vpn = this.x();
@@ -779,7 +804,15 @@ export class StateCodec {
         const vpn = this.x();
         zapping[z] = { vpn, page: this.readLogicalPage() as LogicalPage };
       }
-      procs[i] = { alive, mem, known, zapping };
+      const races = this.x();
+      let forkRace: RacyCell[] | null = null;
+      if (races >= 0) {
+        forkRace = new Array<RacyCell>(races);
+        for (let r = 0; r < races; r++) forkRace[r] = this.readRacy();
+      }
+      const racy = new Array<RacyCell>(this.x());
+      for (let r = 0; r < racy.length; r++) racy[r] = this.readRacy();
+      procs[i] = { alive, mem, known, zapping, forkRace, racy };
     }
     const shared = new Array<number[][]>(this.x());
     for (let i = 0; i < shared.length; i++) {

@@ -12,6 +12,7 @@
 import { ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
+import type { RacyCell } from '../spec/promise.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
 class Hash64 {
@@ -147,7 +148,14 @@ const unordered = new UnorderedSum();
 /** A private file page is hashed apart from a shared page of the same object. */
 const FILE_PAGE = -(1 << 20);
 
-const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20 };
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20, pracy: 21 };
+
+/** A cell a fork raced with (see RacyCell in spec/promise.ts). */
+function hashRacy(h: Hash64, r: RacyCell): void {
+  h.n(r.vpn);
+  h.n(r.cell);
+  h.list(r.values);
+}
 
 /**
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
@@ -189,7 +197,11 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.s(f.lock);
     } else if (f.kind === 'fork') {
       h.s('fork');
+      h.n(f.child);
+      h.n(f.vma);
       h.list(f.copy);
+      h.n(f.vpn);
+      h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
     } else if (f.kind === 'uffd_wait') {
       h.s('uffd_wait');
       h.n(f.ctx);
@@ -345,6 +357,10 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
         h.n(z.page.idx);
       }
     }
+    h.n(p.forkRace ? p.forkRace.length : -1);
+    for (const r of p.forkRace ?? []) hashRacy(h, r);
+    h.n(TAG.pracy);
+    for (const r of p.racy) hashRacy(h, r);
   }
   for (const o of m.promise.shared) {
     h.n(TAG.pshared);

@@ -7,7 +7,7 @@ import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.
 import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
-import { pageOf, writeCells } from '../kernel/page.js';
+import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
 import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
 import { findVma } from '../kernel/vma.js';
@@ -15,7 +15,7 @@ import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kerne
 import { doMadvise, dontneedGather } from '../kernel/madvise.js';
 import { ksmMerge } from '../kernel/ksm.js';
 import { tlbFinishMmu, type MmuGather } from '../kernel/mmu_gather.js';
-import { doFork, forkPrepare } from '../kernel/fork.js';
+import { doFork, dupMmapFinish, dupMmapStart, dupMmapStep, vmaLockedByFork } from '../kernel/fork.js';
 import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
@@ -207,8 +207,34 @@ export class Machine {
     const lock = this.lockNeeded(ti, s);
     const otherWriter = mm.mmapWriter >= 0 && mm.mmapWriter !== ti;
     if (lock === 'write') return !otherWriter && mm.mmapReaders === 0;
-    if (lock === 'read') return !otherWriter;
+    if (lock === 'read') return !otherWriter || this.faultBesideFork(ti, s);
     return true;
+  }
+
+  /**
+   * A CPU access that faults while another thread of its process forks: from 6.4 the fault first
+   * tries lock_vma_under_rcu() (0bff0aaea03e) and needs no mmap_lock if its VMA is a private
+   * anonymous one that fork has not write-locked (vma_start_write in dup_mmap, fb49c455323f,
+   * v6.5). In 6.4 swap-ins and userfaultfd-registered VMAs still retry under mmap_lock; the
+   * kernel also wants vma->anon_vma set, which the model does not track, so a fault on a page
+   * with no present PTE is taken to retry under mmap_lock too (a fault on a present PTE is in a
+   * VMA that has one). Only fork
+   * lets such a fault through: the other calls that hold mmap_lock for write across steps
+   * write-lock the VMAs they change (faults on other VMAs would run; not modelled).
+   */
+  private faultBesideFork(ti: number, s: Stmt): boolean {
+    if (!this.policy.faultVmaLock.value || (s.op !== 'read' && s.op !== 'write')) return false;
+    const t = this.st.kernel.threads[ti];
+    const mm = this.st.kernel.procs[t.pid].mm;
+    const writer = this.st.kernel.threads[mm.mmapWriter];
+    if (writer?.frame?.kind !== 'fork') return false;
+    const r = this.range(t.pid, s.addr, s.len);
+    const pr = pageRanges(this.cells, r.start, r.len)[t.sub];
+    if (!pr) return false;
+    const idx = mm.vmas.findIndex((v) => pr.vpn >= v.start && pr.vpn < v.start + v.pages);
+    const vma = mm.vmas[idx];
+    if (!vma || vma.shared || vma.uffdWp || !mm.ptes[pr.vpn]) return false;
+    return !vmaLockedByFork(this.ctx(null), writer.frame, idx);
   }
 
   /**
@@ -577,8 +603,12 @@ export class Machine {
     } else if (f.kind === 'flush') {
       this.finishFlush(k, ti, f);
     } else if (f.kind === 'fork') {
-      mm.writeProtectSeq++;
+      // A fatal signal in dup_mmap(): fork fails and the half-built child goes (exit_mmap).
+      if (mm.writeProtectSeq % 2 === 1) mm.writeProtectSeq++; // between a pinned-page check and its copy
+      if (f.newPfn >= 0) putPage(k, f.newPfn);
       mm.mmapWriter = -1;
+      doExit(k, f.child, null);
+      this.promise().exit(f.child);
     } else if (f.kind === 'gup') {
       abandonGup(k, t.pid, f);
     } else if (f.kind === 'zap') {
@@ -591,8 +621,13 @@ export class Machine {
   private reapProcesses(k: KernelCtx): void {
     if (this.dynamic) return;
     this.st.kernel.procs.forEach((p, pid) => {
-      if (p.alive && this.st.kernel.threads.every((t) => t.pid !== pid || t.done)) this.killProcess(k, pid, null);
+      if (p.alive && !this.forking(pid) && this.st.kernel.threads.every((t) => t.pid !== pid || t.done)) this.killProcess(k, pid, null);
     });
+  }
+
+  /** Is process `pid` a child that fork is still building (its threads start when fork returns)? */
+  private forking(pid: number): boolean {
+    return this.st.kernel.threads.some((t) => t.frame?.kind === 'fork' && t.frame.child === pid);
   }
 
   /** All threads are done: final sanity (every page freed) and the final condition are judged by the caller. */
@@ -829,7 +864,7 @@ export class Machine {
           } else {
             const promised = beforeZap ? promise.readZapped(pid, pr.vpn) : promise.read(pid, pr.vpn);
             const seen = data.slice(pr.cellFrom, pr.cellTo + 1);
-            const expected = seen.map((_, i) => ({ exact: true, values: promised ? [promised[pr.cellFrom + i]] : [] }));
+            const expected = seen.map((_, i) => ({ exact: true, values: promised ? (beforeZap ? [promised[pr.cellFrom + i]] : promise.allowedAt(pid, pr.vpn, pr.cellFrom + i, promised[pr.cellFrom + i])) : [] }));
             const reg = this.st.regs[pid][s.dst];
             if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
             this.observe(rec, pid, `process ${me}`, () => this.namer().addr(pr.vpn), seen, expected, false);
@@ -842,20 +877,32 @@ export class Machine {
         return true;
       }
       case 'fork': {
-        // Two steps under mmap_write_lock: the pinned-page check, then the write-protect and copy.
+        // dup_mmap() in its steps (kernel/fork.ts), under mmap_write_lock; synthesis runs it whole.
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;
         if (!this.dynamic && !th.frame) {
           mm.mmapWriter = ti;
-          th.frame = { kind: 'fork', copy: forkPrepare(k, pid) };
-          trace(k, 'copy_page_range', `${this.policy.gupFastForkSeq.value ? 'write_protect_seq odd; ' : ''}pinned-page check done, PTEs not yet write-protected`, this.policy.gupFastForkSeq.value ? this.policy.gupFastForkSeq : undefined);
+          const f = dupMmapStart(k, pid, s.child);
+          promise.forkStart(pid, f.child);
+          this.st.vars[f.child] = {};
+          this.st.regs[f.child] = {};
+          th.frame = f;
           return false;
         }
-        const decided = th.frame?.kind === 'fork' ? th.frame.copy : undefined;
-        th.frame = null;
-        if (mm.mmapWriter === ti) mm.mmapWriter = -1;
+        if (th.frame?.kind === 'fork' && th.frame.vma < mm.vmas.length) {
+          th.frame = dupMmapStep(k, pid, th.frame);
+          return false;
+        }
         const forkVmas = mm.vmas.map((v) => ({ start: v.start, pages: v.pages, dontCopy: v.dontCopy, wipeOnFork: v.wipeOnFork }));
-        const child = doFork(k, pid, s.child, decided);
+        let child: number;
+        if (th.frame?.kind === 'fork') {
+          child = dupMmapFinish(k, pid, th.frame);
+          th.frame = null;
+          mm.mmapWriter = -1;
+        } else {
+          child = doFork(k, pid, s.child);
+          promise.forkStart(pid, child);
+        }
         dupFiles(k, pid, child);
         promise.fork(pid, child, forkVmas);
         this.st.vars[child] = { ...vars };

@@ -79,8 +79,8 @@ export type Frame =
   | { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte }
   /** A protection change whose TLB flush is deferred past the PTE updates (change_protection, clear_refs). */
   | { kind: 'flush'; what: string; start: number; pages: number; lock: 'read' | 'write' }
-  /** fork between copy_page_range()'s pinned-page check and its write-protect (mmap_lock held for write). */
-  | { kind: 'fork'; copy: number[] }
+  /** fork() in dup_mmap() (mmap_lock held for write): see ForkFrame. */
+  | ForkFrame
   /** GUP-fast after its lockless walk read the PTE; 'slow': it fell back and waits for mmap_lock. */
   | { kind: 'gup_fast'; step: 'grab' | 'slow'; vpn: number; orig: Pte; seq: number }
   /**
@@ -117,6 +117,16 @@ export type ZapFrame = {
   tlbStart: number;
   tlbEnd: number;
 };
+
+/**
+ * dup_mmap() in progress, opened by dupMmapStart(), stepped by dupMmapStep(), closed by
+ * dupMmapFinish() (kernel/fork.ts). The parent's VMAs before `vma` are copied; VMA `vma` has had
+ * its pinned-page check (`copy`: the pages it copies for the child, write_protect_seq odd),
+ * or, with `vpn` >= 0, is in the middle of copy_present_page() for page `vpn`, whose copy
+ * `newPfn` has its first half copied. `vma` equal to the parent's VMA count: every VMA is
+ * copied and flush_tlb_mm() is next. The child's process exists (without threads) from the start.
+ */
+export type ForkFrame = { kind: 'fork'; child: number; vma: number; copy: number[]; vpn: number; newPfn: number };
 
 /** The state of a wp_page_copy() in progress. */
 export type WpCopyFrame = { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte };
@@ -366,7 +376,7 @@ export function cloneFrame(f: Frame): Frame {
     case 'gup_fast':
       return { kind: 'gup_fast', step: f.step, vpn: f.vpn, orig: clonePte(f.orig), seq: f.seq };
     case 'fork':
-      return { kind: 'fork', copy: f.copy.slice() };
+      return { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy.slice(), vpn: f.vpn, newPfn: f.newPfn };
     case 'flush':
       return { kind: 'flush', what: f.what, start: f.start, pages: f.pages, lock: f.lock };
     case 'uffd_wait':

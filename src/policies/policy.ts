@@ -122,6 +122,12 @@ export interface Policy {
   munmapDowngrade: Knob<boolean>;
   /** GUP-fast backs off while fork write-protects the parent (mm->write_protect_seq). */
   gupFastForkSeq: Knob<boolean>;
+  /** A page fault on a private anonymous VMA runs under its per-VMA lock (lock_vma_under_rcu), not mmap_lock. */
+  faultVmaLock: Knob<boolean>;
+  /** dup_mmap() write-locks each parent VMA (vma_start_write) before copying it, so per-VMA-lock faults wait. */
+  forkVmaStartWrite: Knob<boolean>;
+  /** copy_present_page() write-protects the parent PTE and flushes its TLB entry before copying a maybe-pinned page. */
+  forkWrprotectPinned: Knob<boolean>;
   /** userfaultfd write-protect on anonymous memory exists. */
   uffdWp: Knob<boolean>;
   /** MADV_WIPEONFORK exists. */
@@ -167,6 +173,9 @@ export const KNOB_NAMES = [
   'zapFlushNested',
   'munmapDowngrade',
   'gupFastForkSeq',
+  'faultVmaLock',
+  'forkVmaStartWrite',
+  'forkWrprotectPinned',
   'uffdWp',
   'wipeOnFork',
   'uffdWpUnpopulated',

@@ -22,7 +22,8 @@ export function frameText(f: Frame): string {
     case 'flush':
       return `${f.what} (TLB flush to come)`;
     case 'fork':
-      return `copy_page_range (pinned-page check done${f.copy.length ? `, copying ${f.copy.length}` : ''}; write-protect to come)`;
+      if (f.vpn >= 0) return `dup_mmap (copy_present_page: first half of page ${f.vpn} copied into pfn ${f.newPfn})`;
+      return `dup_mmap (${f.copy.length ? `pinned-page check done, copying ${f.copy.length}; ` : ''}VMA ${f.vma} ${f.copy.length ? 'to write-protect' : 'next'}; flush_tlb_mm to come)`;
     case 'gup_fast':
       return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
     case 'uffd_wait':

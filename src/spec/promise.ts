@@ -34,6 +34,29 @@ export interface PromisedProcess {
    * they held before it. Sorted by page; replaced, never changed in place.
    */
   zapping: readonly ZappedPage[];
+  /**
+   * While this process forks (forkStart to fork): the cells its threads wrote meanwhile, each
+   * with its value at the start and every value written since. Null when it is not forking.
+   */
+  forkRace: readonly RacyCell[] | null;
+  /**
+   * After a fork that raced with the parent's writes: cells where this child may see any of
+   * several values (until it writes or unmaps them itself). Sorted; replaced, never changed in place.
+   */
+  racy: readonly RacyCell[];
+}
+
+/**
+ * A cell written by the parent while fork was copying: fork takes its snapshot page by page, so
+ * the child may see the cell as it was before any such write or after any of them. Whether the
+ * child's pages together form a state the parent ever had is the scenario's final condition to
+ * say (history B9: the kernel promises no more than this per cell, and Jann Horn's 2025 patch
+ * argues it should promise a coherent snapshot).
+ */
+export interface RacyCell {
+  vpn: number;
+  cell: number;
+  values: readonly Token[];
 }
 
 /** A page taken away by a call still in progress, and what the process had there before the call. */
@@ -97,7 +120,7 @@ export class PromiseModel {
   }
 
   spawn(pid: number): void {
-    this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN], zapping: [] };
+    this.st.procs[pid] = { alive: true, mem: [], known: [ZERO_TOKEN], zapping: [], forkRace: null, racy: [] };
   }
 
   /** A new file (memfd_create, tmpfile) or shmem object of `pages` zero-filled pages. */
@@ -157,6 +180,7 @@ export class PromiseModel {
   }
 
   munmap(pid: number, start: number, pages: number): void {
+    this.settle(pid, start, pages);
     for (let vpn = start; vpn < start + pages; vpn++) {
       this.detach(pid, vpn);
       if (vpn < this.st.procs[pid].mem.length) this.st.procs[pid].mem[vpn] = null;
@@ -168,6 +192,7 @@ export class PromiseModel {
    * file again; shared memory keeps its contents.
    */
   dontneed(pid: number, start: number, pages: number, fileOf: FilePageOf = noFile): void {
+    this.settle(pid, start, pages);
     for (let vpn = start; vpn < start + pages; vpn++) {
       const lp = this.st.procs[pid].mem[vpn];
       if (!lp || lp.kind === 'shared') continue;
@@ -245,10 +270,24 @@ export class PromiseModel {
     this.allowAt({ kind: 'private', pid, vpn }, from, to, token);
   }
 
+  /**
+   * fork() begins (dup_mmap() takes the parent's mmap_lock): the child's pid is taken, and until
+   * fork() returns the parent's writes are remembered as racing with the copy.
+   */
+  forkStart(parent: number, child: number): void {
+    this.spawn(child);
+    this.st.procs[parent].forkRace = [];
+  }
+
+  /**
+   * fork() returns: the child gets a logical copy of the parent's memory as it is now; cells the
+   * parent wrote since forkStart may show, in the child, any value they had during the fork.
+   */
   fork(parent: number, child: number, vmas: ForkVma[]): void {
     const p = this.st.procs[parent];
-    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice(), zapping: [] };
+    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice(), zapping: [], forkRace: null, racy: [] };
     const c = this.st.procs[child];
+    const copied = (vpn: number): boolean => vmas.some((v) => !v.dontCopy && !v.wipeOnFork && vpn >= v.start && vpn < v.start + v.pages);
     for (const v of vmas) {
       if (v.dontCopy) continue;
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
@@ -258,6 +297,35 @@ export class PromiseModel {
         else c.mem[vpn] = { kind: 'private', cells: v.wipeOnFork ? new Array<Token>(this.cells).fill(ZERO_TOKEN) : lp.cells.slice() };
       }
     }
+    c.racy = (p.forkRace ?? []).filter((r) => copied(r.vpn) && c.mem[r.vpn]?.kind === 'private');
+    p.forkRace = null;
+  }
+
+  /** What `pid` may read in `cell` of its page `vpn`, whose logical value is `value`. */
+  allowedAt(pid: number, vpn: number, cell: number, value: Token): readonly Token[] {
+    for (const r of this.st.procs[pid].racy) if (r.vpn === vpn && r.cell === cell) return r.values;
+    return [value];
+  }
+
+  /** The process's own write, unmap or zap of these pages settles what it sees there: no racing values left. */
+  private settle(pid: number, start: number, pages: number, from = 0, to = this.cells - 1): void {
+    const p = this.st.procs[pid];
+    if (p.racy.some((r) => r.vpn >= start && r.vpn < start + pages && r.cell >= from && r.cell <= to)) {
+      p.racy = p.racy.filter((r) => r.vpn < start || r.vpn >= start + pages || r.cell < from || r.cell > to);
+    }
+  }
+
+  /** A write by a forking parent to its private page: remember the value it replaces and the new one. */
+  private race(pid: number, vpn: number, old: readonly Token[], from: number, to: number, token: Token): void {
+    const p = this.st.procs[pid];
+    let race = p.forkRace as readonly RacyCell[];
+    for (let c = from; c <= to; c++) {
+      const i = race.findIndex((r) => r.vpn === vpn && r.cell === c);
+      const values = withToken(i >= 0 ? race[i].values : [old[c]], token);
+      const entry = { vpn, cell: c, values };
+      race = i >= 0 ? race.map((r, j) => (j === i ? entry : r)) : [...race, entry].sort((a, b) => a.vpn - b.vpn || a.cell - b.cell);
+    }
+    p.forkRace = race;
   }
 
   exit(pid: number): void {
@@ -266,6 +334,8 @@ export class PromiseModel {
     p.alive = false;
     p.mem = [];
     p.zapping = [];
+    p.racy = [];
+    p.forkRace = null;
   }
 
   /** `pid` (or a device acting for it) writes `token` into cells [from, to] of its page `vpn`. */
@@ -276,7 +346,12 @@ export class PromiseModel {
 
   /** A write by (or for) `pid` at a location: its memory, who may now see the value, and the references aliasing it. */
   private writeAt(pid: number, loc: Location, from: number, to: number, token: Token): void {
-    const cells = (this.cellsAt(loc) as readonly Token[]).slice();
+    const old = this.cellsAt(loc) as readonly Token[];
+    if (loc.kind === 'private') {
+      if (this.st.procs[loc.pid].forkRace) this.race(loc.pid, loc.vpn, old, from, to, token);
+      this.settle(loc.pid, loc.vpn, 1, from, to);
+    }
+    const cells = old.slice();
     for (let c = from; c <= to; c++) cells[c] = token;
     if (loc.kind === 'shared') this.st.shared[loc.obj][loc.idx] = cells;
     else this.st.procs[loc.pid].mem[loc.vpn] = { kind: 'private', cells };
@@ -379,7 +454,7 @@ export function clonePromise(s: PromiseState): PromiseState {
   const procs = new Array<PromisedProcess>(s.procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = s.procs[i];
-    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping };
+    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping, forkRace: p.forkRace, racy: p.racy };
   }
   const refs = new Array<PromisedRef>(s.refs.length);
   for (let i = 0; i < refs.length; i++) {

@@ -56,10 +56,10 @@ test('a racy scenario: the shortest counterexample, and Sometimes with reduction
   const v49 = search(s, era('v4.9'), opts());
   assert.equal(v49.verdict, 'violated');
   assert.equal(v49.invariant, 'leak');
-  // Shortest: mmap, memset, fork (two steps: the pinned-page check, then the copy), then the
-  // child's pipe, vmsplice, munmap (two steps: zap_pte_range, then tlb_finish_mmu), the
-  // parent's write, the child's read.
-  assert.equal(v49.schedule?.length, 10);
+  // Shortest: mmap, memset, fork (three steps: the pinned-page check, the VMA's copy, then
+  // flush_tlb_mm), then the child's pipe, vmsplice, munmap (two steps: zap_pte_range, then
+  // tlb_finish_mmu), the parent's write, the child's read.
+  assert.equal(v49.schedule?.length, 11);
   for (const name of ['v5.9', 'v6.18']) {
     const results = [opts({ symmetry: false, por: false }), opts()].map((o) => search(s, era(name), o));
     for (const r of results) {

@@ -41,7 +41,7 @@ process child {
       assert.equal(pageAt(m, 1).mapcount, 2);
       // page_try_dup_anon_rmap() clears PG_anon_exclusive (5.19+); before, it is never set
       assert.equal(pageAt(m, 1).anonExclusive, false);
-      findEvent(recs, 'copy_page_range', 'child child: 1 page(s) shared read-only');
+      findEvent(recs, 'dup_mmap', 'child child: 1 page(s) shared read-only');
       const parentMm = m.st.kernel.procs[pidOf(m, 'parent')].mm;
       const childMm = m.st.kernel.procs[pidOf(m, 'child')].mm;
       assert.deepEqual(childMm.vmas, parentMm.vmas, 'the child gets a copy of every VMA');
@@ -130,7 +130,7 @@ process child {
       const recs = run(m, 4);
       const e = findEvent(recs, 'copy_present_pte', 'pfn 1 maybe DMA-pinned (page_count 1025) -> copy for the child, parent PTE untouched');
       assert.equal(e.cite, '[v5.9 70e806e4e645]');
-      findEvent(recs, 'copy_page_range', 'child child: 0 page(s) shared read-only, 1 copied');
+      findEvent(recs, 'dup_mmap', 'child child: 0 page(s) shared read-only, 1 copied');
       const p = presentPte(m, 'parent', 'mem');
       const c = presentPte(m, 'child', 'mem');
       assert.equal(p.pfn, 1);
@@ -245,7 +245,7 @@ describe('page_maybe_dma_pinned() false positives: 1024 plain references look li
     const recs = forkOnly(m, 3);
     assert.equal(presentPte(m, 'child', 'mem', 0).pfn, 1);
     assert.equal(pageAt(m, 1).refcount, 2);
-    findEvent(recs, 'copy_page_range', '1 page(s) shared read-only, 1 copied');
+    findEvent(recs, 'dup_mmap', '1 page(s) shared read-only, 1 copied');
   });
 
   test('v5.19: an exclusive page with 1024 references is copied too (page_needs_cow_for_dma)', () => {

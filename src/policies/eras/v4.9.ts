@@ -4,7 +4,7 @@
 // features that arrived: the nested-flush check of tlb_finish_mmu(), MADV_WIPEONFORK, MADV_PAGEOUT,
 // clear_refs' elided flush, uffd-wp and FOLL_PIN.
 import type { Policy } from '../policy.js';
-import { cited } from '../knob.js';
+import { cited, unverified } from '../knob.js';
 import { hugetlbMapcount, reuseSwapPage } from '../rules.js';
 import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
@@ -32,6 +32,13 @@ export const v4_9: Policy = {
   zapFlushNested: cited(false, '', 'tlb_finish_mmu() flushes only the range whose PTEs its gather cleared (tlb_gather_mmu() leaves tlb_flush_pending alone)', '2.6'),
   munmapDowngrade: cited(false, '', 'munmap() zaps the pages under mmap_write_lock', '2.6'),
   gupFastForkSeq: cited(false, '', 'GUP-fast does not synchronise with fork', '2.6'),
+  faultVmaLock: cited(false, '', 'every page fault takes mmap_read_lock (no per-VMA locks before 0bff0aaea03e, v6.4)', '2.6'),
+  forkVmaStartWrite: cited(false, '', 'dup_mmap() does not write-lock the parent VMAs (no per-VMA locks before v6.4)', '2.6'),
+  // Jann Horn, "[PATCH 1/2] mm/memory: ensure fork child sees coherent memory snapshot",
+  // lore.kernel.org/r/20250603-fork-tearing-v1-1-a7f64b7cfc96@google.com (June 2025): proposed;
+  // no merged commit with that title was found in the mainline logs read (the thread ends
+  // in review), so no era has it; a user policy can turn it on.
+  forkWrprotectPinned: unverified(false, '', 'copy_present_page() copies with the parent PTE writable and its TLB entries live (70e806e4e645, v5.9); the write-protect-and-flush fix proposed in 2025 is not known to be merged', '5.9'),
   uffdWp: cited(false, '', 'no userfaultfd write-protect before 292924b26024 (v5.7)', '4.3'),
   wipeOnFork: cited(false, '', 'no MADV_WIPEONFORK before d2cd9ede6e19 (v4.14)', '2.6'),
   uffdWpUnpopulated: cited(false, '', 'no UFFD_FEATURE_WP_UNPOPULATED before 2bad466cc9d9 (v6.4)', '4.3'),
