@@ -23,7 +23,7 @@ export function frameText(f: Frame): string {
       return `${f.what} (TLB flush to come)`;
     case 'fork':
       if (f.vpn >= 0) return `dup_mmap (copy_present_page: first half of page ${f.vpn} copied into pfn ${f.newPfn})`;
-      return `dup_mmap (${f.copy.length ? `pinned-page check done, copying ${f.copy.length}; ` : ''}VMA ${f.vma} ${f.copy.length ? 'to write-protect' : 'next'}; flush_tlb_mm to come)`;
+      return `dup_mmap (${f.vma} VMA(s) copied${f.copy.length ? `, ${f.copy.length} maybe-pinned page(s) to copy next` : ''}; flush_tlb_mm to come)`;
     case 'gup_fast':
       return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
     case 'uffd_wait':

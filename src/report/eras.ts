@@ -20,7 +20,7 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   gupFastForkSeq: 'GUP-fast vs fork',
   faultVmaLock: 'per-VMA lock faults',
   forkVmaStartWrite: 'fork locks VMAs',
-  forkWrprotectPinned: 'fork wrprotects pinned',
+  forkWrprotectPinned: 'fork wrprotect pin',
   uffdWp: 'uffd-wp',
   wipeOnFork: 'MADV_WIPEONFORK',
   uffdWpUnpopulated: 'uffd-wp unpopulated',
