@@ -62,9 +62,9 @@ test('the viewer in Chromium: stepping, counts, violation, two eras, no errors, 
     // One era: step with the keyboard to the parent's write, the moment do_wp_page reuses.
     await page.goto(pathToFileURL(one).href);
     assert.equal(await page.locator('.frame:not([hidden])').getAttribute('data-frame'), '0');
-    for (let i = 0; i < 11; i++) await page.keyboard.press('ArrowRight');
-    assert.equal(new URL(page.url()).hash, '#step-11');
-    assert.equal(await page.locator('.frame:not([hidden])').getAttribute('data-frame'), '11');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
+    assert.equal(new URL(page.url()).hash, '#step-12');
+    assert.equal(await page.locator('.frame:not([hidden])').getAttribute('data-frame'), '12');
     assert.match((await visible('.decisions').textContent()) ?? '', /page_mapcount 1 \+ swapcount 0 <= 1 -> wp_page_reuse \[v4\.9\]/);
     const counts = await visible('g[data-key="page:1"] .count').allTextContents();
     assert.deepEqual(counts, ['2', '1'], 'refcount 2 (the mapping and the pipe buffer), mapcount 1');
@@ -72,25 +72,25 @@ test('the viewer in Chromium: stepping, counts, violation, two eras, no errors, 
     await page.screenshot({ path: join(IMG, 'view-state.png') });
     // On to the violation: the child reads the secret through the pipe.
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
-    assert.equal(new URL(page.url()).hash, '#step-14');
+    assert.equal(new URL(page.url()).hash, '#step-15');
     assert.match((await visible('.vbox').textContent()) ?? '', /^VIOLATION leak: pipe read by child .* read 0x53 \(parent, line 12\)/);
     assert.equal(await visible('.diagram .page.viol').count(), 1);
     assert.equal(await visible('.diagram .vbadge').textContent(), 'LEAK');
     await page.keyboard.press('ArrowLeft');
-    assert.equal(new URL(page.url()).hash, '#step-13');
+    assert.equal(new URL(page.url()).hash, '#step-14');
     // The slider and #step-N links.
     await page.locator('#slider').fill('3');
     assert.equal(await page.locator('.frame:not([hidden])').getAttribute('data-frame'), '3');
     await page.goto(pathToFileURL(one).href + '#step-7');
     assert.equal(await page.locator('.frame:not([hidden])').getAttribute('data-frame'), '7');
-    assert.equal(await page.locator('#pos').textContent(), 'step 7 / 15');
+    assert.equal(await page.locator('#pos').textContent(), 'step 7 / 16');
 
     // Two eras: the first differing decision is marked, with both decisions shown.
     await page.goto(pathToFileURL(two).href);
     const diffRow = page.locator('.tl .r.diff');
     assert.equal(await diffRow.count(), 1);
-    assert.equal(await diffRow.getAttribute('data-step'), '11');
-    for (let i = 0; i < 11; i++) await page.keyboard.press('ArrowRight');
+    assert.equal(await diffRow.getAttribute('data-step'), '12');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
     const panels = visible('.panel');
     assert.equal(await panels.count(), 2);
     assert.equal(await visible('.panel.diff').count(), 2);
@@ -104,7 +104,7 @@ test('the viewer in Chromium: stepping, counts, violation, two eras, no errors, 
     // The jump button goes to the first difference from anywhere.
     await page.keyboard.press('Home');
     await page.locator('#jump').click();
-    assert.equal(new URL(page.url()).hash, '#step-11');
+    assert.equal(new URL(page.url()).hash, '#step-12');
 
     assert.deepEqual(errors, [], 'no console errors');
     assert.deepEqual(remote, [], 'no network requests');

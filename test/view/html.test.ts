@@ -75,31 +75,32 @@ test('the Content-Security-Policy forbids remote loads and allows only the page 
 test('one era: a frame per step, lanes per thread, counts in the diagram, the violation marked', () => {
   const s = load(CVE);
   const doc = buildDoc(s, [era('v4.9')], { schedule: defaultSchedule(s, era('v4.9')), scheduleFrom: 'x' });
-  assert.equal(doc.runs[0].steps.length, 15);
+  assert.equal(doc.runs[0].steps.length, 16);
   assert.deepEqual(doc.runs[0].lanes, ['parent', 'child']);
   const html = renderPage(doc);
-  assert.equal((html.match(/<section class="frame"/g) ?? []).length, 16);
-  // Step 11: the parent's write reuses the page the pipe still holds (refcount 2, mapcount 1).
-  // (The child's munmap took steps 7 and 8: zap_pte_range, then tlb_finish_mmu.)
-  const st11 = doc.runs[0].states[11].pages[1];
-  assert.equal(st11.refcount, 2);
-  assert.equal(st11.mapcount, 1);
-  assert.deepEqual(doc.runs[0].states[11].pipes[0].buffers, [0]);
-  assert.match(doc.runs[0].steps[10].events[0].text, /page_mapcount 1 .* -> wp_page_reuse/);
-  const v = doc.runs[0].steps[13].violation;
+  assert.equal((html.match(/<section class="frame"/g) ?? []).length, 17);
+  // Step 12: the parent's write reuses the page the pipe still holds (refcount 2, mapcount 1).
+  // (The fork took steps 3 to 5: the pinned-page check, the copy, flush_tlb_mm; the child's
+  // munmap steps 8 and 9: zap_pte_range, then tlb_finish_mmu.)
+  const st12 = doc.runs[0].states[12].pages[1];
+  assert.equal(st12.refcount, 2);
+  assert.equal(st12.mapcount, 1);
+  assert.deepEqual(doc.runs[0].states[12].pipes[0].buffers, [0]);
+  assert.match(doc.runs[0].steps[11].events[0].text, /page_mapcount 1 .* -> wp_page_reuse/);
+  const v = doc.runs[0].steps[14].violation;
   assert.equal(v?.invariant, 'leak');
   assert.deepEqual(v?.marks, ['pipe:0', 'ref:0', 'page:1']);
-  const frame14 = /<section class="frame" id="frame-14"[^]*?<\/section>/.exec(html)?.[0] ?? '';
-  assert.match(frame14, /class="vbox"><b>VIOLATION leak/);
-  assert.match(frame14, /class="page( chg)? viol"/);
-  assert.match(frame14, /<g class="vbadge">.*LEAK/);
+  const frame15 = /<section class="frame" id="frame-15"[^]*?<\/section>/.exec(html)?.[0] ?? '';
+  assert.match(frame15, /class="vbox"><b>VIOLATION leak/);
+  assert.match(frame15, /class="page( chg)? viol"/);
+  assert.match(frame15, /<g class="vbadge">.*LEAK/);
 });
 
 test('two eras: the same schedule aligned, the first differing decision marked', () => {
   const s = load(CVE);
   const doc = buildDoc(s, [era('v4.9'), era('v5.9')], { schedule: defaultSchedule(s, era('v4.9')), scheduleFrom: 'x' });
-  assert.equal(doc.firstDiff, 10);
-  const [a, b] = doc.rows[10];
+  assert.equal(doc.firstDiff, 11);
+  const [a, b] = doc.rows[11];
   assert.match(doc.runs[0].steps[a as number].events[0].text, /wp_page_reuse/);
   const bEv = doc.runs[1].steps[b as number].events[0];
   assert.match(bEv.text, /page_count 2 != 1 -> wp_page_copy/);
@@ -107,16 +108,16 @@ test('two eras: the same schedule aligned, the first differing decision marked',
   assert.equal(doc.runs[1].verdict, 'holds');
   assert.equal(doc.runs[1].stopped, null);
   const html = renderPage(doc);
-  assert.match(html, /<div class="r diff" data-step="11">/);
+  assert.match(html, /<div class="r diff" data-step="12">/);
   assert.ok(html.includes('<a href="https://git.kernel.org/torvalds/c/09854ba94c6a"'));
 });
 
 test('a schedule that the other era cannot replay says so at that step', () => {
   const s = load(CVE);
   // Under v4.9 the child reads the pipe before the parent signals: not runnable under either era.
-  const run = recordRun(s, era('v5.9'), { kind: 'exact', schedule: [0, 0, 0, 0, 1, 1, 1, 1, 1, 1] });
+  const run = recordRun(s, era('v5.9'), { kind: 'exact', schedule: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1] });
   assert.ok(run.stopped);
-  assert.equal(run.stopped?.step, 10);
+  assert.equal(run.stopped?.step, 11);
   assert.match(run.stopped?.reason ?? '', /runs child, which cannot run here \(child at line 22 \(wait\(secret_written\)\)\)/);
 });
 
@@ -125,9 +126,9 @@ test('DOT: one graph per state, strings quoted', () => {
   const s = load(CVE);
   const run = recordRun(s, era('v4.9'), { kind: 'default' });
   const all = runDot(s.name, run, null);
-  assert.equal((all.match(/^digraph /gm) ?? []).length, 16);
+  assert.equal((all.match(/^digraph /gm) ?? []).length, 17);
   assert.equal((all.match(/{/g) ?? []).length, (all.match(/}/g) ?? []).length);
-  const ten = runDot(s.name, run, 10);
+  const ten = runDot(s.name, run, 11);
   assert.match(ten, /"page:1" \[label="struct page pfn 1\\nrefcount 2  mapcount 1/);
   assert.match(ten, /"pipe:0" -> "ref:0"/);
 });
@@ -138,7 +139,7 @@ test('cowlab view writes the page, from a scenario and from an ITF trace; run --
     const out = join(dir, 'cve.html');
     const r = spawnSync(process.execPath, [CLI, 'view', CVE, '--era', 'v4.9', '--era', 'v5.9', '--out', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^wrote .*cve\.html \(\d+ KB\): CVE-2020-29374.*, v4\.9 vs v5\.9, 15 steps/);
+    assert.match(r.stdout, /^wrote .*cve\.html \(\d+ KB\): CVE-2020-29374.*, v4\.9 vs v5\.9, 16 steps/);
     assert.match(readFileSync(out, 'utf8'), /^<!doctype html>/);
     const itf = join(dir, 'cex.json');
     const c = spawnSync(process.execPath, [CLI, 'check', CVE, '--era', 'v4.9', '--itf', itf], { encoding: 'utf8' });
