@@ -333,5 +333,40 @@ describe('private file mappings', () => {
     assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[A], [A]]);
     p.write(0, 16, 0, 1, B);
     assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[B], [B]]);
+describe('writes racing with fork', () => {
+  test('a cell the parent writes during the fork may show, in the child, its value before or any value written since', () => {
+    const p = oneProcess();
+    p.write(0, 16, 0, 1, A);
+    p.forkStart(0, 1);
+    p.write(0, 16, 0, 0, B);
+    p.write(0, 16, 0, 0, C);
+    p.fork(0, 1, [vma(16, 2)]);
+    assert.deepEqual([...p.allowedAt(1, 16, 0, C)].sort(), [A, B, C]);
+    // a cell the parent did not write during the fork is exact
+    assert.deepEqual(p.allowedAt(1, 16, 1, A), [A]);
+    assert.equal(p.st.procs[0].forkRace, null, 'the parent is no longer forking');
+    assert.ok(p.knows(1, B), 'the child may see what the parent wrote meanwhile');
+  });
+
+  test("the child's own write settles the cell; the parent's later writes do not race", () => {
+    const p = oneProcess();
+    p.forkStart(0, 1);
+    p.write(0, 17, 0, 1, B);
+    p.fork(0, 1, [vma(16, 2)]);
+    p.write(1, 17, 0, 0, D);
+    assert.deepEqual(p.allowedAt(1, 17, 0, D), [D]);
+    assert.deepEqual([...p.allowedAt(1, 17, 1, B)].sort(), [0, B]);
+    p.write(0, 17, 1, 1, C);
+    assert.deepEqual([...p.allowedAt(1, 17, 1, B)].sort(), [0, B]);
+    const copy = clonePromise(p.st);
+    assert.deepEqual(copy.procs[1].racy, p.st.procs[1].racy);
+  });
+
+  test('VM_WIPEONFORK and VM_DONTCOPY pages do not race: the child gets zeroes or nothing', () => {
+    const p = oneProcess();
+    p.forkStart(0, 1);
+    p.write(0, 16, 0, 0, B);
+    p.fork(0, 1, [vma(16, 1, { wipeOnFork: true }), vma(17, 1, { dontCopy: true })]);
+    assert.deepEqual(p.st.procs[1].racy, []);
   });
 });
