@@ -121,6 +121,7 @@ export const BOUNDS = {
   runs: { min: 1, max: 10_000_000 },
   maxSteps: { min: 1, max: 10_000_000 },
   procs: { min: 1, max: 8 },
+  cpus: { min: 1, max: 4 },
   synthDepth: { min: 1, max: 64 },
   bitstateBits: { min: 10, max: 35 },
   hashes: { min: 1, max: 16 },

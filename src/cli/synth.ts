@@ -30,6 +30,11 @@ a scenario file, or exhausts the space and proves that none exists within the bo
   --policy FILE      load a user policy (.ts or .js)
   --config N=y|n       set a kernel option (repeatable): ${CONFIG_HELP}
   --procs N          at most N processes (default 2; ${boundText(BOUNDS.procs)})
+  --cpus N           CPUs (threads) of p0 (default 1; ${boundText(BOUNDS.cpus)}); with more than one,
+                     loads, stores and fork take their kernel steps one move at a time
+                     (wp_page_copy, dup_mmap per VMA, its final TLB flush), so the search
+                     interleaves them (the statistics' depth then counts those steps);
+                     write-hi stores into the upper half of the page
   --depth D          at most D operations in all, p0's mmap and first write not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
@@ -54,6 +59,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
       era: { type: 'string' },
       policy: { type: 'string' },
       procs: { type: 'string' },
+      cpus: { type: 'string' },
       depth: { type: 'string' },
       ops: { type: 'string' },
       invariant: { type: 'string' },
@@ -79,6 +85,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   if (values.html) checkOutputPath(values.html, 'html');
   const procs = numberOption(values.procs, 'procs', 2, BOUNDS.procs);
   const depth = numberOption(values.depth, 'depth', 6, BOUNDS.synthDepth);
+  const cpus = numberOption(values.cpus, 'cpus', 1, BOUNDS.cpus);
   const { all, user } = await policies(values.policy, values.config);
   const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
   if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
@@ -92,6 +99,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     ops: [...new Set(ops)] as SynthOp[],
     invariant: values.invariant as InvariantName | undefined,
     ...(values.kind && values.kind !== 'base' ? { kind: values.kind as SynthKind } : {}),
+    ...(cpus > 1 ? { cpus } : {}),
   };
   const opts: SearchOptions = {
     ...DEFAULT_SEARCH,
@@ -122,7 +130,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
 }
 
 function synthCommand(policy: Policy, o: SynthOptions): string {
-  return `cowlab synth --era ${policy.name}${o.kind ? ` --kind ${o.kind}` : ''} --procs ${o.procs} --depth ${o.depth} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
+  return `cowlab synth --era ${policy.name}${o.kind ? ` --kind ${o.kind}` : ''} --procs ${o.procs} --depth ${o.depth}${o.cpus && o.cpus > 1 ? ` --cpus ${o.cpus}` : ''} --ops ${o.ops.join(',')}${o.invariant ? ` --invariant ${o.invariant}` : ''}`;
 }
 
 /** Prints synth's result (the found scenario, or the proof of absence within the bound) and returns its exit code. */

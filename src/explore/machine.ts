@@ -115,6 +115,12 @@ export class Machine {
    * live until they exit or the search ends them, and their writes get tokens on the fly.
    */
   dynamic = false;
+  /**
+   * Synthesis with several CPUs per process: CPU accesses and fork take their kernel steps one
+   * move at a time (stepDynamicOnce), so other CPUs run between them; otherwise each operation
+   * runs whole.
+   */
+  stepOps = false;
   /** Whether the current step is being recorded for a trace (observations are labelled only then). */
   private recording = false;
   st: MachineState;
@@ -366,12 +372,12 @@ export class Machine {
    * Synthesis: process `pid` performs `stmt` (not part of any program). `tokenKey` names the
    * write for the token table, so the same write in another interleaving gets the same token.
    */
-  stepDynamic(pid: number, stmt: Stmt, tokenKey: string, record = false): StepRecord | null {
+  stepDynamic(pid: number, stmt: Stmt, tokenKey: string, record = false, cpu = 0): StepRecord | null {
     this.recording = record;
     const events: TraceEvent[] = [];
     const before = record ? describeKernel(this.st.kernel, this.namer()) : null;
     const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events, changes: [] };
-    const ti = this.cpuOf(pid);
+    const ti = this.cpuOf(pid, cpu);
     const k = this.ctx(record ? events : null, ti);
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     try {
@@ -383,6 +389,45 @@ export class Machine {
       this.fault(k, ti, stmt, e, rec);
     }
     return this.afterStep(k, rec, before);
+  }
+
+  /**
+   * Synthesis with stepped operations: one kernel step of `stmt` on CPU `cpu` of process `pid`
+   * (see stepOps); true once the statement has completed.
+   */
+  stepDynamicOnce(pid: number, cpu: number, stmt: Stmt, tokenKey: string): boolean {
+    this.recording = false;
+    const rec: StepRecord = { thread: this.st.kernel.procs[pid].name, line: stmt.pos.line, col: stmt.pos.col, text: stmt.text, events: [], changes: [] };
+    const ti = this.cpuOf(pid, cpu);
+    const k = this.ctx(null, ti);
+    const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, 'cpu');
+    let done = true;
+    try {
+      done = this.exec(k, ti, pid, stmt, rec, token);
+      if (done) this.st.kernel.threads[ti].sub = 0;
+    } catch (e) {
+      if (!(e instanceof KernelFault)) throw e;
+      this.fault(k, ti, stmt, e, rec);
+    }
+    this.afterStep(k, rec, null);
+    return done;
+  }
+
+  /**
+   * Synthesis: may CPU `cpu` of process `pid` start `stmt` now, as far as the locks other CPUs
+   * hold across steps go (the same rule as isEnabled)? A process whose CPU does not exist yet
+   * has none that could hold a lock (synthesis creates every CPU of a process with several).
+   */
+  mayStart(pid: number, cpu: number, stmt: Stmt): boolean {
+    const ti = this.findCpu(pid, cpu);
+    const mm = this.st.kernel.procs[pid].mm;
+    if (ti < 0) return true;
+    if (this.st.kernel.threads[ti].frame) return false;
+    const lock = this.lockNeeded(ti, stmt);
+    const otherWriter = mm.mmapWriter >= 0 && mm.mmapWriter !== ti;
+    if (lock === 'write') return !otherWriter && mm.mmapReaders === 0;
+    if (lock === 'read') return !otherWriter || this.faultBesideFork(ti, stmt);
+    return true;
   }
 
   /** The DMA of an O_DIRECT read lands (its device thread's one step). */
@@ -420,11 +465,25 @@ export class Machine {
   }
 
   /** Synthesis: the CPU a process's operations run on (a thread with no program, made on first use). */
-  private cpuOf(pid: number): number {
-    const i = this.st.kernel.threads.findIndex((t) => t.pid === pid && t.prog === -1);
-    if (i >= 0) return i;
-    this.st.kernel.threads.push({ pid, prog: -1, name: 'cpu', pc: 0, done: false, sub: 0, tlb: [], frame: null, faults: 0 });
-    return this.st.kernel.threads.length - 1;
+  /** Synthesis: the thread of CPU `cpu` (0, 1, ...) of process `pid`, created when first used. */
+  cpuOf(pid: number, cpu = 0): number {
+    for (let c = 0; c <= cpu; c++) {
+      if (this.findCpu(pid, c) >= 0) continue;
+      this.st.kernel.threads.push({ pid, prog: -1, name: c === 0 ? 'cpu' : `cpu${c}`, pc: 0, done: false, sub: 0, tlb: [], frame: null, faults: 0 });
+    }
+    return this.findCpu(pid, cpu);
+  }
+
+  /** The thread of CPU `cpu` of process `pid`, or -1. */
+  findCpu(pid: number, cpu: number): number {
+    let n = 0;
+    const threads = this.st.kernel.threads;
+    for (let i = 0; i < threads.length; i++) {
+      if (threads[i].pid !== pid || threads[i].prog !== -1) continue;
+      if (n === cpu) return i;
+      n++;
+    }
+    return -1;
   }
 
   /**
@@ -626,7 +685,7 @@ export class Machine {
   }
 
   /** Is process `pid` a child that fork is still building (its threads start when fork returns)? */
-  private forking(pid: number): boolean {
+  forking(pid: number): boolean {
     return this.st.kernel.threads.some((t) => t.frame?.kind === 'fork' && t.frame.child === pid);
   }
 
@@ -880,7 +939,7 @@ export class Machine {
         // dup_mmap() in its steps (kernel/fork.ts), under mmap_write_lock; synthesis runs it whole.
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;
-        if (!this.dynamic && !th.frame) {
+        if ((!this.dynamic || this.stepOps) && !th.frame) {
           mm.mmapWriter = ti;
           const f = dupMmapStart(k, pid, s.child);
           promise.forkStart(pid, f.child);

@@ -30,6 +30,7 @@ export const SYNTH_OPS = [
   'wipeonfork',
   'clear-refs',
   'pageout',
+  'write-hi',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
@@ -58,7 +59,16 @@ export interface SynthOptions {
   invariant?: InvariantName;
   /** The memory p0 maps (default: a base page). */
   kind?: SynthKind;
+  /**
+   * CPUs (threads) of p0, default 1. With more, the CPU accesses and fork of p0 and its children
+   * take their kernel steps one move at a time (a fault's wp_page_copy, dup_mmap's VMA copies and
+   * its final TLB flush), so the search interleaves them with the other CPUs' operations.
+   */
+  cpus?: number;
 }
+
+/** Operations that take their kernel steps one move at a time when p0 has several CPUs. */
+const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork']);
 
 const POS = { file: '<synth>', line: 0, col: 0 };
 const RW = { read: true, write: true };
@@ -80,7 +90,7 @@ function stmt(text: string, s: Record<string, unknown>): Stmt {
   return built;
 }
 
-function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind = 'base'): Scenario {
+function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind = 'base', halves = false): Scenario {
   const names = Array.from({ length: procs }, (_, i) => `p${i}`);
   return {
     name: 'synthesis',
@@ -95,7 +105,13 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
           kind === 'hugetlb'
             ? stmt(KIND_MMAP.hugetlb, { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false, hugetlb: true })
             : stmt(KIND_MMAP.base, { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false }),
-          stmt('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 }),
+          ...(halves
+            ? [
+                // write-hi tells the page's two halves apart: one token per half from the start.
+                stmt('memset(mem, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 0 }, len: 2048, byte: 1 }),
+                stmt('memset(mem + 2048, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 2048 }, len: 2048, byte: 1 }),
+              ]
+            : [stmt('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 })]),
         ],
       },
     ],
@@ -106,10 +122,13 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
 
 const MEM = { base: 'mem', offset: 0 };
 
-/** The byte of the n-th write (by the CPU or a device) of process pid. */
-function writeByte(op: 'write' | 'device-write', pid: number, n: number): number {
+/** The byte of the n-th write (by the CPU, to the upper half, or by a device) of process pid. */
+function writeByte(op: 'write' | 'write-hi' | 'device-write', pid: number, n: number): number {
+  if (op === 'write-hi') return 0xc0 + 0x10 * pid + n + 1;
   return op === 'write' ? 0x10 * (pid + 1) + n + 1 : 0x80 + 0x10 * pid + n + 1;
 }
+
+const HI = { base: 'mem', offset: 2048 };
 
 /** The token key of process pid's write number `writes` (see apply). */
 function tokenKey(pid: number, op: SynthOp, writes: number): string {
@@ -124,9 +143,9 @@ function tokenKey(pid: number, op: SynthOp, writes: number): string {
  */
 function allocateTokens(m: Machine, o: SynthOptions): void {
   for (let pid = 0; pid < o.procs; pid++) {
-    for (const op of ['write', 'device-write'] as const) {
+    for (const op of ['write', 'write-hi', 'device-write'] as const) {
       if (!o.ops.includes(op)) continue;
-      for (let n = 0; n < o.depth; n++) m.tokens.dynamic(tokenKey(pid, op, n), writeByte(op, pid, n), `p${pid}`, op === 'write' ? 'cpu' : 'device');
+      for (let n = 0; n < o.depth; n++) m.tokens.dynamic(tokenKey(pid, op, n), writeByte(op, pid, n), `p${pid}`, op === 'device-write' ? 'device' : 'cpu');
     }
   }
 }
@@ -155,6 +174,7 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
   if (vma?.hugetlb && NOT_ON_HUGETLB.has(op)) return false;
   switch (op) {
     case 'write':
+    case 'write-hi':
       return !!vma?.write;
     case 'read':
     case 'vmsplice':
@@ -202,16 +222,13 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
   const n = st.counters[1 + pid] ?? 0;
   const reg = `r${st.counters[USED]}`;
   switch (op) {
-    case 'write': {
-      const byte = writeByte(op, pid, n);
-      return stmt(`memset(mem, 0x${byte.toString(16)})`, { op: 'write', addr: MEM, byte });
-    }
+    case 'write':
+    case 'write-hi':
+      return steppedStatement(op, pid, n);
     case 'read':
-      return stmt(`${reg} = read(mem)`, { op: 'read', dst: reg, addr: MEM });
-    case 'fork': {
-      const child = st.kernel.procs.length;
-      return stmt(`p${child} = fork()`, { op: 'fork', child: `p${child}` });
-    }
+      return steppedStatement(op, pid, st.counters[USED]);
+    case 'fork':
+      return steppedStatement(op, pid, st.kernel.procs.length);
     case 'exit':
       return stmt('exit()', { op: 'exit' });
     case 'vmsplice':
@@ -260,6 +277,47 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
   }
 }
 
+/**
+ * The statement of a STEPPED operation from its one argument: the write's number (its byte and
+ * token follow), the read's register number, the fork's child. A CPU in the middle of one keeps
+ * (op, argument) in the counters, and its statement is rebuilt from them for each step.
+ */
+function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
+  switch (op) {
+    case 'write': {
+      const byte = writeByte(op, pid, arg);
+      return stmt(`memset(mem, 0x${byte.toString(16)})`, { op: 'write', addr: MEM, byte });
+    }
+    case 'write-hi': {
+      const byte = writeByte(op, pid, arg);
+      return stmt(`memset(mem + 2048, 0x${byte.toString(16)}, 2048)`, { op: 'write', addr: HI, len: 2048, byte });
+    }
+    case 'read':
+      return stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
+    case 'fork':
+      return stmt(`p${arg} = fork()`, { op: 'fork', child: `p${arg}` });
+    default:
+      throw new Error(`${op} is not taken in steps`);
+  }
+}
+
+/** The argument steppedStatement() rebuilds a STEPPED operation's statement from. */
+function steppedArg(m: Machine, pid: number, op: SynthOp): number {
+  if (op === 'read') return m.st.counters[USED];
+  if (op === 'fork') return m.st.kernel.procs.length;
+  return m.st.counters[1 + pid] ?? 0;
+}
+
+/**
+ * Moves: an operation started by a CPU is pid * OPS_PER_PID + op for CPU 0 (as with one CPU),
+ * plus cpu * CPU_STRIDE for the others; the next step of the operation a thread is in the
+ * middle of is CONTINUE + its thread index. Counters at PENDING + thread index hold that
+ * operation as 1 + op + OPS_PER_PID * argument (0: none).
+ */
+const CPU_STRIDE = 64 * 32;
+const CONTINUE = 1 << 24;
+const PENDING = 64;
+
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
 function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
   return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op) : null;
@@ -274,8 +332,10 @@ function ensurePipe(m: Machine, pid: number): void {
 const OPS_PER_PID = 32;
 
 export function synthSpace(policy: Policy, o: SynthOptions): Space {
-  const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind), policy);
+  const cpus = o.cpus ?? 1;
+  const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind, o.ops.includes('write-hi')), policy);
   machine.dynamic = true;
+  machine.stepOps = cpus > 1;
   machine.st.counters = [0];
   allocateTokens(machine, o);
   // p0's set-up (mmap, memset) runs before the search starts: the initial state is after it, so
@@ -286,6 +346,8 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     if (!e.length) break;
     machine.step(e[0], false);
   }
+  // p0's CPUs exist from the start when there are several (mayStart looks at their locks).
+  if (cpus > 1) for (let c = 0; c < cpus; c++) machine.cpuOf(0, c);
   const opIndex = o.ops.map((op) => SYNTH_OPS.indexOf(op));
   const setupDone = (m: Machine): boolean => m.st.kernel.threads.every((t) => t.done || t.prog < 0);
   return {
@@ -294,12 +356,26 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     checks: new Set<string>(o.invariant ? [o.invariant] : ['leak', 'lost-write', 'pin', 'sanity']),
     moves(m) {
       if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
-      if (m.st.status !== 'running' || m.st.counters[USED] >= o.depth) return [];
+      if (m.st.status !== 'running') return [];
       const out: number[] = [];
+      // An operation in progress goes on whatever the bound: it was counted when it started.
+      m.st.kernel.threads.forEach((t, tid) => {
+        if (!t.done && t.prog === -1 && (m.st.counters[PENDING + tid] ?? 0) > 0) out.push(CONTINUE + tid);
+      });
+      if (m.st.counters[USED] >= o.depth) return out;
       const procs = m.st.kernel.procs;
       for (let pid = 0; pid < procs.length; pid++) {
-        if (!procs[pid].alive) continue;
-        for (let i = 0; i < o.ops.length; i++) if (opAllowed(m, pid, o.ops[i], o.procs)) out.push(pid * OPS_PER_PID + opIndex[i]);
+        if (!procs[pid].alive || (cpus > 1 && m.forking(pid))) continue;
+        const n = pid === 0 ? cpus : 1;
+        for (let cpu = 0; cpu < n; cpu++) {
+          const tid = m.findCpu(pid, cpu);
+          if (tid >= 0 && (m.st.counters[PENDING + tid] ?? 0) > 0) continue;
+          for (let i = 0; i < o.ops.length; i++) {
+            if (!opAllowed(m, pid, o.ops[i], o.procs)) continue;
+            if (cpus > 1 && !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i]))) continue;
+            out.push(cpu * CPU_STRIDE + pid * OPS_PER_PID + opIndex[i]);
+          }
+        }
       }
       return out;
     },
@@ -308,12 +384,32 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
         m.step(-1 - move, false);
         return;
       }
-      const pid = Math.floor(move / OPS_PER_PID);
+      if (move >= CONTINUE) {
+        const tid = move - CONTINUE;
+        const code = m.st.counters[PENDING + tid] - 1;
+        const op = SYNTH_OPS[code % OPS_PER_PID];
+        const arg = Math.floor(code / OPS_PER_PID);
+        const t = m.st.kernel.threads[tid];
+        const cpu = cpuIndex(m, tid);
+        if (m.stepDynamicOnce(t.pid, cpu, steppedStatement(op, t.pid, arg), tokenKey(t.pid, op, arg))) m.st.counters[PENDING + tid] = 0;
+        return;
+      }
+      const cpu = Math.floor(move / CPU_STRIDE);
+      const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
       const op = SYNTH_OPS[move % OPS_PER_PID];
       const s = opStatement(m, pid, op, o.procs) as Stmt;
       if (op === 'vmsplice') ensurePipe(m, pid);
       const writes = m.st.counters[1 + pid] ?? 0;
-      m.stepDynamic(pid, s, tokenKey(pid, op, writes));
+      if (cpus > 1 && STEPPED.has(op)) {
+        const arg = steppedArg(m, pid, op);
+        if (s.op === 'write') m.st.counters[1 + pid] = writes + 1;
+        m.st.counters[USED]++;
+        const tid = m.cpuOf(pid, cpu);
+        while (m.st.counters.length < PENDING + tid + 1) m.st.counters.push(0);
+        if (!m.stepDynamicOnce(pid, cpu, s, tokenKey(pid, op, arg))) m.st.counters[PENDING + tid] = 1 + SYNTH_OPS.indexOf(op) + OPS_PER_PID * arg;
+        return;
+      }
+      m.stepDynamic(pid, s, tokenKey(pid, op, writes), false, cpu);
       if (s.op === 'write' || s.op === 'device_write') m.st.counters[1 + pid] = writes + 1;
       m.st.counters[USED]++;
     },
@@ -328,24 +424,31 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   };
 }
 
+/** Which CPU of its process thread `tid` is. */
+function cpuIndex(m: Machine, tid: number): number {
+  const pid = m.st.kernel.threads[tid].pid;
+  for (let c = 0; ; c++) if (m.findCpu(pid, c) === tid) return c;
+}
+
 export function synthesize(policy: Policy, o: SynthOptions, opts: SearchOptions): SearchResult {
   return explore(synthSpace(policy, o), opts);
 }
 
 /** Decode a synthesis schedule into (process, statement) pairs, replaying it. */
-export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number[]): { pid: number; stmt: Stmt }[] {
+export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number[]): { pid: number; cpu: number; stmt: Stmt }[] {
   const space = synthSpace(policy, o);
   const m = space.machine;
-  const out: { pid: number; stmt: Stmt }[] = [];
+  const out: { pid: number; cpu: number; stmt: Stmt }[] = [];
   for (const move of schedule) {
-    if (move < 0) {
+    if (move < 0 || move >= CONTINUE) {
       space.apply(m, move);
       continue;
     }
-    const pid = Math.floor(move / OPS_PER_PID);
+    const cpu = Math.floor(move / CPU_STRIDE);
+    const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
     const s = opStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], o.procs) as Stmt;
-    if (s.op === 'vmsplice' && !m.st.vars[pid].fds) out.push({ pid, stmt: stmt('fds = pipe()', { op: 'pipe', dst: 'fds' }) });
-    out.push({ pid, stmt: s });
+    if (s.op === 'vmsplice' && !m.st.vars[pid].fds) out.push({ pid, cpu, stmt: stmt('fds = pipe()', { op: 'pipe', dst: 'fds' }) });
+    out.push({ pid, cpu, stmt: s });
     space.apply(m, move);
   }
   return out;
@@ -358,35 +461,47 @@ export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number
  */
 export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, command: string): string {
   const seq = decodeSchedule(policy, o, r.schedule ?? []);
-  const bodies = new Map<number, string[]>([[0, [KIND_MMAP[o.kind ?? 'base'], 'memset(mem, 1)']]]);
-  const body = (pid: number): string[] => {
-    let b = bodies.get(pid);
-    if (!b) bodies.set(pid, (b = []));
+  const cpus = o.cpus ?? 1;
+  // One body per thread: `pid` for a process's main thread (CPU 0), `pid.cpu` for p0's others.
+  const setup = o.ops.includes('write-hi') ? ['memset(mem, 1, 2048)', 'memset(mem + 2048, 1, 2048)'] : ['memset(mem, 1)'];
+  const bodies = new Map<string, string[]>([['0', [KIND_MMAP[o.kind ?? 'base'], ...setup, ...(cpus > 1 ? ['signal(setup)'] : [])]]]);
+  for (let c = 1; c < cpus; c++) bodies.set(`0.${c}`, ['wait(setup)']);
+  const key = (pid: number, cpu: number): string => (cpu === 0 ? String(pid) : `${pid}.${cpu}`);
+  const body = (k: string): string[] => {
+    let b = bodies.get(k);
+    if (!b) bodies.set(k, (b = []));
     return b;
   };
-  let last = 0;
-  seq.forEach(({ pid, stmt: s }, i) => {
-    if (pid !== last) {
-      body(last).push(`signal(step${i + 1})`);
-      body(pid).push(`wait(step${i + 1})`);
+  // Ordering points between processes at operation boundaries force the order the search found.
+  // The CPUs of p0 are left unordered: their operations overlapped step by step in the search,
+  // which no ordering point can force; `cowlab check` explores those interleavings.
+  let last = { pid: 0, cpu: 0 };
+  seq.forEach(({ pid, cpu, stmt: s }, i) => {
+    if (pid !== last.pid) {
+      body(key(last.pid, last.cpu)).push(`signal(step${i + 1})`);
+      body(key(pid, cpu)).push(`wait(step${i + 1})`);
     }
-    body(pid).push(s.text);
-    if (s.op === 'fork') body(Number(s.child.slice(1)));
-    last = pid;
+    body(key(pid, cpu)).push(s.text);
+    if (s.op === 'fork') body(s.child.slice(1));
+    last = { pid, cpu };
   });
-  const procs = [...bodies.keys()].sort((a, b) => a - b);
-  for (const pid of procs) {
-    if (pid === last) body(pid).push('signal(end)');
-    else if (!body(pid).includes('exit()')) body(pid).push('wait(end)');
+  const threads = [...bodies.keys()].sort((a, b) => Number(a.split('.')[0]) - Number(b.split('.')[0]) || a.localeCompare(b));
+  for (const k of threads) {
+    if (k === key(last.pid, last.cpu)) body(k).push('signal(end)');
+    else if (!body(k).includes('exit()')) body(k).push('wait(end)');
   }
   const what = r.verdict === 'violated' ? `violated ${r.invariant}` : r.verdict;
+  const ops = seq.filter((x) => x.stmt.op !== 'pipe').length;
   const lines = [
     `// Found by: ${command}`,
-    `scenario "synthesized: ${what} under ${policy.name} in ${(r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
-    `source "cowlab synth (${o.kind ? `${o.kind}; ` : ''}${o.ops.join(',')}; ${o.procs} processes, depth ${o.depth})"`,
+    `scenario "synthesized: ${what} under ${policy.name} in ${cpus > 1 ? ops : (r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
+    `source "cowlab synth (${o.kind ? `${o.kind}; ` : ''}${o.ops.join(',')}; ${o.procs} processes${cpus > 1 ? `, ${cpus} CPUs in p0` : ''}, depth ${o.depth})"`,
     '',
   ];
-  for (const pid of procs) lines.push(`process p${pid} {`, ...body(pid).map((l) => `  ${l}`), '}', '');
+  for (const k of threads) {
+    const [pid, cpu] = k.split('.');
+    lines.push(cpu ? `thread p${pid}.cpu${cpu} {` : `process p${pid} {`, ...body(k).map((l) => `  ${l}`), '}', '');
+  }
   if (o.invariant) lines.push(`check ${o.invariant}`, '');
   if (r.verdict === 'violated' && r.invariant && r.invariant !== 'condition') lines.push(`expect ${policy.base ?? policy.name}  violated ${r.invariant}  derived "found by cowlab synth"`);
   return lines.join('\n') + '\n';

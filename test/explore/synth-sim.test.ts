@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
-import { DEFAULT_SEARCH } from '../../src/explore/search.js';
+import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import { scenarioText, synthesize, type SynthOp } from '../../src/explore/synth.js';
 import { simulate } from '../../src/explore/simulate.js';
 import { parseScenario } from '../../src/scenario/parse.js';
@@ -89,4 +89,27 @@ test('sim: the same seed gives the same runs; the find is shrunk and still viola
   assert.ok((a.shrunk?.schedule.length ?? 99) <= (a.found?.schedule.length ?? 0));
   const none = simulate(s, era('v6.18'), o);
   assert.equal(none.found, undefined);
+});
+
+test('with three CPUs in p0, synth finds the fork vs per-VMA-lock lost write of v6.4 from write, write-hi, read and fork, and none in v6.3 or v6.5', () => {
+  // Nobody tells the search about dup_mmap's steps, wp_page_copy's, or the stale TLB entry: with
+  // several CPUs the operations take their kernel steps one move at a time, and the search
+  // interleaves them (scenarios/races/fork-vma-lock-fault.cow is the hand-written version).
+  const o = { procs: 2, depth: 5, ops: ['write', 'write-hi', 'read', 'fork'] as SynthOp[], cpus: 3 };
+  const r = synthesize(era('v6.4'), o, opts);
+  assert.equal(r.verdict, 'violated');
+  assert.equal(r.invariant, 'lost-write');
+  const text = scenarioText(era('v6.4'), o, r, 'test');
+  assert.match(text, /fork\(\)/);
+  assert.match(text, /thread p0\.cpu\d/);
+  // The printed scenario leaves p0's CPUs unordered; checking it explores their interleavings.
+  const s = parseScenario(text, 'synth.cow', ERA_NAMES);
+  const check = { ...DEFAULT_SEARCH, maxStates: 200_000, timeoutMs: 60_000 };
+  const found = search(s, era('v6.4'), check);
+  assert.equal(found.verdict, 'violated');
+  assert.equal(found.invariant, 'lost-write');
+  assert.equal(search(s, era('v6.5'), check).verdict, 'holds');
+  for (const e of ['v6.3', 'v6.5']) assert.equal(synthesize(era(e), o, opts).verdict, 'holds', e);
+  // One CPU per process: the same alphabet and bound find nothing in v6.4 (each operation whole).
+  assert.equal(synthesize(era('v6.4'), { ...o, cpus: 1 }, opts).verdict, 'holds');
 });
