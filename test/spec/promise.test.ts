@@ -333,6 +333,9 @@ describe('private file mappings', () => {
     assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[A], [A]]);
     p.write(0, 16, 0, 1, B);
     assert.deepEqual(p.expectedThroughRef(0).map((e) => e.values), [[B], [B]]);
+  });
+});
+
 describe('writes racing with fork', () => {
   test('a cell the parent writes during the fork may show, in the child, its value before or any value written since', () => {
     const p = oneProcess();
