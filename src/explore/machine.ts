@@ -239,8 +239,9 @@ export class Machine {
     if (!pr) return false;
     const idx = mm.vmas.findIndex((v) => pr.vpn >= v.start && pr.vpn < v.start + v.pages);
     const vma = mm.vmas[idx];
-    // vma_is_anonymous(): not a shmem object or a file, shared or private.
-    if (!vma || vma.shmem >= 0 || vma.uffdWp || !mm.ptes[pr.vpn]) return false;
+    // vma_is_anonymous(): not a shmem object or a file, shared or private, nor hugetlb (in 6.4
+    // lock_vma_under_rcu() takes anonymous VMAs only; later releases widened it, not modelled).
+    if (!vma || vma.shmem >= 0 || vma.hugetlb || vma.uffdWp || !mm.ptes[pr.vpn]) return false;
     return !vmaLockedByFork(this.ctx(null), writer.frame, idx);
   }
 
