@@ -34,7 +34,8 @@ a scenario file, or exhausts the space and proves that none exists within the bo
                      loads, stores and fork take their kernel steps one move at a time
                      (wp_page_copy, dup_mmap per VMA, its final TLB flush), so the search
                      interleaves them (the statistics' depth then counts those steps);
-                     write-hi stores into the upper half of the page
+                     write-hi stores into the upper half of the page; proc-mem-write (a
+                     /proc/self/mem write) and dontneed take their steps too
   --depth D          at most D operations in all, p0's mmap and first write not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:

@@ -881,7 +881,8 @@ export class Machine {
           const pr = ranges[th.sub];
           let ref: number;
           try {
-            ref = this.dynamic ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+            // Synthesis runs GUP whole, unless its operations take their kernel steps (stepOps).
+            ref = this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
           } catch (e) {
             // mem_rw(): access_remote_vm() wrote nothing, so the write() fails with EIO.
             if (e instanceof KernelFault && e.kind === 'errno') {

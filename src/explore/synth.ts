@@ -31,6 +31,7 @@ export const SYNTH_OPS = [
   'clear-refs',
   'pageout',
   'write-hi',
+  'proc-mem-write',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
@@ -68,7 +69,7 @@ export interface SynthOptions {
 }
 
 /** Operations that take their kernel steps one move at a time when p0 has several CPUs. */
-const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork']);
+const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed']);
 
 const POS = { file: '<synth>', line: 0, col: 0 };
 const RW = { read: true, write: true };
@@ -123,8 +124,9 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
 const MEM = { base: 'mem', offset: 0 };
 
 /** The byte of the n-th write (by the CPU, to the upper half, or by a device) of process pid. */
-function writeByte(op: 'write' | 'write-hi' | 'device-write', pid: number, n: number): number {
+function writeByte(op: 'write' | 'write-hi' | 'device-write' | 'proc-mem-write', pid: number, n: number): number {
   if (op === 'write-hi') return 0xc0 + 0x10 * pid + n + 1;
+  if (op === 'proc-mem-write') return 0x40 + 0x10 * pid + n + 1;
   return op === 'write' ? 0x10 * (pid + 1) + n + 1 : 0x80 + 0x10 * pid + n + 1;
 }
 
@@ -143,7 +145,7 @@ function tokenKey(pid: number, op: SynthOp, writes: number): string {
  */
 function allocateTokens(m: Machine, o: SynthOptions): void {
   for (let pid = 0; pid < o.procs; pid++) {
-    for (const op of ['write', 'write-hi', 'device-write'] as const) {
+    for (const op of ['write', 'write-hi', 'device-write', 'proc-mem-write'] as const) {
       if (!o.ops.includes(op)) continue;
       for (let n = 0; n < o.depth; n++) m.tokens.dynamic(tokenKey(pid, op, n), writeByte(op, pid, n), `p${pid}`, op === 'device-write' ? 'device' : 'cpu');
     }
@@ -176,6 +178,9 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
     case 'write':
     case 'write-hi':
       return !!vma?.write;
+    case 'proc-mem-write':
+      // FOLL_FORCE writes a private mapping whatever its protection (a COW mapping).
+      return !!vma && !vma.shared;
     case 'read':
     case 'vmsplice':
       return !!vma?.read;
@@ -224,6 +229,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
   switch (op) {
     case 'write':
     case 'write-hi':
+    case 'proc-mem-write':
       return steppedStatement(op, pid, n);
     case 'read':
       return steppedStatement(op, pid, st.counters[USED]);
@@ -265,7 +271,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
     case 'put':
       return stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' });
     case 'dontneed':
-      return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
+      return steppedStatement(op, pid, 0);
     case 'dontfork':
       return stmt('madvise(mem, MADV_DONTFORK)', { op: 'madvise', addr: MEM, advice: 'DONTFORK' });
     case 'wipeonfork':
@@ -292,6 +298,12 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
       const byte = writeByte(op, pid, arg);
       return stmt(`memset(mem + 2048, 0x${byte.toString(16)}, 2048)`, { op: 'write', addr: HI, len: 2048, byte });
     }
+    case 'proc-mem-write': {
+      const byte = writeByte(op, pid, arg);
+      return stmt(`proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte });
+    }
+    case 'dontneed':
+      return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
     case 'read':
       return stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
     case 'fork':
@@ -402,7 +414,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
       const writes = m.st.counters[1 + pid] ?? 0;
       if (cpus > 1 && STEPPED.has(op)) {
         const arg = steppedArg(m, pid, op);
-        if (s.op === 'write') m.st.counters[1 + pid] = writes + 1;
+        if (s.op === 'write' || s.op === 'proc_mem_write') m.st.counters[1 + pid] = writes + 1;
         m.st.counters[USED]++;
         const tid = m.cpuOf(pid, cpu);
         while (m.st.counters.length < PENDING + tid + 1) m.st.counters.push(0);
@@ -410,7 +422,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
         return;
       }
       m.stepDynamic(pid, s, tokenKey(pid, op, writes), false, cpu);
-      if (s.op === 'write' || s.op === 'device_write') m.st.counters[1 + pid] = writes + 1;
+      if (s.op === 'write' || s.op === 'device_write' || s.op === 'proc_mem_write') m.st.counters[1 + pid] = writes + 1;
       m.st.counters[USED]++;
     },
     stuck(m) {
@@ -473,11 +485,13 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
     return b;
   };
   // Ordering points between processes at operation boundaries force the order the search found.
-  // The CPUs of p0 are left unordered: their operations overlapped step by step in the search,
-  // which no ordering point can force; `cowlab check` explores those interleavings.
+  // With several CPUs they are left out: operations overlapped step by step in the search (a
+  // process's GUP in the middle of another CPU's MADV_DONTNEED), which no ordering point at
+  // statement boundaries can force; `cowlab check` explores those interleavings, the found one
+  // among them.
   let last = { pid: 0, cpu: 0 };
   seq.forEach(({ pid, cpu, stmt: s }, i) => {
-    if (pid !== last.pid) {
+    if (pid !== last.pid && cpus === 1) {
       body(key(last.pid, last.cpu)).push(`signal(step${i + 1})`);
       body(key(pid, cpu)).push(`wait(step${i + 1})`);
     }

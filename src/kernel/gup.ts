@@ -92,6 +92,14 @@ function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   throw errno('EFAULT', `GUP at page ${vpn} did not settle`);
 }
 
+/**
+ * __get_user_pages() retries follow_page_mask() after each fault without a bound. The model's
+ * bound only catches a GUP that can never settle: alone, a lookup settles within three tries (a
+ * fault, a COW, the lookup); each zap or protection change another CPU makes in between costs at
+ * most three more, and a bounded search makes few of them.
+ */
+const MAX_FOLLOW_ATTEMPTS = 32;
+
 export interface GupRange {
   vpn: number;
   cellFrom: number;
@@ -146,7 +154,7 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
     if (cow && !findVma(mm, range.vpn)?.write) f.follCow = true;
     return -1;
   }
-  if (++f.attempts > 6) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
+  if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
   const next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
   if (typeof next === 'string') {
     f.fault = next;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
-import { DEFAULT_SEARCH, type SearchOptions } from '../../src/explore/search.js';
+import { DEFAULT_SEARCH, search, type SearchOptions } from '../../src/explore/search.js';
 import { scenarioText, synthesize, type SynthOptions } from '../../src/explore/synth.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { runScenario } from '../../src/explore/run.js';
@@ -39,4 +39,21 @@ test('--kind hugetlb: the vmsplice leak in every era, v6.18 included (hugetlb_wp
   const r = synthesize(era('v6.18'), o, opts);
   assert.match(scenarioText(era('v6.18'), o, r, 'test'), /mem = mmap\(HUGE, PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS\|MAP_HUGETLB\)/);
   for (const name of ['v4.9', 'v5.8', 'v6.18']) replays(era(name), o);
+});
+
+test('--cpus 2: /proc/self/mem writes and MADV_DONTNEED take their kernel steps; the found attack replays under check', () => {
+  // Under v4.8 another process's /proc/self/mem write reuses (by mapcount) the page p0's
+  // MADV_DONTNEED has unmapped but not yet flushed, and p0 reads it through its stale TLB entry.
+  const o: SynthOptions = { procs: 2, depth: 6, ops: ['fork', 'read', 'proc-mem-write', 'dontneed'], invariant: 'leak', cpus: 2 };
+  const r = synthesize(era('v4.8'), o, opts);
+  assert.equal(r.verdict, 'violated');
+  const text = scenarioText(era('v4.8'), o, r, 'test');
+  assert.match(text, /proc_mem_write\(mem, 0x/);
+  const s = parseScenario(text, 'found.cow', ERA_NAMES);
+  const checked = search(s, era('v4.8'), { ...opts, por: true });
+  assert.equal(checked.verdict, 'violated', text);
+  // From 09854ba94c6a (v5.9) the write copies the page the mmu_gather still holds: none.
+  const none = synthesize(era('v5.9'), o, opts);
+  assert.equal(none.verdict, 'holds');
+  assert.equal(none.limit, undefined, 'the space is exhausted');
 });
