@@ -48,6 +48,13 @@ export function pidOf(m: Machine, proc: string): number {
   return pid;
 }
 
+/** The thread named `name` (`p` for p's main thread, `p.t` for its thread t, `p.cpu1`). */
+export function threadIndex(m: Machine, name: string): number {
+  const i = m.st.kernel.threads.findIndex((_, ti) => m.threadName(ti) === name);
+  assert.ok(i >= 0, `no thread ${name}`);
+  return i;
+}
+
 export function vpnOf(m: Machine, proc: string, v: string, page = 0): number {
   const x = m.st.vars[pidOf(m, proc)][v];
   assert.ok(x && x.kind === 'mapping', `${v} is not a mapping of ${proc}`);

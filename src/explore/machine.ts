@@ -719,17 +719,11 @@ export class Machine {
     return v;
   }
 
-  /** The page-cache object of a file variable. */
-  private fileOf(pid: number, name: string): number {
+  /** A file variable: its page-cache object and size in pages. */
+  private fileOf(pid: number, name: string): { id: number; pages: number } {
     const v = this.varOf(pid, name);
     if (v.kind !== 'file') throw insane(`'${name}' is not a file`);
-    return v.id;
-  }
-
-  private fileLen(pid: number, name: string): number {
-    const v = this.varOf(pid, name);
-    if (v.kind !== 'file') throw insane(`'${name}' is not a file`);
-    return v.pages * PAGE_SIZE;
+    return v;
   }
 
   private refId(pid: number, name: string): number {
@@ -811,7 +805,7 @@ export class Machine {
       case 'mmap': {
         // A MAP_HUGETLB mapping is one huge page: one page-table entry in the model.
         const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
-        const file = s.file !== undefined ? this.fileOf(pid, s.file) : -1;
+        const file = s.file !== undefined ? this.fileOf(pid, s.file).id : -1;
         const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared, file, s.hugetlb ?? false);
         const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
         promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1, file >= 0 && !s.shared);
@@ -827,16 +821,18 @@ export class Machine {
       }
       case 'pwrite': {
         // One step: the copy into the page cache holds each page's lock, not a lock other steps wait on.
-        const obj = this.fileOf(pid, s.file);
-        const ranges = pageRanges(this.cells, 0, s.len ?? this.fileLen(pid, s.file));
+        const f = this.fileOf(pid, s.file);
+        const obj = f.id;
+        const ranges = pageRanges(this.cells, 0, s.len ?? f.pages * PAGE_SIZE);
         const t = token();
         filePwrite(k, obj, ranges.map((r) => ({ idx: r.vpn, cellFrom: r.cellFrom, cellTo: r.cellTo })), t);
         for (const r of ranges) promise.writeObject(pid, obj, r.vpn, r.cellFrom, r.cellTo, t);
         return true;
       }
       case 'pread': {
-        const obj = this.fileOf(pid, s.file);
-        const ranges = pageRanges(this.cells, 0, s.len ?? this.fileLen(pid, s.file));
+        const f = this.fileOf(pid, s.file);
+        const obj = f.id;
+        const ranges = pageRanges(this.cells, 0, s.len ?? f.pages * PAGE_SIZE);
         const seen: Token[] = [];
         const expected: { exact: boolean; values: readonly Token[] }[] = [];
         for (const r of ranges) {

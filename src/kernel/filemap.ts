@@ -2,6 +2,9 @@
 // and tmpfile() objects, pread()/pwrite() through the page cache, and the faults of a private file
 // mapping: do_read_fault() maps the page-cache page read-only, do_cow_fault() gives the writer an
 // anonymous copy. A COW never writes into the page cache: a private mapping's writes go to copies.
+// These paths are older than every era the model has (mm/memory.c and mm/filemap.c since 2.6):
+// no knob; what changed around them (GUP's unsharing, Dirty COW's FOLL_WRITE) is cited where it
+// is modelled (gup.ts).
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage, writeCells } from './page.js';

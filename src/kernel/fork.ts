@@ -138,7 +138,8 @@ function nextVma(k: KernelCtx, parentPid: number, f: ForkFrame): void {
     // so copy_page_range() leaves them to be faulted in from the shmem object.
     if (src.wipeOnFork || src.shared) continue;
     // vma_needs_copy(): a private file VMA without an anon_vma has only page-cache pages, which
-    // the child faults in again; copy_page_range() skips it.
+    // the child faults in again; copy_page_range() skips it (a test older than every era the
+    // model has, inside copy_page_range() itself before vma_needs_copy() was split out).
     if (src.shmem >= 0 && !src.anonVma) continue;
     // copy_page_range() hands a hugetlb VMA to copy_hugetlb_page_range() before it raises
     // write_protect_seq, which decides about pinned pages itself under its own lock: one step.

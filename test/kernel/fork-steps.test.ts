@@ -12,16 +12,10 @@ import { loadScenarios } from '../../src/scenario/load.js';
 import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import type { ForkFrame } from '../../src/kernel/state.js';
-import { era, machine, pageAt, pidOf, presentPte, run, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { era, machine, pageAt, pidOf, presentPte, run, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** The thread named `name` (`p` for p's main thread, `p.cpu1`). */
-function tid(m: Machine, name: string): number {
-  const i = m.st.kernel.threads.findIndex((_, j) => m.threadName(j) === name);
-  assert.ok(i >= 0, `no thread ${name}`);
-  return i;
-}
 
 function forkFrame(m: Machine, name: string): ForkFrame {
   const f = m.st.kernel.threads[tid(m, name)].frame;

@@ -9,15 +9,10 @@ import type { Machine } from '../../src/explore/machine.js';
 import { ERA_NAMES } from '../../src/policies/eras/index.js';
 import { loadScenarios } from '../../src/scenario/load.js';
 import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
-import { era, machine, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { era, machine, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function tid(m: Machine, name: string): number {
-  const i = m.st.kernel.threads.findIndex((_, j) => m.threadName(j) === name);
-  assert.ok(i >= 0, `no thread ${name}`);
-  return i;
-}
 
 function runTo(m: Machine, name: string, op: string): void {
   const t = tid(m, name);

@@ -4,7 +4,7 @@
 // an unmapped page still works. Exit zaps whole. The sanity books count the batch as references.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { machine, run, pteOf, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { machine, run, pteOf, pageAt, events, findEvent, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
 import type { Machine, StepRecord } from '../../src/explore/machine.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { parseScenario } from '../../src/scenario/parse.js';
@@ -12,12 +12,6 @@ import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import type { Policy } from '../../src/policies/policy.js';
 
-/** The index of thread `name` ('p' for p's main thread, 'p.t' for thread t of p). */
-function tid(m: Machine, name: string): number {
-  const i = m.st.kernel.threads.findIndex((_, ti) => m.threadName(ti) === name);
-  assert.ok(i >= 0, `no thread ${name}`);
-  return i;
-}
 
 /** One step of thread `name`, which must be runnable; the books must balance after it. */
 function step(m: Machine, name: string): StepRecord {

@@ -5,13 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine, StepRecord } from '../../src/explore/machine.js';
-import { machine, pidOf, presentPte, findEvent } from '../../testlib/machine-helpers.js';
+import { machine, pidOf, presentPte, findEvent, threadIndex as tid } from '../../testlib/machine-helpers.js';
 
-function tid(m: Machine, name: string): number {
-  const i = m.st.kernel.threads.findIndex((_, ti) => m.threadName(ti) === name);
-  assert.ok(i >= 0, `no thread ${name}`);
-  return i;
-}
 
 /** Steps thread `name` until its statement `text` is done. */
 function finish(m: Machine, name: string, text: string): StepRecord[] {
