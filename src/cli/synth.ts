@@ -6,7 +6,7 @@ import type { Policy } from '../policies/policy.js';
 import { reductionReport, reductionText, type ReductionRow } from '../explore/reductions.js';
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
-import { scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { operationCount, scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
@@ -149,7 +149,7 @@ export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w:
   } else {
     const out: string[] = [`${command}`, ''];
     if (r.verdict === 'violated') {
-      out.push(`found: ${r.invariant} in ${r.schedule?.filter((m) => m >= 0).length ?? 0} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
+      out.push(`found: ${r.invariant} in ${operationCount(r.schedule ?? [])} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
     } else if (r.verdict === 'holds' && isPartial(r)) out.push(`no violation found within the bound (${o.procs} processes, ${o.depth} operations) among the states visited: a partial search, not a proof of absence`);
     else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
     else out.push(`${r.verdict}: ${r.note}`);

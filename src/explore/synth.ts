@@ -330,6 +330,11 @@ const CPU_STRIDE = 64 * 32;
 const CONTINUE = 1 << 24;
 const PENDING = 64;
 
+/** The operations a synthesis schedule performs: moves that start one (not set-up, not the next step of one in progress). */
+export function operationCount(schedule: readonly number[]): number {
+  return schedule.filter((m) => m >= 0 && m < CONTINUE).length;
+}
+
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
 function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
   return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op) : null;
@@ -505,10 +510,9 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
     else if (!body(k).includes('exit()')) body(k).push('wait(end)');
   }
   const what = r.verdict === 'violated' ? `violated ${r.invariant}` : r.verdict;
-  const ops = seq.filter((x) => x.stmt.op !== 'pipe').length;
   const lines = [
     `// Found by: ${command}`,
-    `scenario "synthesized: ${what} under ${policy.name} in ${cpus > 1 ? ops : (r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
+    `scenario "synthesized: ${what} under ${policy.name} in ${operationCount(r.schedule ?? [])} operations"`,
     `source "cowlab synth (${o.kind ? `${o.kind}; ` : ''}${o.ops.join(',')}; ${o.procs} processes${cpus > 1 ? `, ${cpus} CPUs in p0` : ''}, depth ${o.depth})"`,
     '',
   ];
