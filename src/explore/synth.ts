@@ -372,8 +372,10 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     initial: machine.st,
     checks: new Set<string>(o.invariant ? [o.invariant] : ['leak', 'lost-write', 'pin', 'sanity']),
     moves(m) {
-      if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
+      // A set-up that did not run through (skipped: the era lacks the feature, the huge page
+      // pool is empty) ends the search there, judged as skipped: no proof of absence.
       if (m.st.status !== 'running') return [];
+      if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
       const out: number[] = [];
       // An operation in progress goes on whatever the bound: it was counted when it started.
       m.st.kernel.threads.forEach((t, tid) => {

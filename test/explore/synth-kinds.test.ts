@@ -61,3 +61,9 @@ test('--cpus 2: /proc/self/mem writes and MADV_DONTNEED take their kernel steps;
   assert.equal(none.verdict, 'holds');
   assert.equal(none.limit, undefined, 'the space is exhausted');
 });
+
+test('a set-up the era or configuration cannot run is skipped, not a proof of absence', () => {
+  const empty = { ...era('v6.18'), config: { ...era('v6.18').config, NR_HUGEPAGES: 0 } } as Policy;
+  const r = synthesize(empty, { procs: 2, depth: 3, ops: ['write', 'fork', 'read'], kind: 'hugetlb' }, opts);
+  assert.equal(r.verdict, 'skipped', r.note);
+});
