@@ -7,6 +7,7 @@ import { reductionReport, reductionText, type ReductionRow } from '../explore/re
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { operationCount, scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { kindRefuses } from '../explore/synth-kinds.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERAS } from '../policies/eras/index.js';
@@ -21,10 +22,11 @@ import { isPartial, partialLines, searchModeJson } from '../report/partial.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
-Synthesis: process p0 maps a page and writes it; then every live process may perform any
-operation of the alphabet whose preconditions hold, up to D operations in all and N
-processes. The search finds the shortest sequence that breaks an invariant and prints it as
-a scenario file, or exhausts the space and proves that none exists within the bound.
+Synthesis: process p0 maps a page and writes it (--kind: which memory); then every live
+process may perform any operation of the alphabet whose preconditions hold, up to D
+operations in all and N processes. The search finds the shortest sequence that breaks an
+invariant and prints it as a scenario file, or exhausts the space and proves that none
+exists within the bound.
 
   --era E            the era (default v6.18) or a --policy's name
   --policy FILE      load a user policy (.ts or .js)
@@ -36,13 +38,16 @@ a scenario file, or exhausts the space and proves that none exists within the bo
                      interleaves them (the statistics' depth then counts those steps);
                      write-hi stores into the upper half of the page; proc-mem-write (a
                      /proc/self/mem write) and dontneed take their steps too
-  --depth D          at most D operations in all, p0's mmap and first write not counted
+  --depth D          at most D operations in all, p0's set-up (mmap, first write) not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
-  --kind K           the memory p0 maps: base (a base page, the default) or hugetlb (a 2 MiB
-                     MAP_HUGETLB page; madvise and clear_refs operations are left out)
+  --kind K           the memory p0 maps: base (a base page, the default), hugetlb (a 2 MiB
+                     MAP_HUGETLB page; madvise and clear_refs operations are left out), memfd
+                     or tmpfile (a file fd p0 wrote, mapped MAP_PRIVATE and PROT_READ; pread
+                     reads the file), memfd-minor (an empty memfd so mapped and registered for
+                     userfaultfd minor faults; uffdio-continue maps its page-cache page)
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
@@ -94,6 +99,10 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
   if (values.invariant && !(ALL_INVARIANTS as readonly string[]).includes(values.invariant)) throw new UsageError(`--invariant: expected one of ${ALL_INVARIANTS.join(', ')}, found '${values.invariant}'`);
   if (values.kind !== undefined && !(SYNTH_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind: expected one of ${SYNTH_KINDS.join(', ')}, found '${values.kind}'`);
+  for (const op of ops) {
+    const why = kindRefuses((values.kind ?? 'base') as SynthKind, op);
+    if (why) throw new UsageError(`--kind ${values.kind}: ${why}`);
+  }
   const o: SynthOptions = {
     procs,
     depth,

@@ -4,8 +4,9 @@
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
 import type { Policy } from '../policies/policy.js';
-import { HUGE_PAGE_SIZE, PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
+import type { InvariantName, Scenario, Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
+import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
 
@@ -32,19 +33,13 @@ export const SYNTH_OPS = [
   'pageout',
   'write-hi',
   'proc-mem-write',
+  'pread',
+  'uffdio-continue',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
 
-/** The memory p0 maps and writes before the search: a base page, or a hugetlb page (MAP_HUGETLB). */
-export const SYNTH_KINDS = ['base', 'hugetlb'] as const;
-export type SynthKind = (typeof SYNTH_KINDS)[number];
-
-/** p0's mmap() of each kind, as scenario text. */
-const KIND_MMAP: Record<SynthKind, string> = {
-  base: 'mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)',
-  hugetlb: 'mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)',
-};
+export { SYNTH_KINDS, type SynthKind } from './synth-kinds.js';
 
 /**
  * Operations a hugetlb mapping has no modelled path for (madvise, clear_refs): the search leaves
@@ -97,25 +92,7 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
     name: 'synthesis',
     file: '<synth>',
     processes: names,
-    threads: [
-      {
-        process: 'p0',
-        name: 'main',
-        pos: POS,
-        body: [
-          kind === 'hugetlb'
-            ? stmt(KIND_MMAP.hugetlb, { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false, hugetlb: true })
-            : stmt(KIND_MMAP.base, { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false }),
-          ...(halves
-            ? [
-                // write-hi tells the page's two halves apart: one token per half from the start.
-                stmt('memset(mem, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 0 }, len: 2048, byte: 1 }),
-                stmt('memset(mem + 2048, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 2048 }, len: 2048, byte: 1 }),
-              ]
-            : [stmt('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 })]),
-        ],
-      },
-    ],
+    threads: [{ process: 'p0', name: 'main', pos: POS, body: kindSetup(kind, halves) }],
     checks: invariant ? [invariant] : ['leak', 'lost-write', 'pin', 'sanity'],
     expectations: [],
   };
@@ -213,12 +190,32 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
     case 'dontfork':
       return !!vma && !vma.dontCopy;
     case 'wipeonfork':
-      return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value;
+      // On a file mapping MADV_WIPEONFORK fails (EINVAL) and changes nothing.
+      return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value && !vma.shared && vma.shmem < 0;
     case 'clear-refs':
       return true;
     case 'pageout':
       return !!vma && m.policy.madvPageout.value;
+    case 'pread': {
+      const f = st.vars[pid].fd;
+      return !!f && f.kind === 'file';
+    }
+    case 'uffdio-continue':
+      return !!vma && continueMaps(m, pid, vma);
   }
+}
+
+/**
+ * Would UFFDIO_CONTINUE on `mem` map a page? Only then is it an operation: otherwise it fails
+ * (ENOENT where the range is not registered with this process's userfaultfd, as in a child
+ * forked without UFFD_FEATURE_EVENT_FORK; EEXIST over a present PTE; EFAULT while the page cache
+ * has no page) and changes nothing, so a sequence with it is no shorter than one without.
+ */
+function continueMaps(m: Machine, pid: number, vma: Vma): boolean {
+  const u = m.st.vars[pid].u;
+  if (!u || u.kind !== 'uffd' || !vma.uffdMinor || vma.uffdCtx !== u.id || vma.shmem < 0) return false;
+  if (m.st.kernel.procs[pid].mm.ptes[vma.start]) return false;
+  return m.st.kernel.shmem[vma.shmem].pages[vma.pgoff] >= 0;
 }
 
 /** The statement op stands for in process pid (its preconditions are checked by opAllowed). */
@@ -280,6 +277,12 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       return stmt('clear_refs(CLEAR_REFS_SOFT_DIRTY)', { op: 'clear_refs_soft_dirty' });
     case 'pageout':
       return stmt('madvise(mem, MADV_PAGEOUT)', { op: 'madvise', addr: MEM, advice: 'PAGEOUT' });
+    case 'pread':
+      return stmt(`${reg} = pread(fd)`, { op: 'pread', dst: reg, file: 'fd' });
+    case 'uffdio-continue':
+      // Its result is kept: in the printed scenario p0's CPUs are unordered, and in the
+      // interleavings check explores the call may fail (EEXIST, EFAULT) as the monitor's does.
+      return stmt(`${reg} = uffdio_continue(u, mem)`, { op: 'uffd_continue', uffd: 'u', addr: MEM, ret: reg });
   }
 }
 
@@ -299,8 +302,10 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
       return stmt(`memset(mem + 2048, 0x${byte.toString(16)}, 2048)`, { op: 'write', addr: HI, len: 2048, byte });
     }
     case 'proc-mem-write': {
+      // Its result is kept: the write can fail (EIO when its fault is a userfaultfd minor fault,
+      // which access_remote_vm() cannot wait for), and a failed call is an outcome, not an error.
       const byte = writeByte(op, pid, arg);
-      return stmt(`proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte });
+      return stmt(`w${arg} = proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte, ret: `w${arg}` });
     }
     case 'dontneed':
       return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
@@ -350,6 +355,10 @@ const OPS_PER_PID = 32;
 
 export function synthSpace(policy: Policy, o: SynthOptions): Space {
   const cpus = o.cpus ?? 1;
+  for (const op of o.ops) {
+    const why = kindRefuses(o.kind ?? 'base', op);
+    if (why) throw new Error(why);
+  }
   const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind, o.ops.includes('write-hi')), policy);
   machine.dynamic = true;
   machine.stepOps = cpus > 1;
@@ -482,8 +491,8 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
   const seq = decodeSchedule(policy, o, r.schedule ?? []);
   const cpus = o.cpus ?? 1;
   // One body per thread: `pid` for a process's main thread (CPU 0), `pid.cpu` for p0's others.
-  const setup = o.ops.includes('write-hi') ? ['memset(mem, 1, 2048)', 'memset(mem + 2048, 1, 2048)'] : ['memset(mem, 1)'];
-  const bodies = new Map<string, string[]>([['0', [KIND_MMAP[o.kind ?? 'base'], ...setup, ...(cpus > 1 ? ['signal(setup)'] : [])]]]);
+  const setup = kindSetup(o.kind ?? 'base', o.ops.includes('write-hi')).map((x) => x.text);
+  const bodies = new Map<string, string[]>([['0', [...setup, ...(cpus > 1 ? ['signal(setup)'] : [])]]]);
   for (let c = 1; c < cpus; c++) bodies.set(`0.${c}`, ['wait(setup)']);
   const key = (pid: number, cpu: number): string => (cpu === 0 ? String(pid) : `${pid}.${cpu}`);
   const body = (k: string): string[] => {
