@@ -37,7 +37,8 @@ exists within the bound.
                      (wp_page_copy, dup_mmap per VMA, its final TLB flush), so the search
                      interleaves them (the statistics' depth then counts those steps);
                      write-hi stores into the upper half of the page; proc-mem-write (a
-                     /proc/self/mem write) and dontneed take their steps too
+                     /proc/self/mem write), dontneed, gup, pin and pin-rw take their steps
+                     too (a GUP's fault and its wp_page_copy included)
   --depth D          at most D operations in all, p0's set-up (mmap, first write) not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:

@@ -1033,8 +1033,9 @@ export class Machine {
           th.frame = null;
         }
         if (id < 0) {
-          // Synthesis runs GUP whole; a scenario's GUP runs in the steps __get_user_pages() takes.
-          if (this.dynamic) id = getUserPages(k, pid, ranges, req);
+          // Synthesis runs GUP whole, unless its operations take their kernel steps (stepOps); a
+          // scenario's GUP runs in the steps __get_user_pages() takes.
+          if (this.dynamic && !this.stepOps) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
         }
         // The promise follows the interface asked for, not what the era implements it with. A

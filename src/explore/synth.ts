@@ -64,7 +64,10 @@ export interface SynthOptions {
 }
 
 /** Operations that take their kernel steps one move at a time when p0 has several CPUs. */
-const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed']);
+const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed', 'gup', 'pin', 'pin-rw']);
+
+/** STEPPED operations that set a variable when they complete: one at a time per process. */
+const SETS_VAR: Partial<Record<SynthOp, string>> = { gup: 'ref', pin: 'pin', 'pin-rw': 'pin' };
 
 const POS = { file: '<synth>', line: 0, col: 0 };
 const RW = { read: true, write: true };
@@ -245,16 +248,9 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
         ? stmt('mprotect(mem, PROT_READ)', { op: 'mprotect', addr: MEM, prot: { read: true, write: false } })
         : stmt('mprotect(mem, PROT_READ|PROT_WRITE)', { op: 'mprotect', addr: MEM, prot: RW });
     case 'pin':
-    case 'pin-rw': {
-      const write = op === 'pin-rw';
-      return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
-        op: 'gup',
-        dst: 'pin',
-        addr: MEM,
-        flags: { pin: true, write, force: false, longterm: true, fast: false },
-        via: 'gup',
-      });
-    }
+    case 'pin-rw':
+    case 'gup':
+      return steppedStatement(op, pid, 0);
     case 'unpin':
       return stmt('unpin_user_pages(pin)', { op: 'unpin', handle: 'pin' });
     case 'device-read':
@@ -263,8 +259,6 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       const byte = writeByte(op, pid, n);
       return stmt(`device_write(pin, 0x${byte.toString(16)})`, { op: 'device_write', handle: 'pin', byte });
     }
-    case 'gup':
-      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
     case 'put':
       return stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' });
     case 'dontneed':
@@ -311,6 +305,19 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
       return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
     case 'read':
       return stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
+    case 'pin':
+    case 'pin-rw': {
+      const write = op === 'pin-rw';
+      return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
+        op: 'gup',
+        dst: 'pin',
+        addr: MEM,
+        flags: { pin: true, write, force: false, longterm: true, fast: false },
+        via: 'gup',
+      });
+    }
+    case 'gup':
+      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
     case 'fork':
       return stmt(`p${arg} = fork()`, { op: 'fork', child: `p${arg}` });
     default:
@@ -400,7 +407,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
           if (tid >= 0 && (m.st.counters[PENDING + tid] ?? 0) > 0) continue;
           for (let i = 0; i < o.ops.length; i++) {
             if (!opAllowed(m, pid, o.ops[i], o.procs)) continue;
-            if (cpus > 1 && !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i]))) continue;
+            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i])))) continue;
             out.push(cpu * CPU_STRIDE + pid * OPS_PER_PID + opIndex[i]);
           }
         }
@@ -450,6 +457,16 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     // read is judged when it happens).
     live: new Set<string>(),
   };
+}
+
+/** Is another CPU of process pid in the middle of an operation that sets the variable op sets? */
+function settingVar(m: Machine, pid: number, op: SynthOp): boolean {
+  const v = SETS_VAR[op];
+  if (!v) return false;
+  return m.st.kernel.threads.some((t, tid) => {
+    const code = m.st.counters[PENDING + tid] ?? 0;
+    return t.pid === pid && code > 0 && SETS_VAR[SYNTH_OPS[(code - 1) % OPS_PER_PID]] === v;
+  });
 }
 
 /** Which CPU of its process thread `tid` is. */
