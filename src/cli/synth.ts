@@ -38,7 +38,8 @@ exists within the bound.
                      interleaves them (the statistics' depth then counts those steps);
                      write-hi stores into the upper half of the page; proc-mem-write (a
                      /proc/self/mem write), dontneed, gup, pin and pin-rw take their steps
-                     too (a GUP's fault and its wp_page_copy included)
+                     too (a GUP's fault and its wp_page_copy included), and uffdio-wp and
+                     uffdio-unwp leave their TLB flush to a step of its own
   --depth D          at most D operations in all, p0's set-up (mmap, first write) not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
@@ -48,7 +49,9 @@ exists within the bound.
                      MAP_HUGETLB page; madvise and clear_refs operations are left out), memfd
                      or tmpfile (a file fd p0 wrote, mapped MAP_PRIVATE and PROT_READ; pread
                      reads the file), memfd-minor (an empty memfd so mapped and registered for
-                     userfaultfd minor faults; uffdio-continue maps its page-cache page)
+                     userfaultfd minor faults; uffdio-continue maps its page-cache page),
+                     uffd-wp (a base page registered for userfaultfd write-protection;
+                     uffdio-wp and uffdio-unwp protect and un-protect it)
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,

@@ -6,9 +6,10 @@ import { HUGE_PAGE_SIZE, PAGE_SIZE, type Stmt } from '../scenario/ast.js';
  * base: a private anonymous page, written. hugetlb: a 2 MiB MAP_HUGETLB page, written. memfd,
  * tmpfile: a file p0 wrote, mapped privately and read-only, as Dirty COW's attacker maps a file it
  * may only read. memfd-minor: an empty memfd (a hole: no page-cache page yet) mapped privately and
- * read-only, registered for userfaultfd minor faults (CVE-2022-2590's set-up).
+ * read-only, registered for userfaultfd minor faults (CVE-2022-2590's set-up). uffd-wp: a base
+ * page, written, registered for userfaultfd write-protection (the B5a scenarios' set-up).
  */
-export const SYNTH_KINDS = ['base', 'hugetlb', 'memfd', 'tmpfile', 'memfd-minor'] as const;
+export const SYNTH_KINDS = ['base', 'hugetlb', 'memfd', 'tmpfile', 'memfd-minor', 'uffd-wp'] as const;
 export type SynthKind = (typeof SYNTH_KINDS)[number];
 
 /** Kinds whose `mem` maps the file `fd` (readable by every process that inherits it: pread). */
@@ -31,6 +32,12 @@ function setup(text: string, s: Record<string, unknown>): Stmt {
  */
 export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
   switch (kind) {
+    case 'uffd-wp':
+      return [
+        ...kindSetup('base', halves),
+        setup('u = userfaultfd()', { op: 'userfaultfd', dst: 'u', eventFork: false }),
+        setup('uffdio_register(u, mem, UFFDIO_REGISTER_MODE_WP)', { op: 'uffd_register_wp', uffd: 'u', addr: { base: 'mem', offset: 0 } }),
+      ];
     case 'base':
     case 'hugetlb': {
       const mmap =

@@ -35,6 +35,8 @@ export const SYNTH_OPS = [
   'proc-mem-write',
   'pread',
   'uffdio-continue',
+  'uffdio-wp',
+  'uffdio-unwp',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
@@ -64,7 +66,7 @@ export interface SynthOptions {
 }
 
 /** Operations that take their kernel steps one move at a time when p0 has several CPUs. */
-const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed', 'gup', 'pin', 'pin-rw']);
+const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed', 'gup', 'pin', 'pin-rw', 'uffdio-wp', 'uffdio-unwp']);
 
 /** STEPPED operations that set a variable when they complete: one at a time per process. */
 const SETS_VAR: Partial<Record<SynthOp, string>> = { gup: 'ref', pin: 'pin', 'pin-rw': 'pin' };
@@ -205,6 +207,13 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
     }
     case 'uffdio-continue':
       return !!vma && continueMaps(m, pid, vma);
+    case 'uffdio-wp':
+    case 'uffdio-unwp': {
+      // Only on a range registered for write-protection with this process's userfaultfd (else
+      // ENOENT, which changes nothing: a child forked without UFFD_FEATURE_EVENT_FORK has none).
+      const u = st.vars[pid].u;
+      return !!vma && !!u && u.kind === 'uffd' && vma.uffdWp && vma.uffdCtx === u.id;
+    }
   }
 }
 
@@ -273,6 +282,9 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       return stmt('madvise(mem, MADV_PAGEOUT)', { op: 'madvise', addr: MEM, advice: 'PAGEOUT' });
     case 'pread':
       return stmt(`${reg} = pread(fd)`, { op: 'pread', dst: reg, file: 'fd' });
+    case 'uffdio-wp':
+    case 'uffdio-unwp':
+      return steppedStatement(op, pid, 0);
     case 'uffdio-continue':
       // Its result is kept: in the printed scenario p0's CPUs are unordered, and in the
       // interleavings check explores the call may fail (EEXIST, EFAULT) as the monitor's does.
@@ -318,6 +330,12 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
     }
     case 'gup':
       return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
+    // UFFDIO_WRITEPROTECT's TLB flush comes in a step of its own (mwriteprotect_range, then the
+    // flush), so with several CPUs another may fault or store in between (B5a).
+    case 'uffdio-wp':
+      return stmt('uffdio_writeprotect(u, mem, UFFDIO_WRITEPROTECT_MODE_WP)', { op: 'uffd_writeprotect', uffd: 'u', addr: MEM, protect: true });
+    case 'uffdio-unwp':
+      return stmt('uffdio_writeprotect(u, mem, 0)', { op: 'uffd_writeprotect', uffd: 'u', addr: MEM, protect: false });
     case 'fork':
       return stmt(`p${arg} = fork()`, { op: 'fork', child: `p${arg}` });
     default:
