@@ -10,8 +10,7 @@ import { operationCount, scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNT
 import { kindRefuses } from '../explore/synth-kinds.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
-import { ERAS } from '../policies/eras/index.js';
-import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
+import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, defaultPolicy, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
 import { progressReporter, shardSummary } from './check.js';
 import { stderrIsTerminal } from './watchdog.js';
@@ -97,7 +96,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const depth = numberOption(values.depth, 'depth', 6, BOUNDS.synthDepth);
   const cpus = numberOption(values.cpus, 'cpus', 1, BOUNDS.cpus);
   const { all, user } = await policies(values.policy, values.config);
-  const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
+  const policy = values.era ? pickEras(all, [values.era])[0] : defaultPolicy(all, user);
   if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
   const ops = values.ops.split(',').map((x) => x.trim()).filter(Boolean);
   for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
