@@ -1,5 +1,5 @@
-// Synthesis: the search invents the attack. Process p0 maps one page and writes it; from then
-// on every live process may perform any operation of the alphabet whose preconditions hold,
+// Synthesis: the search invents the attack. Process p0 maps one page and writes it (or maps
+// another kind of memory: synth-kinds.ts); from then on every live process may perform any operation of the alphabet whose preconditions hold,
 // up to a total of `depth` operations and `procs` processes. The explorer then finds the
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
