@@ -49,6 +49,11 @@ export function pickEras(all: Policy[], names: string[]): Policy[] {
   });
 }
 
+/** The policy a command runs without --era: the user's, else the latest era, with --config applied. */
+export function defaultPolicy(all: Policy[], user?: Policy): Policy {
+  return user ?? all[ERAS.length - 1];
+}
+
 export const ERA_ORDER = ERAS.map((e) => e.name);
 
 /** Parse every file; on errors print them (as JSON with `json`) and run nothing. */

@@ -384,8 +384,10 @@ export class Machine {
     const k = this.ctx(record ? events : null, ti);
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     try {
-      // Synthesis runs each operation whole: its kernel steps follow one another at once.
-      for (let n = 0; !this.exec(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
+      // Synthesis runs each operation whole: its kernel steps follow one another at once. A
+      // call whose result is assigned (`w = proc_mem_write(...)`) fails into its register, as
+      // in a scenario, instead of ending the search with an error.
+      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
       this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -406,7 +408,7 @@ export class Machine {
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, 'cpu');
     let done = true;
     try {
-      done = this.exec(k, ti, pid, stmt, rec, token);
+      done = this.execWithResult(k, ti, pid, stmt, rec, token);
       if (done) this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -1032,8 +1034,9 @@ export class Machine {
           th.frame = null;
         }
         if (id < 0) {
-          // Synthesis runs GUP whole; a scenario's GUP runs in the steps __get_user_pages() takes.
-          if (this.dynamic) id = getUserPages(k, pid, ranges, req);
+          // Synthesis runs GUP whole, unless its operations take their kernel steps (stepOps); a
+          // scenario's GUP runs in the steps __get_user_pages() takes.
+          if (this.dynamic && !this.stepOps) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
         }
         // The promise follows the interface asked for, not what the era implements it with. A
