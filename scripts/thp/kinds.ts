@@ -1,0 +1,98 @@
+// cow.c's THP kinds that the model supports (do_run_with_thp() in
+// tools/testing/selftests/mm/cow.c): how each is set up and which part of it a test uses.
+// The swapped-out kinds and the partially mremap()'ed THP need THP swap-out and mremap on THPs,
+// which the model does not have yet.
+
+export interface ThpKind {
+  /** cow.c's name of the kind, as its "[RUN] <case> ... with <kind>" line prints it. */
+  name: string;
+  /** The file name's suffix. */
+  slug: string;
+  /** cow.c's run_with_*() function. */
+  runFn: string;
+  /** The lines that make the kind out of the populated THP (parent's statements). */
+  setup: string[];
+  /** Processes the set-up forks (cow.c's child that exits at once). */
+  processes: string[];
+  /**
+   * The test's `size` as a length argument: '' where it is the whole mapping (a THP), ', PAGE'
+   * for the single PTE.
+   */
+  size: string;
+  /** The part of the memory a test writes, reads, pins and compares. */
+  part: string;
+  /** What the set-up leaves, for the description. */
+  what: string;
+}
+
+/**
+ * The populated THP every kind starts from: cow.c maps twice the THP size and aligns (the model
+ * aligns a 2 MiB private anonymous mapping itself), MADV_HUGEPAGE, a first write that must
+ * populate the whole THP ("Did not get a THP populated" otherwise: the final condition's
+ * `parent.thp.thp == 1` makes a kernel that gave none disagree), then memset(mem, 1, thpsize).
+ */
+export const POPULATE: readonly string[] = [
+  'mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)',
+  'madvise(mem, HUGE, MADV_HUGEPAGE)',
+  'memset(mem, 1)',
+  'thp = kpageflags(mem)   // KPF_THP: the write fault populated a THP',
+];
+
+/** The first 64 KiB: what a pipe holds of a THP (PIPE_DEF_BUFFERS pages), cow.c's `transferred`. */
+const PIPE_PART = '16 * PAGE';
+
+export const THP_KINDS: readonly ThpKind[] = [
+  {
+    name: 'THP (2048 kB)',
+    slug: 'thp',
+    runFn: 'run_with_thp()',
+    setup: [],
+    processes: [],
+    size: '',
+    part: PIPE_PART,
+    what: 'a THP mapped by one PMD, writable and exclusive',
+  },
+  {
+    name: 'PTE-mapped THP (2048 kB)',
+    slug: 'pte-mapped-thp',
+    runFn: 'run_with_pte_mapped_thp()',
+    setup: [
+      '// PTE-map the THP: mprotect() of one subpage splits the PMD into 512 PTEs of the same folio',
+      'mprotect(mem + PAGE, PAGE, PROT_READ)',
+      'mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)',
+    ],
+    processes: [],
+    size: '',
+    part: PIPE_PART,
+    what: 'the THP mapped by 512 PTEs (one folio)',
+  },
+  {
+    name: 'single PTE of THP (2048 kB)',
+    slug: 'single-pte-thp',
+    runFn: 'run_with_single_pte_of_thp()',
+    setup: [
+      '// Discard all but the first subpage: one PTE maps one page of the THP (the test size is one page)',
+      'madvise(mem + PAGE, HUGE - PAGE, MADV_DONTNEED)',
+    ],
+    processes: [],
+    size: ', PAGE',
+    part: 'PAGE',
+    what: 'one PTE mapping the first page of the THP, the rest discarded',
+  },
+  {
+    name: 'partially shared THP (2048 kB)',
+    slug: 'partially-shared-thp',
+    runFn: 'run_with_partial_shared_thp()',
+    setup: [
+      '// Share the first subpage with a child that exits at once: it was shared, the other 511 never were',
+      'madvise(mem + PAGE, HUGE - PAGE, MADV_DONTFORK)',
+      'sharer = fork()',
+      'waitpid(sharer)',
+      'madvise(mem + PAGE, HUGE - PAGE, MADV_DOFORK)',
+    ],
+    processes: ['process sharer {', '  exit()', '}'],
+    size: '',
+    part: PIPE_PART,
+    what: 'the THP PTE-mapped (MADV_DONTFORK split the PMD), its first page previously shared with a child that exited',
+  },
+];
