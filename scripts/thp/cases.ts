@@ -13,7 +13,7 @@ import type { ThpKind } from './kinds.js';
 export interface CaseBody {
   parent: string[];
   child: string[] | null;
-  /** The test's own condition (the THP check is added in front). */
+  /** The test's own condition (the populated-THP check is added in front). */
   final: string;
 }
 
