@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
@@ -275,6 +275,7 @@ export class Machine {
       case 'numa_hinting':
       case 'vmsplice':
       case 'proc_mem_write':
+      case 'proc_mem_read':
         return 'read';
       case 'write':
       case 'read': {
@@ -387,7 +388,9 @@ export class Machine {
       // Synthesis runs each operation whole: its kernel steps follow one another at once. A
       // call whose result is assigned (`w = proc_mem_write(...)`) fails into its register, as
       // in a scenario, instead of ending the search with an error.
-      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
+      // The bound only catches a statement that never completes: a write over a PTE-mapped THP
+      // takes a few kernel steps for each of its 512 pages.
+      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16 + 8 * HPAGE_PMD_NR) throw insane(`${stmt.text} did not complete`);
       this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -790,7 +793,7 @@ export class Machine {
    */
   private checkHugetlbUse(pid: number, s: Stmt): void {
     if (!('addr' in s)) return;
-    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write'];
+    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write', 'proc_mem_read'];
     const observeOther = s.op === 'observe' && s.what !== 'page';
     if (!UNMODELLED.includes(s.op) && !observeOther) return;
     const v = this.st.vars[pid][s.addr.base];
@@ -902,6 +905,39 @@ export class Machine {
         }
         return true;
       }
+      case 'proc_mem_read': {
+        // pread() from /proc/self/mem: access_remote_vm() → get_user_pages_remote() with
+        // FOLL_FORCE (and FOLL_TOUCH), page by page, then a copy from the page GUP returned.
+        const th = this.st.kernel.threads[ti];
+        const r = this.range(pid, s.addr, s.len);
+        const req: GupRequest = { pin: false, write: false, force: true, longterm: false, fast: false, via: '/proc/self/mem' };
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        if (th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
+        while (th.sub < ranges.length) {
+          const pr = ranges[th.sub];
+          let ref: number;
+          try {
+            ref = this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+          } catch (e) {
+            // mem_rw(): nothing read, so the read() fails with EIO.
+            if (e instanceof KernelFault && e.kind === 'errno') {
+              th.sub = 0;
+              throw errno('EIO', `/proc/self/mem read: ${e.message}`);
+            }
+            throw e;
+          }
+          if (ref < 0) return false;
+          const seen = pageOf(k, k.s.refs[ref].pages[0].pfn).data.slice(pr.cellFrom, pr.cellTo + 1);
+          releaseRef(k, ref);
+          const promised = promise.read(pid, pr.vpn);
+          const expected = seen.map((_, i) => ({ exact: true, values: promised ? promise.allowedAt(pid, pr.vpn, pr.cellFrom + i, promised[pr.cellFrom + i]) : [] }));
+          const reg = this.st.regs[pid][s.dst];
+          if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
+          this.observe(rec, pid, `process ${me} through /proc/self/mem`, () => this.namer().addr(pr.vpn), seen, expected, false);
+          th.sub++;
+        }
+        return true;
+      }
       case 'write':
       case 'read': {
         // A CPU access, page by page: TLB, page walk, and the fault path in steps.
@@ -990,7 +1026,8 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = doVmsplice(k, pid, p.id, ranges);
-        promise.reference(id, pid, false, ranges);
+        // What the pipe took: at most its free buffers' worth of the range.
+        promise.reference(id, pid, false, k.s.refs[id].pages);
         return true;
       }
       case 'pipe_read': {

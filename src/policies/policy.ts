@@ -166,6 +166,10 @@ export interface Policy {
   ksmBreakUnshare: Knob<boolean>;
   /** do_huge_pmd_wp_page(): reuse, copy or split a THP mapped by a read-only PMD. */
   thpWp: Knob<ThpWp>;
+  /** can_follow_write_pmd() accepts FOLL_COW on a dirty PMD, as can_follow_write_pte() does (else a FOLL_FORCE write to a read-only THP faults forever). */
+  thpFollCow: Knob<boolean>;
+  /** touch_pmd() marks the PMD dirty only for a FOLL_WRITE lookup (else for every FOLL_TOUCH lookup, reads included). */
+  touchPmdWriteOnly: Knob<boolean>;
   /** do_wp_page() reuses a page of a PTE-mapped THP that this process alone maps, all references being mappings (wp_can_reuse_anon_folio for large folios). */
   largeFolioReuse: Knob<boolean>;
 }
@@ -204,6 +208,8 @@ export const KNOB_NAMES = [
   'ksmReuse',
   'ksmBreakUnshare',
   'thpWp',
+  'thpFollCow',
+  'touchPmdWriteOnly',
   'largeFolioReuse',
 ] as const;
 

@@ -244,6 +244,8 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return ['rt_ksm_merge();'];
     case 'numa_hinting':
       throw new Error('internal: numa_hinting reached the C writer');
+    case 'proc_mem_read':
+      return [`rt_proc_mem_read(${cString(st.dst)}, ${range(st.addr, st.len)});`];
     case 'proc_mem_write':
       return [`rt_result(${ret(st.ret)}, rt_proc_mem_write(${a.ptr(proc, st.addr)}, ${hexByte(st.byte)}, ${a.len(proc, st.addr, st.len)}), ${text});`];
     case 'observe': {
@@ -309,7 +311,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (has('dio')) sections.push(RT_DIO);
   if (has('pipe') || has('getref')) sections.push(RT_PIPE);
   if (has('getref')) sections.push(RT_GETREF);
-  if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write')) sections.push(RT_PROC);
+  if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write') || a.ops.has('proc_mem_read')) sections.push(RT_PROC);
   if (useObserve) sections.push(RT_OBSERVE);
   if (useUffd) sections.push(RT_UFFD);
   if (useKsm) sections.push(RT_KSM);

@@ -35,6 +35,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   ksmReuse: 'KSM page reuse',
   ksmBreakUnshare: 'KSM unmerge unshare',
   thpWp: 'THP PMD write fault',
+  thpFollCow: 'THP FOLL_COW',
+  touchPmdWriteOnly: 'touch_pmd dirty',
   largeFolioReuse: 'PTE-mapped THP reuse',
 };
 

@@ -118,6 +118,8 @@ export type Stmt = (
   | { op: 'numa_hinting'; addr: Addr; len?: number }
   /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */
   | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number; ret?: string }
+  /** pread() from /proc/self/mem: access_remote_vm() with FOLL_FORCE (and FOLL_TOUCH), the pages as GUP finds them. */
+  | { op: 'proc_mem_read'; dst: string; addr: Addr; len?: number }
   /** R = page(ADDR) and the other observations of the page ADDR maps now (see ObserveWhat). */
   | { op: 'observe'; what: ObserveWhat; dst: string; addr: Addr }
   /** R = faults(): the calling thread's page faults so far (getrusage(RUSAGE_THREAD) ru_minflt + ru_majflt). */

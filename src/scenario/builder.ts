@@ -259,6 +259,10 @@ export class ThreadBuilder {
   ksmMerge(): this {
     return this.add({ fn: 'ksm_merge' });
   }
+  /** `dst = proc_mem_read(addr[, len])`: a read of the process's own memory through /proc/self/mem (GUP with FOLL_FORCE). */
+  procMemRead(dst: string, addr: AddrArg, len?: number): this {
+    return this.add({ fn: 'proc_mem_read', dst, addr: addrOf(addr), ...opt(len) });
+  }
   procMemWrite(addr: AddrArg, byte: number, len?: number): this {
     return this.add({ fn: 'proc_mem_write', addr: addrOf(addr), byte, ...opt(len) });
   }
@@ -431,6 +435,8 @@ function formatCallBody(c: CallSpec): string {
       return 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
     case 'ksm_merge':
       return 'ksm_merge()';
+    case 'proc_mem_read':
+      return `${c.dst} = proc_mem_read(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'proc_mem_write':
       return `proc_mem_write(${fmtAddr(c.addr)}, ${c.byte}${fmtLen(c.len)})`;
     case 'page':

@@ -82,6 +82,7 @@ export type Call = (
   | { fn: 'clear_refs'; ret?: string }
   | { fn: 'ksm_merge' }
   | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number; ret?: string }
+  | { fn: 'proc_mem_read'; dst: string; addr: Addr; len?: number }
   | { fn: ObserveWhat; dst: string; addr: Addr }
   | { fn: 'faults'; dst: string }
 ) & { pos: SourcePos; text: string };
@@ -162,6 +163,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
   ksm_merge: 'ksm_merge()',
   proc_mem_write: 'proc_mem_write(ADDR, BYTE[, LEN])',
+  proc_mem_read: 'R = proc_mem_read(ADDR[, LEN])',
   page: 'P = page(ADDR)',
   pagemap: 'M = pagemap(ADDR)',
   kpageflags: 'K = kpageflags(ADDR)',
@@ -177,7 +179,7 @@ const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
   'pin_user_pages_fast', 'device_read', 'io_uring_register_buffers', 'io_uring_write_fixed',
   'gup_test_pin_longterm', 'gup_test_read', 'odirect_read_submit', 'odirect_write_submit',
   'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'uffd_read', 'page', 'pagemap', 'kpageflags', 'kpagecount',
-  'mincore', 'faults',
+  'mincore', 'faults', 'proc_mem_read',
 ]);
 
 /** System calls whose result may be assigned (`R = madvise(...)`): 0 or an errno name. */
@@ -1098,6 +1100,9 @@ class Parser {
       case 'ksm_merge':
         arity(0, 0);
         return { ...base, fn };
+      case 'proc_mem_read':
+        arity(1, 2);
+        return { ...base, fn, dst, addr: this.addr(args[0]), ...len(1) };
       case 'proc_mem_write':
         arity(2, 3);
         return { ...base, fn, addr: this.addr(args[0]), byte: this.byte(args[1]), ...len(2), ...ret };
@@ -1164,6 +1169,7 @@ function callDstKind(c: Call): VarKind | undefined {
     case 'userfaultfd':
       return 'uffd';
     case 'read':
+    case 'proc_mem_read':
     case 'device_read':
     case 'io_uring_write_fixed':
     case 'gup_test_read':
@@ -1431,6 +1437,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [withRet({ op: 'clear_refs_soft_dirty' as const, ...at }, c.ret)];
       case 'ksm_merge':
         return [{ op: 'ksm_merge', ...at }];
+      case 'proc_mem_read':
+        return [withLen({ op: 'proc_mem_read' as const, dst: c.dst, addr: { ...c.addr }, ...at }, c.len)];
       case 'proc_mem_write':
         return [withRet(withLen({ op: 'proc_mem_write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len), c.ret)];
       case 'page':

@@ -117,6 +117,7 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     case 'userfaultfd':
       return { name: s.dst, kind: 'uffd' };
     case 'read':
+    case 'proc_mem_read':
     case 'pread':
     case 'pipe_read':
     case 'device_read':
@@ -177,6 +178,7 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'read':
     case 'gup':
     case 'proc_mem_write':
+    case 'proc_mem_read':
       return [mappingUse(s.addr, s.len)];
     case 'waitpid':
       return [{ name: s.child, kinds: ['process'] }];
@@ -705,6 +707,7 @@ function checkNumbers(st: Stmt): void {
       checkByte(st, st.byte);
       return;
     case 'read':
+    case 'proc_mem_read':
     case 'vmsplice':
     case 'gup':
       checkAddr(st, st.addr, false);

@@ -105,6 +105,16 @@ RT int rt_clear_refs(void) {
   return e;
 }
 
+/* A read of the process's own memory through /proc/self/mem (GUP with FOLL_FORCE|FOLL_TOUCH). */
+RT void rt_proc_mem_read(const char *reg, const char *addr, size_t len) {
+  int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) rt_fail(errno, "open(/proc/self/mem)");
+  ssize_t n = pread(fd, T.buf, len, (off_t)(uintptr_t)addr);
+  if (n < 0) rt_fail(errno, "pread(/proc/self/mem)");
+  close(fd);
+  rt_reg_data(reg, T.buf, (size_t)n);
+}
+
 RT int rt_proc_mem_write(char *addr, int byte, size_t len) {
   int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
   if (fd < 0) return errno;
