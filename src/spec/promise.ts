@@ -215,14 +215,15 @@ export class PromiseModel {
    */
   zapStart(pid: number, start: number, pages: number, kind: 'munmap' | 'dontneed', fileOf: FilePageOf = noFile): void {
     const p = this.st.procs[pid];
-    let zapping = p.zapping;
+    const older = new Set(p.zapping.map((z) => z.vpn));
+    const added: ZappedPage[] = [];
     for (let vpn = start; vpn < start + pages && vpn < p.mem.length; vpn++) {
       const lp = p.mem[vpn];
       // MADV_DONTNEED leaves shared memory as it is; an older call's contents stay (they are earlier still).
-      if (!lp || (kind === 'dontneed' && lp.kind === 'shared') || zapping.some((z) => z.vpn === vpn)) continue;
-      zapping = [...zapping, { vpn, page: lp }].sort((a, b) => a.vpn - b.vpn);
+      if (!lp || (kind === 'dontneed' && lp.kind === 'shared') || older.has(vpn)) continue;
+      added.push({ vpn, page: lp });
     }
-    p.zapping = zapping;
+    if (added.length) p.zapping = [...p.zapping, ...added].sort((a, b) => a.vpn - b.vpn);
     if (kind === 'munmap') this.munmap(pid, start, pages);
     else this.dontneed(pid, start, pages, fileOf);
   }
@@ -372,7 +373,7 @@ export class PromiseModel {
   }
 
   /** A reference taken by `owner` on its pages (ids match the kernel's reference ids). */
-  reference(id: number, owner: number, coherent: boolean, pages: { vpn: number; cellFrom: number; cellTo: number }[]): void {
+  reference(id: number, owner: number, coherent: boolean, pages: readonly { vpn: number; cellFrom: number; cellTo: number }[]): void {
     const rps: PromisedRefPage[] = pages.map((pg) => {
       const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
       const cells = this.cellsAt(loc) ?? [];
