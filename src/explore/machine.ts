@@ -726,6 +726,11 @@ export class Machine {
     return v;
   }
 
+  /** A reference set whose pinning call failed (`H, R = ...` with R an errno): H was never set. */
+  private failedPin(pid: number, name: string): boolean {
+    return this.st.vars[pid][name] === undefined;
+  }
+
   private refId(pid: number, name: string): number {
     const v = this.varOf(pid, name);
     if (v.kind !== 'ref') throw insane(`'${name}' is not a reference`);
@@ -1048,9 +1053,12 @@ export class Machine {
         return true;
       }
       case 'unpin':
+        // A pin whose call failed (H, R = ...) holds nothing: releasing it does nothing.
+        if (this.failedPin(pid, s.handle)) return true;
         releaseRef(k, this.refId(pid, s.handle));
         return true;
       case 'device_read': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
@@ -1061,6 +1069,7 @@ export class Machine {
         return true;
       }
       case 'device_write': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         const dma = this.st.kernel.threads.find((t) => t.prog === DMA_PROG && t.pc === id);

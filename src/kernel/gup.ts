@@ -154,8 +154,18 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
     if (cow && !findVma(mm, range.vpn)?.write) f.follCow = true;
     return -1;
   }
-  if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
-  const next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  let next: ReturnType<typeof followPage>;
+  try {
+    if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
+    next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  } catch (e) {
+    // __get_user_pages() returns the error, dropping what it grabbed.
+    if (e instanceof KernelFault && e.kind === 'errno') {
+      abandonGup(k, pid, f);
+      th.frame = null;
+    }
+    throw e;
+  }
   if (typeof next === 'string') {
     f.fault = next;
     return -1;

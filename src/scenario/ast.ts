@@ -86,7 +86,12 @@ export type Stmt = (
    * `dma` (O_DIRECT reads submitted with odirect_read_submit): the byte the device will write. The
    * DMA may land at any moment until odirect_complete(), which waits for it.
    */
-  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia; dma?: number }
+  /**
+   * `ret` (`H, R = pin_user_pages(...)`, and the same for the other pinning calls): the call's
+   * result, 0 or the errno it failed with; a failed call pins nothing and `H` holds nothing.
+   * Without `ret` a failure ends the run as an error.
+   */
+  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia; dma?: number; ret?: string }
   | { op: 'unpin'; handle: string }
   /** The device behind a reference reads the pages it holds. */
   | { op: 'device_read'; dst: string; handle: string }

@@ -66,6 +66,12 @@ export interface GupOptions {
   write?: boolean;
   force?: boolean;
   longterm?: boolean;
+  /** The register that receives the call's result (`H, R = ...`): 0 or the errno it failed with. */
+  result?: string;
+}
+
+function resultOpt(result: string | undefined): { ret?: string } {
+  return result === undefined ? {} : { ret: result };
 }
 
 function addrOf(a: AddrArg): Addr {
@@ -164,6 +170,7 @@ export class ThreadBuilder {
       write: flags.write ?? false,
       force: flags.force ?? false,
       longterm: flags.longterm ?? false,
+      ...resultOpt(flags.result),
     });
   }
   getUserPages(dst: string, addr: AddrArg, flags: GupOptions = {}, len?: number): this {
@@ -190,8 +197,8 @@ export class ThreadBuilder {
   deviceWrite(handle: string, byte: number): this {
     return this.add({ fn: 'device_write', handle, byte });
   }
-  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number): this {
-    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len) });
+  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number, result?: string): this {
+    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len), ...resultOpt(result) });
   }
   ioUringWriteFixed(dst: string, ring: string): this {
     return this.add({ fn: 'io_uring_write_fixed', dst, handle: ring });
@@ -202,7 +209,7 @@ export class ThreadBuilder {
   ioUringUnregisterBuffers(ring: string): this {
     return this.add({ fn: 'io_uring_unregister_buffers', handle: ring });
   }
-  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean } = {}, len?: number): this {
+  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean; result?: string } = {}, len?: number): this {
     return this.add({
       fn: 'gup_test_pin_longterm',
       dst,
@@ -210,6 +217,7 @@ export class ThreadBuilder {
       ...opt(len),
       write: flags.write ?? false,
       fast: flags.fast ?? false,
+      ...resultOpt(flags.result),
     });
   }
   gupTestRead(dst: string, handle: string): this {
@@ -332,7 +340,10 @@ function fmtFlags(names: [boolean, string][]): string {
 /** The canonical text of one statement. */
 export function formatCall(c: CallSpec): string {
   const body = formatCallBody(c);
-  return 'ret' in c && c.ret !== undefined ? `${c.ret} = ${body}` : body;
+  if (!('ret' in c) || c.ret === undefined) return body;
+  // A pinning call names its reference set and then its result: `H, R = pin_user_pages(...)`.
+  if ('dst' in c && c.dst !== undefined) return body.replace(`${c.dst} = `, `${c.dst}, ${c.ret} = `);
+  return `${c.ret} = ${body}`;
 }
 
 function formatCallBody(c: CallSpec): string {

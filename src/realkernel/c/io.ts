@@ -318,16 +318,30 @@ RT void rt_ring_unavailable(int e) {
 /** io_uring fixed buffers, as cow.c's test_iouring(). */
 export const RT_FIXED = String.raw`/* ---- io_uring fixed buffers: register, write_fixed, read_fixed, unregister ---- */
 
-RT void rt_fixed_register(struct rt_ring *r, char *addr, size_t len) {
+/* IORING_REGISTER_BUFFERS of [addr, addr + len): 0, or the errno the registration failed with
+ * (the ring is then closed and r->buf stays NULL: nothing is registered). */
+RT int rt_fixed_register_try(struct rt_ring *r, char *addr, size_t len) {
   int e = rt_ring_init(r);
   rt_ring_unavailable(e);
   if (e) rt_fail(e, "io_uring_setup()");
   r->file = rt_tmpfile(0);
   if (r->file < 0) rt_fail(errno, "open(O_TMPFILE) in " RT_TMPDIR);
   struct iovec iov = { addr, len };
-  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0) rt_fail(errno, "io_uring_register(IORING_REGISTER_BUFFERS)");
+  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0) {
+    e = errno;
+    rt_ring_exit(r);
+    close(r->file);
+    r->file = -1;
+    return e;
+  }
   r->buf = addr;
   r->len = len;
+  return 0;
+}
+
+RT void rt_fixed_register(struct rt_ring *r, char *addr, size_t len) {
+  int e = rt_fixed_register_try(r, addr, len);
+  if (e) rt_fail(e, "io_uring_register(IORING_REGISTER_BUFFERS)");
 }
 
 RT void rt_fixed_io(struct rt_ring *r, int op, const char *what) {
@@ -355,6 +369,7 @@ RT void rt_fixed_read(struct rt_ring *r, int byte) {
 }
 
 RT void rt_fixed_unregister(struct rt_ring *r) {
+  if (!r->buf) return; /* the registration failed: nothing to unregister */
   if (syscall(__NR_io_uring_register, r->fd, IORING_UNREGISTER_BUFFERS, NULL, 0) < 0) rt_fail(errno, "io_uring_register(IORING_UNREGISTER_BUFFERS)");
   rt_ring_exit(r);
   close(r->file);
@@ -375,14 +390,26 @@ struct rt_pin_longterm_test { uint64_t addr; uint64_t size; uint32_t flags; };
 struct rt_gup_test { int fd; char *addr; size_t len; uintptr_t base; };
 
 /* The pin covers whole pages (the ioctl wants them aligned); reads return the range asked for. */
-RT void rt_gup_test_start(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
+/* PIN_LONGTERM_TEST_START: 0, or the errno it failed with (then nothing is pinned: g->fd is -1). */
+RT int rt_gup_test_start_try(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
   g->fd = open(RT_GUP_TEST_FILE, O_RDWR | O_CLOEXEC);
   if (g->fd < 0) rt_skip(RT_GUP_TEST_SKIP, NULL);
   g->addr = addr;
   g->len = len;
   g->base = (uintptr_t)addr & ~(PAGE - 1);
   struct rt_pin_longterm_test a = { g->base, RT_ROUND((uintptr_t)addr + len) - g->base, flags };
-  if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_START, &a) < 0) rt_fail(errno, "ioctl(PIN_LONGTERM_TEST_START)");
+  if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_START, &a) < 0) {
+    int e = errno;
+    close(g->fd);
+    g->fd = -1;
+    return e;
+  }
+  return 0;
+}
+
+RT void rt_gup_test_start(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
+  int e = rt_gup_test_start_try(g, addr, len, flags);
+  if (e) rt_fail(e, "ioctl(PIN_LONGTERM_TEST_START)");
 }
 
 RT void rt_gup_test_read(const char *reg, struct rt_gup_test *g) {
@@ -392,6 +419,7 @@ RT void rt_gup_test_read(const char *reg, struct rt_gup_test *g) {
 }
 
 RT void rt_gup_test_stop(struct rt_gup_test *g) {
+  if (g->fd < 0) return; /* PIN_LONGTERM_TEST_START failed: nothing is pinned */
   if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_STOP) < 0) rt_fail(errno, "ioctl(PIN_LONGTERM_TEST_STOP)");
   close(g->fd);
   g->fd = -1;
