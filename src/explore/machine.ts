@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
+import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
@@ -19,6 +19,7 @@ import { doFork, dupMmapFinish, dupMmapStart, dupMmapStep, vmaLockedByFork } fro
 import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
+import { ioUringFileBackedCheck } from '../kernel/gup_longterm.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
@@ -1039,6 +1040,14 @@ export class Machine {
           // Synthesis runs GUP whole; a scenario's GUP runs in the steps __get_user_pages() takes.
           if (this.dynamic) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
+        }
+        if (s.via === 'io_uring') {
+          const vmas = ranges.map((rg) => findVma(mm, rg.vpn)).filter((v): v is Vma => !!v);
+          const fail = ioUringFileBackedCheck(k, vmas);
+          if (fail) {
+            releaseRef(k, id); // "if we did partial map, or found file backed vmas, release any pages we did get"
+            throw errno(fail, 'io_uring registers no file-backed buffer');
+          }
         }
         // The promise follows the interface asked for, not what the era implements it with. A
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the

@@ -75,6 +75,7 @@ const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   forceWrite: ['drop-foll-write', 'foll-cow-dirty', 'anon-exclusive'],
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
   swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
+  ioUringFileBuffers: ['no-file', 'shmem', 'gup'],
 };
 
 /** Check a loaded policy's shape, naming the file and the knob at fault. */

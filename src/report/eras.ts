@@ -34,6 +34,9 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   uffdContinueDirty: 'UFFDIO_CONTINUE dirty',
   ksmReuse: 'KSM page reuse',
   ksmBreakUnshare: 'KSM unmerge unshare',
+  gupLongtermFileWrite: 'longterm W file pin',
+  gupFastLongtermFile: 'GUP-fast file pin',
+  ioUringFileBuffers: 'io_uring file bufs',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

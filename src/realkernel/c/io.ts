@@ -192,6 +192,11 @@ struct rt_file { int fd; size_t len; };
 RT void rt_file_create(struct rt_file *f, int memfd, size_t len) {
   f->fd = memfd ? (int)syscall(SYS_memfd_create, "cowlab", 0) : rt_tmpfile(0);
   if (f->fd < 0) rt_fail(errno, memfd ? "memfd_create()" : "open(O_TMPFILE) in " RT_TMPDIR);
+  struct statfs fs;
+  /* The model's tmpfile is a file on a disk filesystem, which writes its pages back (what
+   * gup_longterm.c's writable long-term pin cases tell apart); tmpfs and ramfs do not. */
+  if (!memfd && fstatfs(f->fd, &fs) == 0 && ((long)fs.f_type == 0x01021994L || (long)fs.f_type == 0x858458f6L))
+    rt_skip("tmpfile: " RT_TMPDIR " is on tmpfs or ramfs, which write nothing back (the model's tmpfile is on a disk filesystem): choose --tmpdir on one", NULL);
   if (ftruncate(f->fd, (off_t)len) < 0) rt_fail(errno, "ftruncate()");
   f->len = len;
 }
