@@ -819,8 +819,9 @@ export class Machine {
         return true;
       }
       case 'file_create': {
-        const pages = s.len / PAGE_SIZE;
-        const id = fileCreate(k, pid, s.kind, pages);
+        // A MFD_HUGETLB memfd is one huge page, as a MAP_HUGETLB mapping is.
+        const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
+        const id = fileCreate(k, pid, s.hugetlb ? 'hugetlbfs' : s.kind, pages);
         promise.createObject(id, pages);
         vars[s.dst] = { kind: 'file', id, pages };
         return true;

@@ -15,8 +15,10 @@ import { hugetlbReservePages, hugetlbVmOpClose } from './hugetlb.js';
  */
 export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean, file = -1, hugetlb = false): number {
   const mm = k.s.procs[pid].mm;
-  // hugetlbfs_file_mmap() → hugetlb_reserve_pages(): fails before anything is mapped.
-  if (hugetlb) hugetlbReservePages(k);
+  // hugetlbfs_file_mmap() → hugetlb_reserve_pages(): fails before anything is mapped. A shared
+  // mapping of a hugetlbfs file reserves only what the file does not hold yet (fallocate() did).
+  const reserve = hugetlb && !(shared && file >= 0);
+  if (reserve) hugetlbReservePages(k);
   const start = mm.nextVpn;
   mm.nextVpn += pages + 1; // leave a guard gap so neighbouring mappings never merge
   while (mm.ptes.length < mm.nextVpn) mm.ptes.push(null);
@@ -42,15 +44,15 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     pgoff: 0,
     anonVma: false,
     hugetlb,
-    hugeResv: hugetlb,
-    hugeOwner: hugetlb,
+    hugeResv: reserve,
+    hugeOwner: reserve,
     hugeUnmapped: false,
     mergeable: false,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);
   const what = file >= 0 ? `, ${k.s.shmem[file].kind} #${file}` : '|MAP_ANONYMOUS';
-  const huge = hugetlb ? `|MAP_HUGETLB, one huge page (reserved: ${k.s.hugeResv} of ${k.s.hugeFree} free)` : `, ${pages} page(s)`;
+  const huge = hugetlb ? `${file >= 0 ? '' : '|MAP_HUGETLB'}, one huge page (reserved: ${k.s.hugeResv} of ${k.s.hugeFree} free)` : `, ${pages} page(s)`;
   trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${what}${huge} at page ${start}`);
   return start;
 }

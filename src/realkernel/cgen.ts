@@ -130,12 +130,13 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
   switch (st.op) {
     case 'mmap': {
       const f = a.field(proc, st.dst);
-      if (st.hugetlb) return [`${f}.p = rt_mmap_hugetlb(${st.len}, ${PROT(st.prot)});`, `${f}.len = ${st.len};`];
       const flags = st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE';
       const map = st.file !== undefined ? `rt_mmap_file(${st.len}, ${PROT(st.prot)}, ${flags}, &${a.field(proc, st.file)})` : `rt_mmap(${st.len}, ${PROT(st.prot)}, ${flags} | MAP_ANONYMOUS)`;
+      if (st.hugetlb && st.file === undefined) return [`${f}.p = rt_mmap_hugetlb(${st.len}, ${PROT(st.prot)});`, `${f}.len = ${st.len};`];
       return [`${f}.p = ${map};`, `${f}.len = ${st.len};`];
     }
     case 'file_create':
+      if (st.hugetlb) return [`rt_file_create_hugetlb(&${a.field(proc, st.dst)}, ${st.len});`];
       return [`rt_file_create(&${a.field(proc, st.dst)}, ${st.kind === 'memfd' ? 1 : 0}, ${st.len});`];
     case 'pwrite':
       return [`rt_pwrite(&${a.field(proc, st.file)}, ${hexByte(st.byte)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];

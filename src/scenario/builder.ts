@@ -102,7 +102,8 @@ export class ThreadBuilder {
     return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file, ...(opts.hugetlb ? { hugetlb: true } : {}) });
   }
   /** `dst = memfd_create(len)` or `dst = tmpfile(len)`: a zero-filled file of `len` bytes. */
-  file(dst: string, kind: 'memfd' | 'tmpfile', len: number): this {
+  file(dst: string, kind: 'memfd' | 'tmpfile' | 'memfd_hugetlb', len: number): this {
+    if (kind === 'memfd_hugetlb') return this.add({ fn: 'memfd_create', dst, len, hugetlb: true });
     return this.add({ fn: kind === 'memfd' ? 'memfd_create' : 'tmpfile', dst, len });
   }
   /** `pwrite(file, byte[, len])`: a write into the file through the page cache. */
@@ -355,6 +356,7 @@ function formatCallBody(c: CallSpec): string {
         : `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     case 'memfd_create':
     case 'tmpfile':
+      if (c.fn === 'memfd_create' && c.hugetlb) return `${c.dst} = memfd_create(HUGE, MFD_HUGETLB)`;
       return `${c.dst} = ${c.fn}(${fmtInt(c.len)})`;
     case 'pwrite':
       return `pwrite(${c.file}, ${c.byte}${fmtLen(c.len)})`;

@@ -48,7 +48,7 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 /** One statement as written, arguments decoded. */
 export type Call = (
   | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string; hugetlb?: boolean }
-  | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number }
+  | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number; hugetlb?: true }
   | { fn: 'pwrite'; file: string; byte: number; len?: number }
   | { fn: 'pread'; dst: string; file: string; len?: number }
   | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number; ret?: string }
@@ -116,7 +116,7 @@ export interface SurfaceProgram {
 /** Signatures of every statement, for arity errors and documentation. */
 export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   mmap: 'X = mmap(LEN, PROT, FLAGS) or X = mmap(LEN, PROT, FLAGS, FILE)',
-  memfd_create: 'F = memfd_create(LEN)',
+  memfd_create: 'F = memfd_create(LEN) or F = memfd_create(HUGE, MFD_HUGETLB)',
   tmpfile: 'F = tmpfile(LEN)',
   pwrite: 'pwrite(F, BYTE[, LEN])',
   pread: 'R = pread(F[, LEN])',
@@ -200,7 +200,7 @@ export function isConstantName(name: string): boolean {
     name === 'PAGE' ||
     name === 'PAGE_SIZE' ||
     name === 'HUGE' ||
-    /^(PROT|MAP|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
+    /^(PROT|MAP|MFD|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
     isResultName(name)
   );
 }
@@ -945,9 +945,15 @@ class Parser {
         return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED'), ...file };
       }
       case 'memfd_create':
-      case 'tmpfile':
-        arity(1, 1);
-        return { ...base, fn, dst, len: this.evalInt(args[0]) };
+      case 'tmpfile': {
+        arity(1, fn === 'memfd_create' ? 2 : 1);
+        const l = this.evalInt(args[0]);
+        if (args.length === 1) return { ...base, fn, dst, len: l };
+        const f = args[1];
+        if (f.k !== 'ident' || f.name !== 'MFD_HUGETLB') throw ScenarioError.expected(f.pos, 'MFD_HUGETLB (the only memfd_create() flag modelled)', this.exprText(f));
+        if (l !== HUGE_PAGE_SIZE) throw ScenarioError.expected(args[0].pos, `HUGE (${HUGE_PAGE_SIZE}): a MFD_HUGETLB memfd is one huge page`, this.exprText(args[0]));
+        return { ...base, fn, dst, len: l, hugetlb: true };
+      }
       case 'pwrite':
         arity(2, 3);
         return { ...base, fn, file: this.name(args[0], 'a file variable'), byte: this.byte(args[1]), ...len(2) };
@@ -1290,13 +1296,16 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
     const at = { pos: c.pos, text: c.text };
     switch (c.fn) {
       case 'mmap': {
-        if (c.file !== undefined) need(proc, c, c.file, ['file']);
+        // A mapping of a MFD_HUGETLB memfd is a hugetlb VMA (hugetlbfs_file_mmap()).
+        const f = c.file !== undefined ? need(proc, c, c.file, ['file']) : undefined;
+        const hugeFile = f !== undefined && f.call.fn === 'memfd_create' && f.call.hugetlb === true;
+        if (hugeFile && c.len !== HUGE_PAGE_SIZE) throw ScenarioError.expected(c.pos, `HUGE (${HUGE_PAGE_SIZE}): a mapping of a MFD_HUGETLB memfd is one huge page`, `${c.len}`);
         const file = c.file !== undefined ? { file: c.file } : {};
-        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...(c.hugetlb ? { hugetlb: true } : {}), ...at }];
+        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...(c.hugetlb || hugeFile ? { hugetlb: true } : {}), ...at }];
       }
       case 'memfd_create':
       case 'tmpfile':
-        return [{ op: 'file_create', dst: c.dst, kind: c.fn === 'tmpfile' ? 'tmpfile' : 'memfd', len: c.len, ...at }];
+        return [{ op: 'file_create', dst: c.dst, kind: c.fn === 'tmpfile' ? 'tmpfile' : 'memfd', len: c.len, ...(c.hugetlb ? { hugetlb: true as const } : {}), ...at }];
       case 'pwrite':
         return [withLen({ op: 'pwrite' as const, file: c.file, byte: c.byte, ...at }, c.len)];
       case 'pread':

@@ -270,7 +270,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   for (const t of s.threads) {
     for (const st of t.body) {
       if (st.op !== 'mmap' && st.op !== 'file_create') continue;
-      pages += st.op === 'mmap' && st.hugetlb ? 1 : Math.ceil(st.len / PAGE_SIZE);
+      pages += st.hugetlb ? 1 : Math.ceil(st.len / PAGE_SIZE);
       if (pages > MAX_SCENARIO_PAGES) {
         throw new ScenarioError(st.pos, `the scenario maps ${pages} pages by here; at most ${MAX_SCENARIO_PAGES} pages (${(MAX_SCENARIO_PAGES * PAGE_SIZE) / 2 ** 20} MiB) in all mmap() calls of a scenario are modelled`);
       }

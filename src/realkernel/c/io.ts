@@ -187,7 +187,8 @@ RT int rt_tmpfile(int flags) {
 /** Files the scenario creates: F = memfd_create(LEN) / tmpfile(LEN), mmap() of them, pwrite(), pread(). */
 export const RT_FILE = String.raw`/* ---- files: memfd_create(), tmpfile(), file mappings, pwrite(), pread() ---- */
 
-struct rt_file { int fd; size_t len; };
+struct rt_file { int fd; size_t len; int huge; };
+#define RT_MFD_HUGETLB 4U /* MFD_HUGETLB (include/uapi/linux/memfd.h) */
 
 RT void rt_file_create(struct rt_file *f, int memfd, size_t len) {
   f->fd = memfd ? (int)syscall(SYS_memfd_create, "cowlab", 0) : rt_tmpfile(0);
@@ -201,8 +202,21 @@ RT void rt_file_create(struct rt_file *f, int memfd, size_t len) {
   f->len = len;
 }
 
+/* memfd_create(MFD_HUGETLB) of one 2 MiB page and fallocate() of it, as cow.c's
+ * run_with_memfd_hugetlb(): without a free huge page the scenario is skipped, as cow.c SKIPs. */
+RT void rt_file_create_hugetlb(struct rt_file *f, size_t len) {
+  /* MFD_HUGE_2MB: log2(2 MiB) << MFD_HUGE_SHIFT, which is MAP_HUGE_SHIFT (HUGETLB_FLAG_ENCODE_SHIFT). */
+  f->fd = (int)syscall(SYS_memfd_create, "cowlab", RT_MFD_HUGETLB | (21U << MAP_HUGE_SHIFT));
+  if (f->fd < 0) rt_skip("hugetlb: memfd_create(MFD_HUGETLB) failed", rt_strerror(errno));
+  f->len = len;
+  if (fallocate(f->fd, 0, 0, (off_t)len) < 0) rt_skip("hugetlb: fallocate() of a MFD_HUGETLB memfd failed: need more free huge pages (vm.nr_hugepages)", rt_strerror(errno));
+  f->huge = 1;
+}
+
 RT char *rt_mmap_file(size_t len, int prot, int flags, const struct rt_file *f) {
   void *p = mmap(NULL, len, prot, flags, f->fd, 0);
+  /* A private mapping of a hugetlbfs file reserves a huge page for its copy (cow.c SKIPs). */
+  if (p == MAP_FAILED && f->huge && errno == ENOMEM) rt_skip("hugetlb: mmap() of a MFD_HUGETLB memfd failed: need more free huge pages (vm.nr_hugepages)", rt_strerror(errno));
   if (p == MAP_FAILED) rt_fail(errno, "mmap() of a file");
   /* Base pages, as the model has them (a tmpfs with huge=always could map the file with THPs). */
   madvise(p, len, MADV_NOHUGEPAGE);
