@@ -4,7 +4,7 @@
 // reference only while it looks at the page);
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, type KernelState } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, type KernelState } from '../kernel/state.js';
 
 /** Per-pfn counters, reused between calls: this runs after every step of every explored path. */
 let mapsScratch = new Int32Array(64);
@@ -17,6 +17,8 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   }
   const maps = mapsScratch.fill(0, 0, s.pages.length);
   const refs = refsScratch.fill(0, 0, s.pages.length);
+  const entire = new Map<number, number>();
+  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].compound === pfn) entire.set(pfn, 0);
   for (const p of s.procs) {
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {
@@ -26,6 +28,16 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
       if (pte.write && s.pages[pte.pfn].ksm) problems.push(`${p.name}: a writable PTE maps KSM pfn ${pte.pfn} at page ${vpn}`);
       maps[pte.pfn]++;
       refs[pte.pfn]++;
+    }
+    // A huge PMD maps a THP's head (one reference, one entire mapping) over PTE slots left empty.
+    for (const pmd of p.mm.pmds) {
+      if (!p.alive) problems.push(`${p.name} has exited but still has a huge PMD at page ${pmd.vpn}`);
+      if (pmd.vpn % HPAGE_PMD_NR !== 0) problems.push(`${p.name}: huge PMD at unaligned page ${pmd.vpn}`);
+      for (let v = pmd.vpn; v < pmd.vpn + HPAGE_PMD_NR; v++) if (ptes[v]) problems.push(`${p.name}: a huge PMD and a PTE both map page ${v}`);
+      if (pmd.pfn === ZERO_PFN) continue;
+      if (s.pages[pmd.pfn]?.compound !== pmd.pfn) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${pmd.pfn}, not a THP head`);
+      entire.set(pmd.pfn, (entire.get(pmd.pfn) ?? 0) + 1);
+      refs[pmd.pfn]++;
     }
     // A uffd-wp PTE marker stands where no page is mapped, in a VMA registered for uffd-wp.
     for (const vpn of p.mm.markers) {
@@ -73,6 +85,19 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   }
   swapProblems(s, final, refs, problems);
   hugetlbProblems(s, final, problems);
+  // A THP's references are its head's: every reference to any of its pages counts there
+  // (compound_head()), and its pages keep none of their own.
+  for (const [head, n] of entire) {
+    if (s.pages[head].entireMapcount !== n) problems.push(`THP pfn ${head}: entire mapcount ${s.pages[head].entireMapcount}, but ${n} huge PMD(s) map it`);
+    for (let i = 1; i < HPAGE_PMD_NR; i++) {
+      const tail = s.pages[head + i];
+      if (!tail || tail.compound !== head) problems.push(`THP pfn ${head}: page ${head + i} is not one of its pages`);
+      else if (tail.refcount !== 0) problems.push(`THP pfn ${head}: tail page ${head + i} has a refcount of its own (${tail.refcount})`);
+      else if (tail.freed !== s.pages[head].freed) problems.push(`THP pfn ${head}: tail page ${head + i} is ${tail.freed ? 'freed' : 'live'} unlike its head`);
+      refs[head] += refs[head + i];
+      refs[head + i] = 0;
+    }
+  }
   for (let pfn = 0; pfn < s.pages.length; pfn++) {
     if (pfn === ZERO_PFN) continue;
     const pg = s.pages[pfn];
@@ -85,6 +110,10 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     // merged only after write_protect_page(), and unmerged by a copy).
     if (pg.ksm && (!pg.anon || pg.anonExclusive || pg.hugetlb)) problems.push(`KSM pfn ${pfn} is ${!pg.anon ? 'not PageAnon' : pg.hugetlb ? 'a hugetlb page' : 'PageAnonExclusive'}`);
     if (pg.mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${pg.mapcount}, but ${maps[pfn]} PTE(s) map it`);
+    if (pg.compound >= 0 && pg.compound !== pfn) {
+      if (maps[pfn] && !pg.anon) problems.push(`THP page ${pfn} is not PageAnon`);
+      continue;
+    }
     if (pg.refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${pg.refcount}, but ${refs[pfn]} reference(s) are held`);
     if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);
   }

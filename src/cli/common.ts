@@ -38,7 +38,7 @@ export async function policies(extra: string | undefined, config: string[] = [])
   return { all: [...eras, user], user };
 }
 
-export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y), or NR_HUGEPAGES=N (free huge pages, default ${DEFAULT_NR_HUGEPAGES})`;
+export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y), or NR_HUGEPAGES=N (free huge pages, default ${DEFAULT_NR_HUGEPAGES}), or THP=always|madvise|never (transparent_hugepage/enabled, default madvise)`;
 
 export function pickEras(all: Policy[], names: string[]): Policy[] {
   if (names.length === 0) return all;
@@ -47,6 +47,11 @@ export function pickEras(all: Policy[], names: string[]): Policy[] {
     if (!p) throw new UsageError(`unknown era '${n}' (known: ${all.map((e) => e.name).join(', ')})`);
     return p;
   });
+}
+
+/** The policy a command runs without --era: the user's, else the latest era, with --config applied. */
+export function defaultPolicy(all: Policy[], user?: Policy): Policy {
+  return user ?? all[ERAS.length - 1];
 }
 
 export const ERA_ORDER = ERAS.map((e) => e.name);

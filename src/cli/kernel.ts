@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { replaySchedule } from '../explore/search.js';
 import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { configFromKernel, haveCc, hostFreeHugepages, hostKernel } from '../realkernel/run.js';
+import { configFromKernel, haveCc, hostFreeHugepages, hostKernel, hostThpMode } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
@@ -125,7 +125,9 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   if (!era) throw new UsageError(`no era covers kernel ${target.release} (the oldest era is ${ERA_ORDER[0]})`);
   // The model's huge page pool is the machine's free 2 MiB pages (a guest reserves none).
   const pool = guest ? 0 : hostFreeHugepages();
-  const cfg = hostConfig(target.config, [`NR_HUGEPAGES=${Math.min(pool, MAX_NR_HUGEPAGES)}`, ...(values.config ?? [])], guest ? `the package's configuration` : 'the running kernel');
+  // Debian's kernels boot in the "always" mode, which the programs' MADV_NOHUGEPAGE makes "madvise" (hostThpMode()).
+  const thp = guest ? 'madvise' : hostThpMode();
+  const cfg = hostConfig(target.config, [`NR_HUGEPAGES=${Math.min(pool, MAX_NR_HUGEPAGES)}`, `THP=${thp}`, ...(values.config ?? [])], guest ? `the package's configuration` : 'the running kernel');
   const policy = withConfig(era, cfg.values);
   const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
   if (values.keep) mkdirSync(work, { recursive: true });
@@ -157,7 +159,7 @@ export async function cmdKernel(argv: string[]): Promise<number> {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
   const where = guest ? `Linux ${target.release} from ${guest.spec}${bootNote}` : `Linux ${target.release}`;
-  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}; free huge pages: ${policy.config.NR_HUGEPAGES}`;
+  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}; free huge pages: ${policy.config.NR_HUGEPAGES}; THP: ${policy.config.THP}`;
   if (values.json) write(JSON.stringify(jsonReport(target.release, policy, results), null, 2) + '\n');
   else if (values.ktap) write(ktap(header, results));
   else write(table(header, results, policy));

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { commandTimeout, DEFAULT_COMMAND_TIMEOUT_S, reportExit, reportProgress, runWithWatchdog, stderrIsTerminal, watchdogArgv } from './watchdog.js';
-import { ERAS } from '../policies/eras/index.js';
 import { PolicyLoadError } from '../policies/user.js';
 import { findScenarioFiles, LoadError, SCENARIO_EXT } from '../scenario/load.js';
 import {
@@ -19,6 +18,7 @@ import {
   loadOrFail,
   oneScenarioFile,
   PACKAGE_ROOT,
+  defaultPolicy,
   pickEras,
   policies,
   UsageError,
@@ -195,7 +195,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const maxSteps = numberOption(values['max-steps'], 'max-steps', DEFAULT_MAX_STEPS, BOUNDS.maxSteps);
   numberOption(values.timeout, 'timeout', DEFAULT_COMMAND_TIMEOUT_S, BOUNDS.timeout);
   const { all, user } = await policies(values.policy, values.config);
-  const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
+  const policy = values.era ? pickEras(all, [values.era])[0] : defaultPolicy(all, user);
   const [s] = loadOrFail([file], values.json);
   const r = runScenario(s, policy, { trace: true, maxSteps });
   const expectationEra = policy.base ?? policy.name;

@@ -9,8 +9,7 @@ import { toItf } from '../report/itf.js';
 import { printScenario } from '../scenario/print.js';
 import { parseScenario } from '../scenario/parse.js';
 import type { Scenario } from '../scenario/ast.js';
-import { ERAS } from '../policies/eras/index.js';
-import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, loadOrFail, oneScenarioFile, pickEras, policies, write, CONFIG_HELP } from './common.js';
+import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, loadOrFail, oneScenarioFile, defaultPolicy, pickEras, policies, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
 import { reportProgress, stderrIsTerminal, watchdogArgv } from './watchdog.js';
 import { htmlFor } from './view.js';
@@ -66,7 +65,7 @@ export async function cmdSim(argv: string[]): Promise<number> {
   if (values.out) checkOutputPath(values.out, 'out');
   if (values.itf) checkOutputPath(values.itf, 'itf');
   const { all, user } = await policies(values.policy, values.config);
-  const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
+  const policy = values.era ? pickEras(all, [values.era])[0] : defaultPolicy(all, user);
   const [s] = loadOrFail([file], values.json);
   const started = Date.now();
   let lastProgress = started;

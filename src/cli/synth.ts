@@ -6,11 +6,11 @@ import type { Policy } from '../policies/policy.js';
 import { reductionReport, reductionText, type ReductionRow } from '../explore/reductions.js';
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
-import { scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { operationCount, scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
+import { kindRefuses } from '../explore/synth-kinds.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
-import { ERAS } from '../policies/eras/index.js';
-import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
+import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, defaultPolicy, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
 import { BOUNDS, boundText, checkOutputPath, numberOption, parseCommand } from './options.js';
 import { progressReporter, shardSummary } from './check.js';
 import { stderrIsTerminal } from './watchdog.js';
@@ -21,10 +21,11 @@ import { isPartial, partialLines, searchModeJson } from '../report/partial.js';
 
 export const SYNTH_HELP = `usage: cowlab synth --era E --procs N --depth D --ops OP,OP,... [options]
 
-Synthesis: process p0 maps a page and writes it; then every live process may perform any
-operation of the alphabet whose preconditions hold, up to D operations in all and N
-processes. The search finds the shortest sequence that breaks an invariant and prints it as
-a scenario file, or exhausts the space and proves that none exists within the bound.
+Synthesis: process p0 maps a page and writes it (--kind: which memory); then every live
+process may perform any operation of the alphabet whose preconditions hold, up to D
+operations in all and N processes. The search finds the shortest sequence that breaks an
+invariant and prints it as a scenario file, or exhausts the space and proves that none
+exists within the bound.
 
   --era E            the era (default v6.18) or a --policy's name
   --policy FILE      load a user policy (.ts or .js)
@@ -35,14 +36,21 @@ a scenario file, or exhausts the space and proves that none exists within the bo
                      (wp_page_copy, dup_mmap per VMA, its final TLB flush), so the search
                      interleaves them (the statistics' depth then counts those steps);
                      write-hi stores into the upper half of the page; proc-mem-write (a
-                     /proc/self/mem write) and dontneed take their steps too
-  --depth D          at most D operations in all, p0's mmap and first write not counted
+                     /proc/self/mem write), dontneed, gup, pin and pin-rw take their steps
+                     too (a GUP's fault and its wp_page_copy included), and uffdio-wp and
+                     uffdio-unwp leave their TLB flush to a step of its own
+  --depth D          at most D operations in all, p0's set-up (mmap, first write) not counted
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
-  --kind K           the memory p0 maps: base (a base page, the default) or hugetlb (a 2 MiB
-                     MAP_HUGETLB page; madvise and clear_refs operations are left out)
+  --kind K           the memory p0 maps: base (a base page, the default), hugetlb (a 2 MiB
+                     MAP_HUGETLB page; madvise and clear_refs operations are left out), memfd
+                     or tmpfile (a file fd p0 wrote, mapped MAP_PRIVATE and PROT_READ; pread
+                     reads the file), memfd-minor (an empty memfd so mapped and registered for
+                     userfaultfd minor faults; uffdio-continue maps its page-cache page),
+                     uffd-wp (a base page registered for userfaultfd write-protection;
+                     uffdio-wp and uffdio-unwp protect and un-protect it)
   --out FILE         also write the found scenario to FILE
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
@@ -88,12 +96,16 @@ export async function cmdSynth(argv: string[]): Promise<number> {
   const depth = numberOption(values.depth, 'depth', 6, BOUNDS.synthDepth);
   const cpus = numberOption(values.cpus, 'cpus', 1, BOUNDS.cpus);
   const { all, user } = await policies(values.policy, values.config);
-  const policy = values.era ? pickEras(all, [values.era])[0] : user ?? ERAS[ERAS.length - 1];
+  const policy = values.era ? pickEras(all, [values.era])[0] : defaultPolicy(all, user);
   if (!values.ops) throw new UsageError(`synth needs --ops, e.g. --ops write,read,fork,vmsplice,munmap,pipe-read,mprotect,pin,unpin`);
   const ops = values.ops.split(',').map((x) => x.trim()).filter(Boolean);
   for (const op of ops) if (!(SYNTH_OPS as readonly string[]).includes(op)) throw new UsageError(`--ops: unknown operation '${op}' (known: ${SYNTH_OPS.join(', ')})`);
   if (values.invariant && !(ALL_INVARIANTS as readonly string[]).includes(values.invariant)) throw new UsageError(`--invariant: expected one of ${ALL_INVARIANTS.join(', ')}, found '${values.invariant}'`);
   if (values.kind !== undefined && !(SYNTH_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind: expected one of ${SYNTH_KINDS.join(', ')}, found '${values.kind}'`);
+  for (const op of ops) {
+    const why = kindRefuses((values.kind ?? 'base') as SynthKind, op);
+    if (why) throw new UsageError(`--kind ${values.kind}: ${why}`);
+  }
   const o: SynthOptions = {
     procs,
     depth,
@@ -149,7 +161,7 @@ export function reportSynth(policy: Policy, o: SynthOptions, r: SearchResult, w:
   } else {
     const out: string[] = [`${command}`, ''];
     if (r.verdict === 'violated') {
-      out.push(`found: ${r.invariant} in ${r.schedule?.filter((m) => m >= 0).length ?? 0} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
+      out.push(`found: ${r.invariant} in ${operationCount(r.schedule ?? [])} operations`, `  ${r.violation?.message ?? r.note}`, '', text ?? '');
     } else if (r.verdict === 'holds' && isPartial(r)) out.push(`no violation found within the bound (${o.procs} processes, ${o.depth} operations) among the states visited: a partial search, not a proof of absence`);
     else if (r.verdict === 'holds') out.push(`no violation within the bound: the space is exhausted (${o.procs} processes, ${o.depth} operations)`);
     else out.push(`${r.verdict}: ${r.note}`);

@@ -6,14 +6,13 @@ import { basename } from 'node:path';
 import type { Scenario } from '../scenario/ast.js';
 import type { Policy } from '../policies/policy.js';
 import { findScenarioFiles } from '../scenario/load.js';
-import { ERAS } from '../policies/eras/index.js';
 import { DEFAULT_SEARCH, search, type SearchResult } from '../explore/search.js';
 import { conditionText } from '../check/condition.js';
 import { outcomeText } from '../report/search.js';
 import { defaultSchedule, recordRun } from '../view/record.js';
 import { runDot } from '../view/dot.js';
 import { openInBrowser, writePage } from '../view/write.js';
-import { CONFIG_HELP, ERA_ORDER, EXIT_OK, loadOrFail, pickEras, policies, UsageError, write } from './common.js';
+import { CONFIG_HELP, ERA_ORDER, EXIT_OK, loadOrFail, defaultPolicy, pickEras, policies, UsageError, write } from './common.js';
 import { loadTrace, traceScenario, traceScheduleOf } from './trace-file.js';
 
 export const VIEW_HELP = `usage: cowlab view <file.cow> [--era E [--era E2]] [--check] [--out FILE] [--open]
@@ -85,7 +84,7 @@ export async function cmdView(argv: string[]): Promise<number> {
     scheduleFrom = `the trace ${basename(input)} (${schedule.length} steps under ${chosen[0].name})`;
   } else {
     [scenario] = loadOrFail(findScenarioFiles([input]));
-    chosen = eraNames.length ? pickEras(all, eraNames) : [user ?? ERAS[ERAS.length - 1]];
+    chosen = eraNames.length ? pickEras(all, eraNames) : [defaultPolicy(all, user)];
     if (values.check) {
       const r = search(scenario, chosen[0], DEFAULT_SEARCH);
       outcome = scenario.final ? outcomeText(r, conditionText(scenario.final.expr)) : null;

@@ -8,7 +8,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
+import type { Frame, GupRef, KernelState, Page, Pipe, Pmd, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -42,7 +42,7 @@ const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpag
 export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile', 'hugetlbfs'];
 
 export function vmaBits(v: Vma): number {
-  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0) | (v.mergeable ? 16384 : 0);
+  return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0) | (v.mergeable ? 16384 : 0) | (v.hugepage ? 32768 : 0) | (v.nohugepage ? 65536 : 0);
 }
 
 /** A PTE's bits (also hashed by the fingerprint). */
@@ -233,6 +233,8 @@ export class StateCodec {
       this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0) | (pg.hugetlb ? 16 : 0) | (pg.ksm ? 32 : 0));
       this.w(pg.swapSlot);
       this.wl(pg.data);
+      this.w(pg.compound);
+      this.w(pg.entireMapcount);
     }
     this.w(k.procs.length);
     for (const p of k.procs) {
@@ -270,6 +272,11 @@ export class StateCodec {
         this.w(e.slot);
         this.w(swapPteBits(e));
       }
+      this.w(mm.pmds.length);
+      for (const pmd of mm.pmds) {
+        this.w(pmd.vpn);
+        this.writePte(pmd);
+      }
     }
     this.w(k.threads.length);
     for (const t of k.threads) {
@@ -283,7 +290,7 @@ export class StateCodec {
       for (const e of t.tlb) {
         this.w(e.vpn);
         this.w(e.pfn);
-        this.w((e.write ? 1 : 0) | (e.dirty ? 2 : 0));
+        this.w((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
       }
       this.writeFrame(t.frame);
       this.w(t.faults);
@@ -578,7 +585,7 @@ export class StateCodec {
       const mapcount = this.x();
       const f = this.x();
       const swapSlot = this.x();
-      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, hugetlb: (f & 16) !== 0, ksm: (f & 32) !== 0, data: this.xl() };
+      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, hugetlb: (f & 16) !== 0, ksm: (f & 32) !== 0, data: this.xl(), compound: this.x(), entireMapcount: this.x() };
     }
     const procs = new Array<Process>(this.x());
     for (let i = 0; i < procs.length; i++) {
@@ -615,6 +622,8 @@ export class StateCodec {
           hugeOwner: (f & 2048) !== 0,
           hugeUnmapped: (f & 4096) !== 0,
           mergeable: (f & 16384) !== 0,
+          hugepage: (f & 32768) !== 0,
+          nohugepage: (f & 65536) !== 0,
         };
       }
       const ptes = new Array<Pte | null>(this.x());
@@ -638,7 +647,12 @@ export class StateCodec {
         const f = this.x();
         swapPtes[j] = { vpn, slot, exclusive: (f & 1) !== 0, uffdWp: (f & 2) !== 0, softDirty: (f & 4) !== 0 };
       }
-      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes } };
+      const pmds = new Array<Pmd>(this.x());
+      for (let j = 0; j < pmds.length; j++) {
+        const vpn = this.x();
+        pmds[j] = { vpn, ...this.readPte() };
+      }
+      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes, pmds } };
     }
     const threads = new Array<Thread>(this.x());
     for (let i = 0; i < threads.length; i++) {
@@ -653,7 +667,7 @@ export class StateCodec {
         const vpn = this.x();
         const pfn = this.x();
         const f = this.x();
-        tlb[j] = { vpn, pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0 };
+        tlb[j] = { vpn, pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0, huge: (f & 4) !== 0 };
       }
       const frame = this.readFrame();
       threads[i] = { pid, prog, name, pc, done, sub, tlb, frame, faults: this.x() };

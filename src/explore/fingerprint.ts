@@ -9,7 +9,7 @@
 // their order), so that states differing only in references already let go encode identically;
 // a variable, a pipe buffer or a DMA naming a released reference reads as "released". Pipe and
 // userfaultfd ids are allocated in program order and are kept as they are.
-import { ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 import type { RacyCell } from '../spec/promise.js';
@@ -97,6 +97,12 @@ class PageRenaming {
     this.renamed[p] = ++this.size;
     return this.size;
   }
+
+  /** The pages of a THP are named as one block, in order, so that page i of a folio stays its head's name + i. */
+  nameFolio(head: number, p: number): number {
+    if (this.stamp[head] !== this.generation) for (let i = 0; i < HPAGE_PMD_NR; i++) this.name(head + i);
+    return this.renamed[head] + (p - head);
+  }
 }
 
 const renaming = new PageRenaming();
@@ -148,7 +154,7 @@ const unordered = new UnorderedSum();
 /** A private file page is hashed apart from a shared page of the same object. */
 const FILE_PAGE = -(1 << 20);
 
-const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20, pracy: 21 };
+const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20, pracy: 21, pmd: 22 };
 
 /** A cell a fork raced with (see RacyCell in spec/promise.ts). */
 function hashRacy(h: Hash64, r: RacyCell): void {
@@ -170,7 +176,11 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   for (const e of events) h.s(e);
   const rename = renaming;
   rename.reset(k.pages.length);
-  const pfn = (p: number): number => (!symmetry || p === ZERO_PFN ? p : rename.name(p));
+  const pfn = (p: number): number => {
+    if (!symmetry || p === ZERO_PFN) return p;
+    const head = k.pages[p].compound;
+    return head < 0 ? rename.name(p) : rename.nameFolio(head, p);
+  };
   const refName = symmetry ? refRanks(k.refs) : null;
   const ref = (id: number): number => (refName ? refName[id] : id);
   for (const t of k.threads) {
@@ -185,7 +195,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     for (const e of t.tlb) {
       h.n(e.vpn);
       h.n(pfn(e.pfn));
-      h.n((e.write ? 1 : 0) | (e.dirty ? 2 : 0));
+      h.n((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
     }
     const f = t.frame;
     if (!f) h.n(0);
@@ -263,6 +273,12 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.n(pfn(pte.pfn));
       h.n(pteBits(pte));
     }
+    for (const d of p.mm.pmds) {
+      h.n(TAG.pmd);
+      h.n(d.vpn);
+      h.n(pfn(d.pfn));
+      h.n(pteBits(d));
+    }
     for (const e of p.mm.swapPtes) {
       h.n(TAG.swpte);
       h.n(e.vpn);
@@ -328,6 +344,10 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0) | (pg.ksm ? 16 : 0));
     h.n(pg.swapSlot);
     h.list(pg.data);
+    if (pg.compound >= 0) {
+      h.n(pfn(pg.compound));
+      h.n(pg.entireMapcount);
+    }
   };
   // hashPage meets no new page: every page it names was named on the way here.
   if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);

@@ -11,6 +11,7 @@ import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
 import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
 import { findVma } from '../kernel/vma.js';
+import { isMapped, mappedPfn } from '../kernel/huge_memory.js';
 import { changeProtectionFlush, mprotectStart, numaHintingStart } from '../kernel/mprotect.js';
 import { doMadvise, dontneedGather } from '../kernel/madvise.js';
 import { ksmMerge } from '../kernel/ksm.js';
@@ -242,7 +243,7 @@ export class Machine {
     const vma = mm.vmas[idx];
     // vma_is_anonymous(): not a shmem object or a file, shared or private, nor hugetlb (in 6.4
     // lock_vma_under_rcu() takes anonymous VMAs only; later releases widened it, not modelled).
-    if (!vma || vma.shmem >= 0 || vma.hugetlb || vma.uffdWp || !mm.ptes[pr.vpn]) return false;
+    if (!vma || vma.shmem >= 0 || vma.hugetlb || vma.uffdWp || !isMapped(mm, pr.vpn)) return false;
     return !vmaLockedByFork(this.ctx(null), writer.frame, idx);
   }
 
@@ -384,8 +385,10 @@ export class Machine {
     const k = this.ctx(record ? events : null, ti);
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, stmt.op === 'device_write' ? 'device' : 'cpu');
     try {
-      // Synthesis runs each operation whole: its kernel steps follow one another at once.
-      for (let n = 0; !this.exec(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
+      // Synthesis runs each operation whole: its kernel steps follow one another at once. A
+      // call whose result is assigned (`w = proc_mem_write(...)`) fails into its register, as
+      // in a scenario, instead of ending the search with an error.
+      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
       this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -406,7 +409,7 @@ export class Machine {
     const token = (): Token => this.tokens.dynamic(tokenKey, 'byte' in stmt ? stmt.byte : 0, this.st.kernel.procs[pid].name, 'cpu');
     let done = true;
     try {
-      done = this.exec(k, ti, pid, stmt, rec, token);
+      done = this.execWithResult(k, ti, pid, stmt, rec, token);
       if (done) this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -749,7 +752,8 @@ export class Machine {
   private observe(rec: StepRecord, observer: number, who: string, where: () => string, seen: Token[], expected: { exact: boolean; values: readonly Token[] }[], viaRef: boolean): void {
     const p = this.promise();
     const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
-    if (this.recording) rec.observation = seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
+    // A page of cells at a time; a read over many pages (a THP) shows its runs.
+    if (this.recording) rec.observation = seen.length > 8 ? tokenRuns(seen, (t) => tokenLabel(this.tokens, t)) : seen.map((t) => tokenLabel(this.tokens, t)).join(' | ');
     if (v) {
       this.st.violations.push(v);
       rec.violation = v;
@@ -919,8 +923,7 @@ export class Machine {
           const data = pageOf(k, pfn).data;
           // Through a TLB entry to a page that a munmap or MADV_DONTNEED in progress has
           // unmapped (its flush still to come), the access goes before that call.
-          const pte = this.st.kernel.procs[pid].mm.ptes[pr.vpn];
-          const beforeZap = (!pte || pte.pfn !== pfn) && promise.zapped(pid, pr.vpn);
+          const beforeZap = mappedPfn(this.st.kernel.procs[pid].mm, pr.vpn) !== pfn && promise.zapped(pid, pr.vpn);
           if (s.op === 'write') {
             const t = token();
             writeCells(k, pfn, pr.cellFrom, pr.cellTo, t);
@@ -1038,8 +1041,9 @@ export class Machine {
           th.frame = null;
         }
         if (id < 0) {
-          // Synthesis runs GUP whole; a scenario's GUP runs in the steps __get_user_pages() takes.
-          if (this.dynamic) id = getUserPages(k, pid, ranges, req);
+          // Synthesis runs GUP whole, unless its operations take their kernel steps (stepOps); a
+          // scenario's GUP runs in the steps __get_user_pages() takes.
+          if (this.dynamic && !this.stepOps) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
         }
         if (s.via === 'io_uring') {

@@ -1,11 +1,12 @@
-// Synthesis: the search invents the attack. Process p0 maps one page and writes it; from then
-// on every live process may perform any operation of the alphabet whose preconditions hold,
+// Synthesis: the search invents the attack. Process p0 maps one page and writes it (or maps
+// another kind of memory: synth-kinds.ts); from then on every live process may perform any operation of the alphabet whose preconditions hold,
 // up to a total of `depth` operations and `procs` processes. The explorer then finds the
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
 import type { Policy } from '../policies/policy.js';
-import { HUGE_PAGE_SIZE, PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
+import type { InvariantName, Scenario, Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
+import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
 
@@ -32,19 +33,15 @@ export const SYNTH_OPS = [
   'pageout',
   'write-hi',
   'proc-mem-write',
+  'pread',
+  'uffdio-continue',
+  'uffdio-wp',
+  'uffdio-unwp',
 ] as const;
 
 export type SynthOp = (typeof SYNTH_OPS)[number];
 
-/** The memory p0 maps and writes before the search: a base page, or a hugetlb page (MAP_HUGETLB). */
-export const SYNTH_KINDS = ['base', 'hugetlb'] as const;
-export type SynthKind = (typeof SYNTH_KINDS)[number];
-
-/** p0's mmap() of each kind, as scenario text. */
-const KIND_MMAP: Record<SynthKind, string> = {
-  base: 'mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)',
-  hugetlb: 'mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)',
-};
+export { SYNTH_KINDS, type SynthKind } from './synth-kinds.js';
 
 /**
  * Operations a hugetlb mapping has no modelled path for (madvise, clear_refs): the search leaves
@@ -69,7 +66,10 @@ export interface SynthOptions {
 }
 
 /** Operations that take their kernel steps one move at a time when p0 has several CPUs. */
-const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed']);
+const STEPPED: ReadonlySet<SynthOp> = new Set<SynthOp>(['write', 'write-hi', 'read', 'fork', 'proc-mem-write', 'dontneed', 'gup', 'pin', 'pin-rw', 'uffdio-wp', 'uffdio-unwp']);
+
+/** STEPPED operations that set a variable when they complete: one at a time per process. */
+const SETS_VAR: Partial<Record<SynthOp, string>> = { gup: 'ref', pin: 'pin', 'pin-rw': 'pin' };
 
 const POS = { file: '<synth>', line: 0, col: 0 };
 const RW = { read: true, write: true };
@@ -97,25 +97,7 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
     name: 'synthesis',
     file: '<synth>',
     processes: names,
-    threads: [
-      {
-        process: 'p0',
-        name: 'main',
-        pos: POS,
-        body: [
-          kind === 'hugetlb'
-            ? stmt(KIND_MMAP.hugetlb, { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false, hugetlb: true })
-            : stmt(KIND_MMAP.base, { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false }),
-          ...(halves
-            ? [
-                // write-hi tells the page's two halves apart: one token per half from the start.
-                stmt('memset(mem, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 0 }, len: 2048, byte: 1 }),
-                stmt('memset(mem + 2048, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 2048 }, len: 2048, byte: 1 }),
-              ]
-            : [stmt('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 })]),
-        ],
-      },
-    ],
+    threads: [{ process: 'p0', name: 'main', pos: POS, body: kindSetup(kind, halves) }],
     checks: invariant ? [invariant] : ['leak', 'lost-write', 'pin', 'sanity'],
     expectations: [],
   };
@@ -213,12 +195,39 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
     case 'dontfork':
       return !!vma && !vma.dontCopy;
     case 'wipeonfork':
-      return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value;
+      // On a file mapping MADV_WIPEONFORK fails (EINVAL) and changes nothing.
+      return !!vma && !vma.wipeOnFork && m.policy.wipeOnFork.value && !vma.shared && vma.shmem < 0;
     case 'clear-refs':
       return true;
     case 'pageout':
       return !!vma && m.policy.madvPageout.value;
+    case 'pread': {
+      const f = st.vars[pid].fd;
+      return !!f && f.kind === 'file';
+    }
+    case 'uffdio-continue':
+      return !!vma && continueMaps(m, pid, vma);
+    case 'uffdio-wp':
+    case 'uffdio-unwp': {
+      // Only on a range registered for write-protection with this process's userfaultfd (else
+      // ENOENT, which changes nothing: a child forked without UFFD_FEATURE_EVENT_FORK has none).
+      const u = st.vars[pid].u;
+      return !!vma && !!u && u.kind === 'uffd' && vma.uffdWp && vma.uffdCtx === u.id;
+    }
   }
+}
+
+/**
+ * Would UFFDIO_CONTINUE on `mem` map a page? Only then is it an operation: otherwise it fails
+ * (ENOENT where the range is not registered with this process's userfaultfd, as in a child
+ * forked without UFFD_FEATURE_EVENT_FORK; EEXIST over a present PTE; EFAULT while the page cache
+ * has no page) and changes nothing, so a sequence with it is no shorter than one without.
+ */
+function continueMaps(m: Machine, pid: number, vma: Vma): boolean {
+  const u = m.st.vars[pid].u;
+  if (!u || u.kind !== 'uffd' || !vma.uffdMinor || vma.uffdCtx !== u.id || vma.shmem < 0) return false;
+  if (m.st.kernel.procs[pid].mm.ptes[vma.start]) return false;
+  return m.st.kernel.shmem[vma.shmem].pages[vma.pgoff] >= 0;
 }
 
 /** The statement op stands for in process pid (its preconditions are checked by opAllowed). */
@@ -248,16 +257,9 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
         ? stmt('mprotect(mem, PROT_READ)', { op: 'mprotect', addr: MEM, prot: { read: true, write: false } })
         : stmt('mprotect(mem, PROT_READ|PROT_WRITE)', { op: 'mprotect', addr: MEM, prot: RW });
     case 'pin':
-    case 'pin-rw': {
-      const write = op === 'pin-rw';
-      return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
-        op: 'gup',
-        dst: 'pin',
-        addr: MEM,
-        flags: { pin: true, write, force: false, longterm: true, fast: false },
-        via: 'gup',
-      });
-    }
+    case 'pin-rw':
+    case 'gup':
+      return steppedStatement(op, pid, 0);
     case 'unpin':
       return stmt('unpin_user_pages(pin)', { op: 'unpin', handle: 'pin' });
     case 'device-read':
@@ -266,8 +268,6 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       const byte = writeByte(op, pid, n);
       return stmt(`device_write(pin, 0x${byte.toString(16)})`, { op: 'device_write', handle: 'pin', byte });
     }
-    case 'gup':
-      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
     case 'put':
       return stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' });
     case 'dontneed':
@@ -280,6 +280,15 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       return stmt('clear_refs(CLEAR_REFS_SOFT_DIRTY)', { op: 'clear_refs_soft_dirty' });
     case 'pageout':
       return stmt('madvise(mem, MADV_PAGEOUT)', { op: 'madvise', addr: MEM, advice: 'PAGEOUT' });
+    case 'pread':
+      return stmt(`${reg} = pread(fd)`, { op: 'pread', dst: reg, file: 'fd' });
+    case 'uffdio-wp':
+    case 'uffdio-unwp':
+      return steppedStatement(op, pid, 0);
+    case 'uffdio-continue':
+      // Its result is kept: in the printed scenario p0's CPUs are unordered, and in the
+      // interleavings check explores the call may fail (EEXIST, EFAULT) as the monitor's does.
+      return stmt(`${reg} = uffdio_continue(u, mem)`, { op: 'uffd_continue', uffd: 'u', addr: MEM, ret: reg });
   }
 }
 
@@ -299,13 +308,34 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
       return stmt(`memset(mem + 2048, 0x${byte.toString(16)}, 2048)`, { op: 'write', addr: HI, len: 2048, byte });
     }
     case 'proc-mem-write': {
+      // Its result is kept: the write can fail (EIO when its fault is a userfaultfd minor fault,
+      // which access_remote_vm() cannot wait for), and a failed call is an outcome, not an error.
       const byte = writeByte(op, pid, arg);
-      return stmt(`proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte });
+      return stmt(`w${arg} = proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte, ret: `w${arg}` });
     }
     case 'dontneed':
       return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
     case 'read':
       return stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
+    case 'pin':
+    case 'pin-rw': {
+      const write = op === 'pin-rw';
+      return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
+        op: 'gup',
+        dst: 'pin',
+        addr: MEM,
+        flags: { pin: true, write, force: false, longterm: true, fast: false },
+        via: 'gup',
+      });
+    }
+    case 'gup':
+      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
+    // UFFDIO_WRITEPROTECT's TLB flush comes in a step of its own (mwriteprotect_range, then the
+    // flush), so with several CPUs another may fault or store in between (B5a).
+    case 'uffdio-wp':
+      return stmt('uffdio_writeprotect(u, mem, UFFDIO_WRITEPROTECT_MODE_WP)', { op: 'uffd_writeprotect', uffd: 'u', addr: MEM, protect: true });
+    case 'uffdio-unwp':
+      return stmt('uffdio_writeprotect(u, mem, 0)', { op: 'uffd_writeprotect', uffd: 'u', addr: MEM, protect: false });
     case 'fork':
       return stmt(`p${arg} = fork()`, { op: 'fork', child: `p${arg}` });
     default:
@@ -330,6 +360,11 @@ const CPU_STRIDE = 64 * 32;
 const CONTINUE = 1 << 24;
 const PENDING = 64;
 
+/** The operations a synthesis schedule performs: moves that start one (not set-up, not the next step of one in progress). */
+export function operationCount(schedule: readonly number[]): number {
+  return schedule.filter((m) => m >= 0 && m < CONTINUE).length;
+}
+
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
 function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
   return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op) : null;
@@ -345,6 +380,10 @@ const OPS_PER_PID = 32;
 
 export function synthSpace(policy: Policy, o: SynthOptions): Space {
   const cpus = o.cpus ?? 1;
+  for (const op of o.ops) {
+    const why = kindRefuses(o.kind ?? 'base', op);
+    if (why) throw new Error(why);
+  }
   const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind, o.ops.includes('write-hi')), policy);
   machine.dynamic = true;
   machine.stepOps = cpus > 1;
@@ -367,8 +406,10 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     initial: machine.st,
     checks: new Set<string>(o.invariant ? [o.invariant] : ['leak', 'lost-write', 'pin', 'sanity']),
     moves(m) {
-      if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
+      // A set-up that did not run through (skipped: the era lacks the feature, the huge page
+      // pool is empty) ends the search there, judged as skipped: no proof of absence.
       if (m.st.status !== 'running') return [];
+      if (!setupDone(m)) return [m.enabled()[0] ?? 0].map((t) => -1 - t);
       const out: number[] = [];
       // An operation in progress goes on whatever the bound: it was counted when it started.
       m.st.kernel.threads.forEach((t, tid) => {
@@ -384,7 +425,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
           if (tid >= 0 && (m.st.counters[PENDING + tid] ?? 0) > 0) continue;
           for (let i = 0; i < o.ops.length; i++) {
             if (!opAllowed(m, pid, o.ops[i], o.procs)) continue;
-            if (cpus > 1 && !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i]))) continue;
+            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i])))) continue;
             out.push(cpu * CPU_STRIDE + pid * OPS_PER_PID + opIndex[i]);
           }
         }
@@ -436,6 +477,16 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   };
 }
 
+/** Is another CPU of process pid in the middle of an operation that sets the variable op sets? */
+function settingVar(m: Machine, pid: number, op: SynthOp): boolean {
+  const v = SETS_VAR[op];
+  if (!v) return false;
+  return m.st.kernel.threads.some((t, tid) => {
+    const code = m.st.counters[PENDING + tid] ?? 0;
+    return t.pid === pid && code > 0 && SETS_VAR[SYNTH_OPS[(code - 1) % OPS_PER_PID]] === v;
+  });
+}
+
 /** Which CPU of its process thread `tid` is. */
 function cpuIndex(m: Machine, tid: number): number {
   const pid = m.st.kernel.threads[tid].pid;
@@ -475,8 +526,8 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
   const seq = decodeSchedule(policy, o, r.schedule ?? []);
   const cpus = o.cpus ?? 1;
   // One body per thread: `pid` for a process's main thread (CPU 0), `pid.cpu` for p0's others.
-  const setup = o.ops.includes('write-hi') ? ['memset(mem, 1, 2048)', 'memset(mem + 2048, 1, 2048)'] : ['memset(mem, 1)'];
-  const bodies = new Map<string, string[]>([['0', [KIND_MMAP[o.kind ?? 'base'], ...setup, ...(cpus > 1 ? ['signal(setup)'] : [])]]]);
+  const setup = kindSetup(o.kind ?? 'base', o.ops.includes('write-hi')).map((x) => x.text);
+  const bodies = new Map<string, string[]>([['0', [...setup, ...(cpus > 1 ? ['signal(setup)'] : [])]]]);
   for (let c = 1; c < cpus; c++) bodies.set(`0.${c}`, ['wait(setup)']);
   const key = (pid: number, cpu: number): string => (cpu === 0 ? String(pid) : `${pid}.${cpu}`);
   const body = (k: string): string[] => {
@@ -505,10 +556,9 @@ export function scenarioText(policy: Policy, o: SynthOptions, r: SearchResult, c
     else if (!body(k).includes('exit()')) body(k).push('wait(end)');
   }
   const what = r.verdict === 'violated' ? `violated ${r.invariant}` : r.verdict;
-  const ops = seq.filter((x) => x.stmt.op !== 'pipe').length;
   const lines = [
     `// Found by: ${command}`,
-    `scenario "synthesized: ${what} under ${policy.name} in ${cpus > 1 ? ops : (r.schedule ?? []).filter((m) => m >= 0).length} operations"`,
+    `scenario "synthesized: ${what} under ${policy.name} in ${operationCount(r.schedule ?? [])} operations"`,
     `source "cowlab synth (${o.kind ? `${o.kind}; ` : ''}${o.ops.join(',')}; ${o.procs} processes${cpus > 1 ? `, ${cpus} CPUs in p0` : ''}, depth ${o.depth})"`,
     '',
   ];

@@ -5,22 +5,41 @@
 import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { continueWpCopy, handleMmFaultStepped } from './memory.js';
-import type { KernelState, Pte, Thread } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, type KernelState, type Mm, type Pte, type Thread, type TlbEntry } from './state.js';
 import { findVma } from './vma.js';
+import { pmdAt, pmdPage } from './huge_memory.js';
 
 function pteAllows(pte: Pte | null, write: boolean): pte is Pte {
   return !!pte && !pte.protnone && (!write || pte.write);
 }
 
-function tlbHit(th: Thread, vpn: number, write: boolean) {
-  return th.tlb.find((e) => e.vpn === vpn && (!write || e.write));
+/** Does the TLB entry translate `vpn`? A 2 MiB entry covers its whole PMD range. */
+function covers(e: TlbEntry, vpn: number): boolean {
+  return e.huge ? vpn >= e.vpn && vpn < e.vpn + HPAGE_PMD_NR : e.vpn === vpn;
+}
+
+/** The page a TLB entry translates `vpn` to. */
+function translate(e: TlbEntry, vpn: number): number {
+  return e.huge && e.pfn !== ZERO_PFN ? e.pfn + (vpn - e.vpn) : e.pfn;
+}
+
+function tlbHit(th: Thread, vpn: number, write: boolean): TlbEntry | undefined {
+  return th.tlb.find((e) => covers(e, vpn) && (!write || e.write));
+}
+
+/** The entry the page walk finds for `vpn`: a huge PMD, or the PTE. */
+function walk(mm: Mm, vpn: number): { entry: Pte | null; huge: boolean; pfn: number } {
+  const pmd = pmdAt(mm, vpn);
+  if (pmd) return { entry: pmd, huge: true, pfn: pmdPage(pmd, vpn) };
+  const pte = mm.ptes[vpn];
+  return { entry: pte, huge: false, pfn: pte ? pte.pfn : -1 };
 }
 
 /** Would this access need the fault path (and so mmap_read_lock) right now? */
 export function wouldFault(s: KernelState, tid: number, vpn: number, write: boolean): boolean {
   const th = s.threads[tid];
   if (tlbHit(th, vpn, write)) return false;
-  return !pteAllows(s.procs[th.pid].mm.ptes[vpn], write);
+  return !pteAllows(walk(s.procs[th.pid].mm, vpn).entry, write);
 }
 
 /**
@@ -44,10 +63,11 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
   }
   for (let attempt = 0; attempt < 6; attempt++) {
     const hit = tlbHit(th, vpn, write);
-    const pte = mm.ptes[vpn];
+    const now = walk(mm, vpn);
+    const pte = now.entry;
     // A store through a read-only TLB entry traps even when the PTE has become writable since:
     // handle_mm_fault() then finds nothing to do (a spurious fault) but the fault is accounted.
-    if (k.countFaults && !hit && write && !faulted && th.tlb.some((e) => e.vpn === vpn && !e.write)) {
+    if (k.countFaults && !hit && write && !faulted && th.tlb.some((e) => covers(e, vpn) && !e.write)) {
       accountFault(k, tid);
       faulted = true;
     }
@@ -56,29 +76,31 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       // locked walk. If the PTE no longer maps the page writable, the walk faults instead: the
       // stale entry is dropped and the store goes through the fault path (x86 SDM, vol. 3,
       // 4.8 "Accessed and dirty flags"; unverified for other architectures).
-      if (pteAllows(pte, true) && pte.pfn === hit.pfn) {
+      if (pteAllows(pte, true) && now.pfn === translate(hit, vpn) && now.huge === hit.huge) {
         pte.dirty = true;
         hit.dirty = true;
       } else {
-        trace(k, 'tlb', `CPU${tid} TLB hit on a clean entry for pfn ${hit.pfn}: setting the dirty bit walks the page table, which no longer allows the store`);
+        trace(k, 'tlb', `CPU${tid} TLB hit on a clean entry for pfn ${translate(hit, vpn)}: setting the dirty bit walks the page table, which no longer allows the store`);
         th.tlb = th.tlb.filter((e) => e !== hit);
         continue;
       }
     }
     if (hit) {
-      if (!pteAllows(pte, write) || pte.pfn !== hit.pfn) {
-        trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${hit.pfn}${hit.write ? ' W' : ''} — stale: the PTE is now ${pte ? `pfn ${pte.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
+      const pfn = translate(hit, vpn);
+      if (!pteAllows(pte, write) || now.pfn !== pfn) {
+        trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${pfn}${hit.write ? ' W' : ''} — stale: the ${now.huge ? 'PMD' : 'PTE'} is now ${pte ? `pfn ${now.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
       }
-      return hit.pfn;
+      return pfn;
     }
     const vma = findVma(mm, vpn);
     if (!vma) throw sigsegv(`access to unmapped page ${vpn}`);
     if (write ? !vma.write : !vma.read) throw sigsegv(`${write ? 'write to' : 'read from'} a ${vma.read ? 'read-only' : 'PROT_NONE'} mapping`);
     if (pteAllows(pte, write)) {
-      th.tlb = th.tlb.filter((e) => e.vpn !== vpn);
+      th.tlb = th.tlb.filter((e) => !covers(e, vpn));
       if (write) pte.dirty = true;
-      th.tlb.push({ vpn, pfn: pte.pfn, write: pte.write, dirty: pte.dirty });
-      return pte.pfn;
+      const pmd = now.huge ? (pte as Pte & { vpn: number }) : null;
+      th.tlb.push({ vpn: pmd ? pmd.vpn : vpn, pfn: pte.pfn, write: pte.write, dirty: pte.dirty, huge: now.huge });
+      return now.pfn;
     }
     if (!faulted) {
       accountFault(k, tid);

@@ -17,7 +17,8 @@
 // A VMA that maps nothing needs no step of its own: its copy is done with the step before.
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
-import { allocPage, getPage, pageMaybeDmaPinned, pageOf } from './page.js';
+import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf } from './page.js';
+import { copyHugePmd } from './huge_memory.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
 import { hasMarker, newMm, setMarker, swapPteAt, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbMm, flushTlbPage } from './tlb.js';
@@ -99,7 +100,8 @@ export function dupMmapFinish(k: KernelCtx, parentPid: number, f: ForkFrame): nu
     if (pte && pte.write) copied++;
     else if (pte) shared++;
   }
-  trace(k, 'dup_mmap', `child ${child.name}: ${shared} page(s) shared read-only${copied ? `, ${copied} copied` : ''}; flush_tlb_mm, mmap_lock released`);
+  const thps = child.mm.pmds.length ? `, ${child.mm.pmds.length} huge PMD(s) shared read-only` : '';
+  trace(k, 'dup_mmap', `child ${child.name}: ${shared} page(s) shared read-only${copied ? `, ${copied} copied` : ''}${thps}; flush_tlb_mm, mmap_lock released`);
   return f.child;
 }
 
@@ -151,6 +153,11 @@ function nextVma(k: KernelCtx, parentPid: number, f: ForkFrame): void {
       }
       continue;
     }
+    // copy_pmd_range() → copy_huge_pmd() for each huge PMD first: shared with the child, or
+    // split when it may be pinned (its pages then go through the PTE copy below).
+    for (const pmd of [...parent.mm.pmds]) {
+      if (pmd.vpn >= src.start && pmd.vpn < src.start + src.pages) copyHugePmd(k, parentPid, childMm, src, dst, pmd.vpn);
+    }
     if (!mapsAnything(parent.mm, src)) {
       for (let vpn = src.start; vpn < src.start + src.pages; vpn++) copyNonPresent(k, parent.mm, childMm, dst, vpn);
       continue;
@@ -162,6 +169,7 @@ function nextVma(k: KernelCtx, parentPid: number, f: ForkFrame): void {
 
 /** Does the VMA map a page (a present PTE)? Swap entries and markers are copied with no step of their own. */
 function mapsAnything(mm: Mm, v: Vma): boolean {
+  // A huge PMD left unsplit was copied by copy_huge_pmd(); only PTEs need the steps below.
   for (let vpn = v.start; vpn < v.start + v.pages; vpn++) if (mm.ptes[vpn]) return true;
   return false;
 }
@@ -236,15 +244,17 @@ function copyPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: nu
 function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
   const page = pageOf(k, pte.pfn);
   const knob = k.policy.forkPinned;
-  const maybePinned = srcMm.hasPinned && pageMaybeDmaPinned(page);
+  // page_maybe_dma_pinned() reads the folio's refcount (a page of a THP: its head's).
+  const pinnedLook = folioMaybeDmaPinned(k, pte.pfn);
+  const maybePinned = srcMm.hasPinned && pinnedLook;
   switch (knob.value) {
     case 'share':
-      if (pageMaybeDmaPinned(page)) trace(k, 'copy_one_pte', `pfn ${pte.pfn} (page_count ${page.refcount}) shared with the child although pinned`, knob);
+      if (pinnedLook) trace(k, 'copy_one_pte', `pfn ${pte.pfn} (page_count ${pageCount(k, pte.pfn)}) shared with the child although pinned`, knob);
       return false;
     case 'copy-maybe-pinned':
       // copy_present_page(): is_cow_mapping && has_pinned && page_maybe_dma_pinned
       if (isCowMapping(src) && maybePinned) {
-        trace(k, 'copy_present_pte', `pfn ${pte.pfn} maybe DMA-pinned (page_count ${page.refcount}) -> copy for the child, parent PTE untouched`, knob);
+        trace(k, 'copy_present_pte', `pfn ${pte.pfn} maybe DMA-pinned (page_count ${pageCount(k, pte.pfn)}) -> copy for the child, parent PTE untouched`, knob);
         return true;
       }
       return false;

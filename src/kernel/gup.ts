@@ -2,7 +2,8 @@
 // gup_must_unshare, try_grab_page), the *_fast variants (atomic in this model), and unpinning.
 import type { KernelCtx } from './context.js';
 import { errno, insane, KernelFault, trace } from './context.js';
-import { getPage, pageOf, putPage } from './page.js';
+import { getPage, pageCount, pageOf, putPage } from './page.js';
+import { isMapped, pmdAt, pmdPage } from './huge_memory.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -86,7 +87,7 @@ function gupOnePage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     const next = followPage(k, pid, vpn, req, pin, follCow, name);
     if (typeof next === 'number') return next;
     // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault.
-    const cow = next === 'write' && (!!mm.ptes[vpn] || !!swapPteAt(mm, vpn));
+    const cow = next === 'write' && (isMapped(mm, vpn) || !!swapPteAt(mm, vpn));
     handleMmFault(k, pid, vpn, { write: next === 'write', unshare: next === 'unshare', allowRetry: mayRetry(req) });
     if (cow && !findVma(mm, vpn)?.write) follCow = true;
   }
@@ -136,7 +137,7 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
     const fault = f.fault;
     // do_wp_page() (a present PTE) and do_swap_page() return VM_FAULT_WRITE for a write fault;
     // do_anonymous_page() does not.
-    const cow = fault === 'write' && (!!mm.ptes[range.vpn] || !!swapPteAt(mm, range.vpn));
+    const cow = fault === 'write' && (isMapped(mm, range.vpn) || !!swapPteAt(mm, range.vpn));
     let r: ReturnType<typeof gupFaultStep>;
     try {
       r = gupFaultStep(k, tid, range.vpn, { write: fault === 'write', unshare: fault === 'unshare', allowRetry: mayRetry(req) });
@@ -206,7 +207,11 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   // hugetlb entry: a fault when it is absent or read-only for a write, unshare for a R/O pin of a
   // page not marked exclusive (from c89357e27f20 and a7f226604170, v5.19).
   if (vma.hugetlb && !req.fast) name = 'follow_hugetlb_page';
-  const pte = mm.ptes[vpn];
+  // follow_pmd_mask() → follow_trans_huge_pmd() for a huge PMD: the same checks on the PMD
+  // (can_follow_write_pmd(), gup_must_unshare() of the head page), then the page at `vpn`.
+  const pmd = pmdAt(mm, vpn);
+  if (pmd && !req.fast) name = 'follow_trans_huge_pmd';
+  const pte = pmd ?? mm.ptes[vpn];
   if (!pte || pte.protnone) {
     trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'}) (page-table lock dropped)`);
     return write ? 'write' : 'read';
@@ -219,11 +224,14 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     trace(k, name, 'gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE) (page-table lock dropped)', k.policy.gupReadOnCow);
     return 'unshare';
   }
+  const pfn = pmd ? pmdPage(pmd, vpn) : pte.pfn;
   if (pin) {
-    getPage(k, pte.pfn, GUP_PIN_COUNTING_BIAS);
+    getPage(k, pfn, GUP_PIN_COUNTING_BIAS);
     if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
-  } else getPage(k, pte.pfn, 1);
-  return pte.pfn;
+  } else getPage(k, pfn, 1);
+  // touch_pmd() (FOLL_TOUCH): a write lookup marks the PMD dirty (a8f97366452e, v4.15).
+  if (pmd && write) pmd.dirty = true;
+  return pfn;
 }
 
 /** A thread killed in the middle of __get_user_pages(): the pages grabbed so far and the fault's references go. */
@@ -250,7 +258,8 @@ export function getUserPages(k: KernelCtx, pid: number, ranges: GupRange[], req:
 export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequest): Pte | null {
   const mm = k.s.procs[pid].mm;
   const vma = findVma(mm, vpn);
-  const pte = mm.ptes[vpn];
+  // gup_huge_pmd() for a huge PMD: the checks on the PMD and its head page.
+  const pte = pmdAt(mm, vpn) ?? mm.ptes[vpn];
   if (!vma || !pte || pte.protnone) return null;
   if (k.policy.gupFastForkSeq.value && mm.writeProtectSeq % 2 === 1) return null;
   const write = req.write || (k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma));
@@ -268,17 +277,19 @@ export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequ
 export function gupFastGrab(k: KernelCtx, pid: number, range: GupRange, req: GupRequest, orig: Pte, seq: number): number {
   const mm = k.s.procs[pid].mm;
   const pin = effectivePin(k, req);
-  const now = mm.ptes[range.vpn];
-  // The recheck compares the whole PTE value (pte_val), the dirty bit included.
+  const pmd = pmdAt(mm, range.vpn);
+  const now = pmd ?? mm.ptes[range.vpn];
+  // The recheck compares the whole PTE (or PMD) value, the dirty bit included.
   const same = !!now && now.pfn === orig.pfn && now.write === orig.write && now.dirty === orig.dirty && !now.protnone;
   const seqOk = !k.policy.gupFastForkSeq.value || mm.writeProtectSeq === seq;
   if (!same || !seqOk) {
     trace(k, pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', !same ? 'the PTE changed under the lockless walk: page dropped, fall back to the slow path' : 'write_protect_seq changed (fork): page dropped, fall back to the slow path', same ? k.policy.gupFastForkSeq : undefined);
     return -1;
   }
-  getPage(k, orig.pfn, pin ? GUP_PIN_COUNTING_BIAS : 1);
+  const pfn = pmd ? pmdPage(pmd, range.vpn) : orig.pfn;
+  getPage(k, pfn, pin ? GUP_PIN_COUNTING_BIAS : 1);
   if (pin && k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
-  return makeRef(k, pid, [{ pfn: orig.pfn, vpn: range.vpn, cellFrom: range.cellFrom, cellTo: range.cellTo }], req, pin);
+  return makeRef(k, pid, [{ pfn, vpn: range.vpn, cellFrom: range.cellFrom, cellTo: range.cellTo }], req, pin);
 }
 
 function makeRef(k: KernelCtx, pid: number, pages: RefPage[], req: GupRequest, pin: boolean): number {
@@ -298,9 +309,23 @@ function makeRef(k: KernelCtx, pid: number, pages: RefPage[], req: GupRequest, p
     .filter(Boolean)
     .join('|');
   const knob = req.via === 'O_DIRECT' ? k.policy.odirectPin : req.pin && !pin ? k.policy.follPin : undefined;
-  const counts = pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn} page_count ${pageOf(k, p.pfn).refcount}`)).join(', ');
+  // The pages of one THP share a page_count: one entry for the run.
+  const counts = pfnRuns(pages.map((p) => p.pfn))
+    .map(([a, b]) => (a === ZERO_PFN ? 'zero page' : `${a === b ? `pfn ${a}` : `pfn ${a}–${b}`} page_count ${pageCount(k, a)}`))
+    .join(', ');
   trace(k, req.fast ? (pin ? 'pin_user_pages_fast' : 'get_user_pages_fast') : pin ? 'pin_user_pages' : 'get_user_pages', `${flags} reference #${id}: ${counts}`, knob);
   return id;
+}
+
+/** Runs of consecutive frames, [first, last], in order (the zero page alone). */
+function pfnRuns(pfns: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const p of pfns) {
+    const last = runs[runs.length - 1];
+    if (last && p !== ZERO_PFN && last[0] !== ZERO_PFN && p === last[1] + 1) last[1] = p;
+    else runs.push([p, p]);
+  }
+  return runs;
 }
 
 /** unpin_user_pages() / put_page() on every page of a reference set. */

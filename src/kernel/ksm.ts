@@ -97,7 +97,9 @@ function itemPage(k: KernelCtx, it: RmapItem): number {
   const pte = k.s.procs[it.pid].mm.ptes[it.vpn];
   if (!pte || pte.pfn === ZERO_PFN) return -1;
   const page = k.s.pages[pte.pfn];
-  return page.anon && !page.hugetlb ? pte.pfn : -1;
+  // A page of a THP is split off first in the kernel (split_huge_page()); the model leaves THPs
+  // alone (a simplification: such a page is never merged).
+  return page.anon && !page.hugetlb && page.compound < 0 ? pte.pfn : -1;
 }
 
 function sameContents(k: KernelCtx, a: number, b: number): boolean {

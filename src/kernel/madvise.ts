@@ -1,5 +1,6 @@
 // mm/madvise.c: MADV_DONTNEED (in steps around its mmu_gather), MADV_DONTFORK/DOFORK,
-// MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT, MADV_MERGEABLE/UNMERGEABLE (ksm.ts).
+// MADV_WIPEONFORK/KEEPONFORK, MADV_PAGEOUT, MADV_MERGEABLE/UNMERGEABLE (ksm.ts),
+// MADV_HUGEPAGE/NOHUGEPAGE.
 import type { Advice } from '../scenario/ast.js';
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
@@ -7,6 +8,7 @@ import { tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { rangeFullyMapped, vmasCovering } from './vma.js';
 import { madvisePageout } from './swap.js';
 import { ksmMadvise } from './ksm.js';
+import { noHugePmdIn, splitHugePmdsCut } from './huge_memory.js';
 
 export function doMadvise(k: KernelCtx, pid: number, start: number, pages: number, advice: Advice): void {
   const mm = k.s.procs[pid].mm;
@@ -15,6 +17,12 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
     throw unsupported(`MADV_${advice}: ${k.policy.wipeOnFork.title}`);
   }
   if (advice === 'PAGEOUT' && !k.policy.madvPageout.value) throw unsupported(`MADV_PAGEOUT: ${k.policy.madvPageout.title}`);
+  if ((advice === 'HUGEPAGE' || advice === 'NOHUGEPAGE') && !k.policy.config.TRANSPARENT_HUGEPAGE) {
+    throw errno('EINVAL', `MADV_${advice}: CONFIG_TRANSPARENT_HUGEPAGE is off`);
+  }
+  if (advice === 'PAGEOUT' || advice === 'MERGEABLE') noHugePmdIn(k, mm, start, pages, `MADV_${advice}`);
+  // __split_vma() → vma_adjust_trans_huge(); MADV_DONTNEED's zap_pmd_range() splits too.
+  splitHugePmdsCut(k, pid, start, pages);
   const vmas = vmasCovering(mm, start, pages);
   // madvise_behavior_valid(): MADV_WIPEONFORK only on private anonymous memory (vm_file or VM_SHARED: EINVAL).
   if ((advice === 'WIPEONFORK') && vmas.some((v) => v.shared || v.shmem >= 0)) {
@@ -40,6 +48,15 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
         break;
       case 'KEEPONFORK':
         vma.wipeOnFork = false;
+        break;
+      case 'HUGEPAGE':
+        // hugepage_madvise(): VM_HUGEPAGE, and VM_NOHUGEPAGE cleared.
+        vma.hugepage = true;
+        vma.nohugepage = false;
+        break;
+      case 'NOHUGEPAGE':
+        vma.nohugepage = true;
+        vma.hugepage = false;
         break;
       case 'PAGEOUT': {
         const from = Math.max(start, vma.start);

@@ -9,7 +9,7 @@
 // faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
 import { accountFault, errno, insane, sigsegv, trace } from './context.js';
-import { allocPage, getPage, pageOf, putPage } from './page.js';
+import { allocPage, getPage, isLargeFolioPage, pageCount, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, hasMarker, newPte, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
@@ -19,6 +19,8 @@ import { handleUserfaultManual, resolveUserfault } from './userfaultfd.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { flushTlbPage } from './tlb.js';
 import { hugetlbFault } from './hugetlb.js';
+import { doHugePmdAnonymousPage, doHugePmdWpPage, folioLargeMapcount, folioMappedShared, hugePmdSetAccessed, pmdAt, pmdNone, thpReuseMapcount, thpSuitable } from './huge_memory.js';
+import type { Knob, WpReuseRule } from '../policies/policy.js';
 
 export interface FaultFlags {
   /** FAULT_FLAG_WRITE */
@@ -91,6 +93,25 @@ function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, v
     return 'done';
   }
   const mm = mmOf(k, pid);
+  // __handle_mm_fault(): a huge PMD, or an empty PMD where a THP fits, is handled at the PMD level.
+  const pmd = pmdAt(mm, vpn);
+  if (pmd) {
+    if (pmd.protnone && (vma.read || vma.write)) {
+      // do_huge_pmd_numa_page(): the PMD's protection is restored.
+      pmd.protnone = false;
+      trace(k, 'do_huge_pmd_numa_page', 'NUMA hinting fault on a huge PMD: protection restored');
+      return 'done';
+    }
+    if (!(flags.write || flags.unshare) || pmd.write) {
+      hugePmdSetAccessed(pmd, flags.write);
+      return 'done';
+    }
+    // wp_huge_pmd() → do_huge_pmd_wp_page(); VM_FAULT_FALLBACK goes on with the PTEs it split.
+    if (doHugePmdWpPage(k, pid, vma, vpn, flags.unshare) === 'done') return 'done';
+  } else if (!flags.unshare && thpSuitable(k, vma, vpn) && pmdNone(mm, vpn)) {
+    doHugePmdAnonymousPage(k, mm, vma, vpn, flags.write);
+    return 'done';
+  }
   const pte = mm.ptes[vpn];
   if (!pte && swapPteAt(mm, vpn)) {
     // do_swap_page(); a write it leaves unresolved (the page mapped read-only) goes on to do_wp_page().
@@ -208,12 +229,14 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
   }
   const page = pageOf(k, pte.pfn);
   if (page.ksm && k.policy.ksmReuse.value) return doWpPageKsm(k, mm, stepped, vma, vpn, pte);
-  const rule = k.policy.wpReuse;
+  const large = isLargeFolioPage(k, pte.pfn);
+  const rule = large && k.policy.largeFolioReuse.value && !page.anonExclusive ? largeFolioRule(k, pte.pfn) : k.policy.wpReuse;
   const inSwapCache = page.swapSlot >= 0;
   const swapCount = inSwapCache ? k.s.swap[page.swapSlot].count : 0;
+  // A page of a THP: page_count() is the folio's; reuse_swap_page() saw page_trans_huge_mapcount().
   const d = rule.value.decide({
-    pageCount: page.refcount,
-    mapcount: page.mapcount,
+    pageCount: pageCount(k, pte.pfn),
+    mapcount: large ? thpReuseMapcount(k, pte.pfn) : page.mapcount,
     anonExclusive: page.anonExclusive,
     ksm: page.ksm,
     swapCount,
@@ -236,6 +259,29 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
   }
   wpPageReuse(k, vma, pte);
   return 'done';
+}
+
+/**
+ * wp_can_reuse_anon_folio() for a large folio from 1da190f4d0a6 (v6.15):
+ * __wp_can_reuse_large_anon_folio(): a folio mapped once is given up (copied, so that it can be
+ * freed); one that another process may map is copied; otherwise it is reused iff every
+ * reference is a mapping (folio_large_mapcount() == folio_ref_count()).
+ */
+function largeFolioRule(k: KernelCtx, pfn: number): Knob<WpReuseRule> {
+  const knob = k.policy.largeFolioReuse;
+  const mapcount = folioLargeMapcount(k, pfn);
+  const shared = folioMappedShared(k, pfn);
+  const rule: WpReuseRule = {
+    name: 'large folio: folio_large_mapcount == folio_ref_count',
+    decide(p) {
+      if (mapcount <= 1) return { reuse: false, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} <= 1` };
+      if (shared) return { reuse: false, reason: '!PageAnonExclusive, large folio maybe mapped shared' };
+      return mapcount === p.pageCount
+        ? { reuse: true, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} == folio_ref_count` }
+        : { reuse: false, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} != folio_ref_count ${p.pageCount}` };
+    },
+  };
+  return { ...knob, value: rule };
 }
 
 /**
@@ -305,7 +351,7 @@ function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn:
     freeSwapCache(k, old.pfn);
     putPage(k, old.pfn);
     const o = k.s.pages[old.pfn];
-    tail = o.freed ? `; old pfn ${old.pfn} freed` : `; old pfn ${old.pfn} now mapcount ${o.mapcount}, page_count ${o.refcount}`;
+    tail = o.freed ? `; old pfn ${old.pfn} freed` : `; old pfn ${old.pfn} now mapcount ${o.mapcount}, page_count ${pageCount(k, old.pfn)}`;
   }
   const ae = pageOf(k, pfn).anonExclusive ? ' (PageAnonExclusive)' : '';
   const how = unshare ? 'mapped read-only (unshare)' : vma.write ? 'mapped writable' : 'mapped read-only, dirty';

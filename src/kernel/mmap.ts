@@ -3,10 +3,11 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { putPage } from './page.js';
-import type { Vma } from './state.js';
+import { HPAGE_PMD_NR, type Vma } from './state.js';
 import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { vmasCovering } from './vma.js';
 import { hugetlbReservePages, hugetlbVmOpClose } from './hugetlb.js';
+import { splitHugePmdsCut } from './huge_memory.js';
 
 /**
  * mmap() of `pages` pages: anonymous memory, or (`file` >= 0) the first pages of that page-cache
@@ -19,8 +20,13 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
   // mapping of a hugetlbfs file reserves only what the file does not hold yet (fallocate() did).
   const reserve = hugetlb && !(shared && file >= 0);
   if (reserve) hugetlbReservePages(k);
-  const start = mm.nextVpn;
-  mm.nextVpn += pages + 1; // leave a guard gap so neighbouring mappings never merge
+  // A private anonymous mapping of whole PMD-sized units starts PMD-aligned, so that its pages
+  // can be THPs: as cow.c gets by mapping twice the size and aligning, and as the kernel itself
+  // aligns such mappings from efa7df3e3bb5 ("mm: align larger anonymous mappings on THP
+  // boundaries", v6.7; release unverified). The model does it in every era (a simplification).
+  const thpSized = !shared && file < 0 && !hugetlb && pages % HPAGE_PMD_NR === 0;
+  const start = thpSized ? Math.ceil(mm.nextVpn / HPAGE_PMD_NR) * HPAGE_PMD_NR : mm.nextVpn;
+  mm.nextVpn = start + pages + 1; // leave a guard gap so neighbouring mappings never merge
   while (mm.ptes.length < mm.nextVpn) mm.ptes.push(null);
   let shmem = file;
   if (shared && file < 0) {
@@ -48,6 +54,8 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     hugeOwner: reserve,
     hugeUnmapped: false,
     mergeable: false,
+    hugepage: false,
+    nohugepage: false,
   };
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);
@@ -77,6 +85,8 @@ export function releaseUnmappedShmem(k: KernelCtx): void {
  */
 export function munmapStart(k: KernelCtx, pid: number, start: number, pages: number): MmuGather | null {
   const mm = k.s.procs[pid].mm;
+  // __split_vma() → vma_adjust_trans_huge(): a huge PMD the new VMA boundary cuts is split.
+  splitHugePmdsCut(k, pid, start, pages);
   const gone = vmasCovering(mm, start, pages);
   if (!gone.length) {
     trace(k, 'do_munmap', `nothing mapped in ${pages} page(s) at page ${start}`);

@@ -15,10 +15,11 @@
 // 99baac21e458 ("mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem", 4.13) it flushes the
 // whole range when mm_tlb_flush_nested(mm), i.e. another gather or deferred flush is pending.
 import type { KernelCtx } from './context.js';
-import { trace } from './context.js';
+import { insane, trace } from './context.js';
+import { zapHugePmd } from './huge_memory.js';
 import { pageOf, putPage } from './page.js';
 import { pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, setMarker } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setMarker } from './state.js';
 import { freeSwapCache, zapSwapPte } from './swap.js';
 import { flushTlbRange } from './tlb.js';
 
@@ -48,6 +49,26 @@ export function zapPteRange(k: KernelCtx, pid: number, start: number, pages: num
   const mm = k.s.procs[pid].mm;
   let cleared = 0;
   let forceFlush = false;
+  const widen = (from: number, to: number): void => {
+    // tlb_remove_tlb_entry() / tlb_remove_pmd_tlb_entry() → __tlb_adjust_range()
+    if (tlb.tlbEnd <= tlb.tlbStart) {
+      tlb.tlbStart = from;
+      tlb.tlbEnd = to;
+    } else {
+      tlb.tlbStart = Math.min(tlb.tlbStart, from);
+      tlb.tlbEnd = Math.max(tlb.tlbEnd, to);
+    }
+  };
+  // zap_pmd_range(): a huge PMD wholly inside the range goes whole (zap_huge_pmd()); the callers
+  // split those the range cuts.
+  for (const pmd of [...mm.pmds]) {
+    if (pmd.vpn + HPAGE_PMD_NR <= start || pmd.vpn >= start + pages) continue;
+    if (pmd.vpn < start || pmd.vpn + HPAGE_PMD_NR > start + pages) throw insane(`zap of part of the huge PMD at page ${pmd.vpn}`);
+    const head = zapHugePmd(k, mm, pmd.vpn);
+    widen(pmd.vpn, pmd.vpn + HPAGE_PMD_NR);
+    cleared++;
+    if (head >= 0) tlb.batch.push(head);
+  }
   for (let vpn = start; vpn < start + pages; vpn++) {
     // A uffd-wp marker of anonymous memory goes with the range (measured on 6.18: MADV_DONTNEED
     // leaves no marker behind).
@@ -57,14 +78,7 @@ export function zapPteRange(k: KernelCtx, pid: number, start: number, pages: num
     if (!pte) continue;
     mm.ptes[vpn] = null;
     cleared++;
-    // tlb_remove_tlb_entry() → __tlb_adjust_range()
-    if (tlb.tlbEnd <= tlb.tlbStart) {
-      tlb.tlbStart = vpn;
-      tlb.tlbEnd = vpn + 1;
-    } else {
-      tlb.tlbStart = Math.min(tlb.tlbStart, vpn);
-      tlb.tlbEnd = Math.max(tlb.tlbEnd, vpn + 1);
-    }
+    widen(vpn, vpn + 1);
     if (pte.pfn === ZERO_PFN) continue;
     if (pte.dirty && !pageOf(k, pte.pfn).anon) forceFlush = true;
     pageRemoveRmap(k, pte.pfn);

@@ -6,6 +6,7 @@ import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { vmasCovering } from './vma.js';
 import { flushTlbRange } from './tlb.js';
+import { splitHugePmdsCut } from './huge_memory.js';
 
 /**
  * can_change_pte_writable() (64fe24a3e05e): may a PTE become writable without a write fault?
@@ -43,14 +44,12 @@ export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, 
   const tryWritable =
     mode !== 'never' && vma.write && (change === 'mprotect' || (change === 'uffd-unwp' && mode === 'mprotect-uffd'));
   let madeWritable = 0;
-  for (let vpn = start; vpn < start + pages; vpn++) {
-    const pte = mm.ptes[vpn];
-    if (!pte) continue;
+  const changeEntry = (pte: Pte): void => {
     if (change === 'numa') {
-      if (pte.pfn === ZERO_PFN || pte.protnone) continue;
+      if (pte.pfn === ZERO_PFN || pte.protnone) return;
       pte.protnone = true;
       changed++;
-      continue;
+      return;
     }
     changed++;
     // vm_page_prot: private mappings are always mapped read-only; shared writable ones keep
@@ -62,6 +61,13 @@ export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, 
       pte.write = true;
       madeWritable++;
     }
+  };
+  // change_huge_pmd() for the huge PMDs the range covers (the callers split those it cuts); for a
+  // huge PMD can_change_pte_writable() reads the folio's head (can_change_pmd_writable()).
+  for (const pmd of mm.pmds) if (pmd.vpn >= start && pmd.vpn < start + pages) changeEntry(pmd);
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    const pte = mm.ptes[vpn];
+    if (pte) changeEntry(pte);
   }
   if (madeWritable) {
     trace(k, 'change_pte_range', `can_change_pte_writable: ${madeWritable} exclusive PTE(s) mapped writable without a fault`, k.policy.changeWritable);
@@ -85,6 +91,8 @@ export function changeProtectionFlush(k: KernelCtx, pid: number, start: number, 
 export function mprotectStart(k: KernelCtx, pid: number, start: number, pages: number, read: boolean, write: boolean): void {
   const mm = k.s.procs[pid].mm;
   mm.tlbFlushPending++;
+  // change_pmd_range(): a huge PMD the range covers only in part is split first.
+  splitHugePmdsCut(k, pid, start, pages);
   for (const vma of vmasCovering(mm, start, pages)) {
     // mprotect_fixup(): nothing to do when the flags do not change.
     if (vma.read === read && vma.write === write) {
@@ -102,6 +110,7 @@ export function mprotectStart(k: KernelCtx, pid: number, start: number, pages: n
 export function numaHintingStart(k: KernelCtx, pid: number, start: number, pages: number): void {
   const mm = k.s.procs[pid].mm;
   mm.tlbFlushPending++;
+  splitHugePmdsCut(k, pid, start, pages);
   let n = 0;
   for (const vma of vmasCovering(mm, start, pages)) n += changeProtection(k, mm, vma, vma.start, vma.pages, 'numa');
   trace(k, 'change_prot_numa', `${n} PTE(s) made protnone; TLB flush pending`);

@@ -1,12 +1,13 @@
 // What userspace can read about the page an address maps: /proc/PID/pagemap
 // (fs/proc/task_mmu.c: pte_to_pagemap_entry, pagemap_pte_hole), /proc/kpageflags and
 // /proc/kpagecount (fs/proc/page.c: stable_page_flags, kpagecount_read), and mincore(2)
-// (mm/mincore.c: mincore_pte_range). The model has no THP, so KPF_THP is never set here.
+// (mm/mincore.c: mincore_pte_range), for pages mapped by a PTE or by a huge PMD.
 import type { ObserveWhat } from '../scenario/ast.js';
 import { PAGE_NONE, PAGE_SWAPPED, fieldIndex } from '../uapi/observe.js';
 import type { KernelCtx } from './context.js';
 import { ZERO_PFN, hasMarker, swapPteAt } from './state.js';
 import { findVma } from './vma.js';
+import { pmdAt, pmdPage } from './huge_memory.js';
 
 /** An observation's value, as the machine stores it in a register. */
 export type Observation =
@@ -21,10 +22,13 @@ function bit(what: 'pagemap' | 'kpageflags', field: string): number {
 /** Observe the page that `vpn` maps in process `pid`. */
 export function observePage(k: KernelCtx, pid: number, vpn: number, what: ObserveWhat): Observation {
   const mm = k.s.procs[pid].mm;
-  const pte = mm.ptes[vpn] ?? null;
+  const pmd = pmdAt(mm, vpn);
+  const pte = pmd ? { ...pmd, pfn: pmdPage(pmd, vpn) } : (mm.ptes[vpn] ?? null);
   const vma = findVma(mm, vpn);
   // vm_normal_page() is NULL for the shared zero page: it is neither anon nor counted as mapped.
   const page = pte && pte.pfn !== ZERO_PFN ? k.s.pages[pte.pfn] : null;
+  // page_mapcount(): a page of a THP counts its PTEs and the PMDs mapping the whole folio.
+  const mapcount = page ? page.mapcount + (page.compound >= 0 ? k.s.pages[page.compound].entireMapcount : 0) : 0;
   // A uffd-wp PTE marker reads as a swap entry with PM_UFFD_WP (measured on 6.18).
   const marker = !pte && hasMarker(mm, vpn);
   const swap = pte ? undefined : swapPteAt(mm, vpn);
@@ -38,7 +42,7 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
       // PM_UFFD_WP from fb8e37f35a2f (v5.14); before, pagemap has no such bit.
       if (k.policy.pagemapUffdWp.value && (pte?.uffdWp || marker || swap?.uffdWp)) bits |= bit('pagemap', 'uffd_wp');
       // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
-      if (page && page.mapcount === 1) bits |= bit('pagemap', 'exclusive');
+      if (page && mapcount === 1) bits |= bit('pagemap', 'exclusive');
       // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are
       // always clear without CONFIG_MEM_SOFT_DIRTY.
       if (k.policy.config.MEM_SOFT_DIRTY && (pte?.softDirty || swap?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
@@ -47,6 +51,8 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
     case 'kpageflags': {
       let bits = 0;
       if (pte && pte.pfn === ZERO_PFN) bits |= bit('kpageflags', 'zero_page');
+      // KPF_THP for every page of a THP, and for the huge zero page (with KPF_ZERO_PAGE).
+      if ((pmd && pmd.pfn === ZERO_PFN) || (page && page.compound >= 0)) bits |= bit('kpageflags', 'thp');
       if (page?.anon) bits |= bit('kpageflags', 'anon');
       // stable_page_flags(): KPF_KSM for a PageKsm page (which is KPF_ANON too).
       if (page?.ksm) bits |= bit('kpageflags', 'ksm');
@@ -55,7 +61,7 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
     case 'kpagecount':
       // The zero page is not rmap-accounted: its mapcount reads 0 (unverified against 6.18's
       // kpagecount_read for the zero page; checked by `cowlab kernel` on the host).
-      return { kind: 'number', value: page ? page.mapcount : 0 };
+      return { kind: 'number', value: mapcount };
     case 'mincore':
       // Anonymous memory: resident iff the PTE is present, or a swap entry whose page is still
       // in the swap cache (mincore_swap()).

@@ -1,7 +1,7 @@
 // struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, ZERO_TOKEN, type Page } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type Page } from './state.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
   const page = k.s.pages[pfn];
@@ -28,18 +28,7 @@ export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, 
  * working set; with symmetry on, which frame it is does not matter to the explorer.
  */
 export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number {
-  const fresh = {
-    refcount: 1,
-    mapcount: 0,
-    anon,
-    anonExclusive: false,
-    locked: false,
-    freed: false,
-    swapSlot: -1,
-    hugetlb,
-    ksm: false,
-    data: new Array<number>(k.cells).fill(ZERO_TOKEN),
-  };
+  const fresh = newPage(k, anon, hugetlb, 1, -1);
   const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);
   if (reuse > 0) {
     k.s.pages[reuse] = fresh;
@@ -49,19 +38,80 @@ export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number 
   return k.s.pages.length - 1;
 }
 
-/** get_page() / try_grab_page(): the zero page is not refcounted in the model. */
-export function getPage(k: KernelCtx, pfn: number, refs = 1): void {
-  if (pfn === ZERO_PFN) return;
-  pageOf(k, pfn).refcount += refs;
+function newPage(k: KernelCtx, anon: boolean, hugetlb: boolean, refcount: number, compound: number): Page {
+  return {
+    refcount,
+    mapcount: 0,
+    anon,
+    anonExclusive: false,
+    locked: false,
+    freed: false,
+    swapSlot: -1,
+    hugetlb,
+    ksm: false,
+    data: new Array<number>(k.cells).fill(ZERO_TOKEN),
+    compound,
+    entireMapcount: 0,
+  };
 }
 
-/** put_page(): drops references and frees the page at zero. */
+/**
+ * vma_alloc_folio(..., HPAGE_PMD_ORDER): a zeroed anonymous THP of HPAGE_PMD_NR consecutive
+ * pages with one reference on its head; the first run of free frames that long, or new ones.
+ */
+export function allocThp(k: KernelCtx): number {
+  const pages = k.s.pages;
+  let head = pages.length;
+  for (let run = 0, pfn = 1; pfn < pages.length; pfn++) {
+    run = pages[pfn].freed ? run + 1 : 0;
+    if (run === HPAGE_PMD_NR) {
+      head = pfn - HPAGE_PMD_NR + 1;
+      break;
+    }
+  }
+  for (let i = 0; i < HPAGE_PMD_NR; i++) pages[head + i] = newPage(k, true, false, i === 0 ? 1 : 0, head);
+  return head;
+}
+
+/** compound_head(): the pfn of the folio's head (the page itself when small). */
+export function folioHead(k: KernelCtx, pfn: number): number {
+  const c = k.s.pages[pfn]?.compound ?? -1;
+  return c >= 0 ? c : pfn;
+}
+
+/** The folio's head page: what page_count(), PageAnon and the PMD mappings of any of its pages read. */
+export function folioOf(k: KernelCtx, pfn: number): Page {
+  return pageOf(k, folioHead(k, pfn));
+}
+
+/** folio_test_large(): a page of a THP. */
+export function isLargeFolioPage(k: KernelCtx, pfn: number): boolean {
+  return pfn !== ZERO_PFN && k.s.pages[pfn].compound >= 0;
+}
+
+/** get_page() / try_grab_page(): on the folio's head; the zero page is not refcounted in the model. */
+export function getPage(k: KernelCtx, pfn: number, refs = 1): void {
+  if (pfn === ZERO_PFN) return;
+  folioOf(k, pfn).refcount += refs;
+}
+
+/** put_page(): drops references (on the folio's head) and frees the folio at zero. */
 export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
   if (pfn === ZERO_PFN) return;
-  const page = pageOf(k, pfn);
+  const headPfn = folioHead(k, pfn);
+  const page = pageOf(k, headPfn);
   if (page.refcount < refs) throw insane(`refcount underflow on pfn ${pfn}: ${page.refcount} - ${refs}`);
   page.refcount -= refs;
   if (page.refcount === 0) {
+    if (page.compound >= 0) {
+      for (let i = 0; i < HPAGE_PMD_NR; i++) {
+        const sub = k.s.pages[headPfn + i];
+        if (sub.mapcount !== 0 || sub.entireMapcount !== 0) throw insane(`THP pfn ${headPfn} freed while page ${headPfn + i} is still mapped`);
+        sub.freed = true;
+        sub.anonExclusive = false;
+      }
+      return;
+    }
     if (page.mapcount !== 0) throw insane(`pfn ${pfn} freed while still mapped (mapcount ${page.mapcount})`);
     page.freed = true;
     page.anonExclusive = false;
@@ -72,7 +122,17 @@ export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
   }
 }
 
+/** page_count(): the folio's reference count. */
+export function pageCount(k: KernelCtx, pfn: number): number {
+  return folioOf(k, pfn).refcount;
+}
+
 /** page_maybe_dma_pinned(): a heuristic with false positives (1024 plain references look like a pin). */
 export function pageMaybeDmaPinned(page: Page): boolean {
   return page.refcount >= GUP_PIN_COUNTING_BIAS;
+}
+
+/** page_maybe_dma_pinned() of the folio that page `pfn` belongs to. */
+export function folioMaybeDmaPinned(k: KernelCtx, pfn: number): boolean {
+  return pfn !== ZERO_PFN && pageMaybeDmaPinned(folioOf(k, pfn));
 }

@@ -9,6 +9,9 @@ export const ZERO_TOKEN: Token = 0;
 /** The shared zero page: never refcounted in the model (vm_normal_page() returns NULL for it). */
 export const ZERO_PFN = 0;
 
+/** HPAGE_PMD_NR: the pages of a PMD-sized transparent huge page (2 MiB of 4 KiB pages on x86-64). */
+export const HPAGE_PMD_NR = 512;
+
 /** include/linux/mm.h: a FOLL_PIN on a small page adds this to _refcount (3faa52c03f44 "mm/gup: track FOLL_PIN pages", v5.7). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
 
@@ -42,6 +45,15 @@ export interface Page {
    * Replaced on every store, never changed in place: copies of a state share it.
    */
   data: readonly Token[];
+  /**
+   * A page of a transparent huge page (a PMD-sized anonymous folio of HPAGE_PMD_NR pages, its
+   * pfns consecutive): the folio's head pfn; -1 for a small page. The folio's refcount lives in
+   * the head (page_count() of any of its pages reads it, as compound_head() makes the kernel
+   * do), and so do the PMD mappings (folio_entire_mapcount); `mapcount` counts this page's PTEs.
+   */
+  compound: number;
+  /** The head's folio_entire_mapcount(): PMDs mapping the whole folio; 0 on every other page. */
+  entireMapcount: number;
 }
 
 /** A present page-table entry; `null` in the table is pte_none. */
@@ -57,11 +69,22 @@ export interface Pte {
   protnone: boolean;
 }
 
+/**
+ * A PMD that maps a transparent huge page (pmd_trans_huge): the bits of a PTE, for the
+ * HPAGE_PMD_NR pages from `vpn` (PMD-aligned). `pfn` is the folio's head, or ZERO_PFN for the
+ * huge zero page (each of whose pages reads as the zero page does).
+ */
+export interface Pmd extends Pte {
+  vpn: number;
+}
+
 /** A CPU's cached translation (x86: the TLB keeps the write permission it was filled with). */
 export interface TlbEntry {
   vpn: number;
   pfn: number;
   write: boolean;
+  /** A 2 MiB entry filled from a PMD: it covers HPAGE_PMD_NR pages from `vpn`, `pfn` is the first. */
+  huge: boolean;
   /**
    * The PTE's dirty bit as cached. A store through a writable entry that is not dirty makes the
    * CPU set the PTE's dirty bit first, with a locked walk of the page table that also checks the
@@ -176,6 +199,9 @@ export interface Vma {
   hugeUnmapped: boolean;
   /** VM_MERGEABLE (MADV_MERGEABLE): ksmd scans this VMA's anonymous pages; copied to the child at fork. */
   mergeable: boolean;
+  /** VM_HUGEPAGE / VM_NOHUGEPAGE (MADV_HUGEPAGE / MADV_NOHUGEPAGE): the VMA's THP choice for the `madvise` mode. */
+  hugepage: boolean;
+  nohugepage: boolean;
 }
 
 export interface Mm {
@@ -206,6 +232,8 @@ export interface Mm {
    * Replaced, never changed in place: copies of a state share the list.
    */
   swapPtes: readonly SwapPte[];
+  /** PMDs mapping transparent huge pages, in ascending order; the `ptes` slots they cover are null. */
+  pmds: Pmd[];
 }
 
 /** A swap PTE (is_swap_pte): the slot, and the bits a swap entry carries. */
@@ -353,6 +381,8 @@ export function newKernelState(cells: number, hugePool = 0): KernelState {
     hugetlb: false,
     ksm: false,
     data: new Array<Token>(cells).fill(ZERO_TOKEN),
+    compound: -1,
+    entireMapcount: 0,
   };
   return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], hugePool, hugeFree: hugePool, hugeResv: 0, events: [] };
 }
@@ -402,7 +432,7 @@ export function cloneZapFrame(f: ZapFrame): ZapFrame {
 
 /** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
 function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, ksm: p.ksm, data: p.data };
+  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, ksm: p.ksm, data: p.data, compound: p.compound, entireMapcount: p.entireMapcount };
 }
 
 function cloneVma(v: Vma): Vma {
@@ -427,12 +457,14 @@ function cloneVma(v: Vma): Vma {
     hugeOwner: v.hugeOwner,
     hugeUnmapped: v.hugeUnmapped,
     mergeable: v.mergeable,
+    hugepage: v.hugepage,
+    nohugepage: v.nohugepage,
   };
 }
 
 function cloneThread(t: Thread): Thread {
   const tlb = new Array<TlbEntry>(t.tlb.length);
-  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write, dirty: t.tlb[i].dirty };
+  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write, dirty: t.tlb[i].dirty, huge: t.tlb[i].huge };
   return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
 }
 
@@ -459,7 +491,7 @@ function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
 }
 
 export function newMm(nextVpn: number): Mm {
-  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0, markers: [], swapPtes: [] };
+  return { vmas: [], ptes: [], nextVpn, hasPinned: false, tlbFlushPending: 0, mmapReaders: 0, mmapWriter: -1, writeProtectSeq: 0, markers: [], swapPtes: [], pmds: [] };
 }
 
 export function cloneMm(mm: Mm): Mm {
@@ -479,6 +511,7 @@ export function cloneMm(mm: Mm): Mm {
     writeProtectSeq: mm.writeProtectSeq,
     markers: mm.markers, // replaced, never changed in place (setMarker): copies share it
     swapPtes: mm.swapPtes, // likewise (setSwapPte)
+    pmds: mm.pmds.length ? mm.pmds.map((p) => ({ vpn: p.vpn, pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone })) : [],
   };
 }
 

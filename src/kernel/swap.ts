@@ -113,6 +113,7 @@ export function madvisePageout(k: KernelCtx, mm: Mm, vma: Vma, start: number, pa
     if (!pte || pte.pfn === ZERO_PFN || vma.shared) continue;
     const page = pageOf(k, pte.pfn);
     if (!page.anon) continue;
+    if (page.compound >= 0) throw unsupported(`MADV_PAGEOUT of a page of a THP (pfn ${pte.pfn}): swapping THPs out is not modelled`);
     // A KSM page is reclaimed through rmap_walk_ksm() and swapped in by ksm_might_need_to_copy():
     // neither is modelled.
     if (page.ksm && page.mapcount === 1) throw unsupported(`MADV_PAGEOUT of KSM pfn ${pte.pfn} (swapping KSM pages is not modelled)`);

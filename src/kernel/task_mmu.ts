@@ -1,7 +1,7 @@
 // fs/proc/task_mmu.c: clear_refs_write(CLEAR_REFS_SOFT_DIRTY), and the soft-dirty tracking test.
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
-import { pageMaybeDmaPinned, pageOf } from './page.js';
+import { folioMaybeDmaPinned } from './page.js';
 import { ZERO_PFN, type Vma } from './state.js';
 import { isCowMapping } from './vma.js';
 import { flushTlbMm } from './tlb.js';
@@ -36,8 +36,9 @@ export function clearRefsStart(k: KernelCtx, pid: number): void {
     vma.softDirty = false;
     // clear_refs' page walk has no hugetlb_entry: walk_page_range() passes hugetlb VMAs by.
     if (vma.hugetlb) continue;
-    for (let vpn = vma.start; vpn < vma.start + vma.pages; vpn++) {
-      const pte = mm.ptes[vpn];
+    // clear_soft_dirty_pmd() for the VMA's huge PMDs, then clear_soft_dirty() for its PTEs.
+    const entries = [...mm.pmds.filter((d) => d.vpn >= vma.start && d.vpn < vma.start + vma.pages), ...mm.ptes.slice(vma.start, vma.start + vma.pages)];
+    for (const pte of entries) {
       if (!pte) continue;
       if (
         k.policy.clearRefsSkipPinned.value &&
@@ -45,7 +46,7 @@ export function clearRefsStart(k: KernelCtx, pid: number): void {
         isCowMapping(vma) &&
         mm.hasPinned &&
         pte.pfn !== ZERO_PFN &&
-        pageMaybeDmaPinned(pageOf(k, pte.pfn))
+        folioMaybeDmaPinned(k, pte.pfn)
       ) {
         skipped++;
         continue;

@@ -4,6 +4,7 @@
 // already write-protected, until the flush (flush_tlb_page/range/mm) removes the entry.
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
+import { HPAGE_PMD_NR } from './state.js';
 
 function cpusOf(k: KernelCtx, pid: number): number[] {
   const out: number[] = [];
@@ -18,7 +19,8 @@ export function flushTlbRange(k: KernelCtx, pid: number, start: number, pages: n
   let dropped = 0;
   for (const cpu of cpusOf(k, pid)) {
     const t = k.s.threads[cpu];
-    const keep = t.tlb.filter((e) => e.vpn < start || e.vpn >= start + pages);
+    // A 2 MiB entry goes when the range touches any page it covers.
+    const keep = t.tlb.filter((e) => e.vpn + (e.huge ? HPAGE_PMD_NR : 1) <= start || e.vpn >= start + pages);
     dropped += t.tlb.length - keep.length;
     t.tlb = keep;
   }

@@ -7,6 +7,7 @@ import { hasMarker, newPte, setMarker, uffdMsg, type Vma } from './state.js';
 import { getPage } from './page.js';
 import { pageDupRmap } from './rmap.js';
 import { findVma, rangeFullyMapped, vmasCovering } from './vma.js';
+import { noHugePmdIn } from './huge_memory.js';
 
 export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false, wpUnpopulated = false): number {
   if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');
@@ -20,6 +21,7 @@ export function uffdRegisterWp(k: KernelCtx, pid: number, uffd: number, start: n
   if (!k.policy.uffdWp.value) throw unsupported(`UFFDIO_REGISTER_MODE_WP: ${k.policy.uffdWp.title}`);
   const mm = k.s.procs[pid].mm;
   if (!rangeFullyMapped(mm, start, pages)) throw errno('EINVAL', 'range not fully mapped');
+  noHugePmdIn(k, mm, start, pages, 'UFFDIO_REGISTER');
   for (const vma of vmasCovering(mm, start, pages)) {
     if (vma.shared || vma.shmem >= 0) throw unsupported('uffd-wp on shmem and file mappings is not modelled');
     vma.uffdWp = true;

@@ -82,6 +82,16 @@ export type ChangeWritable = 'never' | 'mprotect-dirty' | 'mprotect' | 'mprotect
 export type SwapinRule = 'reuse_swap_page' | 'page_count' | 'exclusive' | 'exclusive-writable';
 
 /**
+ * do_huge_pmd_wp_page(): a write fault on a read-only huge PMD of an anonymous THP:
+ * - 'copy': reuse iff reuse_swap_page() (page_trans_huge_mapcount() <= 1), else copy the whole
+ *   THP into a new one (≤5.7)
+ * - 'mapcount': the same reuse test, else split the PMD and fall back to PTEs (3917c80280c9, 5.8)
+ * - 'refcount': reuse iff page_count == 1, else split and fall back (3bff7e3f1f16, 5.18)
+ * - 'exclusive': PageAnonExclusive reuses at once, else the 5.18 test (6c287605fd56, 5.19)
+ */
+export type ThpWp = 'copy' | 'mapcount' | 'refcount' | 'exclusive';
+
+/**
  * Which file-backed memory io_uring's buffer registration (io_pin_pages()) accepts after pinning it:
  * - 'no-file': none but hugetlbfs: any other VMA with a vm_file is EOPNOTSUPP, private or shared (since io_uring, 5.1)
  * - 'shmem': shmem too (memfd, MAP_SHARED|MAP_ANONYMOUS), from 5.14
@@ -162,6 +172,10 @@ export interface Policy {
   ksmReuse: Knob<boolean>;
   /** break_ksm() (MADV_UNMERGEABLE, and ksmd undoing a half merge) unshares with FAULT_FLAG_UNSHARE (else it takes a write fault). */
   ksmBreakUnshare: Knob<boolean>;
+  /** do_huge_pmd_wp_page(): reuse, copy or split a THP mapped by a read-only PMD. */
+  thpWp: Knob<ThpWp>;
+  /** do_wp_page() reuses a page of a PTE-mapped THP that this process alone maps, all references being mappings (wp_can_reuse_anon_folio for large folios). */
+  largeFolioReuse: Knob<boolean>;
   /** check_vma_flags(): a FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE GUP of a file mapping that needs dirty tracking is EFAULT (writable_file_mapping_allowed()). */
   gupLongtermFileWrite: Knob<boolean>;
   /** GUP-fast backs off from a writable long-term pin of a folio that is not anonymous, shmem or hugetlb (folio_fast_pin_allowed()). */
@@ -203,6 +217,8 @@ export const KNOB_NAMES = [
   'uffdContinueDirty',
   'ksmReuse',
   'ksmBreakUnshare',
+  'thpWp',
+  'largeFolioReuse',
   'gupLongtermFileWrite',
   'gupFastLongtermFile',
   'ioUringFileBuffers',

@@ -75,6 +75,7 @@ const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   forceWrite: ['drop-foll-write', 'foll-cow-dirty', 'anon-exclusive'],
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
   swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
+  thpWp: ['copy', 'mapcount', 'refcount', 'exclusive'],
   ioUringFileBuffers: ['no-file', 'shmem', 'gup'],
 };
 

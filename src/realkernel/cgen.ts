@@ -326,7 +326,8 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   const pfn = ['page', 'kpageflags', 'kpagecount'].some((w) => a.observes.has(w));
   if (pfn) probes.push({ name: 'pfn', call: `rt_probe_pfn(${a.observes.has('kpageflags') ? 1 : 0}, ${a.observes.has('kpagecount') ? 1 : 0});`, why: 'page identities' });
   if (requires.has('MEM_SOFT_DIRTY')) probes.push({ name: 'soft_dirty', call: 'rt_probe_soft_dirty();', why: 'require CONFIG_MEM_SOFT_DIRTY' });
-  if (requires.has('TRANSPARENT_HUGEPAGE')) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: 'require CONFIG_TRANSPARENT_HUGEPAGE' });
+  const madvHuge = s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && st.advice === 'HUGEPAGE'));
+  if (requires.has('TRANSPARENT_HUGEPAGE') || madvHuge) probes.push({ name: 'thp', call: 'rt_probe_thp();', why: madvHuge ? 'MADV_HUGEPAGE' : 'require CONFIG_TRANSPARENT_HUGEPAGE' });
   if (s.threads.some((t) => t.body.some((st) => st.op === 'madvise' && st.advice === 'PAGEOUT'))) probes.push({ name: 'swap', call: 'rt_probe_swap();', why: 'MADV_PAGEOUT' });
   if (useKsm) probes.push({ name: 'ksm', call: 'rt_probe_ksm();', why: 'KSM (ksm_merge(), MADV_MERGEABLE)' });
   if (s.hugepages !== undefined) probes.push({ name: 'hugepages', call: `rt_probe_hugepages(${s.hugepages});`, why: `hugepages ${s.hugepages}` });

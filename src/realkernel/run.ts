@@ -199,3 +199,16 @@ export function hostFreeHugepages(): number {
     return 0;
   }
 }
+
+/**
+ * The THP mode the generated programs run under on this machine: they map base pages unless a
+ * scenario says MADV_HUGEPAGE (rt_mmap()), which is the model's "madvise" mode; a host whose
+ * transparent_hugepage/enabled is "never" gives no THP even then.
+ */
+export function hostThpMode(): 'madvise' | 'never' {
+  try {
+    return readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]') ? 'never' : 'madvise';
+  } catch {
+    return 'never';
+  }
+}

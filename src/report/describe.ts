@@ -1,6 +1,6 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
-import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
 
 export interface Namer {
   /** "mem+0x1000" for a virtual page number. */
@@ -13,6 +13,52 @@ export function pteText(pte: Pte): string {
     .filter(Boolean)
     .join(' ');
   return `${pte.pfn === ZERO_PFN ? 'zero page' : `pfn ${pte.pfn}`} ${bits}`;
+}
+
+/** "pfn 3, pfn 7–22": a list of pages with runs of consecutive frames (a THP's pages) folded. */
+export function pfnListText(pfns: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < pfns.length; ) {
+    if (pfns[i] === ZERO_PFN) {
+      out.push('zero page');
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < pfns.length && pfns[j + 1] === pfns[j] + 1) j++;
+    out.push(j - i >= 2 ? `pfn ${pfns[i]}–${pfns[j]}` : pfns.slice(i, j + 1).map((p) => `pfn ${p}`).join(', '));
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/** A THP's pages, described once for the folio: its counts and its contents in runs of pages. */
+function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, string>): void {
+  const pg = s.pages[head];
+  const key = `thp pfn ${head}–${head + HPAGE_PMD_NR - 1}`;
+  if (pg.freed) {
+    out.set(key, 'freed');
+    return;
+  }
+  let ptes = 0;
+  let exclusive = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    ptes += s.pages[head + i].mapcount;
+    if (s.pages[head + i].anonExclusive) exclusive++;
+  }
+  const flags = [pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
+    .filter(Boolean)
+    .join(' ');
+  out.set(key, `anon page_count ${pg.refcount} entire_mapcount ${pg.entireMapcount} PTE mappings ${ptes}${flags ? ` ${flags}` : ''}`);
+  const runs: string[] = [];
+  for (let i = 0; i < HPAGE_PMD_NR; ) {
+    const text = s.pages[head + i].data.map((t) => n.token(t)).join(' | ');
+    let j = i;
+    while (j + 1 < HPAGE_PMD_NR && s.pages[head + j + 1].data.map((t) => n.token(t)).join(' | ') === text) j++;
+    runs.push(`${i === j ? `page ${i}` : `pages ${i}–${j}`}: ${text}`);
+    i = j + 1;
+  }
+  out.set(`${key} data`, runs.join('; '));
 }
 
 export function frameText(f: Frame): string {
@@ -39,6 +85,10 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
   const out = new Map<string, string>();
   s.pages.forEach((pg, pfn) => {
     if (pfn === ZERO_PFN) return;
+    if (pg.compound >= 0) {
+      if (pg.compound === pfn) describeFolio(s, pfn, n, out);
+      return;
+    }
     if (pg.freed) {
       out.set(`pfn ${pfn}`, 'freed');
       return;
@@ -73,9 +123,26 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
         .join('|');
       out.set(`${p.name} vma ${n.addr(v.start)}`, v.hugetlb ? `1 huge page ${flags}${v.hugeResv ? ' (reservation unused)' : ''}` : `${v.pages} page(s) ${flags || 'PROT_NONE'}`);
     }
-    p.mm.ptes.forEach((pte, vpn) => {
-      if (pte) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
-    });
+    for (const d of p.mm.pmds) {
+      const what = d.pfn === ZERO_PFN ? 'huge zero page' : `THP pfn ${d.pfn}–${d.pfn + HPAGE_PMD_NR - 1}`;
+      out.set(`${p.name} pmd ${n.addr(d.vpn)}`, pteText(d).replace(/^(zero page|pfn \d+)/, what));
+    }
+    // The PTEs of a THP's pages that map consecutive pages with the same bits are one line.
+    const ptes = p.mm.ptes;
+    for (let vpn = 0; vpn < ptes.length; vpn++) {
+      const pte = ptes[vpn];
+      if (!pte) continue;
+      const large = pte.pfn !== ZERO_PFN && s.pages[pte.pfn].compound >= 0;
+      let last = vpn;
+      while (large) {
+        const next = ptes[last + 1];
+        if (!next || next.pfn !== pte.pfn + (last + 1 - vpn) || s.pages[next.pfn]?.compound !== s.pages[pte.pfn].compound || pteText(next).replace(/^pfn \d+/, '') !== pteText(pte).replace(/^pfn \d+/, '')) break;
+        last++;
+      }
+      if (last === vpn) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
+      else out.set(`${p.name} pte ${n.addr(vpn)}..${n.addr(last)}`, pteText(pte).replace(/^pfn \d+/, `pfn ${pte.pfn}–${pte.pfn + last - vpn}`));
+      vpn = last;
+    }
     for (const vpn of p.mm.markers) out.set(`${p.name} pte ${n.addr(vpn)}`, 'uffd-wp marker (not present)');
     for (const e of p.mm.swapPtes) {
       const bits = [e.exclusive ? 'exclusive' : '', e.uffdWp ? 'uffd-wp' : '', e.softDirty ? 'soft-dirty' : ''].filter(Boolean).join(' ');
@@ -93,14 +160,14 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
     s.threads.forEach((t, cpu) => {
       if (t.pid !== pid || t.done) return;
       const who = `CPU${cpu} (${t.name === 'main' || t.prog < 0 ? p.name : `${p.name}.${t.name}`})`;
-      for (const e of t.tlb) out.set(`${who} TLB ${n.addr(e.vpn)}`, `pfn ${e.pfn} ${e.write ? 'W' : 'R/O'}`);
+      for (const e of t.tlb) out.set(`${who} TLB ${n.addr(e.vpn)}`, `${e.huge ? `${e.pfn === ZERO_PFN ? 'huge zero page' : `THP pfn ${e.pfn}`} (2 MiB)` : `pfn ${e.pfn}`} ${e.write ? 'W' : 'R/O'}`);
       const f = t.frame;
       if (f) out.set(`${who} in`, frameText(f));
     });
   });
   s.refs.forEach((r, id) => {
     if (r.released) return;
-    out.set(`ref #${id}`, `${r.via} ${r.kind === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'} by ${s.procs[r.owner].name} on ${r.pages.map((p) => (p.pfn === ZERO_PFN ? 'zero page' : `pfn ${p.pfn}`)).join(', ')}`);
+    out.set(`ref #${id}`, `${r.via} ${r.kind === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'} by ${s.procs[r.owner].name} on ${pfnListText(r.pages.map((p) => p.pfn))}`);
   });
   s.uffds.forEach((u, id) => {
     if (!u.released && u.wpFaults) out.set(`userfaultfd #${id}`, `${u.wpFaults} wp fault(s)${u.pending.length ? `, ${u.pending.length} message(s) unread` : ''}`);

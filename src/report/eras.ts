@@ -34,6 +34,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   uffdContinueDirty: 'UFFDIO_CONTINUE dirty',
   ksmReuse: 'KSM page reuse',
   ksmBreakUnshare: 'KSM unmerge unshare',
+  thpWp: 'THP PMD write fault',
+  largeFolioReuse: 'PTE-mapped THP reuse',
   gupLongtermFileWrite: 'longterm W file pin',
   gupFastLongtermFile: 'GUP-fast file pin',
   ioUringFileBuffers: 'io_uring file bufs',

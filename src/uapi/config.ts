@@ -10,10 +10,17 @@ export const CONFIG_NAMES: readonly ConfigName[] = ['MEM_SOFT_DIRTY', 'TRANSPARE
  * reserved in the pool (vm.nr_hugepages, all free when a scenario starts). Not a build option,
  * but set the same way (`--config NR_HUGEPAGES=N`); `cowlab kernel` reads the host's free pages.
  */
-export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR_HUGEPAGES: number };
+export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR_HUGEPAGES: number; readonly THP: ThpMode };
 
-/** A `--config` setting: an option on or off, or the huge page pool's size. */
-export type ConfigSettings = Partial<Record<ConfigName, boolean>> & { NR_HUGEPAGES?: number };
+/**
+ * /sys/kernel/mm/transparent_hugepage/enabled: THPs for every private anonymous mapping
+ * ('always'), for those marked MADV_HUGEPAGE ('madvise'), or none ('never').
+ */
+export type ThpMode = 'always' | 'madvise' | 'never';
+export const THP_MODES: readonly ThpMode[] = ['always', 'madvise', 'never'];
+
+/** A `--config` setting: an option on or off, the huge page pool's size, or the THP mode. */
+export type ConfigSettings = Partial<Record<ConfigName, boolean>> & { NR_HUGEPAGES?: number; THP?: ThpMode };
 
 /** The model's default pool: two huge pages, the fewest cow.c runs its hugetlb cases with (one to test, one for the COW). */
 export const DEFAULT_NR_HUGEPAGES = 2;
@@ -23,16 +30,16 @@ export const MAX_NR_HUGEPAGES = 64;
 /** What each option does in the model when it is off. */
 export const CONFIG_EFFECT: Readonly<Record<ConfigName, string>> = {
   MEM_SOFT_DIRTY: 'clear_refs(CLEAR_REFS_SOFT_DIRTY) leaves PTEs alone and pagemap bit 55 is always 0 (fs/proc/task_mmu.c: clear_soft_dirty() is empty)',
-  TRANSPARENT_HUGEPAGE: 'no effect on base pages (the model has no THP yet); scenarios may require it',
+  TRANSPARENT_HUGEPAGE: 'no transparent huge pages: MADV_HUGEPAGE fails with EINVAL and every fault maps base pages',
   USERFAULTFD: 'userfaultfd() fails with ENOSYS: scenarios that use it are skipped',
   GUP_TEST: 'no /sys/kernel/debug/gup_test: gup_test_* statements are skipped',
   KSM: 'madvise(MADV_MERGEABLE/MADV_UNMERGEABLE) fails with EINVAL and there is no /sys/kernel/mm/ksm: scenarios that use KSM are skipped',
 };
 
 /** The model's default: every option on. */
-export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, KSM: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES };
+export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, KSM: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES, THP: 'madvise' };
 
-/** Parses `NAME=y|n` (NAME with or without CONFIG_) or `NR_HUGEPAGES=N`; an error text on failure. */
+/** Parses `NAME=y|n` (NAME with or without CONFIG_), `NR_HUGEPAGES=N` or `THP=MODE`; an error text on failure. */
 export function parseConfigSetting(text: string): ConfigSettings | string {
   const huge = /^(?:NR_HUGEPAGES|vm\.nr_hugepages)=(\d+)$/.exec(text);
   if (huge) {
@@ -40,9 +47,14 @@ export function parseConfigSetting(text: string): ConfigSettings | string {
     if (n > MAX_NR_HUGEPAGES) return `NR_HUGEPAGES=${huge[1]}: at most ${MAX_NR_HUGEPAGES} huge pages are modelled`;
     return { NR_HUGEPAGES: n };
   }
+  const thp = /^(?:THP|transparent_hugepage(?:\/enabled)?)=(\w+)$/.exec(text);
+  if (thp) {
+    if (!(THP_MODES as readonly string[]).includes(thp[1])) return `THP=${thp[1]}: expected THP=always, THP=madvise or THP=never`;
+    return { THP: thp[1] as ThpMode };
+  }
   const m = /^(?:CONFIG_)?([A-Z_]+)=([yn])$/.exec(text);
   const names = CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ');
-  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, or NR_HUGEPAGES=N, found '${text}'`;
+  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, or NR_HUGEPAGES=N, or THP=always|madvise|never, found '${text}'`;
   if (!(CONFIG_NAMES as readonly string[]).includes(m[1])) return `unknown kernel option '${m[1]}': expected one of ${names}, or NR_HUGEPAGES=N`;
   return { [m[1] as ConfigName]: m[2] === 'y' };
 }

@@ -196,6 +196,31 @@ test('16: synth has one definition of depth: operations, in the result, the titl
   assert.match(h.out, /depth 3,/);
 });
 
+test('16: with several CPUs synth counts operations, not the kernel steps of operations in progress', () => {
+  const r = cowlab(['synth', '--era', 'v4.8', '--kind', 'memfd', '--cpus', '2', '--procs', '2', '--depth', '4', '--invariant', 'leak', '--ops', 'fork,proc-mem-write,dontneed,pread']);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /found: leak in 4 operations/);
+  assert.match(r.out, /under v4\.8 in 4 operations"/);
+});
+
+test('synth --kind: a kind that cannot take an operation is a usage error; a set-up that cannot run is skipped', () => {
+  let r = cowlab(['synth', '--kind', 'memfd-minor', '--ops', 'write-hi,read']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--kind memfd-minor: write-hi needs written halves/);
+  r = cowlab(['synth', '--kind', 'hugetlb', '--config', 'NR_HUGEPAGES=0', '--depth', '2', '--ops', 'write,fork']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /^skipped: .*no free huge page/m);
+  assert.doesNotMatch(r.out, /exhausted/);
+});
+
+test('--config applies to the default era and to --all-eras, not only to an era named with --era', () => {
+  const uffd = join(ROOT, 'scenarios', 'uffd', 'wp-unpopulated.cow');
+  for (const extra of [[], ['--all-eras']]) {
+    const r = cowlab(['check', uffd, '--config', 'USERFAULTFD=n', ...extra]);
+    assert.match(r.out, /v6\.18: skipped: .*CONFIG_USERFAULTFD is off/, extra.join(' '));
+  }
+});
+
 test('22/6: run --max-steps and the bounds of numeric options', () => {
   let r = cowlab(['run', BASIC, '--max-steps', '3']);
   assert.equal(r.code, 2);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { DEFAULT_SEARCH, search, type SearchOptions } from '../../src/explore/search.js';
-import { scenarioText, synthesize, type SynthOptions } from '../../src/explore/synth.js';
+import { operationCount, scenarioText, synthesize, type SynthOptions } from '../../src/explore/synth.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { runScenario } from '../../src/explore/run.js';
 import type { Policy } from '../../src/policies/policy.js';
@@ -49,6 +49,10 @@ test('--cpus 2: /proc/self/mem writes and MADV_DONTNEED take their kernel steps;
   assert.equal(r.verdict, 'violated');
   const text = scenarioText(era('v4.8'), o, r, 'test');
   assert.match(text, /proc_mem_write\(mem, 0x/);
+  // The steps an operation takes after its first are no operations of their own.
+  const ops = operationCount(r.schedule ?? []);
+  assert.ok(ops <= o.depth && ops < (r.schedule ?? []).length, `${ops} operations in ${r.schedule?.length} moves`);
+  assert.match(text, new RegExp(`in ${ops} operations"`));
   const s = parseScenario(text, 'found.cow', ERA_NAMES);
   const checked = search(s, era('v4.8'), { ...opts, por: true });
   assert.equal(checked.verdict, 'violated', text);
@@ -56,4 +60,10 @@ test('--cpus 2: /proc/self/mem writes and MADV_DONTNEED take their kernel steps;
   const none = synthesize(era('v5.9'), o, opts);
   assert.equal(none.verdict, 'holds');
   assert.equal(none.limit, undefined, 'the space is exhausted');
+});
+
+test('a set-up the era or configuration cannot run is skipped, not a proof of absence', () => {
+  const empty = { ...era('v6.18'), config: { ...era('v6.18').config, NR_HUGEPAGES: 0 } } as Policy;
+  const r = synthesize(empty, { procs: 2, depth: 3, ops: ['write', 'fork', 'read'], kind: 'hugetlb' }, opts);
+  assert.equal(r.verdict, 'skipped', r.note);
 });

@@ -71,7 +71,7 @@ describe('munmap in two steps', () => {
       assert.ok(f && f.kind === 'zap');
       assert.deepEqual(f.batch, [1]);
       assert.equal(f.lock, lock);
-      assert.deepEqual(m.st.kernel.threads[tid(m, 'p.t')].tlb, [{ vpn: 1, pfn: 1, write: true, dirty: true }], 'no flush yet');
+      assert.deepEqual(m.st.kernel.threads[tid(m, 'p.t')].tlb, [{ vpn: 1, pfn: 1, write: true, dirty: true, huge: false }], 'no flush yet');
       // dd2283f2605e (4.20): mmap_write_downgrade() before the zap.
       assert.equal(mmOf(m).mmapWriter, lock === 'write' ? tid(m, 'p') : -1);
       assert.equal(mmOf(m).mmapReaders, lock === 'read' ? 1 : 0);
@@ -213,7 +213,7 @@ thread p.cpu3 {
       } else {
         const e = findEvent([finish], 'tlb_finish_mmu', "another thread's flush is still pending");
         assert.equal(e.cite, '[v4.9]');
-        assert.deepEqual(cpu3.tlb, [{ vpn: 1, pfn: 1, write: true, dirty: true }]);
+        assert.deepEqual(cpu3.tlb, [{ vpn: 1, pfn: 1, write: true, dirty: true, huge: false }]);
       }
       assert.equal(pageAt(m, 1).freed, false, 'the first zap has not freed its batch yet');
       step(m, 'p'); // zap 1's tlb_finish_mmu

@@ -55,6 +55,10 @@ export const v4_9: Policy = {
   // the reuse test (PageAnon && !PageKsm) and copied them, until 52d1e606ee73 (v5.1).
   ksmReuse: cited(false, '', 'do_wp_page(): a PageKsm page is always copied (PageAnon(page) && !PageKsm(page) guards the reuse test)', '2.6.32'),
   ksmBreakUnshare: cited(false, '', 'break_ksm(): handle_mm_fault(FAULT_FLAG_WRITE) until the page is no longer PageKsm', '2.6.32'),
+  // The THP write fault of mm/huge_memory.c (2.6.38) before 3917c80280c9: read from the v5.7
+  // source's do_huge_pmd_wp_page() (reuse_swap_page(), else alloc_hugepage_vma() and copy).
+  thpWp: cited('copy', '', 'do_huge_pmd_wp_page(): reuse iff reuse_swap_page() (page_trans_huge_mapcount() <= 1), else copy the THP into a new one', '2.6.38'),
+  largeFolioReuse: cited(false, '', 'do_wp_page() decides for a page of a PTE-mapped THP by the folio\'s page_count (or mapcount), as for a small page', '2.6.38'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
   // Before 6.5 check_vma_flags() refused FOLL_LONGTERM only on fsdax VMAs (the model has none),
   // so a writable long-term pin of any page-cache page succeeded, and GUP-fast grabbed it.

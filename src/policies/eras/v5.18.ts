@@ -13,5 +13,6 @@ export const v5_18: Policy = {
   // the page_count check; d4c470970d45 ("mm: optimize do_wp_page() for fresh pages in local LRU
   // pagevecs") adds the early page_count > 3 copy and the lru_add_drain().
   wpReuse: cited(pageCountAfterSwapFree, '53a05ad9f21d', 'mm: optimize do_wp_page() for exclusive pages in the swapcache (and d4c470970d45 for the early > 3 check and the LRU drain)', 'v5.18'),
+  thpWp: cited('refcount', '3bff7e3f1f16', 'mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()', 'v5.18'),
   swapin: cited('page_count', 'c145e0b47c77', 'mm: streamline COW logic in do_swap_page()', 'v5.18'),
 };

@@ -19,5 +19,6 @@ export const v5_19: Policy = {
   // ("mm: support GUP-triggered unsharing of anonymous pages"), so gupReadOnCow covers it.
   hugetlbWpReuse: cited(hugetlbMapcount, '6c287605fd56', 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive', 'v5.19'),
   hugetlbForkPinned: cited('anon-exclusive', '6c287605fd56', 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive', 'v5.19'),
+  thpWp: cited('exclusive', '6c287605fd56', 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive', 'v5.19'),
   swapin: cited('exclusive', '1493a1913e34', 'mm/swap: remember PG_anon_exclusive via a swp pte bit', 'v5.19'),
 };

@@ -174,7 +174,8 @@ export class Analysis {
         if ('addr' in st) {
           const len = st.op === 'observe' ? 1 : st.op === 'vmsplice' || (st.op === 'gup' && isPlainGet(st)) ? this.spliceBytes(st.addr, st.len) : this.maxRangeLen(st.addr, 'len' in st ? st.len : undefined);
           longest = Math.max(longest, len + (st.addr.offset % PAGE_SIZE));
-          if (st.op === 'vmsplice') this.pipeBytes += len;
+          // A pipe holds 16 pages (PIPE_DEF_BUFFERS), as in the model: vmsplice() moves what fits.
+          if (st.op === 'vmsplice') this.pipeBytes = Math.min(16 * PAGE_SIZE, this.pipeBytes + len);
         }
         if (st.op === 'pwrite' || st.op === 'pread') longest = Math.max(longest, st.len ?? this.fileLen.get(st.file) ?? PAGE_SIZE);
       }

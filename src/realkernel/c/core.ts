@@ -342,10 +342,23 @@ RT void rt_read(const char *reg, const char *addr, size_t len) {
   rt_reg_data(reg, T.buf, len);
 }
 
+#define RT_THP (2UL << 20)
+
 RT char *rt_mmap(size_t len, int prot, int flags) {
-  void *p = mmap(NULL, len, prot, flags, -1, 0);
+  /* A private anonymous mapping of whole 2 MiB units starts 2 MiB-aligned, as in the model: like
+   * cow.c, map one unit more and trim. */
+  int thp = (flags & MAP_PRIVATE) && len % RT_THP == 0;
+  size_t map = thp ? len + RT_THP : len;
+  char *p = mmap(NULL, map, prot, flags, -1, 0);
   if (p == MAP_FAILED) rt_fail(errno, "mmap()");
-  /* Base pages, as the model and cow.c's "with base page" tests have them. */
+  if (thp) {
+    char *start = (char *)(((uintptr_t)p + RT_THP - 1) & ~(RT_THP - 1));
+    if (start > p) munmap(p, start - p);
+    if (start + len < p + map) munmap(start + len, p + map - (start + len));
+    p = start;
+  }
+  /* Base pages unless the scenario asks for THPs with MADV_HUGEPAGE, which clears this: the
+   * model's transparent_hugepage/enabled is "madvise". */
   madvise(p, len, MADV_NOHUGEPAGE);
   return p;
 }

@@ -13,6 +13,12 @@ RT void rt_pipe(struct rt_pipe *p, size_t capacity) {
 }
 
 RT int rt_vmsplice(struct rt_pipe *p, char *addr, size_t len) {
+  /* As the model: a pipe holds PIPE_DEF_BUFFERS (16) pages, and vmsplice() moves what fits (a
+   * THP's first 64 KiB, as cow.c finds); a full pipe would block. */
+  int avail = 0;
+  if (ioctl(p->fd[0], FIONREAD, &avail) < 0) rt_fail(errno, "ioctl(FIONREAD) on the pipe");
+  size_t room = 16 * PAGE - RT_ROUND(avail);
+  if (len > room) len = room;
   size_t done = 0;
   while (done < len) {
     struct iovec iov = { addr + done, len - done };

@@ -95,7 +95,14 @@ RT void rt_probe_ksm(void) {
   if (!rt_ksm_have[RT_KSM_N - 1]) rt_skip("CONFIG_KSM: /sys/kernel/mm/ksm/run is not readable", NULL);
 }`,
   thp: String.raw`RT void rt_probe_thp(void) {
-  if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
+  char mode[128] = "";
+  int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) rt_skip("CONFIG_TRANSPARENT_HUGEPAGE: /sys/kernel/mm/transparent_hugepage is missing", NULL);
+  ssize_t n = read(fd, mode, sizeof(mode) - 1);
+  close(fd);
+  mode[n > 0 ? n : 0] = 0;
+  /* MADV_HUGEPAGE gets THPs in the "always" and "madvise" modes (cow.c sets the mode itself). */
+  if (strstr(mode, "[never]")) rt_skip("THP: transparent_hugepage/enabled is never", NULL);
 }`,
 } as const;
 

@@ -1,0 +1,338 @@
+// mm/huge_memory.c for private anonymous transparent huge pages (THP) mapped by a PMD:
+// do_huge_pmd_anonymous_page() with the huge zero page, do_huge_pmd_wp_page() per era,
+// huge_pmd_set_accessed(), __split_huge_pmd() (PMD → 512 PTEs of the same folio),
+// copy_huge_pmd() at fork, zap_huge_pmd(), change_huge_pmd() and follow_trans_huge_pmd().
+//
+// A THP is a folio of HPAGE_PMD_NR pages (page.ts: allocThp): its refcount and its PMD mappings
+// (entireMapcount) are the head's; each page keeps its own PTE mapcount, contents and, once
+// PTE-mapped, its own PageAnonExclusive. A PMD lives in mm.pmds and covers HPAGE_PMD_NR PTE slots,
+// which stay null while it does.
+//
+// Known simplifications:
+// - every THP path runs in one step. do_huge_pmd_wp_page() before 3917c80280c9 (v5.8) dropped
+//   the page-table lock around its copy of the whole THP; no modelled scenario races that window;
+// - a page table that maps nothing is treated as gone: the next fault in an eligible range maps
+//   a THP, where the kernel, whose empty page table stays until munmap, would map a small page;
+// - __split_huge_pmd() makes clean PTEs: the dirty bit's carry-over (0ccf7f168e17 and its partial
+//   revert and re-application in the 6.x series) is not modelled;
+// - folios are never split (split_huge_page: deferred split, reclaim, KSM): a partly unmapped THP
+//   stays one folio, as it does until the deferred-split shrinker runs;
+// - swapping a THP out, KSM on THPs, userfaultfd on THP ranges, mremap and MADV_COLLAPSE are not
+//   modelled yet: the calls that would need them end the scenario as unsupported.
+import type { KernelCtx } from './context.js';
+import { insane, trace, unsupported } from './context.js';
+import { allocThp, folioOf, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
+import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
+import { flushTlbRange } from './tlb.js';
+import { isCowMapping } from './vma.js';
+
+/** The first page of the PMD that maps `vpn` (HPAGE_PMD_MASK). */
+export function pmdStart(vpn: number): number {
+  return vpn - (vpn % HPAGE_PMD_NR);
+}
+
+/** The huge PMD mapping `vpn`, if there is one (pmd_trans_huge). */
+export function pmdAt(mm: Mm, vpn: number): Pmd | undefined {
+  if (mm.pmds.length === 0) return undefined;
+  const start = pmdStart(vpn);
+  for (const p of mm.pmds) if (p.vpn === start) return p;
+  return undefined;
+}
+
+/** The page a huge PMD maps at `vpn`: the folio's page there, or the (huge) zero page. */
+export function pmdPage(pmd: Pmd, vpn: number): number {
+  return pmd.pfn === ZERO_PFN ? ZERO_PFN : pmd.pfn + (vpn - pmd.vpn);
+}
+
+/** Does anything map `vpn`, by a PTE or a huge PMD? */
+export function isMapped(mm: Mm, vpn: number): boolean {
+  return !!mm.ptes[vpn] || !!pmdAt(mm, vpn);
+}
+
+/** The page mapped at `vpn` (by a PTE or a huge PMD), or -1. */
+export function mappedPfn(mm: Mm, vpn: number): number {
+  const pmd = pmdAt(mm, vpn);
+  if (pmd) return pmdPage(pmd, vpn);
+  const pte = mm.ptes[vpn];
+  return pte ? pte.pfn : -1;
+}
+
+function setPmd(mm: Mm, pmd: Pmd): void {
+  mm.pmds = [...mm.pmds.filter((p) => p.vpn !== pmd.vpn), pmd].sort((a, b) => a.vpn - b.vpn);
+}
+
+function clearPmd(mm: Mm, start: number): void {
+  mm.pmds = mm.pmds.filter((p) => p.vpn !== start);
+}
+
+/**
+ * thp_vma_allowable_order() with transhuge_vma_suitable(): may a fault at `vpn` map a THP? A
+ * private anonymous VMA that covers the whole aligned PMD range, under the THP mode
+ * (transparent_hugepage/enabled: 'always', or 'madvise' with MADV_HUGEPAGE), without
+ * MADV_NOHUGEPAGE. VMAs registered with userfaultfd are left to base pages in the model.
+ */
+export function thpSuitable(k: KernelCtx, vma: Vma, vpn: number): boolean {
+  const cfg = k.policy.config;
+  if (!cfg.TRANSPARENT_HUGEPAGE || cfg.THP === 'never') return false;
+  if (vma.shared || vma.shmem >= 0 || vma.hugetlb || vma.nohugepage || vma.uffdCtx >= 0) return false;
+  if (cfg.THP === 'madvise' && !vma.hugepage) return false;
+  const start = pmdStart(vpn);
+  return start >= vma.start && start + HPAGE_PMD_NR <= vma.start + vma.pages;
+}
+
+/** pmd_none(): no huge PMD and no page-table entry of any kind in the PMD range of `vpn`. */
+export function pmdNone(mm: Mm, vpn: number): boolean {
+  const start = pmdStart(vpn);
+  if (pmdAt(mm, start)) return false;
+  for (let v = start; v < start + HPAGE_PMD_NR; v++) if (mm.ptes[v] || swapPteAt(mm, v) || hasMarker(mm, v)) return false;
+  return true;
+}
+
+/**
+ * do_huge_pmd_anonymous_page(): a read fault maps the huge zero page read-only
+ * (transparent_hugepage/use_zero_page, on by default); a write fault allocates a zeroed THP,
+ * mapped by a writable, dirty PMD (folio_add_new_anon_rmap(): exclusive in eras that track it).
+ */
+export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
+  const start = pmdStart(vpn);
+  if (!write) {
+    setPmd(mm, { vpn: start, pfn: ZERO_PFN, write: false, dirty: false, softDirty: false, uffdWp: false, protnone: false });
+    trace(k, 'do_huge_pmd_anonymous_page', `read fault: map the huge zero page read-only at pages ${start}–${start + HPAGE_PMD_NR - 1}`);
+    return;
+  }
+  const head = allocThp(k);
+  const folio = pageOf(k, head);
+  folio.entireMapcount = 1;
+  folio.anonExclusive = k.policy.anonExclusive.value;
+  setPmd(mm, { vpn: start, pfn: head, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false });
+  trace(k, 'do_huge_pmd_anonymous_page', `write fault: new THP pfn ${head}–${head + HPAGE_PMD_NR - 1} mapped by a ${vma.write ? 'writable' : 'read-only, dirty'} PMD${folio.anonExclusive ? ', PageAnonExclusive' : ''}`);
+}
+
+/**
+ * The mapcount reuse_swap_page() saw for a page of a THP until 5.17: page_trans_huge_mapcount(),
+ * the largest PTE mapcount of any page of the folio plus its PMD mappings (the folio is never
+ * in the swap cache in the model).
+ */
+export function thpReuseMapcount(k: KernelCtx, pfn: number): number {
+  const head = folioOf(k, pfn).compound;
+  let max = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) max = Math.max(max, k.s.pages[head + i].mapcount);
+  return max + k.s.pages[head].entireMapcount;
+}
+
+/** folio_large_mapcount(): every PTE and PMD mapping of the folio. */
+export function folioLargeMapcount(k: KernelCtx, pfn: number): number {
+  const head = folioOf(k, pfn).compound;
+  let n = k.s.pages[head].entireMapcount;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) n += k.s.pages[head + i].mapcount;
+  return n;
+}
+
+/** folio_maybe_mapped_shared(): do page tables of more than one process map the folio? */
+export function folioMappedShared(k: KernelCtx, pfn: number): boolean {
+  const head = folioOf(k, pfn).compound;
+  let mms = 0;
+  for (const p of k.s.procs) {
+    if (!p.alive) continue;
+    const mm = p.mm;
+    const maps = mm.pmds.some((d) => d.pfn === head) || mm.ptes.some((e) => !!e && e.pfn >= head && e.pfn < head + HPAGE_PMD_NR);
+    if (maps && ++mms > 1) return true;
+  }
+  return false;
+}
+
+/**
+ * do_huge_pmd_wp_page(): a write (or unshare) fault on a read-only huge PMD in process `pid`.
+ * 'done' when the PMD was reused (or copied, before v5.8); 'fallback' when the PMD was split
+ * and the fault goes on as a PTE fault (VM_FAULT_FALLBACK).
+ */
+export function doHugePmdWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boolean): 'done' | 'fallback' {
+  const mm = k.s.procs[pid].mm;
+  const pmd = pmdAt(mm, vpn);
+  if (!pmd) throw insane(`no huge PMD at page ${vpn}`);
+  const knob = k.policy.thpWp;
+  if (knob.value === 'copy') return wpHugePmdCopy(k, pid, vma, pmd);
+  if (pmd.pfn === ZERO_PFN) {
+    trace(k, 'do_huge_pmd_wp_page', 'huge zero page -> __split_huge_pmd, fallback to PTEs', knob);
+    splitHugePmd(k, pid, vma, pmd.vpn);
+    return 'fallback';
+  }
+  const head = pageOf(k, pmd.pfn);
+  let reuse: boolean;
+  let why: string;
+  if (knob.value === 'mapcount') {
+    // reuse_swap_page(page, NULL) on the head.
+    const count = thpReuseMapcount(k, pmd.pfn);
+    reuse = count <= 1;
+    why = `page_trans_huge_mapcount ${count} ${reuse ? '<=' : '>'} 1`;
+  } else if (knob.value === 'exclusive' && head.anonExclusive) {
+    reuse = true;
+    why = 'PageAnonExclusive';
+  } else {
+    // page_count(page) > 1 + PageSwapCache(page) * thp_nr_pages(page): fallback; == 1: reuse.
+    reuse = head.refcount === 1;
+    why = `${knob.value === 'exclusive' ? '!PageAnonExclusive, ' : ''}page_count ${head.refcount} ${reuse ? '== 1' : '> 1'}`;
+    // page_move_anon_rmap(): the reused folio is this VMA's alone.
+    if (reuse && k.policy.anonExclusive.value) head.anonExclusive = true;
+  }
+  if (!reuse) {
+    trace(k, 'do_huge_pmd_wp_page', `${why} -> __split_huge_pmd, fallback to PTEs`, knob);
+    splitHugePmd(k, pid, vma, pmd.vpn);
+    return 'fallback';
+  }
+  if (unshare) {
+    trace(k, 'do_huge_pmd_wp_page', `${why}: unshare, PMD stays read-only`, knob);
+    return 'done';
+  }
+  pmd.write = vma.write;
+  pmd.dirty = true;
+  pmd.softDirty = true;
+  trace(k, 'do_huge_pmd_wp_page', `${why} -> reuse: PMD ${vma.write ? 'writable' : 'dirty (VM_WRITE clear)'}`, knob);
+  return 'done';
+}
+
+/**
+ * do_huge_pmd_wp_page() before 3917c80280c9 (v5.8): reuse_swap_page() decides; otherwise (and for
+ * the huge zero page) a new THP is allocated, the old one copied into it (or zeroed), and mapped
+ * by a writable, dirty PMD after pmdp_huge_clear_flush_notify().
+ */
+function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
+  const mm = k.s.procs[pid].mm;
+  const knob = k.policy.thpWp;
+  const old = pmd.pfn;
+  if (old !== ZERO_PFN) {
+    const count = thpReuseMapcount(k, old);
+    if (count <= 1) {
+      pmd.write = vma.write;
+      pmd.dirty = true;
+      pmd.softDirty = true;
+      trace(k, 'do_huge_pmd_wp_page', `reuse_swap_page: page_trans_huge_mapcount ${count} <= 1 -> reuse the THP`, knob);
+      return 'done';
+    }
+  }
+  const head = allocThp(k);
+  for (let i = 0; i < HPAGE_PMD_NR && old !== ZERO_PFN; i++) pageOf(k, head + i).data = pageOf(k, old + i).data;
+  flushTlbRange(k, pid, pmd.vpn, HPAGE_PMD_NR, 'pmdp_huge_clear_flush_notify');
+  const folio = pageOf(k, head);
+  folio.entireMapcount = 1;
+  folio.anonExclusive = k.policy.anonExclusive.value;
+  setPmd(mm, { vpn: pmd.vpn, pfn: head, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false });
+  let tail = '';
+  if (old !== ZERO_PFN) {
+    const o = pageOf(k, old);
+    o.entireMapcount--;
+    putPage(k, old);
+    tail = k.s.pages[old].freed ? `; old THP pfn ${old} freed` : `; old THP pfn ${old} now page_count ${o.refcount}`;
+  }
+  trace(k, 'do_huge_pmd_wp_page', `${old === ZERO_PFN ? 'huge zero page' : 'shared THP'}: copied into new THP pfn ${head}, PMD writable${tail}`, knob);
+  return 'done';
+}
+
+/**
+ * huge_pmd_set_accessed(): an access the PMD already allows (a fault on a TLB miss, or a write
+ * through a writable PMD that is not dirty yet).
+ */
+export function hugePmdSetAccessed(pmd: Pmd, write: boolean): void {
+  if (write) pmd.dirty = true;
+}
+
+/**
+ * __split_huge_pmd() → __split_huge_pmd_locked(): the huge PMD becomes a page table of
+ * HPAGE_PMD_NR PTEs mapping the folio's pages with the PMD's protection (pmdp_invalidate()
+ * flushes the huge TLB entry first). Each PTE holds a reference of its own
+ * (page_ref_add(page, HPAGE_PMD_NR - 1)) and a mapcount of its page; the PMD's mapping goes; a
+ * PageAnonExclusive folio makes every page exclusive (6c287605fd56, v5.19). The huge zero page
+ * becomes PTEs of the zero page (__split_huge_zero_page_pmd()).
+ */
+export function splitHugePmd(k: KernelCtx, pid: number, vma: Vma, vpn: number): void {
+  const mm = k.s.procs[pid].mm;
+  const pmd = pmdAt(mm, vpn);
+  if (!pmd) return;
+  flushTlbRange(k, pid, pmd.vpn, HPAGE_PMD_NR, 'pmdp_invalidate');
+  clearPmd(mm, pmd.vpn);
+  if (pmd.pfn === ZERO_PFN) {
+    for (let i = 0; i < HPAGE_PMD_NR; i++) mm.ptes[pmd.vpn + i] = { pfn: ZERO_PFN, write: false, dirty: false, softDirty: pmd.softDirty, uffdWp: pmd.uffdWp, protnone: false };
+    trace(k, '__split_huge_pmd', `huge zero page at pages ${pmd.vpn}–${pmd.vpn + HPAGE_PMD_NR - 1}: ${HPAGE_PMD_NR} PTEs of the zero page`);
+    return;
+  }
+  const head = pageOf(k, pmd.pfn);
+  const exclusive = head.anonExclusive;
+  head.refcount += HPAGE_PMD_NR - 1;
+  head.entireMapcount--;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const page = pageOf(k, pmd.pfn + i);
+    page.mapcount++;
+    page.anonExclusive = exclusive;
+    mm.ptes[pmd.vpn + i] = { pfn: pmd.pfn + i, write: pmd.write && vma.write, dirty: false, softDirty: pmd.softDirty, uffdWp: pmd.uffdWp, protnone: pmd.protnone };
+  }
+  trace(k, '__split_huge_pmd', `THP pfn ${pmd.pfn} at pages ${pmd.vpn}–${pmd.vpn + HPAGE_PMD_NR - 1} now PTE-mapped${pmd.write ? ' writable' : ' read-only'} (page_count ${head.refcount}${exclusive ? ', every page PageAnonExclusive' : ''})`);
+}
+
+/** Split the huge PMDs that [start, start+pages) cuts, not covers (vma_adjust_trans_huge, and the partial-range paths). */
+export function splitHugePmdsCut(k: KernelCtx, pid: number, start: number, pages: number): void {
+  const mm = k.s.procs[pid].mm;
+  const end = start + pages;
+  for (const pmd of [...mm.pmds]) {
+    const pEnd = pmd.vpn + HPAGE_PMD_NR;
+    if (pEnd <= start || pmd.vpn >= end) continue;
+    if (pmd.vpn >= start && pEnd <= end) continue;
+    const vma = mm.vmas.find((v) => pmd.vpn >= v.start && pmd.vpn < v.start + v.pages);
+    if (!vma) throw insane(`huge PMD at page ${pmd.vpn} outside any VMA`);
+    splitHugePmd(k, pid, vma, pmd.vpn);
+  }
+}
+
+/**
+ * copy_huge_pmd() at fork, for the huge PMD at `start` of the parent's VMA `src`: share the THP
+ * with the child (get_page, one more PMD mapping, both PMDs write-protected), or, when it may be
+ * pinned, split the parent's PMD and let copy_pte_range() handle its pages (-EAGAIN): from
+ * d042035eaf5f (v5.9) when page_needs_cow_for_dma(), from 6c287605fd56 (v5.19) when
+ * page_try_dup_anon_rmap() refuses an exclusive folio that may be pinned. The huge zero page is
+ * shared as such. Returns false when the PMD was split.
+ */
+export function copyHugePmd(k: KernelCtx, parentPid: number, childMm: Mm, src: Vma, dst: Vma, start: number): boolean {
+  const mm = k.s.procs[parentPid].mm;
+  const pmd = pmdAt(mm, start);
+  if (!pmd) return true;
+  if (pmd.pfn !== ZERO_PFN) {
+    const head = pageOf(k, pmd.pfn);
+    const knob = k.policy.forkPinned;
+    const maybePinned = pageMaybeDmaPinned(head);
+    const split =
+      knob.value === 'copy-maybe-pinned' ? isCowMapping(src) && mm.hasPinned && maybePinned : knob.value === 'anon-exclusive' ? head.anonExclusive && mm.hasPinned && maybePinned : false;
+    if (split) {
+      trace(k, 'copy_huge_pmd', `THP pfn ${pmd.pfn} may be pinned (page_count ${head.refcount}) -> __split_huge_pmd, the pages are copied one by one`, knob);
+      splitHugePmd(k, parentPid, src, start);
+      return false;
+    }
+    getPage(k, pmd.pfn);
+    head.entireMapcount++;
+    if (knob.value === 'anon-exclusive') head.anonExclusive = false;
+  }
+  if (isCowMapping(src)) pmd.write = false; // pmdp_set_wrprotect(src_mm, ...)
+  setPmd(childMm, { ...pmd, write: false, uffdWp: dst.uffdWp && pmd.uffdWp });
+  return true;
+}
+
+/**
+ * zap_huge_pmd() for a huge PMD wholly inside the range being zapped: the PMD is cleared and its
+ * mapping removed under the lock; the folio waits in the mmu_gather for the TLB flush
+ * (tlb_remove_page_size). Returns the folio's head to batch, or -1 for the huge zero page.
+ */
+export function zapHugePmd(k: KernelCtx, mm: Mm, start: number): number {
+  const pmd = pmdAt(mm, start);
+  if (!pmd) return -1;
+  clearPmd(mm, start);
+  if (pmd.pfn === ZERO_PFN) return -1;
+  const head = pageOf(k, pmd.pfn);
+  if (head.entireMapcount <= 0) throw insane(`entire mapcount underflow on THP pfn ${pmd.pfn}`);
+  head.entireMapcount--;
+  return pmd.pfn;
+}
+
+/** The calls the model has no THP path for end as unsupported when they meet a huge PMD. */
+export function noHugePmdIn(k: KernelCtx, mm: Mm, start: number, pages: number, what: string): void {
+  for (const pmd of mm.pmds) {
+    if (pmd.vpn < start + pages && pmd.vpn + HPAGE_PMD_NR > start) throw unsupported(`${what} on a transparent huge page is not modelled`);
+  }
+}
