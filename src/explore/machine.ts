@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
@@ -20,6 +20,7 @@ import { doFork, dupMmapFinish, dupMmapStart, dupMmapStep, vmaLockedByFork } fro
 import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
+import { ioUringFileBackedCheck } from '../kernel/gup_longterm.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
@@ -732,6 +733,11 @@ export class Machine {
     return v;
   }
 
+  /** A reference set whose pinning call failed (`H, R = ...` with R an errno): H was never set. */
+  private failedPin(pid: number, name: string): boolean {
+    return this.st.vars[pid][name] === undefined;
+  }
+
   private refId(pid: number, name: string): number {
     const v = this.varOf(pid, name);
     if (v.kind !== 'ref') throw insane(`'${name}' is not a reference`);
@@ -820,8 +826,9 @@ export class Machine {
         return true;
       }
       case 'file_create': {
-        const pages = s.len / PAGE_SIZE;
-        const id = fileCreate(k, pid, s.kind, pages);
+        // A MFD_HUGETLB memfd is one huge page, as a MAP_HUGETLB mapping is.
+        const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
+        const id = fileCreate(k, pid, s.hugetlb ? 'hugetlbfs' : s.kind, pages);
         promise.createObject(id, pages);
         vars[s.dst] = { kind: 'file', id, pages };
         return true;
@@ -1076,6 +1083,14 @@ export class Machine {
           if (this.dynamic && !this.stepOps) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
         }
+        if (s.via === 'io_uring') {
+          const vmas = ranges.map((rg) => findVma(mm, rg.vpn)).filter((v): v is Vma => !!v);
+          const fail = ioUringFileBackedCheck(k, vmas);
+          if (fail) {
+            releaseRef(k, id); // "if we did partial map, or found file backed vmas, release any pages we did get"
+            throw errno(fail, 'io_uring registers no file-backed buffer');
+          }
+        }
         // The promise follows the interface asked for, not what the era implements it with. A
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
         // semantics to observe successive changes through the process page tables" (84209e87c696).
@@ -1089,9 +1104,12 @@ export class Machine {
         return true;
       }
       case 'unpin':
+        // A pin whose call failed (H, R = ...) holds nothing: releasing it does nothing.
+        if (this.failedPin(pid, s.handle)) return true;
         releaseRef(k, this.refId(pid, s.handle));
         return true;
       case 'device_read': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
@@ -1102,6 +1120,7 @@ export class Machine {
         return true;
       }
       case 'device_write': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         const dma = this.st.kernel.threads.find((t) => t.prog === DMA_PROG && t.pc === id);

@@ -8,6 +8,7 @@ import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { findVma, isCowMapping } from './vma.js';
+import { checkWritableFileMapping, gupFastFolioAllowed } from './gup_longterm.js';
 
 export interface GupRequest {
   /** FOLL_PIN requested (pin_user_pages*); the era may not have it. */
@@ -166,8 +167,18 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: readonly GupRange
     if (cow && !findVma(mm, range.vpn)?.write) f.follCow = true;
     return -1;
   }
-  if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
-  const next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  let next: ReturnType<typeof followPage>;
+  try {
+    if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
+    next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  } catch (e) {
+    // __get_user_pages() returns the error, dropping what it grabbed.
+    if (e instanceof KernelFault && e.kind === 'errno') {
+      abandonGup(k, pid, f);
+      th.frame = null;
+    }
+    throw e;
+  }
   if (typeof next === 'string') {
     f.fault = next;
     return -1;
@@ -193,6 +204,7 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   // check_vma_flags()
   if (req.write && !vma.write && (!req.force || !isCowMapping(vma))) throw errno('EFAULT', 'write GUP on a read-only mapping');
   if (!req.write && !vma.read && !req.force) throw errno('EFAULT', 'read GUP on a PROT_NONE mapping');
+  if (req.write) checkWritableFileMapping(k, vma, req, pin, name);
   let write = req.write;
   if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
     write = true;
@@ -269,6 +281,7 @@ export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequ
   const write = req.write || (k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma));
   if (write && !pte.write) return null;
   if (gupMustUnshare(k, vma, pte, effectivePin(k, req), write, req.longterm)) return null;
+  if (!gupFastFolioAllowed(k, pte.pfn, req, effectivePin(k, req))) return null;
   return { ...pte };
 }
 

@@ -38,6 +38,9 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   thpFollCow: 'THP FOLL_COW',
   touchPmdWriteOnly: 'touch_pmd dirty',
   largeFolioReuse: 'PTE-mapped THP reuse',
+  gupLongtermFileWrite: 'longterm W file pin',
+  gupFastLongtermFile: 'GUP-fast file pin',
+  ioUringFileBuffers: 'io_uring file bufs',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

@@ -66,6 +66,12 @@ export interface GupOptions {
   write?: boolean;
   force?: boolean;
   longterm?: boolean;
+  /** The register that receives the call's result (`H, R = ...`): 0 or the errno it failed with. */
+  result?: string;
+}
+
+function resultOpt(result: string | undefined): { ret?: string } {
+  return result === undefined ? {} : { ret: result };
 }
 
 function addrOf(a: AddrArg): Addr {
@@ -96,7 +102,8 @@ export class ThreadBuilder {
     return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file, ...(opts.hugetlb ? { hugetlb: true } : {}) });
   }
   /** `dst = memfd_create(len)` or `dst = tmpfile(len)`: a zero-filled file of `len` bytes. */
-  file(dst: string, kind: 'memfd' | 'tmpfile', len: number): this {
+  file(dst: string, kind: 'memfd' | 'tmpfile' | 'memfd_hugetlb', len: number): this {
+    if (kind === 'memfd_hugetlb') return this.add({ fn: 'memfd_create', dst, len, hugetlb: true });
     return this.add({ fn: kind === 'memfd' ? 'memfd_create' : 'tmpfile', dst, len });
   }
   /** `pwrite(file, byte[, len])`: a write into the file through the page cache. */
@@ -164,6 +171,7 @@ export class ThreadBuilder {
       write: flags.write ?? false,
       force: flags.force ?? false,
       longterm: flags.longterm ?? false,
+      ...resultOpt(flags.result),
     });
   }
   getUserPages(dst: string, addr: AddrArg, flags: GupOptions = {}, len?: number): this {
@@ -190,8 +198,8 @@ export class ThreadBuilder {
   deviceWrite(handle: string, byte: number): this {
     return this.add({ fn: 'device_write', handle, byte });
   }
-  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number): this {
-    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len) });
+  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number, result?: string): this {
+    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len), ...resultOpt(result) });
   }
   ioUringWriteFixed(dst: string, ring: string): this {
     return this.add({ fn: 'io_uring_write_fixed', dst, handle: ring });
@@ -202,7 +210,7 @@ export class ThreadBuilder {
   ioUringUnregisterBuffers(ring: string): this {
     return this.add({ fn: 'io_uring_unregister_buffers', handle: ring });
   }
-  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean } = {}, len?: number): this {
+  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean; result?: string } = {}, len?: number): this {
     return this.add({
       fn: 'gup_test_pin_longterm',
       dst,
@@ -210,6 +218,7 @@ export class ThreadBuilder {
       ...opt(len),
       write: flags.write ?? false,
       fast: flags.fast ?? false,
+      ...resultOpt(flags.result),
     });
   }
   gupTestRead(dst: string, handle: string): this {
@@ -336,7 +345,10 @@ function fmtFlags(names: [boolean, string][]): string {
 /** The canonical text of one statement. */
 export function formatCall(c: CallSpec): string {
   const body = formatCallBody(c);
-  return 'ret' in c && c.ret !== undefined ? `${c.ret} = ${body}` : body;
+  if (!('ret' in c) || c.ret === undefined) return body;
+  // A pinning call names its reference set and then its result: `H, R = pin_user_pages(...)`.
+  if ('dst' in c && c.dst !== undefined) return body.replace(`${c.dst} = `, `${c.dst}, ${c.ret} = `);
+  return `${c.ret} = ${body}`;
 }
 
 function formatCallBody(c: CallSpec): string {
@@ -348,6 +360,7 @@ function formatCallBody(c: CallSpec): string {
         : `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     case 'memfd_create':
     case 'tmpfile':
+      if (c.fn === 'memfd_create' && c.hugetlb) return `${c.dst} = memfd_create(HUGE, MFD_HUGETLB)`;
       return `${c.dst} = ${c.fn}(${fmtInt(c.len)})`;
     case 'pwrite':
       return `pwrite(${c.file}, ${c.byte}${fmtLen(c.len)})`;

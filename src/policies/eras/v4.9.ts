@@ -64,4 +64,11 @@ export const v4_9: Policy = {
   touchPmdWriteOnly: cited(false, '', 'touch_pmd() marks the PMD dirty on every FOLL_TOUCH lookup, reads included (until a8f97366452e)', '2.6.38'),
   largeFolioReuse: cited(false, '', 'do_wp_page() decides for a page of a PTE-mapped THP by the folio\'s page_count (or mapcount), as for a small page', '2.6.38'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
+  // Before 6.5 check_vma_flags() refused FOLL_LONGTERM only on fsdax VMAs (the model has none),
+  // so a writable long-term pin of any page-cache page succeeded, and GUP-fast grabbed it.
+  gupLongtermFileWrite: cited(false, '', 'check_vma_flags(): no FOLL_LONGTERM rule for file mappings but fsdax (until 8ac268436e6d, v6.5)', '2.6'),
+  gupFastLongtermFile: cited(false, '', 'GUP-fast pins any folio the PTE allows (until a6e79df92e4a, v6.5)', '2.6'),
+  // io_uring (5.1) is younger than the eras before v4.20, which the model gives its rule anyway:
+  // the scenarios pin through it as a way of taking FOLL_WRITE|FOLL_LONGTERM references.
+  ioUringFileBuffers: cited('no-file', '', 'io_sqe_buffer_register(): "don\'t support file backed memory": EOPNOTSUPP for a VMA with a vm_file unless is_file_hugepages()', '5.1'),
 };
