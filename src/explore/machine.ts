@@ -9,6 +9,7 @@ import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type Tr
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
+import { doMremap } from '../kernel/mremap.js';
 import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
 import { findVma } from '../kernel/vma.js';
 import { isMapped, mappedPfn } from '../kernel/huge_memory.js';
@@ -256,6 +257,7 @@ export class Machine {
     switch (s.op) {
       case 'mmap':
       case 'munmap':
+      case 'mremap':
       case 'mprotect':
       case 'fork':
       case 'exit':
@@ -864,6 +866,15 @@ export class Machine {
       case 'munmap': {
         const r = this.pagesOf(pid, s.addr, s.len);
         return this.zapSteps(k, ti, pid, 'munmap', r.start, r.pages);
+      }
+      case 'mremap': {
+        // In one step, under mmap_write_lock: the target goes, the range moves (mm/mremap.c).
+        const r = this.pagesOf(pid, s.addr, s.len);
+        const to = this.pagesOf(pid, s.to, s.len).start;
+        doMremap(k, pid, r.start, r.pages, to);
+        promise.munmap(pid, to, r.pages);
+        promise.move(pid, r.start, r.pages, to);
+        return true;
       }
       case 'mprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);

@@ -144,6 +144,8 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return [`rt_pread(${cString(st.dst)}, &${a.field(proc, st.file)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];
     case 'munmap':
       return [`rt_result(${ret(st.ret)}, rt_err(munmap(${range(st.addr, st.len)})), ${text});`];
+    case 'mremap':
+      return [`rt_result(${ret(st.ret)}, rt_err(mremap(${a.ptr(proc, st.addr)}, ${st.len}, ${st.len}, MREMAP_MAYMOVE | MREMAP_FIXED, ${a.ptr(proc, st.to)}) == MAP_FAILED ? -1 : 0), ${text});`];
     case 'mprotect':
       return [`rt_result(${ret(st.ret)}, rt_err(mprotect(${range(st.addr, st.len)}, ${PROT(st.prot)})), ${text});`];
     case 'madvise':

@@ -71,6 +71,8 @@ export type Stmt = (
   /** R = pread(F[, LEN]): read the file's first LEN bytes (all by default) from the page cache. */
   | { op: 'pread'; dst: string; file: string; len?: number }
   | { op: 'munmap'; addr: Addr; len?: number; ret?: string }
+  /** mremap(addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to): the range moves to `to` (whatever was mapped there is unmapped). */
+  | { op: 'mremap'; addr: Addr; len: number; to: Addr; ret?: string }
   | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { op: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   /** memset(addr, byte, len?): a write of a fresh token into every cell of the range. */

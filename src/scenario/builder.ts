@@ -117,6 +117,10 @@ export class ThreadBuilder {
   numaHinting(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'numa_hinting', addr: addrOf(addr), ...opt(len) });
   }
+  /** `mremap(addr, len, to)`: MREMAP_MAYMOVE | MREMAP_FIXED of [addr, addr+len) to `to`. */
+  mremap(addr: AddrArg, len: number, to: AddrArg): this {
+    return this.add({ fn: 'mremap', addr: addrOf(addr), len, to: addrOf(to) });
+  }
   munmap(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'munmap', addr: addrOf(addr), ...opt(len) });
   }
@@ -368,6 +372,8 @@ function formatCallBody(c: CallSpec): string {
       return `${c.dst} = pread(${c.file}${fmtLen(c.len)})`;
     case 'munmap':
       return `munmap(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
+    case 'mremap':
+      return `mremap(${fmtAddr(c.addr)}, ${c.len}, ${fmtAddr(c.to)})`;
     case 'numa_hinting':
       return `numa_hinting(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'mprotect':

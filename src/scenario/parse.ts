@@ -52,6 +52,7 @@ export type Call = (
   | { fn: 'pwrite'; file: string; byte: number; len?: number }
   | { fn: 'pread'; dst: string; file: string; len?: number }
   | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number; ret?: string }
+  | { fn: 'mremap'; addr: Addr; len: number; to: Addr; ret?: string }
   | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   | { fn: 'memset'; addr: Addr; byte: number; len?: number }
@@ -122,6 +123,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   pwrite: 'pwrite(F, BYTE[, LEN])',
   pread: 'R = pread(F[, LEN])',
   munmap: 'munmap(ADDR[, LEN])',
+  mremap: 'mremap(ADDR, LEN, NEWADDR)',
   numa_hinting: 'numa_hinting(ADDR[, LEN])',
   mprotect: 'mprotect(ADDR[, LEN], PROT)',
   madvise: 'madvise(ADDR[, LEN], ADVICE)',
@@ -192,7 +194,7 @@ export const PIN_RESULT: ReadonlySet<CallFn> = new Set<CallFn>([
 
 /** System calls whose result may be assigned (`R = madvise(...)`): 0 or an errno name. */
 const RESULT_OPTIONAL: ReadonlySet<CallFn> = new Set<CallFn>([
-  'munmap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'uffdio_continue', 'clear_refs',
+  'munmap', 'mremap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'uffdio_continue', 'clear_refs',
   'proc_mem_write', 'waitpid',
 ]);
 
@@ -962,6 +964,9 @@ class Parser {
       case 'pread':
         arity(1, 2);
         return { ...base, fn, dst, file: this.name(args[0], 'a file variable'), ...len(1) };
+      case 'mremap':
+        arity(3, 3);
+        return { ...base, fn, addr: this.addr(args[0]), len: this.evalInt(args[1]), to: this.addr(args[2]), ...ret };
       case 'munmap':
       case 'numa_hinting':
         arity(1, 2);
@@ -1318,6 +1323,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [withLen({ op: 'pread' as const, dst: c.dst, file: c.file, ...at }, c.len)];
       case 'munmap':
         return [withRet(withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len), c.ret)];
+      case 'mremap':
+        return [withRet({ op: 'mremap' as const, addr: { ...c.addr }, len: c.len, to: { ...c.to }, ...at }, c.ret)];
       case 'numa_hinting':
         return [withLen({ op: 'numa_hinting' as const, addr: { ...c.addr }, ...at }, c.len)];
       case 'mprotect':

@@ -178,6 +178,8 @@ export function stmtUses(s: Stmt): VarUse[] {
       return [];
     case 'observe':
       return [mappingUse(s.addr, 1)];
+    case 'mremap':
+      return [mappingUse(s.addr, s.len), mappingUse(s.to, s.len)];
     case 'munmap':
     case 'numa_hinting':
     case 'mprotect':
@@ -696,6 +698,11 @@ function checkNumbers(st: Stmt): void {
       return;
     case 'pread':
       checkLen(st, st.len, false);
+      return;
+    case 'mremap':
+      checkAddr(st, st.addr, true);
+      checkAddr(st, st.to, true);
+      checkLen(st, st.len, true);
       return;
     case 'munmap':
     case 'numa_hinting':

@@ -188,6 +188,26 @@ export class PromiseModel {
   }
 
   /**
+   * mremap() of [from, from+pages) to `to`: the memory moves, contents and all; references that
+   * aliased it alias it at its new address.
+   */
+  move(pid: number, from: number, pages: number, to: number): void {
+    this.settle(pid, from, pages);
+    const p = this.st.procs[pid];
+    const moved = Array.from({ length: pages }, (_, i) => p.mem[from + i] ?? null);
+    for (let i = 0; i < pages; i++) if (from + i < p.mem.length) p.mem[from + i] = null;
+    while (p.mem.length < to + pages) p.mem.push(null);
+    for (let i = 0; i < pages; i++) p.mem[to + i] = moved[i];
+    for (const r of this.st.refs) {
+      if (!r) continue;
+      for (const rp of r.pages) {
+        const loc = rp.loc;
+        if (loc.kind === 'private' && loc.pid === pid && loc.vpn >= from && loc.vpn < from + pages) rp.loc = { ...loc, vpn: to + (loc.vpn - from) };
+      }
+    }
+  }
+
+  /**
    * MADV_DONTNEED: private anonymous memory reads back as zeroes, a private file mapping shows the
    * file again; shared memory keeps its contents.
    */
