@@ -36,7 +36,7 @@ import { CONFIG_HELP } from './common.js';
 import { DEFAULT_MAX_STEPS, runScenario } from '../explore/run.js';
 import { checkedVerdict, DEFAULT_SEARCH } from '../explore/search.js';
 import { allAsExpected, matrixRows, renderMatrix, type MatrixEntry } from '../report/matrix.js';
-import { cowTestName, renderCowGrid } from '../report/cowgrid.js';
+import { cowTestOf, renderCowGrid } from '../report/cowgrid.js';
 import { BOUNDS, boundText, didYouMean, numberOption, parseCommand } from './options.js';
 import { renderTrace } from '../report/trace.js';
 import { renderEras, erasJson } from '../report/eras.js';
@@ -141,7 +141,7 @@ async function cmdMatrix(argv: string[]): Promise<number> {
   const files = findScenarioFiles(positionals.length ? positionals : [BUNDLED]);
   if (files.length === 0) throw new UsageError(`no ${SCENARIO_EXT} files under ${positionals.join(', ') || BUNDLED}`);
   const loaded = loadOrFail(files, values.json);
-  const scenarios = grid ? loaded.filter((s) => cowTestName(s.name) !== null) : loaded;
+  const scenarios = grid ? loaded.filter((s) => cowTestOf(s) !== null) : loaded;
   if (grid && scenarios.length === 0) throw new UsageError(`no scenario under ${positionals.join(', ') || BUNDLED} is named as a cow.c test ("<case> ... with <kind>")`);
   const entries: MatrixEntry[] = [];
   // One time limit for the whole matrix: each cell's search gets what is left of it; cells

@@ -45,7 +45,8 @@ exists within the bound.
                      ${SYNTH_OPS.join(', ')}
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
   --kind K           the memory p0 maps: base (a base page, the default), hugetlb (a 2 MiB
-                     MAP_HUGETLB page; madvise and clear_refs operations are left out), memfd
+                     MAP_HUGETLB page; madvise and clear_refs operations are left out), thp
+                     (a 2 MiB MADV_HUGEPAGE range, written: a THP mapped by a PMD), memfd
                      or tmpfile (a file fd p0 wrote, mapped MAP_PRIVATE and PROT_READ; pread
                      reads the file), memfd-minor (an empty memfd so mapped and registered for
                      userfaultfd minor faults; uffdio-continue maps its page-cache page),

@@ -39,7 +39,7 @@ const REG = { data: 0, number: 1, signal: 2, errno: 3, page: 4, pagemap: 5, kpag
 
 /** A VMA's flags as bits (also hashed by the fingerprint). */
 /** Page-cache object kinds by their number in the encoding. */
-export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile'];
+export const SHMEM_KINDS: readonly Shmem['kind'][] = ['shmem', 'memfd', 'tmpfile', 'hugetlbfs'];
 
 export function vmaBits(v: Vma): number {
   return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0) | (v.mergeable ? 16384 : 0) | (v.hugepage ? 32768 : 0) | (v.nohugepage ? 65536 : 0);

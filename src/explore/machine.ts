@@ -4,11 +4,12 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type ZapFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
+import { doMremap } from '../kernel/mremap.js';
 import { fileCreate, filePread, filePwrite } from '../kernel/filemap.js';
 import { findVma } from '../kernel/vma.js';
 import { isMapped, mappedPfn } from '../kernel/huge_memory.js';
@@ -20,6 +21,7 @@ import { doFork, dupMmapFinish, dupMmapStart, dupMmapStep, vmaLockedByFork } fro
 import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
+import { ioUringFileBackedCheck } from '../kernel/gup_longterm.js';
 import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
@@ -255,6 +257,7 @@ export class Machine {
     switch (s.op) {
       case 'mmap':
       case 'munmap':
+      case 'mremap':
       case 'mprotect':
       case 'fork':
       case 'exit':
@@ -275,6 +278,7 @@ export class Machine {
       case 'numa_hinting':
       case 'vmsplice':
       case 'proc_mem_write':
+      case 'proc_mem_read':
         return 'read';
       case 'write':
       case 'read': {
@@ -387,7 +391,9 @@ export class Machine {
       // Synthesis runs each operation whole: its kernel steps follow one another at once. A
       // call whose result is assigned (`w = proc_mem_write(...)`) fails into its register, as
       // in a scenario, instead of ending the search with an error.
-      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16) throw insane(`${stmt.text} did not complete`);
+      // The bound only catches a statement that never completes: a write over a PTE-mapped THP
+      // takes a few kernel steps for each of its 512 pages.
+      for (let n = 0; !this.execWithResult(k, ti, pid, stmt, rec, token); n++) if (n > 16 + 8 * HPAGE_PMD_NR) throw insane(`${stmt.text} did not complete`);
       this.st.kernel.threads[ti].sub = 0;
     } catch (e) {
       if (!(e instanceof KernelFault)) throw e;
@@ -729,6 +735,11 @@ export class Machine {
     return v;
   }
 
+  /** A reference set whose pinning call failed (`H, R = ...` with R an errno): H was never set. */
+  private failedPin(pid: number, name: string): boolean {
+    return this.st.vars[pid][name] === undefined;
+  }
+
   private refId(pid: number, name: string): number {
     const v = this.varOf(pid, name);
     if (v.kind !== 'ref') throw insane(`'${name}' is not a reference`);
@@ -790,7 +801,7 @@ export class Machine {
    */
   private checkHugetlbUse(pid: number, s: Stmt): void {
     if (!('addr' in s)) return;
-    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write'];
+    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write', 'proc_mem_read'];
     const observeOther = s.op === 'observe' && s.what !== 'page';
     if (!UNMODELLED.includes(s.op) && !observeOther) return;
     const v = this.st.vars[pid][s.addr.base];
@@ -817,8 +828,9 @@ export class Machine {
         return true;
       }
       case 'file_create': {
-        const pages = s.len / PAGE_SIZE;
-        const id = fileCreate(k, pid, s.kind, pages);
+        // A MFD_HUGETLB memfd is one huge page, as a MAP_HUGETLB mapping is.
+        const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
+        const id = fileCreate(k, pid, s.hugetlb ? 'hugetlbfs' : s.kind, pages);
         promise.createObject(id, pages);
         vars[s.dst] = { kind: 'file', id, pages };
         return true;
@@ -854,6 +866,15 @@ export class Machine {
       case 'munmap': {
         const r = this.pagesOf(pid, s.addr, s.len);
         return this.zapSteps(k, ti, pid, 'munmap', r.start, r.pages);
+      }
+      case 'mremap': {
+        // In one step, under mmap_write_lock: the target goes, the range moves (mm/mremap.c).
+        const r = this.pagesOf(pid, s.addr, s.len);
+        const to = this.pagesOf(pid, s.to, s.len).start;
+        doMremap(k, pid, r.start, r.pages, to);
+        promise.munmap(pid, to, r.pages);
+        promise.move(pid, r.start, r.pages, to);
+        return true;
       }
       case 'mprotect': {
         const r = this.pagesOf(pid, s.addr, s.len);
@@ -898,6 +919,39 @@ export class Machine {
           writeCells(k, k.s.refs[ref].pages[0].pfn, pr.cellFrom, pr.cellTo, t);
           releaseRef(k, ref);
           promise.write(pid, pr.vpn, pr.cellFrom, pr.cellTo, t);
+          th.sub++;
+        }
+        return true;
+      }
+      case 'proc_mem_read': {
+        // pread() from /proc/self/mem: access_remote_vm() → get_user_pages_remote() with
+        // FOLL_FORCE (and FOLL_TOUCH), page by page, then a copy from the page GUP returned.
+        const th = this.st.kernel.threads[ti];
+        const r = this.range(pid, s.addr, s.len);
+        const req: GupRequest = { pin: false, write: false, force: true, longterm: false, fast: false, via: '/proc/self/mem' };
+        const ranges = pageRanges(this.cells, r.start, r.len);
+        if (th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
+        while (th.sub < ranges.length) {
+          const pr = ranges[th.sub];
+          let ref: number;
+          try {
+            ref = this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+          } catch (e) {
+            // mem_rw(): nothing read, so the read() fails with EIO.
+            if (e instanceof KernelFault && e.kind === 'errno') {
+              th.sub = 0;
+              throw errno('EIO', `/proc/self/mem read: ${e.message}`);
+            }
+            throw e;
+          }
+          if (ref < 0) return false;
+          const seen = pageOf(k, k.s.refs[ref].pages[0].pfn).data.slice(pr.cellFrom, pr.cellTo + 1);
+          releaseRef(k, ref);
+          const promised = promise.read(pid, pr.vpn);
+          const expected = seen.map((_, i) => ({ exact: true, values: promised ? promise.allowedAt(pid, pr.vpn, pr.cellFrom + i, promised[pr.cellFrom + i]) : [] }));
+          const reg = this.st.regs[pid][s.dst];
+          if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
+          this.observe(rec, pid, `process ${me} through /proc/self/mem`, () => this.namer().addr(pr.vpn), seen, expected, false);
           th.sub++;
         }
         return true;
@@ -990,7 +1044,8 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
         const id = doVmsplice(k, pid, p.id, ranges);
-        promise.reference(id, pid, false, ranges);
+        // What the pipe took: at most its free buffers' worth of the range.
+        promise.reference(id, pid, false, k.s.refs[id].pages);
         return true;
       }
       case 'pipe_read': {
@@ -1039,6 +1094,14 @@ export class Machine {
           if (this.dynamic && !this.stepOps) id = getUserPages(k, pid, ranges, req);
           else if ((id = gupSlowStep(k, ti, ranges, req)) < 0) return false;
         }
+        if (s.via === 'io_uring') {
+          const vmas = ranges.map((rg) => findVma(mm, rg.vpn)).filter((v): v is Vma => !!v);
+          const fail = ioUringFileBackedCheck(k, vmas);
+          if (fail) {
+            releaseRef(k, id); // "if we did partial map, or found file backed vmas, release any pages we did get"
+            throw errno(fail, 'io_uring registers no file-backed buffer');
+          }
+        }
         // The promise follows the interface asked for, not what the era implements it with. A
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
         // semantics to observe successive changes through the process page tables" (84209e87c696).
@@ -1052,9 +1115,12 @@ export class Machine {
         return true;
       }
       case 'unpin':
+        // A pin whose call failed (H, R = ...) holds nothing: releasing it does nothing.
+        if (this.failedPin(pid, s.handle)) return true;
         releaseRef(k, this.refId(pid, s.handle));
         return true;
       case 'device_read': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
@@ -1065,6 +1131,7 @@ export class Machine {
         return true;
       }
       case 'device_write': {
+        if (this.failedPin(pid, s.handle)) throw errno('EINVAL', `'${s.handle}' holds nothing: its pinning call failed`);
         const id = this.refId(pid, s.handle);
         const ref = this.st.kernel.refs[id];
         const dma = this.st.kernel.threads.find((t) => t.prog === DMA_PROG && t.pc === id);

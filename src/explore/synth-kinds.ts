@@ -7,9 +7,11 @@ import { HUGE_PAGE_SIZE, PAGE_SIZE, type Stmt } from '../scenario/ast.js';
  * tmpfile: a file p0 wrote, mapped privately and read-only, as Dirty COW's attacker maps a file it
  * may only read. memfd-minor: an empty memfd (a hole: no page-cache page yet) mapped privately and
  * read-only, registered for userfaultfd minor faults (CVE-2022-2590's set-up). uffd-wp: a base
- * page, written, registered for userfaultfd write-protection (the B5a scenarios' set-up).
+ * page, written, registered for userfaultfd write-protection (the B5a scenarios' set-up). thp: a
+ * 2 MiB private anonymous range marked MADV_HUGEPAGE and written, so a THP mapped by a PMD
+ * (cow.c's "with THP").
  */
-export const SYNTH_KINDS = ['base', 'hugetlb', 'memfd', 'tmpfile', 'memfd-minor', 'uffd-wp'] as const;
+export const SYNTH_KINDS = ['base', 'hugetlb', 'thp', 'memfd', 'tmpfile', 'memfd-minor', 'uffd-wp'] as const;
 export type SynthKind = (typeof SYNTH_KINDS)[number];
 
 /** Kinds whose `mem` maps the file `fd` (readable by every process that inherits it: pread). */
@@ -39,13 +41,17 @@ export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
         setup('uffdio_register(u, mem, UFFDIO_REGISTER_MODE_WP)', { op: 'uffd_register_wp', uffd: 'u', addr: { base: 'mem', offset: 0 } }),
       ];
     case 'base':
+    case 'thp':
     case 'hugetlb': {
       const mmap =
-        kind === 'hugetlb'
+        kind === 'thp'
+          ? setup('mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)', { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false })
+          : kind === 'hugetlb'
           ? setup('mem = mmap(HUGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)', { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RW, shared: false, hugetlb: true })
           : setup('mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)', { op: 'mmap', dst: 'mem', len: PAGE_SIZE, prot: RW, shared: false });
       return [
         mmap,
+        ...(kind === 'thp' ? [setup('madvise(mem, HUGE, MADV_HUGEPAGE)', { op: 'madvise', addr: { base: 'mem', offset: 0 }, len: HUGE_PAGE_SIZE, advice: 'HUGEPAGE' })] : []),
         ...(halves
           ? [
               setup('memset(mem, 1, 2048)', { op: 'write', addr: { base: 'mem', offset: 0 }, len: 2048, byte: 1 }),
@@ -83,5 +89,6 @@ export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
  */
 export function kindRefuses(kind: SynthKind, op: string): string | null {
   if (kind === 'memfd-minor' && op === 'write-hi') return 'write-hi needs written halves at the start, and memfd-minor starts with a hole';
+  if (kind === 'thp' && op === 'pageout') return 'swapping a THP out is not modelled';
   return null;
 }

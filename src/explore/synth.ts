@@ -7,6 +7,7 @@ import type { Policy } from '../policies/policy.js';
 import type { InvariantName, Scenario, Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
 import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
+import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
 
@@ -142,6 +143,14 @@ function memVma(m: Machine, pid: number): Vma | undefined {
   return undefined;
 }
 
+/** Whether the pipe process pid would vmsplice into (its own, or a new one) has a free buffer. */
+function pipeRoom(m: Machine, pid: number): boolean {
+  const p = m.st.vars[pid].fds;
+  if (!p || p.kind !== 'pipe') return true;
+  const held = m.st.kernel.pipes[p.id].buffers.reduce((n, b) => n + m.st.kernel.refs[b.ref].pages.length, 0);
+  return held < PIPE_DEF_BUFFERS;
+}
+
 /** Whether process pid holds a live reference in its variable `name`. */
 function holds(m: Machine, pid: number, name: string): boolean {
   const v = m.st.vars[pid][name];
@@ -164,8 +173,10 @@ function opAllowed(m: Machine, pid: number, op: SynthOp, procs: number): boolean
       // FOLL_FORCE writes a private mapping whatever its protection (a COW mapping).
       return !!vma && !vma.shared;
     case 'read':
-    case 'vmsplice':
       return !!vma?.read;
+    case 'vmsplice':
+      // vmsplice() into a full pipe blocks: only while the process's pipe has room.
+      return !!vma?.read && pipeRoom(m, pid);
     case 'fork':
       return st.kernel.procs.length < procs;
     case 'exit':

@@ -8,14 +8,19 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage, writeCells } from './page.js';
+import { hugetlbfsFallocate } from './hugetlb.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
 import { newPte, ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
 
 /** memfd_create() or open(O_TMPFILE) followed by ftruncate(): a file of `pages` pages, held open by `pid`. */
-export function fileCreate(k: KernelCtx, pid: number, kind: 'memfd' | 'tmpfile', pages: number): number {
+export function fileCreate(k: KernelCtx, pid: number, kind: 'memfd' | 'tmpfile' | 'hugetlbfs', pages: number): number {
   const obj: Shmem = { kind, pages: new Array<number>(pages).fill(-1), holders: [pid], released: false };
   k.s.shmem.push(obj);
   const id = k.s.shmem.length - 1;
+  if (kind === 'hugetlbfs') {
+    hugetlbfsFallocate(k, id);
+    return id;
+  }
   trace(k, kind === 'memfd' ? 'memfd_create' : 'shmem_tmpfile', `${kind} #${id}: ${pages} page(s), no page cache yet`);
   return id;
 }

@@ -8,6 +8,7 @@ import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { findVma, isCowMapping } from './vma.js';
+import { checkWritableFileMapping, gupFastFolioAllowed } from './gup_longterm.js';
 
 export interface GupRequest {
   /** FOLL_PIN requested (pin_user_pages*); the era may not have it. */
@@ -63,6 +64,17 @@ function canFollowWritePte(k: KernelCtx, vma: Vma, pte: Pte, force: boolean, fol
   return !(vma.uffdWp && pte.uffdWp);
 }
 
+/**
+ * can_follow_write_pmd(): as can_follow_write_pte() for a huge PMD, except before 8310d48b125d
+ * (v4.10), where it was pmd_write() alone: after the COW of a read-only THP the retried lookup
+ * still refuses it, faults again, and a FOLL_FORCE write loops in the kernel.
+ */
+function canFollowWritePmd(k: KernelCtx, vma: Vma, pmd: Pte, force: boolean, follCow: boolean): boolean {
+  if (pmd.write) return true;
+  if (!k.policy.thpFollCow.value) return false;
+  return canFollowWritePte(k, vma, pmd, force, follCow);
+}
+
 /** gup_must_unshare(): a R/O pin of a possibly shared page must unshare it first (5.19+, 6.2+). */
 function gupMustUnshare(k: KernelCtx, vma: Vma, pte: Pte, pin: boolean, write: boolean, longterm: boolean): boolean {
   const mode = k.policy.gupReadOnCow.value;
@@ -115,7 +127,7 @@ export interface GupRange {
  * step to the last. Returns the new reference's id once every page is grabbed, else -1 (the
  * thread's 'gup' frame holds the progress).
  */
-export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: GupRequest): number {
+export function gupSlowStep(k: KernelCtx, tid: number, ranges: readonly GupRange[], req: GupRequest): number {
   const th = k.s.threads[tid];
   const pid = th.pid;
   const mm = k.s.procs[pid].mm;
@@ -155,8 +167,18 @@ export function gupSlowStep(k: KernelCtx, tid: number, ranges: GupRange[], req: 
     if (cow && !findVma(mm, range.vpn)?.write) f.follCow = true;
     return -1;
   }
-  if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
-  const next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  let next: ReturnType<typeof followPage>;
+  try {
+    if (++f.attempts > MAX_FOLLOW_ATTEMPTS) throw errno('EFAULT', `GUP at page ${range.vpn} did not settle`);
+    next = followPage(k, pid, range.vpn, req, pin, f.follCow, name);
+  } catch (e) {
+    // __get_user_pages() returns the error, dropping what it grabbed.
+    if (e instanceof KernelFault && e.kind === 'errno') {
+      abandonGup(k, pid, f);
+      th.frame = null;
+    }
+    throw e;
+  }
   if (typeof next === 'string') {
     f.fault = next;
     return -1;
@@ -182,6 +204,7 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   // check_vma_flags()
   if (req.write && !vma.write && (!req.force || !isCowMapping(vma))) throw errno('EFAULT', 'write GUP on a read-only mapping');
   if (!req.write && !vma.read && !req.force) throw errno('EFAULT', 'read GUP on a PROT_NONE mapping');
+  if (req.write) checkWritableFileMapping(k, vma, req, pin, name);
   let write = req.write;
   if (!write && k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma)) {
     write = true;
@@ -204,8 +227,9 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'}) (page-table lock dropped)`);
     return write ? 'write' : 'read';
   }
-  if (write && !canFollowWritePte(k, vma, pte, req.force, follCow)) {
-    trace(k, name, 'read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE) (page-table lock dropped)', follCow ? k.policy.forceWrite : undefined);
+  if (write && !(pmd ? canFollowWritePmd(k, vma, pte, req.force, follCow) : canFollowWritePte(k, vma, pte, req.force, follCow))) {
+    const knob = pmd && !k.policy.thpFollCow.value ? k.policy.thpFollCow : follCow ? k.policy.forceWrite : undefined;
+    trace(k, name, `read-only ${pmd ? 'PMD' : 'PTE'}, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE) (page-table lock dropped)`, knob);
     return 'write';
   }
   if (gupMustUnshare(k, vma, pte, pin, write, req.longterm)) {
@@ -217,8 +241,12 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     getPage(k, pfn, GUP_PIN_COUNTING_BIAS);
     if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
   } else getPage(k, pfn, 1);
-  // touch_pmd() (FOLL_TOUCH): a write lookup marks the PMD dirty (a8f97366452e, v4.15).
-  if (pmd && write) pmd.dirty = true;
+  // touch_pmd() (FOLL_TOUCH, every slow-path lookup): a write marks the PMD dirty; before
+  // a8f97366452e (v4.15) so did a read, which let the huge zero page pass can_follow_write_pmd().
+  if (pmd && !pmd.dirty && (write || !k.policy.touchPmdWriteOnly.value)) {
+    pmd.dirty = true;
+    if (!write) trace(k, 'touch_pmd', `FOLL_TOUCH on a read: the ${pmd.pfn === ZERO_PFN ? 'huge zero page\'s ' : ''}PMD marked dirty`, k.policy.touchPmdWriteOnly);
+  }
   return pfn;
 }
 
@@ -230,7 +258,7 @@ export function abandonGup(k: KernelCtx, pid: number, f: Extract<NonNullable<Thr
 }
 
 /** get_user_pages*() / pin_user_pages*(): a new reference set held by `holders`. */
-export function getUserPages(k: KernelCtx, pid: number, ranges: GupRange[], req: GupRequest): number {
+export function getUserPages(k: KernelCtx, pid: number, ranges: readonly GupRange[], req: GupRequest): number {
   const pin = effectivePin(k, req);
   const pages: RefPage[] = [];
   for (const r of ranges) pages.push({ pfn: gupOnePage(k, pid, r.vpn, req, pin), vpn: r.vpn, cellFrom: r.cellFrom, cellTo: r.cellTo });
@@ -253,6 +281,7 @@ export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequ
   const write = req.write || (k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma));
   if (write && !pte.write) return null;
   if (gupMustUnshare(k, vma, pte, effectivePin(k, req), write, req.longterm)) return null;
+  if (!gupFastFolioAllowed(k, pte.pfn, req, effectivePin(k, req))) return null;
   return { ...pte };
 }
 

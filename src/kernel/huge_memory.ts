@@ -224,7 +224,7 @@ function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
     putPage(k, old);
     tail = k.s.pages[old].freed ? `; old THP pfn ${old} freed` : `; old THP pfn ${old} now page_count ${o.refcount}`;
   }
-  trace(k, 'do_huge_pmd_wp_page', `${old === ZERO_PFN ? 'huge zero page' : 'shared THP'}: copied into new THP pfn ${head}, PMD writable${tail}`, knob);
+  trace(k, 'do_huge_pmd_wp_page', `${old === ZERO_PFN ? 'huge zero page' : 'shared THP'}: copied into new THP pfn ${head}, PMD ${vma.write ? 'writable' : 'read-only, dirty (VM_WRITE clear: a FOLL_FORCE write)'}${tail}`, knob);
   return 'done';
 }
 

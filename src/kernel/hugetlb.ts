@@ -1,5 +1,6 @@
-// mm/hugetlb.c for private anonymous MAP_HUGETLB mappings: the pool and its reservations,
-// hugetlb_fault() → hugetlb_no_page() / hugetlb_wp(), and copy_hugetlb_page_range() at fork.
+// mm/hugetlb.c for private anonymous MAP_HUGETLB mappings and mappings of a MFD_HUGETLB memfd
+// (a hugetlbfs file of one huge page): the pool and its reservations, hugetlb_fault() →
+// hugetlb_no_page() / hugetlb_wp(), and copy_hugetlb_page_range() at fork.
 // GUP reaches these pages through follow_hugetlb_page() (hugetlb_follow_page_mask() in newer
 // kernels; the release of that change unverified),
 // whose checks are those of follow_page_pte() in gup.ts; munmap and exit zap them as
@@ -39,6 +40,21 @@ export function hugetlbReservePages(k: KernelCtx): void {
     throw noResource('ENOMEM', `mmap(MAP_HUGETLB): no free huge page to reserve (vm.nr_hugepages ${s.hugePool}, free ${s.hugeFree}, reserved ${s.hugeResv}); cow.c SKIPs: need more free huge pages`);
   }
   s.hugeResv++;
+}
+
+/**
+ * fallocate() of a MFD_HUGETLB memfd's one huge page (hugetlbfs_fallocate()): a page from the
+ * pool goes into the file's page cache; with no unreserved free page the call fails, and cow.c
+ * SKIPs ("need more free huge pages").
+ */
+export function hugetlbfsFallocate(k: KernelCtx, obj: number): void {
+  const s = k.s;
+  if (s.hugeFree - s.hugeResv < 1) {
+    throw noResource('ENOSPC', `fallocate() of a MFD_HUGETLB memfd: no free huge page (vm.nr_hugepages ${s.hugePool}, free ${s.hugeFree}, reserved ${s.hugeResv}); cow.c SKIPs: need more free huge pages`);
+  }
+  s.hugeFree--;
+  s.shmem[obj].pages[0] = allocPage(k, false, true); // the page cache's reference
+  trace(k, 'hugetlbfs_fallocate', `hugetlbfs #${obj}: huge page pfn ${s.shmem[obj].pages[0]} in the page cache; pool: ${s.hugeFree} free`);
 }
 
 /** hugetlb_vm_op_close(): a mapping that goes before its first fault gives its reservation back. */
@@ -93,6 +109,10 @@ function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: 
   // The owner took this mapping's page away (unmap_ref_private()): the kernel kills the task
   // ("killed due to inadequate hugepage pool") with VM_FAULT_SIGBUS.
   if (vma.hugeUnmapped) throw sigbus('hugetlb_no_page: HPAGE_RESV_UNMAPPED: the page was taken away by the mapping\'s owner (inadequate hugepage pool)');
+  if (vma.shmem >= 0) {
+    hugetlbNoPageFile(k, pid, vma, vpn, write);
+    return;
+  }
   const hadReserve = vma.hugeResv;
   const pfn = allocHugetlbFolio(k, vma, true);
   if (pfn < 0) throw sigbus(`hugetlb_no_page: no free huge page (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
@@ -101,6 +121,24 @@ function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: 
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
   trace(k, 'hugetlb_no_page', `new zeroed huge page pfn ${pfn}${hadReserve ? ' (the mapping\'s reservation)' : ''} mapped read-only${ae}; pool: ${k.s.hugeFree} free`);
   if (write) hugetlbWp(k, pid, vma, vpn, false);
+}
+
+/**
+ * hugetlb_no_page() on a hugetlbfs file mapping: the page is in the file's page cache
+ * (fallocate() put it there): it is mapped itself, writable only in a writable shared mapping
+ * (make_huge_pte() with VM_WRITE && VM_SHARED); a private mapping maps it read-only and a write
+ * goes on to hugetlb_wp(), which copies it (it is not anonymous).
+ */
+function hugetlbNoPageFile(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const pfn = k.s.shmem[vma.shmem].pages[vma.pgoff];
+  if (pfn < 0) throw sigbus('hugetlb_no_page: the hugetlbfs file holds no page here (the model allocates it at fallocate())');
+  getPage(k, pfn);
+  pageDupRmap(k, pfn); // hugepage_add_file_rmap() / page_dup_file_rmap()
+  const w = vma.shared && vma.write;
+  mm.ptes[vpn] = { pfn, write: w, dirty: w && write, softDirty: true, uffdWp: false, protnone: false };
+  trace(k, 'hugetlb_no_page', `hugetlbfs page-cache huge page pfn ${pfn} mapped ${w ? 'writable' : 'read-only'} (${vma.shared ? 'shared' : 'private'} mapping)`);
+  if (write && !vma.shared) hugetlbWp(k, pid, vma, vpn, false);
 }
 
 /**
@@ -131,7 +169,9 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
     trace(k, 'hugetlb_wp', `pfn ${pte.pfn} reused, entry made writable`);
     return;
   }
-  const pfn = allocHugetlbFolio(k, vma, false);
+  // outside_reserve: the owner of a private mapping copies with its reservation only when the
+  // old page is the file's page-cache page (old_folio == pagecache_folio), else outside it.
+  const pfn = allocHugetlbFolio(k, vma, !old.anon);
   if (pfn < 0) {
     const pool = `vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv}`;
     if (!vma.hugeOwner) throw sigbus(`hugetlb_wp: no free huge page for the copy (${pool})`);

@@ -270,12 +270,11 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
 function largeFolioRule(k: KernelCtx, pfn: number): Knob<WpReuseRule> {
   const knob = k.policy.largeFolioReuse;
   const mapcount = folioLargeMapcount(k, pfn);
-  const shared = folioMappedShared(k, pfn);
   const rule: WpReuseRule = {
     name: 'large folio: folio_large_mapcount == folio_ref_count',
     decide(p) {
       if (mapcount <= 1) return { reuse: false, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} <= 1` };
-      if (shared) return { reuse: false, reason: '!PageAnonExclusive, large folio maybe mapped shared' };
+      if (folioMappedShared(k, pfn)) return { reuse: false, reason: '!PageAnonExclusive, large folio maybe mapped shared' };
       return mapcount === p.pageCount
         ? { reuse: true, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} == folio_ref_count` }
         : { reuse: false, reason: `!PageAnonExclusive, large folio: folio_large_mapcount ${mapcount} != folio_ref_count ${p.pageCount}` };

@@ -16,8 +16,10 @@ import { splitHugePmdsCut } from './huge_memory.js';
  */
 export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, write: boolean, shared: boolean, file = -1, hugetlb = false): number {
   const mm = k.s.procs[pid].mm;
-  // hugetlbfs_file_mmap() → hugetlb_reserve_pages(): fails before anything is mapped.
-  if (hugetlb) hugetlbReservePages(k);
+  // hugetlbfs_file_mmap() → hugetlb_reserve_pages(): fails before anything is mapped. A shared
+  // mapping of a hugetlbfs file reserves only what the file does not hold yet (fallocate() did).
+  const reserve = hugetlb && !(shared && file >= 0);
+  if (reserve) hugetlbReservePages(k);
   // A private anonymous mapping of whole PMD-sized units starts PMD-aligned, so that its pages
   // can be THPs: as cow.c gets by mapping twice the size and aligning, and as the kernel itself
   // aligns such mappings from efa7df3e3bb5 ("mm: align larger anonymous mappings on THP
@@ -48,8 +50,8 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
     pgoff: 0,
     anonVma: false,
     hugetlb,
-    hugeResv: hugetlb,
-    hugeOwner: hugetlb,
+    hugeResv: reserve,
+    hugeOwner: reserve,
     hugeUnmapped: false,
     mergeable: false,
     hugepage: false,
@@ -58,7 +60,7 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.start - b.start);
   const what = file >= 0 ? `, ${k.s.shmem[file].kind} #${file}` : '|MAP_ANONYMOUS';
-  const huge = hugetlb ? `|MAP_HUGETLB, one huge page (reserved: ${k.s.hugeResv} of ${k.s.hugeFree} free)` : `, ${pages} page(s)`;
+  const huge = hugetlb ? `${file >= 0 ? '' : '|MAP_HUGETLB'}, one huge page (reserved: ${k.s.hugeResv} of ${k.s.hugeFree} free)` : `, ${pages} page(s)`;
   trace(k, 'do_mmap', `${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${what}${huge} at page ${start}`);
   return start;
 }

@@ -19,7 +19,7 @@ export const PIPE_DEF_BUFFERS = 16;
  * the pipe's free buffers and returns what fit (cow.c: "only the first 64 KiB" of a THP go in).
  * A full pipe would block the call, which the model does not do.
  */
-export function doVmsplice(k: KernelCtx, pid: number, pipe: number, ranges: GupRange[]): number {
+export function doVmsplice(k: KernelCtx, pid: number, pipe: number, ranges: readonly GupRange[]): number {
   const held = k.s.pipes[pipe].buffers.reduce((n, b) => n + k.s.refs[b.ref].pages.length, 0);
   const room = PIPE_DEF_BUFFERS - held;
   if (room <= 0) throw unsupported(`vmsplice() into a full pipe (${PIPE_DEF_BUFFERS} buffers) would block`);

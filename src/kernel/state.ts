@@ -322,7 +322,7 @@ export interface GupRef {
  * they differ only in what holds them open.
  */
 export interface Shmem {
-  kind: 'shmem' | 'memfd' | 'tmpfile';
+  kind: 'shmem' | 'memfd' | 'tmpfile' | 'hugetlbfs';
   /** Page-cache pages (pfn or -1 when not yet allocated). */
   pages: number[];
   /** Processes holding the file open (a memfd or tmpfile descriptor, inherited at fork). */

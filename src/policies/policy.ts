@@ -91,6 +91,14 @@ export type SwapinRule = 'reuse_swap_page' | 'page_count' | 'exclusive' | 'exclu
  */
 export type ThpWp = 'copy' | 'mapcount' | 'refcount' | 'exclusive';
 
+/**
+ * Which file-backed memory io_uring's buffer registration (io_pin_pages()) accepts after pinning it:
+ * - 'no-file': none but hugetlbfs: any other VMA with a vm_file is EOPNOTSUPP, private or shared (since io_uring, 5.1)
+ * - 'shmem': shmem too (memfd, MAP_SHARED|MAP_ANONYMOUS), from 5.14
+ * - 'gup': no check of its own; GUP's FOLL_LONGTERM rules decide (6.5, "io_uring: rsrc: delegate VMA file-backed check to GUP")
+ */
+export type IoUringFileBuffers = 'no-file' | 'shmem' | 'gup';
+
 export interface Policy {
   /** Kernel configuration options (not era knobs: the same era runs with either setting). */
   config: KernelConfig;
@@ -166,8 +174,18 @@ export interface Policy {
   ksmBreakUnshare: Knob<boolean>;
   /** do_huge_pmd_wp_page(): reuse, copy or split a THP mapped by a read-only PMD. */
   thpWp: Knob<ThpWp>;
+  /** can_follow_write_pmd() accepts FOLL_COW on a dirty PMD, as can_follow_write_pte() does (else a FOLL_FORCE write to a read-only THP faults forever). */
+  thpFollCow: Knob<boolean>;
+  /** touch_pmd() marks the PMD dirty only for a FOLL_WRITE lookup (else for every FOLL_TOUCH lookup, reads included). */
+  touchPmdWriteOnly: Knob<boolean>;
   /** do_wp_page() reuses a page of a PTE-mapped THP that this process alone maps, all references being mappings (wp_can_reuse_anon_folio for large folios). */
   largeFolioReuse: Knob<boolean>;
+  /** check_vma_flags(): a FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE GUP of a file mapping that needs dirty tracking is EFAULT (writable_file_mapping_allowed()). */
+  gupLongtermFileWrite: Knob<boolean>;
+  /** GUP-fast backs off from a writable long-term pin of a folio that is not anonymous, shmem or hugetlb (folio_fast_pin_allowed()). */
+  gupFastLongtermFile: Knob<boolean>;
+  /** io_uring fixed-buffer registration: which file-backed VMAs it refuses itself. */
+  ioUringFileBuffers: Knob<IoUringFileBuffers>;
 }
 
 /** The names of the knobs, in display order (everything but the descriptive fields). */
@@ -204,7 +222,12 @@ export const KNOB_NAMES = [
   'ksmReuse',
   'ksmBreakUnshare',
   'thpWp',
+  'thpFollCow',
+  'touchPmdWriteOnly',
   'largeFolioReuse',
+  'gupLongtermFileWrite',
+  'gupFastLongtermFile',
+  'ioUringFileBuffers',
 ] as const;
 
 export type KnobName = (typeof KNOB_NAMES)[number];

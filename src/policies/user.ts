@@ -76,6 +76,7 @@ const ENUMS: Partial<Record<keyof Policy, readonly string[]>> = {
   changeWritable: ['never', 'mprotect-dirty', 'mprotect', 'mprotect-uffd'],
   swapin: ['reuse_swap_page', 'page_count', 'exclusive', 'exclusive-writable'],
   thpWp: ['copy', 'mapcount', 'refcount', 'exclusive'],
+  ioUringFileBuffers: ['no-file', 'shmem', 'gup'],
 };
 
 /** Check a loaded policy's shape, naming the file and the knob at fault. */

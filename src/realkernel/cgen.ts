@@ -130,12 +130,13 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
   switch (st.op) {
     case 'mmap': {
       const f = a.field(proc, st.dst);
-      if (st.hugetlb) return [`${f}.p = rt_mmap_hugetlb(${st.len}, ${PROT(st.prot)});`, `${f}.len = ${st.len};`];
       const flags = st.shared ? 'MAP_SHARED' : 'MAP_PRIVATE';
       const map = st.file !== undefined ? `rt_mmap_file(${st.len}, ${PROT(st.prot)}, ${flags}, &${a.field(proc, st.file)})` : `rt_mmap(${st.len}, ${PROT(st.prot)}, ${flags} | MAP_ANONYMOUS)`;
+      if (st.hugetlb && st.file === undefined) return [`${f}.p = rt_mmap_hugetlb(${st.len}, ${PROT(st.prot)});`, `${f}.len = ${st.len};`];
       return [`${f}.p = ${map};`, `${f}.len = ${st.len};`];
     }
     case 'file_create':
+      if (st.hugetlb) return [`rt_file_create_hugetlb(&${a.field(proc, st.dst)}, ${st.len});`];
       return [`rt_file_create(&${a.field(proc, st.dst)}, ${st.kind === 'memfd' ? 1 : 0}, ${st.len});`];
     case 'pwrite':
       return [`rt_pwrite(&${a.field(proc, st.file)}, ${hexByte(st.byte)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];
@@ -143,6 +144,8 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return [`rt_pread(${cString(st.dst)}, &${a.field(proc, st.file)}, ${st.len ?? `${a.field(proc, st.file)}.len`});`];
     case 'munmap':
       return [`rt_result(${ret(st.ret)}, rt_err(munmap(${range(st.addr, st.len)})), ${text});`];
+    case 'mremap':
+      return [`rt_result(${ret(st.ret)}, rt_err(mremap(${a.ptr(proc, st.addr)}, ${st.len}, ${st.len}, MREMAP_MAYMOVE | MREMAP_FIXED, ${a.ptr(proc, st.to)}) == MAP_FAILED ? -1 : 0), ${text});`];
     case 'mprotect':
       return [`rt_result(${ret(st.ret)}, rt_err(mprotect(${range(st.addr, st.len)}, ${PROT(st.prot)})), ${text});`];
     case 'madvise':
@@ -169,16 +172,19 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return [`rt_pipe_read(${cString(st.dst)}, &${a.field(proc, st.pipe)});`];
     case 'gup': {
       const h = `&${a.field(proc, st.dst)}`;
-      if (st.via === 'io_uring') return [`rt_fixed_register(${h}, ${range(st.addr, st.len)});`];
+      // H, R = ...: the call's result goes to R, and a failure pins nothing.
+      const call = (fn: string, args: string): string =>
+        st.ret !== undefined ? `rt_result(${cString(st.ret)}, ${fn}_try(${args}), ${text});` : `${fn}(${args});`;
+      if (st.via === 'io_uring') return [call('rt_fixed_register', `${h}, ${range(st.addr, st.len)}`)];
       if (isRingPin(st)) {
         return [
           '/* pin_user_pages(FOLL_WRITE|FOLL_LONGTERM), as io_uring fixed-buffer registration takes it; the device reads and writes through it with WRITE_FIXED/READ_FIXED */',
-          `rt_fixed_register(${h}, ${range(st.addr, st.len)});`,
+          call('rt_fixed_register', `${h}, ${range(st.addr, st.len)}`),
         ];
       }
       if (st.via === 'gup_test') {
         const flags = [st.flags.write ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_WRITE' : '', st.flags.fast ? 'RT_PIN_LONGTERM_TEST_FLAG_USE_FAST' : ''].filter(Boolean);
-        return [`rt_gup_test_start(${h}, ${range(st.addr, st.len)}, ${flags.join(' | ') || '0'});`];
+        return [call('rt_gup_test_start', `${h}, ${range(st.addr, st.len)}, ${flags.join(' | ') || '0'}`)];
       }
       if (st.via === 'O_DIRECT') {
         const into = st.flags.write;
@@ -244,6 +250,8 @@ function stmtC(a: Analysis, t: ThreadDecl, i: number): string[] {
       return ['rt_ksm_merge();'];
     case 'numa_hinting':
       throw new Error('internal: numa_hinting reached the C writer');
+    case 'proc_mem_read':
+      return [`rt_proc_mem_read(${cString(st.dst)}, ${range(st.addr, st.len)});`];
     case 'proc_mem_write':
       return [`rt_result(${ret(st.ret)}, rt_proc_mem_write(${a.ptr(proc, st.addr)}, ${hexByte(st.byte)}, ${a.len(proc, st.addr, st.len)}), ${text});`];
     case 'observe': {
@@ -309,7 +317,7 @@ export function scenarioToC(s: Scenario, opts: CgenOptions): string {
   if (has('dio')) sections.push(RT_DIO);
   if (has('pipe') || has('getref')) sections.push(RT_PIPE);
   if (has('getref')) sections.push(RT_GETREF);
-  if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write')) sections.push(RT_PROC);
+  if (a.ops.has('clear_refs_soft_dirty') || a.ops.has('proc_mem_write') || a.ops.has('proc_mem_read')) sections.push(RT_PROC);
   if (useObserve) sections.push(RT_OBSERVE);
   if (useUffd) sections.push(RT_UFFD);
   if (useKsm) sections.push(RT_KSM);

@@ -42,6 +42,8 @@ export function registerTable(s: Scenario): Map<string, RegisterInfo> {
 
 /** The register a statement assigns (validate's stmtDst), with how its value is read. */
 function assigned(st: Stmt): { name: string; kind: RegisterKind } | undefined {
+  // A pinning call's result (H, R = ...): its handle is no register.
+  if (st.op === 'gup' && st.ret !== undefined) return { name: st.ret, kind: 'ret' };
   const d = stmtDst(st);
   return d && d.kind === 'register' ? { name: d.name, kind: registerKind(st) } : undefined;
 }

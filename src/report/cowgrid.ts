@@ -63,11 +63,21 @@ export function cowTestName(name: string): { testCase: string; kind: string } | 
   return m ? { testCase: m[1], kind: m[2] } : null;
 }
 
+/**
+ * The cow.c test a scenario stands for: named as cow.c names its tests, with cow.c as its
+ * source. gup_longterm.c names its tests the same way ("<case> ... with memfd"): those are not
+ * cow.c's.
+ */
+export function cowTestOf(s: { name: string; source?: string }): { testCase: string; kind: string } | null {
+  if (!s.source?.includes('tools/testing/selftests/mm/cow.c')) return null;
+  return cowTestName(s.name);
+}
+
 /** The grid of every era in `eras`, from the matrix's entries. */
 export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], eraOrder: readonly string[]): string {
   const cells = new Map<string, MatrixEntry>();
   for (const e of entries) {
-    const t = cowTestName(e.scenario.name);
+    const t = cowTestOf(e.scenario);
     if (t) cells.set(`${e.era}\0${t.testCase}\0${t.kind}`, e);
   }
   const caseWidth = Math.max(...COW_CASES.map((c) => c.name.length)) + 2;

@@ -35,7 +35,12 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   ksmReuse: 'KSM page reuse',
   ksmBreakUnshare: 'KSM unmerge unshare',
   thpWp: 'THP PMD write fault',
+  thpFollCow: 'THP FOLL_COW',
+  touchPmdWriteOnly: 'touch_pmd dirty',
   largeFolioReuse: 'PTE-mapped THP reuse',
+  gupLongtermFileWrite: 'longterm W file pin',
+  gupFastLongtermFile: 'GUP-fast file pin',
+  ioUringFileBuffers: 'io_uring file bufs',
 };
 
 export function renderEras(eras: readonly Policy[]): string {

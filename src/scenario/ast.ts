@@ -60,13 +60,19 @@ export type Stmt = (
   /** `file` (present only for a file mapping): the file variable; otherwise MAP_ANONYMOUS. */
   /** `hugetlb`: MAP_HUGETLB, one huge page of the pool; the model maps it as one page-table entry. */
   | { op: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string; hugetlb?: boolean }
-  /** F = memfd_create(LEN) or F = tmpfile(LEN): a file of LEN bytes (ftruncate/fallocate), zero-filled. */
-  | { op: 'file_create'; dst: string; kind: FileKind; len: number }
+  /**
+   * F = memfd_create(LEN) or F = tmpfile(LEN): a file of LEN bytes (ftruncate/fallocate), zero-filled.
+   * `hugetlb` (memfd_create(HUGE, MFD_HUGETLB)): a hugetlbfs memfd of one 2 MiB huge page, which
+   * fallocate() takes from the pool; its mappings (`mmap` with `hugetlb`) are hugetlb VMAs.
+   */
+  | { op: 'file_create'; dst: string; kind: FileKind; len: number; hugetlb?: true }
   /** pwrite(F, BYTE[, LEN]): a write of a fresh token into the file's first LEN bytes (all by default), through the page cache. */
   | { op: 'pwrite'; file: string; byte: number; len?: number }
   /** R = pread(F[, LEN]): read the file's first LEN bytes (all by default) from the page cache. */
   | { op: 'pread'; dst: string; file: string; len?: number }
   | { op: 'munmap'; addr: Addr; len?: number; ret?: string }
+  /** mremap(addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to): the range moves to `to` (whatever was mapped there is unmapped). */
+  | { op: 'mremap'; addr: Addr; len: number; to: Addr; ret?: string }
   | { op: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { op: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   /** memset(addr, byte, len?): a write of a fresh token into every cell of the range. */
@@ -86,7 +92,12 @@ export type Stmt = (
    * `dma` (O_DIRECT reads submitted with odirect_read_submit): the byte the device will write. The
    * DMA may land at any moment until odirect_complete(), which waits for it.
    */
-  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia; dma?: number }
+  /**
+   * `ret` (`H, R = pin_user_pages(...)`, and the same for the other pinning calls): the call's
+   * result, 0 or the errno it failed with; a failed call pins nothing and `H` holds nothing.
+   * Without `ret` a failure ends the run as an error.
+   */
+  | { op: 'gup'; dst: string; addr: Addr; len?: number; flags: GupFlags; via: ReferenceVia; dma?: number; ret?: string }
   | { op: 'unpin'; handle: string }
   /** The device behind a reference reads the pages it holds. */
   | { op: 'device_read'; dst: string; handle: string }
@@ -118,6 +129,8 @@ export type Stmt = (
   | { op: 'numa_hinting'; addr: Addr; len?: number }
   /** pwrite() to /proc/self/mem: a FOLL_FORCE|FOLL_WRITE GUP write. */
   | { op: 'proc_mem_write'; addr: Addr; len?: number; byte: number; ret?: string }
+  /** pread() from /proc/self/mem: access_remote_vm() with FOLL_FORCE (and FOLL_TOUCH), the pages as GUP finds them. */
+  | { op: 'proc_mem_read'; dst: string; addr: Addr; len?: number }
   /** R = page(ADDR) and the other observations of the page ADDR maps now (see ObserveWhat). */
   | { op: 'observe'; what: ObserveWhat; dst: string; addr: Addr }
   /** R = faults(): the calling thread's page faults so far (getrusage(RUSAGE_THREAD) ru_minflt + ru_majflt). */

@@ -66,6 +66,12 @@ export interface GupOptions {
   write?: boolean;
   force?: boolean;
   longterm?: boolean;
+  /** The register that receives the call's result (`H, R = ...`): 0 or the errno it failed with. */
+  result?: string;
+}
+
+function resultOpt(result: string | undefined): { ret?: string } {
+  return result === undefined ? {} : { ret: result };
 }
 
 function addrOf(a: AddrArg): Addr {
@@ -96,7 +102,8 @@ export class ThreadBuilder {
     return this.add({ fn: 'mmap', dst, len, prot: { ...(opts.prot ?? PROT_RW) }, shared: opts.shared ?? false, ...file, ...(opts.hugetlb ? { hugetlb: true } : {}) });
   }
   /** `dst = memfd_create(len)` or `dst = tmpfile(len)`: a zero-filled file of `len` bytes. */
-  file(dst: string, kind: 'memfd' | 'tmpfile', len: number): this {
+  file(dst: string, kind: 'memfd' | 'tmpfile' | 'memfd_hugetlb', len: number): this {
+    if (kind === 'memfd_hugetlb') return this.add({ fn: 'memfd_create', dst, len, hugetlb: true });
     return this.add({ fn: kind === 'memfd' ? 'memfd_create' : 'tmpfile', dst, len });
   }
   /** `pwrite(file, byte[, len])`: a write into the file through the page cache. */
@@ -109,6 +116,10 @@ export class ThreadBuilder {
   }
   numaHinting(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'numa_hinting', addr: addrOf(addr), ...opt(len) });
+  }
+  /** `mremap(addr, len, to)`: MREMAP_MAYMOVE | MREMAP_FIXED of [addr, addr+len) to `to`. */
+  mremap(addr: AddrArg, len: number, to: AddrArg): this {
+    return this.add({ fn: 'mremap', addr: addrOf(addr), len, to: addrOf(to) });
   }
   munmap(addr: AddrArg, len?: number): this {
     return this.add({ fn: 'munmap', addr: addrOf(addr), ...opt(len) });
@@ -164,6 +175,7 @@ export class ThreadBuilder {
       write: flags.write ?? false,
       force: flags.force ?? false,
       longterm: flags.longterm ?? false,
+      ...resultOpt(flags.result),
     });
   }
   getUserPages(dst: string, addr: AddrArg, flags: GupOptions = {}, len?: number): this {
@@ -190,8 +202,8 @@ export class ThreadBuilder {
   deviceWrite(handle: string, byte: number): this {
     return this.add({ fn: 'device_write', handle, byte });
   }
-  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number): this {
-    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len) });
+  ioUringRegisterBuffers(ring: string, addr: AddrArg, len?: number, result?: string): this {
+    return this.add({ fn: 'io_uring_register_buffers', dst: ring, addr: addrOf(addr), ...opt(len), ...resultOpt(result) });
   }
   ioUringWriteFixed(dst: string, ring: string): this {
     return this.add({ fn: 'io_uring_write_fixed', dst, handle: ring });
@@ -202,7 +214,7 @@ export class ThreadBuilder {
   ioUringUnregisterBuffers(ring: string): this {
     return this.add({ fn: 'io_uring_unregister_buffers', handle: ring });
   }
-  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean } = {}, len?: number): this {
+  gupTestPinLongterm(dst: string, addr: AddrArg, flags: { write?: boolean; fast?: boolean; result?: string } = {}, len?: number): this {
     return this.add({
       fn: 'gup_test_pin_longterm',
       dst,
@@ -210,6 +222,7 @@ export class ThreadBuilder {
       ...opt(len),
       write: flags.write ?? false,
       fast: flags.fast ?? false,
+      ...resultOpt(flags.result),
     });
   }
   gupTestRead(dst: string, handle: string): this {
@@ -258,6 +271,10 @@ export class ThreadBuilder {
   }
   ksmMerge(): this {
     return this.add({ fn: 'ksm_merge' });
+  }
+  /** `dst = proc_mem_read(addr[, len])`: a read of the process's own memory through /proc/self/mem (GUP with FOLL_FORCE). */
+  procMemRead(dst: string, addr: AddrArg, len?: number): this {
+    return this.add({ fn: 'proc_mem_read', dst, addr: addrOf(addr), ...opt(len) });
   }
   procMemWrite(addr: AddrArg, byte: number, len?: number): this {
     return this.add({ fn: 'proc_mem_write', addr: addrOf(addr), byte, ...opt(len) });
@@ -332,7 +349,10 @@ function fmtFlags(names: [boolean, string][]): string {
 /** The canonical text of one statement. */
 export function formatCall(c: CallSpec): string {
   const body = formatCallBody(c);
-  return 'ret' in c && c.ret !== undefined ? `${c.ret} = ${body}` : body;
+  if (!('ret' in c) || c.ret === undefined) return body;
+  // A pinning call names its reference set and then its result: `H, R = pin_user_pages(...)`.
+  if ('dst' in c && c.dst !== undefined) return body.replace(`${c.dst} = `, `${c.dst}, ${c.ret} = `);
+  return `${c.ret} = ${body}`;
 }
 
 function formatCallBody(c: CallSpec): string {
@@ -344,6 +364,7 @@ function formatCallBody(c: CallSpec): string {
         : `${c.dst} = mmap(${fmtInt(c.len)}, ${fmtProt(c.prot)}, ${c.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}|MAP_ANONYMOUS)`;
     case 'memfd_create':
     case 'tmpfile':
+      if (c.fn === 'memfd_create' && c.hugetlb) return `${c.dst} = memfd_create(HUGE, MFD_HUGETLB)`;
       return `${c.dst} = ${c.fn}(${fmtInt(c.len)})`;
     case 'pwrite':
       return `pwrite(${c.file}, ${c.byte}${fmtLen(c.len)})`;
@@ -351,6 +372,8 @@ function formatCallBody(c: CallSpec): string {
       return `${c.dst} = pread(${c.file}${fmtLen(c.len)})`;
     case 'munmap':
       return `munmap(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
+    case 'mremap':
+      return `mremap(${fmtAddr(c.addr)}, ${c.len}, ${fmtAddr(c.to)})`;
     case 'numa_hinting':
       return `numa_hinting(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'mprotect':
@@ -431,6 +454,8 @@ function formatCallBody(c: CallSpec): string {
       return 'clear_refs(CLEAR_REFS_SOFT_DIRTY)';
     case 'ksm_merge':
       return 'ksm_merge()';
+    case 'proc_mem_read':
+      return `${c.dst} = proc_mem_read(${fmtAddr(c.addr)}${fmtLen(c.len)})`;
     case 'proc_mem_write':
       return `proc_mem_write(${fmtAddr(c.addr)}, ${c.byte}${fmtLen(c.len)})`;
     case 'page':

@@ -35,9 +35,33 @@ export function cellOf(m: CellMap, b: number): number {
   return i;
 }
 
-/** Split the byte range [addr, addr+len) into per-page cell ranges. */
-export function pageRanges(m: CellMap, addr: number, len: number): { vpn: number; cellFrom: number; cellTo: number }[] {
-  const out: { vpn: number; cellFrom: number; cellTo: number }[] = [];
+export interface PageRange {
+  readonly vpn: number;
+  readonly cellFrom: number;
+  readonly cellTo: number;
+}
+
+/**
+ * The ranges already split, per cell map: a statement over a THP asks for its 512 ranges again
+ * at every step it takes. The lists are shared: callers must not change them.
+ */
+const splitCache = new WeakMap<CellMap, Map<string, readonly PageRange[]>>();
+
+/** Split the byte range [addr, addr+len) into per-page cell ranges (a shared, read-only list). */
+export function pageRanges(m: CellMap, addr: number, len: number): readonly PageRange[] {
+  let byRange = splitCache.get(m);
+  if (!byRange) splitCache.set(m, (byRange = new Map()));
+  const key = `${addr}:${len}`;
+  let ranges = byRange.get(key);
+  if (!ranges) {
+    if (byRange.size > 4096) byRange.clear();
+    byRange.set(key, (ranges = splitRange(m, addr, len)));
+  }
+  return ranges;
+}
+
+function splitRange(m: CellMap, addr: number, len: number): PageRange[] {
+  const out: PageRange[] = [];
   let a = addr;
   const end = addr + len;
   while (a < end) {

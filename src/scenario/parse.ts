@@ -48,10 +48,11 @@ export type GupFn = 'get_user_pages' | 'get_user_pages_fast' | 'pin_user_pages' 
 /** One statement as written, arguments decoded. */
 export type Call = (
   | { fn: 'mmap'; dst: string; len: number; prot: Prot; shared: boolean; file?: string; hugetlb?: boolean }
-  | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number }
+  | { fn: 'memfd_create' | 'tmpfile'; dst: string; len: number; hugetlb?: true }
   | { fn: 'pwrite'; file: string; byte: number; len?: number }
   | { fn: 'pread'; dst: string; file: string; len?: number }
   | { fn: 'munmap' | 'numa_hinting'; addr: Addr; len?: number; ret?: string }
+  | { fn: 'mremap'; addr: Addr; len: number; to: Addr; ret?: string }
   | { fn: 'mprotect'; addr: Addr; len?: number; prot: Prot; ret?: string }
   | { fn: 'madvise'; addr: Addr; len?: number; advice: Advice; ret?: string }
   | { fn: 'memset'; addr: Addr; byte: number; len?: number }
@@ -63,12 +64,12 @@ export type Call = (
   | { fn: 'signal' | 'wait'; event: string }
   | { fn: 'pipe'; dst: string }
   | { fn: 'vmsplice'; pipe: string; addr: Addr; len?: number; ret?: string }
-  | { fn: GupFn; dst: string; addr: Addr; len?: number; write: boolean; force: boolean; longterm: boolean }
+  | { fn: GupFn; dst: string; addr: Addr; len?: number; write: boolean; force: boolean; longterm: boolean; ret?: string }
   | { fn: 'unpin_user_pages' | 'put_user_pages' | 'io_uring_unregister_buffers' | 'gup_test_stop'; handle: string }
   | { fn: 'device_read' | 'io_uring_write_fixed' | 'gup_test_read'; dst: string; handle: string }
   | { fn: 'device_write' | 'io_uring_read_fixed'; handle: string; byte: number }
-  | { fn: 'io_uring_register_buffers'; dst: string; addr: Addr; len?: number }
-  | { fn: 'gup_test_pin_longterm'; dst: string; addr: Addr; len?: number; write: boolean; fast: boolean }
+  | { fn: 'io_uring_register_buffers'; dst: string; addr: Addr; len?: number; ret?: string }
+  | { fn: 'gup_test_pin_longterm'; dst: string; addr: Addr; len?: number; write: boolean; fast: boolean; ret?: string }
   | { fn: 'odirect_read_submit'; dst: string; addr: Addr; len?: number; byte: number }
   | { fn: 'odirect_write_submit'; dst: string; addr: Addr; len?: number }
   | { fn: 'odirect_complete'; dst?: string; handle: string }
@@ -82,6 +83,7 @@ export type Call = (
   | { fn: 'clear_refs'; ret?: string }
   | { fn: 'ksm_merge' }
   | { fn: 'proc_mem_write'; addr: Addr; byte: number; len?: number; ret?: string }
+  | { fn: 'proc_mem_read'; dst: string; addr: Addr; len?: number }
   | { fn: ObserveWhat; dst: string; addr: Addr }
   | { fn: 'faults'; dst: string }
 ) & { pos: SourcePos; text: string };
@@ -116,11 +118,12 @@ export interface SurfaceProgram {
 /** Signatures of every statement, for arity errors and documentation. */
 export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   mmap: 'X = mmap(LEN, PROT, FLAGS) or X = mmap(LEN, PROT, FLAGS, FILE)',
-  memfd_create: 'F = memfd_create(LEN)',
+  memfd_create: 'F = memfd_create(LEN) or F = memfd_create(HUGE, MFD_HUGETLB)',
   tmpfile: 'F = tmpfile(LEN)',
   pwrite: 'pwrite(F, BYTE[, LEN])',
   pread: 'R = pread(F[, LEN])',
   munmap: 'munmap(ADDR[, LEN])',
+  mremap: 'mremap(ADDR, LEN, NEWADDR)',
   numa_hinting: 'numa_hinting(ADDR[, LEN])',
   mprotect: 'mprotect(ADDR[, LEN], PROT)',
   madvise: 'madvise(ADDR[, LEN], ADVICE)',
@@ -133,19 +136,19 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   wait: 'wait(EVENT)',
   pipe: 'P = pipe()',
   vmsplice: 'vmsplice(PIPE, ADDR[, LEN])',
-  get_user_pages: 'H = get_user_pages(ADDR[, LEN], GFLAGS)',
-  get_user_pages_fast: 'H = get_user_pages_fast(ADDR[, LEN], GFLAGS)',
-  pin_user_pages: 'H = pin_user_pages(ADDR[, LEN], GFLAGS)',
-  pin_user_pages_fast: 'H = pin_user_pages_fast(ADDR[, LEN], GFLAGS)',
+  get_user_pages: 'H[, R] = get_user_pages(ADDR[, LEN], GFLAGS)',
+  get_user_pages_fast: 'H[, R] = get_user_pages_fast(ADDR[, LEN], GFLAGS)',
+  pin_user_pages: 'H[, R] = pin_user_pages(ADDR[, LEN], GFLAGS)',
+  pin_user_pages_fast: 'H[, R] = pin_user_pages_fast(ADDR[, LEN], GFLAGS)',
   unpin_user_pages: 'unpin_user_pages(H)',
   put_user_pages: 'put_user_pages(H)',
   device_read: 'R = device_read(H)',
   device_write: 'device_write(H, BYTE)',
-  io_uring_register_buffers: 'RING = io_uring_register_buffers(ADDR[, LEN])',
+  io_uring_register_buffers: 'RING[, R] = io_uring_register_buffers(ADDR[, LEN])',
   io_uring_write_fixed: 'R = io_uring_write_fixed(RING)',
   io_uring_read_fixed: 'io_uring_read_fixed(RING, BYTE)',
   io_uring_unregister_buffers: 'io_uring_unregister_buffers(RING)',
-  gup_test_pin_longterm: 'G = gup_test_pin_longterm(ADDR[, LEN], TFLAGS)',
+  gup_test_pin_longterm: 'G[, R] = gup_test_pin_longterm(ADDR[, LEN], TFLAGS)',
   gup_test_read: 'R = gup_test_read(G)',
   gup_test_stop: 'gup_test_stop(G)',
   odirect_read_submit: 'D = odirect_read_submit(ADDR[, LEN], BYTE)',
@@ -162,6 +165,7 @@ export const SIGNATURES: Readonly<Record<CallFn, string>> = {
   clear_refs: 'clear_refs(CLEAR_REFS_SOFT_DIRTY)',
   ksm_merge: 'ksm_merge()',
   proc_mem_write: 'proc_mem_write(ADDR, BYTE[, LEN])',
+  proc_mem_read: 'R = proc_mem_read(ADDR[, LEN])',
   page: 'P = page(ADDR)',
   pagemap: 'M = pagemap(ADDR)',
   kpageflags: 'K = kpageflags(ADDR)',
@@ -177,12 +181,20 @@ const ASSIGNS: ReadonlySet<CallFn> = new Set<CallFn>([
   'pin_user_pages_fast', 'device_read', 'io_uring_register_buffers', 'io_uring_write_fixed',
   'gup_test_pin_longterm', 'gup_test_read', 'odirect_read_submit', 'odirect_write_submit',
   'odirect_write', 'userfaultfd', 'uffd_wp_faults', 'uffd_read', 'page', 'pagemap', 'kpageflags', 'kpagecount',
-  'mincore', 'faults',
+  'mincore', 'faults', 'proc_mem_read',
+]);
+
+/**
+ * Calls that take a reference set and may also give their result as a second name
+ * (`H, R = gup_test_pin_longterm(...)`): 0, or the errno they failed with (then `H` holds nothing).
+ */
+export const PIN_RESULT: ReadonlySet<CallFn> = new Set<CallFn>([
+  'get_user_pages', 'get_user_pages_fast', 'pin_user_pages', 'pin_user_pages_fast', 'io_uring_register_buffers', 'gup_test_pin_longterm',
 ]);
 
 /** System calls whose result may be assigned (`R = madvise(...)`): 0 or an errno name. */
 const RESULT_OPTIONAL: ReadonlySet<CallFn> = new Set<CallFn>([
-  'munmap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'uffdio_continue', 'clear_refs',
+  'munmap', 'mremap', 'mprotect', 'madvise', 'vmsplice', 'uffdio_register', 'uffdio_writeprotect', 'uffdio_continue', 'clear_refs',
   'proc_mem_write', 'waitpid',
 ]);
 
@@ -192,7 +204,7 @@ export function isConstantName(name: string): boolean {
     name === 'PAGE' ||
     name === 'PAGE_SIZE' ||
     name === 'HUGE' ||
-    /^(PROT|MAP|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
+    /^(PROT|MAP|MFD|MADV|FOLL|PIN_LONGTERM_TEST_FLAG|UFFD|UFFDIO|CLEAR_REFS|CONFIG)_/.test(name) ||
     isResultName(name)
   );
 }
@@ -612,7 +624,16 @@ class Parser {
     if (first.kind !== 'ident') this.fail(first, STATEMENT_EXPECTED);
     this.advance();
     let dst: Token | undefined;
+    let result: Token | undefined;
     let callee = first;
+    if (this.isPunct(this.peek(), ',')) {
+      // H, R = call(...): a reference set and the call's result.
+      this.advance();
+      const r = this.peek();
+      if (r.kind !== 'ident') this.fail(r, `a register name after '${first.value},' (H, R = pin_user_pages(...))`);
+      result = this.advance();
+      if (!this.isPunct(this.peek(), '=')) this.fail(this.peek(), `'=' after '${first.value}, ${result.value}'`);
+    }
     if (this.isPunct(this.peek(), '=')) {
       dst = first;
       this.advance();
@@ -642,7 +663,7 @@ class Parser {
     }
     this.advance(); // ')'
     const text = this.src.slice(first.start, this.prevEnd).trim();
-    return this.decode(fn as CallFn, callee, dst, args, this.at(first), text);
+    return this.decode(fn as CallFn, callee, dst, args, this.at(first), text, result);
   }
 
   // ---- expressions ----
@@ -883,7 +904,7 @@ class Parser {
     return { read: f.has('PROT_READ'), write: f.has('PROT_WRITE') };
   }
 
-  private decode(fn: CallFn, callee: Token, dstTok: Token | undefined, args: Expr[], pos: SourcePos, text: string): Call {
+  private decode(fn: CallFn, callee: Token, dstTok: Token | undefined, args: Expr[], pos: SourcePos, text: string, resultTok?: Token): Call {
     const cpos = this.at(callee);
     const arity = (min: number, max: number): void => {
       if (args.length >= min && args.length <= max) return;
@@ -896,9 +917,14 @@ class Parser {
     if (!ASSIGNS.has(fn) && !RESULT_OPTIONAL.has(fn) && fn !== 'odirect_complete' && dstTok) {
       throw ScenarioError.expected(this.at(dstTok), `'${fn}(...)' without an assignment (it returns nothing)`, `'${dstTok.value} ='`);
     }
+    if (resultTok && !PIN_RESULT.has(fn)) {
+      throw ScenarioError.expected(this.at(resultTok), `one name before '=': only the pinning calls (${[...PIN_RESULT].join(', ')}) give a reference and a result`, `'${dstTok?.value}, ${resultTok.value} ='`);
+    }
     let dst = '';
     if (dstTok) dst = this.declName(dstTok, 'variable');
     const ret = RESULT_OPTIONAL.has(fn) && dstTok ? { ret: dst } : {};
+    const pinRet = resultTok ? { ret: this.declName(resultTok, 'register') } : {};
+    if (resultTok && resultTok.value === dst) throw new ScenarioError(this.at(resultTok), `the result needs a name of its own, not the reference's '${dst}'`);
     const len = (i: number): { len?: number } => (args.length > i ? { len: this.evalInt(args[i]) } : {});
     const base = { pos, text };
     const VAR = 'a variable name';
@@ -923,15 +949,24 @@ class Parser {
         return { ...base, fn, dst, len: l, prot, shared: f.has('MAP_SHARED'), ...file };
       }
       case 'memfd_create':
-      case 'tmpfile':
-        arity(1, 1);
-        return { ...base, fn, dst, len: this.evalInt(args[0]) };
+      case 'tmpfile': {
+        arity(1, fn === 'memfd_create' ? 2 : 1);
+        const l = this.evalInt(args[0]);
+        if (args.length === 1) return { ...base, fn, dst, len: l };
+        const f = args[1];
+        if (f.k !== 'ident' || f.name !== 'MFD_HUGETLB') throw ScenarioError.expected(f.pos, 'MFD_HUGETLB (the only memfd_create() flag modelled)', this.exprText(f));
+        if (l !== HUGE_PAGE_SIZE) throw ScenarioError.expected(args[0].pos, `HUGE (${HUGE_PAGE_SIZE}): a MFD_HUGETLB memfd is one huge page`, this.exprText(args[0]));
+        return { ...base, fn, dst, len: l, hugetlb: true };
+      }
       case 'pwrite':
         arity(2, 3);
         return { ...base, fn, file: this.name(args[0], 'a file variable'), byte: this.byte(args[1]), ...len(2) };
       case 'pread':
         arity(1, 2);
         return { ...base, fn, dst, file: this.name(args[0], 'a file variable'), ...len(1) };
+      case 'mremap':
+        arity(3, 3);
+        return { ...base, fn, addr: this.addr(args[0]), len: this.evalInt(args[1]), to: this.addr(args[2]), ...ret };
       case 'munmap':
       case 'numa_hinting':
         arity(1, 2);
@@ -996,6 +1031,7 @@ class Parser {
           write: f.has('FOLL_WRITE'),
           force: f.has('FOLL_FORCE'),
           longterm: f.has('FOLL_LONGTERM'),
+          ...pinRet,
         };
       }
       case 'unpin_user_pages':
@@ -1015,7 +1051,7 @@ class Parser {
         return { ...base, fn, handle: this.name(args[0], VAR), byte: this.byte(args[1]) };
       case 'io_uring_register_buffers':
         arity(1, 2);
-        return { ...base, fn, dst, addr: this.addr(args[0]), ...len(1) };
+        return { ...base, fn, dst, addr: this.addr(args[0]), ...len(1), ...pinRet };
       case 'gup_test_pin_longterm': {
         arity(2, 3);
         const f = this.flags(
@@ -1033,6 +1069,7 @@ class Parser {
           ...(args.length === 3 ? len(1) : {}),
           write: f.has('PIN_LONGTERM_TEST_FLAG_USE_WRITE'),
           fast: f.has('PIN_LONGTERM_TEST_FLAG_USE_FAST'),
+          ...pinRet,
         };
       }
       case 'odirect_read_submit':
@@ -1098,6 +1135,9 @@ class Parser {
       case 'ksm_merge':
         arity(0, 0);
         return { ...base, fn };
+      case 'proc_mem_read':
+        arity(1, 2);
+        return { ...base, fn, dst, addr: this.addr(args[0]), ...len(1) };
       case 'proc_mem_write':
         arity(2, 3);
         return { ...base, fn, addr: this.addr(args[0]), byte: this.byte(args[1]), ...len(2), ...ret };
@@ -1164,6 +1204,7 @@ function callDstKind(c: Call): VarKind | undefined {
     case 'userfaultfd':
       return 'uffd';
     case 'read':
+    case 'proc_mem_read':
     case 'device_read':
     case 'io_uring_write_fixed':
     case 'gup_test_read':
@@ -1225,6 +1266,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
       own.set(t.process, vars);
     }
     for (const c of t.body) {
+      // A pinning call's result register (H, R = ...) is assigned as well.
+      if (PIN_RESULT.has(c.fn) && 'ret' in c && c.ret !== undefined && !vars.has(c.ret)) vars.set(c.ret, { kind: 'register', call: c });
       const name = callDst(c);
       const kind = callDstKind(c);
       if (name === undefined || kind === undefined) continue;
@@ -1264,19 +1307,24 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
     const at = { pos: c.pos, text: c.text };
     switch (c.fn) {
       case 'mmap': {
-        if (c.file !== undefined) need(proc, c, c.file, ['file']);
+        // A mapping of a MFD_HUGETLB memfd is a hugetlb VMA (hugetlbfs_file_mmap()).
+        const f = c.file !== undefined ? need(proc, c, c.file, ['file']) : undefined;
+        const hugeFile = f !== undefined && f.call.fn === 'memfd_create' && f.call.hugetlb === true;
+        if (hugeFile && c.len !== HUGE_PAGE_SIZE) throw ScenarioError.expected(c.pos, `HUGE (${HUGE_PAGE_SIZE}): a mapping of a MFD_HUGETLB memfd is one huge page`, `${c.len}`);
         const file = c.file !== undefined ? { file: c.file } : {};
-        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...(c.hugetlb ? { hugetlb: true } : {}), ...at }];
+        return [{ op: 'mmap', dst: c.dst, len: c.len, prot: { ...c.prot }, shared: c.shared, ...file, ...(c.hugetlb || hugeFile ? { hugetlb: true } : {}), ...at }];
       }
       case 'memfd_create':
       case 'tmpfile':
-        return [{ op: 'file_create', dst: c.dst, kind: c.fn === 'tmpfile' ? 'tmpfile' : 'memfd', len: c.len, ...at }];
+        return [{ op: 'file_create', dst: c.dst, kind: c.fn === 'tmpfile' ? 'tmpfile' : 'memfd', len: c.len, ...(c.hugetlb ? { hugetlb: true as const } : {}), ...at }];
       case 'pwrite':
         return [withLen({ op: 'pwrite' as const, file: c.file, byte: c.byte, ...at }, c.len)];
       case 'pread':
         return [withLen({ op: 'pread' as const, dst: c.dst, file: c.file, ...at }, c.len)];
       case 'munmap':
         return [withRet(withLen({ op: 'munmap' as const, addr: { ...c.addr }, ...at }, c.len), c.ret)];
+      case 'mremap':
+        return [withRet({ op: 'mremap' as const, addr: { ...c.addr }, len: c.len, to: { ...c.to }, ...at }, c.ret)];
       case 'numa_hinting':
         return [withLen({ op: 'numa_hinting' as const, addr: { ...c.addr }, ...at }, c.len)];
       case 'mprotect':
@@ -1324,7 +1372,7 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
           longterm: c.longterm,
           fast: c.fn.endsWith('_fast'),
         };
-        return [withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'gup' as const, ...at }, c.len)];
+        return [withRet(withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'gup' as const, ...at }, c.len), c.ret)];
       }
       case 'unpin_user_pages':
         need(proc, c, c.handle, ['pin']);
@@ -1355,11 +1403,11 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [{ op: 'device_write', handle: c.handle, byte: c.byte, ...at }];
       case 'io_uring_register_buffers': {
         const flags = { pin: true, write: true, force: false, longterm: true, fast: false };
-        return [withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'io_uring' as const, ...at }, c.len)];
+        return [withRet(withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'io_uring' as const, ...at }, c.len), c.ret)];
       }
       case 'gup_test_pin_longterm': {
         const flags = { pin: true, write: c.write, force: false, longterm: true, fast: c.fast };
-        return [withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'gup_test' as const, ...at }, c.len)];
+        return [withRet(withLen({ op: 'gup' as const, dst: c.dst, addr: { ...c.addr }, flags, via: 'gup_test' as const, ...at }, c.len), c.ret)];
       }
       case 'odirect_read_submit':
       case 'odirect_write_submit': {
@@ -1431,6 +1479,8 @@ export function lowerProgram(prog: SurfaceProgram, knownEras: readonly string[])
         return [withRet({ op: 'clear_refs_soft_dirty' as const, ...at }, c.ret)];
       case 'ksm_merge':
         return [{ op: 'ksm_merge', ...at }];
+      case 'proc_mem_read':
+        return [withLen({ op: 'proc_mem_read' as const, dst: c.dst, addr: { ...c.addr }, ...at }, c.len)];
       case 'proc_mem_write':
         return [withRet(withLen({ op: 'proc_mem_write' as const, addr: { ...c.addr }, byte: c.byte, ...at }, c.len), c.ret)];
       case 'page':

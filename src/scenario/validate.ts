@@ -117,6 +117,7 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     case 'userfaultfd':
       return { name: s.dst, kind: 'uffd' };
     case 'read':
+    case 'proc_mem_read':
     case 'pread':
     case 'pipe_read':
     case 'device_read':
@@ -128,6 +129,14 @@ export function stmtDst(s: Stmt): { name: string; kind: VarKind } | undefined {
     default:
       return 'ret' in s && s.ret !== undefined ? { name: s.ret, kind: 'register' } : undefined;
   }
+}
+
+/** Every variable a statement assigns: its own (stmtDst) and a pinning call's result register. */
+export function stmtDsts(s: Stmt): { name: string; kind: VarKind }[] {
+  const d = stmtDst(s);
+  const out = d ? [d] : [];
+  if (s.op === 'gup' && s.ret !== undefined) out.push({ name: s.ret, kind: 'register' });
+  return out;
 }
 
 export interface VarUse {
@@ -169,6 +178,8 @@ export function stmtUses(s: Stmt): VarUse[] {
       return [];
     case 'observe':
       return [mappingUse(s.addr, 1)];
+    case 'mremap':
+      return [mappingUse(s.addr, s.len), mappingUse(s.to, s.len)];
     case 'munmap':
     case 'numa_hinting':
     case 'mprotect':
@@ -177,6 +188,7 @@ export function stmtUses(s: Stmt): VarUse[] {
     case 'read':
     case 'gup':
     case 'proc_mem_write':
+    case 'proc_mem_read':
       return [mappingUse(s.addr, s.len)];
     case 'waitpid':
       return [{ name: s.child, kinds: ['process'] }];
@@ -262,7 +274,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   for (const t of s.threads) {
     for (const st of t.body) {
       if (st.op !== 'mmap' && st.op !== 'file_create') continue;
-      pages += st.op === 'mmap' && st.hugetlb ? 1 : Math.ceil(st.len / PAGE_SIZE);
+      pages += st.hugetlb ? 1 : Math.ceil(st.len / PAGE_SIZE);
       if (pages > MAX_SCENARIO_PAGES) {
         throw new ScenarioError(st.pos, `the scenario maps ${pages} pages by here; at most ${MAX_SCENARIO_PAGES} pages (${(MAX_SCENARIO_PAGES * PAGE_SIZE) / 2 ** 20} MiB) in all mmap() calls of a scenario are modelled`);
       }
@@ -405,7 +417,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       const m = stack.pop() as number;
       if (seen.has(m)) continue;
       seen.add(m);
-      if (m < nStmts && m !== n && nodeThread[m].process === proc && stmtDst(nodeStmt[m])?.name === name) return true;
+      if (m < nStmts && m !== n && nodeThread[m].process === proc && stmtDsts(nodeStmt[m]).some((d) => d.name === name)) return true;
       for (const p of preds[m]) stack.push(p);
     }
     return false;
@@ -416,8 +428,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   for (const p of s.processes) own.set(p, new Map());
   for (let i = 0; i < nStmts; i++) {
     const st = nodeStmt[i];
-    const d = stmtDst(st);
-    if (!d) continue;
+    for (const d of stmtDsts(st)) {
     const proc = nodeThread[i].process;
     const vars = own.get(proc) as Map<string, VarInfo>;
     const prev = vars.get(d.name);
@@ -438,6 +449,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
     } else if (len !== undefined && (prev.len === undefined || len > prev.len)) {
       prev.len = len;
     }
+    }
   }
 
   // Variables a process inherits: those its parent assigned before the fork(),
@@ -452,10 +464,10 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
       for (const [k, v] of inheritedOf(f.parent)) out.set(k, v);
       for (const m of happensBefore(f.node)) {
         if (nodeThread[m].process !== f.parent) continue;
-        const d = stmtDst(nodeStmt[m]);
-        if (!d) continue;
-        const info = (own.get(f.parent) as Map<string, VarInfo>).get(d.name) as VarInfo;
-        out.set(d.name, info);
+        for (const d of stmtDsts(nodeStmt[m])) {
+          const info = (own.get(f.parent) as Map<string, VarInfo>).get(d.name) as VarInfo;
+          out.set(d.name, info);
+        }
       }
     }
     inherited.set(p, out);
@@ -463,8 +475,7 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
   };
   for (let i = 0; i < nStmts; i++) {
     const st = nodeStmt[i];
-    const d = stmtDst(st);
-    if (!d) continue;
+    for (const d of stmtDsts(st)) {
     const proc = nodeThread[i].process;
     const inh = inheritedOf(proc).get(d.name);
     if (inh && inh.kind !== d.kind) {
@@ -473,21 +484,22 @@ export function validateScenario(s: Scenario, knownEras: readonly string[]): voi
         `'${d.name}' is inherited from process '${forkOf.get(proc)?.parent}' as ${KIND_SHORT[inh.kind]} (assigned at ${showPos(inh.pos)}) and cannot be re-assigned as ${KIND_SHORT[d.kind]}`,
       );
     }
+    }
   }
 
   // ---- statements ----
   const firstAssign = new Map<ThreadDecl, Map<string, number>>();
   const knownFrom = new Map<ThreadDecl, Map<string, number>>();
   for (let i = 0; i < nStmts; i++) {
-    const d = stmtDst(nodeStmt[i]);
-    if (!d) continue;
-    const t = nodeThread[i];
-    let m = firstAssign.get(t);
-    if (!m) {
-      m = new Map();
-      firstAssign.set(t, m);
+    for (const d of stmtDsts(nodeStmt[i])) {
+      const t = nodeThread[i];
+      let m = firstAssign.get(t);
+      if (!m) {
+        m = new Map();
+        firstAssign.set(t, m);
+      }
+      if (!m.has(d.name)) m.set(d.name, i);
     }
-    if (!m.has(d.name)) m.set(d.name, i);
   }
   for (let i = 0; i < nStmts; i++) {
     const st = nodeStmt[i];
@@ -687,6 +699,11 @@ function checkNumbers(st: Stmt): void {
     case 'pread':
       checkLen(st, st.len, false);
       return;
+    case 'mremap':
+      checkAddr(st, st.addr, true);
+      checkAddr(st, st.to, true);
+      checkLen(st, st.len, true);
+      return;
     case 'munmap':
     case 'numa_hinting':
     case 'mprotect':
@@ -705,6 +722,7 @@ function checkNumbers(st: Stmt): void {
       checkByte(st, st.byte);
       return;
     case 'read':
+    case 'proc_mem_read':
     case 'vmsplice':
     case 'gup':
       checkAddr(st, st.addr, false);

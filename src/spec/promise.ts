@@ -188,6 +188,26 @@ export class PromiseModel {
   }
 
   /**
+   * mremap() of [from, from+pages) to `to`: the memory moves, contents and all; references that
+   * aliased it alias it at its new address.
+   */
+  move(pid: number, from: number, pages: number, to: number): void {
+    this.settle(pid, from, pages);
+    const p = this.st.procs[pid];
+    const moved = Array.from({ length: pages }, (_, i) => p.mem[from + i] ?? null);
+    for (let i = 0; i < pages; i++) if (from + i < p.mem.length) p.mem[from + i] = null;
+    while (p.mem.length < to + pages) p.mem.push(null);
+    for (let i = 0; i < pages; i++) p.mem[to + i] = moved[i];
+    for (const r of this.st.refs) {
+      if (!r) continue;
+      for (const rp of r.pages) {
+        const loc = rp.loc;
+        if (loc.kind === 'private' && loc.pid === pid && loc.vpn >= from && loc.vpn < from + pages) rp.loc = { ...loc, vpn: to + (loc.vpn - from) };
+      }
+    }
+  }
+
+  /**
    * MADV_DONTNEED: private anonymous memory reads back as zeroes, a private file mapping shows the
    * file again; shared memory keeps its contents.
    */
@@ -215,13 +235,12 @@ export class PromiseModel {
    */
   zapStart(pid: number, start: number, pages: number, kind: 'munmap' | 'dontneed', fileOf: FilePageOf = noFile): void {
     const p = this.st.procs[pid];
-    // One new sorted array for the whole range (a THP's munmap takes 512 pages at once).
-    const taken = new Set(p.zapping.map((z) => z.vpn));
+    const older = new Set(p.zapping.map((z) => z.vpn));
     const added: ZappedPage[] = [];
     for (let vpn = start; vpn < start + pages && vpn < p.mem.length; vpn++) {
       const lp = p.mem[vpn];
       // MADV_DONTNEED leaves shared memory as it is; an older call's contents stay (they are earlier still).
-      if (!lp || (kind === 'dontneed' && lp.kind === 'shared') || taken.has(vpn)) continue;
+      if (!lp || (kind === 'dontneed' && lp.kind === 'shared') || older.has(vpn)) continue;
       added.push({ vpn, page: lp });
     }
     if (added.length) p.zapping = [...p.zapping, ...added].sort((a, b) => a.vpn - b.vpn);
@@ -374,7 +393,7 @@ export class PromiseModel {
   }
 
   /** A reference taken by `owner` on its pages (ids match the kernel's reference ids). */
-  reference(id: number, owner: number, coherent: boolean, pages: { vpn: number; cellFrom: number; cellTo: number }[]): void {
+  reference(id: number, owner: number, coherent: boolean, pages: readonly { vpn: number; cellFrom: number; cellTo: number }[]): void {
     const rps: PromisedRefPage[] = pages.map((pg) => {
       const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
       const cells = this.cellsAt(loc) ?? [];

@@ -55,7 +55,7 @@ export function fieldIndex(what: FieldsWhat, field: string): number {
 }
 
 /** The errno names a system call's result register can hold (besides 0 for success). */
-export const ERRNO_NAMES = ['EINVAL', 'EFAULT', 'ENOMEM', 'EBUSY', 'EPERM', 'EAGAIN', 'ENOSYS', 'EEXIST', 'ENOENT'] as const;
+export const ERRNO_NAMES = ['EINVAL', 'EFAULT', 'ENOMEM', 'EBUSY', 'EPERM', 'EAGAIN', 'ENOSYS', 'EEXIST', 'ENOENT', 'EOPNOTSUPP'] as const;
 
 /** The signals a `waitpid()` result or a killed read can hold. */
 export const SIGNAL_NAMES = ['SIGSEGV', 'SIGBUS', 'SIGKILL'] as const;

@@ -452,3 +452,67 @@ describe('kernel sanity over folios', () => {
     assert.ok(sanityProblems(m.st.kernel, false).some((p) => p.includes('entire mapcount 2, but 1 huge PMD')));
   });
 });
+
+describe('touch_pmd and can_follow_write_pmd: Huge Dirty COW', () => {
+  const body = `process p {
+  mem = mmap(HUGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS)
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  z = read(mem, PAGE)
+  r = proc_mem_read(mem, PAGE)
+  last = page(mem)
+}`;
+  test('v4.14: a read GUP\'s touch_pmd() marks the huge zero page\'s PMD dirty', () => {
+    const m = machine(body, 'v4.14');
+    const recs = runKeep(m);
+    findEvent(recs, 'touch_pmd', "huge zero page's PMD marked dirty");
+    assert.equal(pmdOf(m, 'p', 'mem')?.dirty, true);
+  });
+  test('v4.15 (a8f97366452e): a read GUP leaves the PMD clean', () => {
+    const m = machine(body, 'v4.15');
+    runKeep(m);
+    assert.equal(pmdOf(m, 'p', 'mem')?.dirty, false);
+  });
+  test('v4.9: can_follow_write_pmd() is pmd_write(): a FOLL_FORCE write to a read-only THP never settles (EIO at the model\'s bound)', () => {
+    const m = machine(`process p {
+  mem = mmap(HUGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS)
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  w = proc_mem_write(mem, 0x41, PAGE)
+  last = page(mem)
+}`, 'v4.9');
+    const recs = runKeep(m, true);
+    findEvent(recs, 'follow_trans_huge_pmd', 'read-only PMD, FOLL_WRITE');
+    assert.deepEqual(m.st.regs[pidOf(m, 'p')].w, { kind: 'errno', name: 'EIO' });
+  });
+});
+
+describe('mremap: moving part of a THP (cow.c partially mremap()ed THP)', () => {
+  test('MREMAP_FIXED of the upper half splits the PMD and moves its PTEs; the pages stay the folio\'s, mapped once', () => {
+    const m = machine(`process p {
+  mem = mmap(${THP})
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  memset(mem, 1)
+  ph = mmap(256 * PAGE, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS)
+  mremap(mem + 256 * PAGE, 256 * PAGE, ph)
+  last = page(mem)
+}`, 'v6.18');
+    const recs = runKeep(m);
+    findEvent(recs, '__split_huge_pmd', 'now PTE-mapped');
+    findEvent(recs, 'move_vma', '256 page(s) moved');
+    const head = presentPte(m, 'p', 'mem').pfn;
+    assert.equal(pteOf(m, 'p', 'mem', 256), null, 'the upper half is gone from mem');
+    const moved = presentPte(m, 'p', 'ph');
+    assert.equal(moved.pfn, head + 256);
+    assert.equal(pageAt(m, head + 256).mapcount, 1);
+    assert.equal(pageAt(m, head).refcount, HPAGE_PMD_NR);
+    sane(m);
+  });
+  test('overlapping ranges are EINVAL; an unmapped old range is EFAULT', () => {
+    const m = machine(`process p {
+  mem = mmap(4 * PAGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS)
+  r = mremap(mem, 2 * PAGE, mem + PAGE)
+  last = page(mem)
+}`, 'v6.18');
+    runKeep(m);
+    assert.deepEqual(m.st.regs[pidOf(m, 'p')].r, { kind: 'errno', name: 'EINVAL' });
+  });
+});

@@ -133,6 +133,25 @@ process p {
 });
 
 describe('the generated C', () => {
+  test('a pinning call that names its result calls the _try form and records the errno', () => {
+    const c = scenarioToC(
+      scenario(`scenario "t"
+process p {
+  fd = tmpfile(PAGE)
+  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_SHARED, fd)
+  ring, r = io_uring_register_buffers(mem)
+  io_uring_unregister_buffers(ring)
+  pin, q = gup_test_pin_longterm(mem, PIN_LONGTERM_TEST_FLAG_USE_WRITE)
+  gup_test_stop(pin)
+}
+`),
+      OPTS,
+    );
+    assert.match(c, /rt_result\("r", rt_fixed_register_try\(/);
+    assert.match(c, /rt_result\("q", rt_gup_test_start_try\(.*RT_PIN_LONGTERM_TEST_FLAG_USE_WRITE\)/);
+    assert.match(c, /if \(!r->buf\) return; \/\* the registration failed/);
+  });
+
   test('statements become runtime calls; names that are C keywords or macros are renamed', () => {
     const s = scenario(`scenario "names"
 process p {

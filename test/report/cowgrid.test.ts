@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COW_CASES, COW_KINDS, cowTestName, cowXfail } from '../../src/report/cowgrid.js';
+import { COW_CASES, COW_KINDS, cowTestName, cowTestOf, cowXfail } from '../../src/report/cowgrid.js';
 import { ERA_NAMES } from '../../src/policies/eras/index.js';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 
@@ -16,13 +16,19 @@ test('cowTestName splits "<case> ... with <kind>" and nothing else', () => {
   assert.equal(cowTestName('Dirty COW: /proc/self/mem write'), null);
 });
 
+test("a scenario is a cow.c test only with cow.c as its source (gup_longterm.c names its tests alike)", () => {
+  assert.deepEqual(cowTestOf({ name: 'Basic COW ... with memfd', source: 'tools/testing/selftests/mm/cow.c: test_cow()' }), { testCase: 'Basic COW', kind: 'memfd' });
+  assert.equal(cowTestOf({ name: 'R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd', source: 'tools/testing/selftests/mm/gup_longterm.c: test_shared_rw_pin()' }), null);
+  assert.equal(cowTestOf({ name: 'Basic COW ... with memfd' }), null);
+});
+
 test('every corpus scenario named like a cow.c test names one of its cases and kinds', () => {
   const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
   const cases = new Set(COW_CASES.map((c) => c.name));
   const kinds = new Set(COW_KINDS.map((k) => k.name));
   let named = 0;
   for (const s of scenarios) {
-    const t = cowTestName(s.name);
+    const t = cowTestOf(s);
     if (!t) continue;
     named++;
     assert.ok(cases.has(t.testCase), `${s.file}: '${t.testCase}' is not one of cow.c's test cases`);

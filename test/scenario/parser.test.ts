@@ -372,7 +372,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['mmap length', P + 'process p { m = mmap(100, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS) }', 2, 13, 'positive multiple of PAGE'],
   ['unaligned munmap', P + `process p { ${MAP}; munmap(m + 1) }`, 2, 82, 'page-aligned'],
   ['unaligned madvise length', P + `process p { ${MAP}; madvise(m, 10, MADV_DONTNEED) }`, 2, 82, 'multiple of PAGE'],
-  ['unknown advice', P + `process p { ${MAP}; madvise(m, MADV_HUGEPAGE) }`, 2, 93, "'MADV_HUGEPAGE', which the model does not support"],
+  ['unknown advice', P + `process p { ${MAP}; madvise(m, MADV_FREE) }`, 2, 93, "'MADV_FREE', which the model does not support"],
   ['byte range', P + `process p { ${MAP}; memset(m, 256) }`, 2, 92, 'expected a byte value 0..255'],
   ['out of mapping', P + `process p { ${MAP}; memset(m + 4 * PAGE, 1) }`, 2, 82, 'outside the 16384-byte mapping'],
   ['past mapping end', P + `process p { ${MAP}; r = read(m + 1, 4 * PAGE) }`, 2, 82, 'runs past the end'],

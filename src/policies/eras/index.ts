@@ -2,8 +2,10 @@
 import type { Policy } from '../policy.js';
 import { v4_8 } from './v4.8.js';
 import { v4_9 } from './v4.9.js';
+import { v4_10 } from './v4.10.js';
 import { v4_13 } from './v4.13.js';
 import { v4_14 } from './v4.14.js';
+import { v4_15 } from './v4.15.js';
 import { v4_20 } from './v4.20.js';
 import { v5_4 } from './v5.4.js';
 import { v5_5 } from './v5.5.js';
@@ -24,7 +26,7 @@ import { v6_5 } from './v6.5.js';
 import { v6_11 } from './v6.11.js';
 import { v6_18 } from './v6.18.js';
 
-export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_13, v4_14, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_16, v5_18, v5_19, v6_0, v6_2, v6_3, v6_4, v6_5, v6_11, v6_18];
+export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_10, v4_13, v4_14, v4_15, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_16, v5_18, v5_19, v6_0, v6_2, v6_3, v6_4, v6_5, v6_11, v6_18];
 
 export const ERA_NAMES: readonly string[] = ERAS.map((e) => e.name);
 

@@ -3,10 +3,10 @@
 // other ranges) run while the pages are zapped and the TLB flush is pending.
 import type { Policy } from '../policy.js';
 import { cited } from '../knob.js';
-import { v4_14 } from './v4.14.js';
+import { v4_15 } from './v4.15.js';
 
 export const v4_20: Policy = {
-  ...v4_14,
+  ...v4_15,
   name: 'v4.20',
   kernels: '4.20 – 5.3 (5.1 – 5.3 also reuse a KSM page mapped once, as v5.4 does: 52d1e606ee73)',
   summary: 'As v4.14 (reuse by mapcount); munmap() downgrades mmap_lock to read before it zaps the pages.',

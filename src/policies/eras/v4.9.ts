@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG } from '../../uapi/config.js';
 
 export const v4_9: Policy = {
   name: 'v4.9',
-  kernels: '4.9 – 4.12 (4.9 LTS got 5.8\'s GUP change in Oct 2021)',
+  kernels: '4.9 (4.9 LTS got 5.8\'s GUP change in Oct 2021; stable backports of 8310d48b125d are not tracked)',
   summary: 'do_wp_page reuses by mapcount (reuse_swap_page); GUP takes plain references; fork shares every page.',
   config: DEFAULT_CONFIG,
   wpReuse: cited(reuseSwapPage, '', 'reuse_swap_page(): mapcount + swapcount <= 1 (mm/swapfile.c)', '2.6'),
@@ -58,6 +58,17 @@ export const v4_9: Policy = {
   // The THP write fault of mm/huge_memory.c (2.6.38) before 3917c80280c9: read from the v5.7
   // source's do_huge_pmd_wp_page() (reuse_swap_page(), else alloc_hugepage_vma() and copy).
   thpWp: cited('copy', '', 'do_huge_pmd_wp_page(): reuse iff reuse_swap_page() (page_trans_huge_mapcount() <= 1), else copy the THP into a new one', '2.6.38'),
+  // 19be0eaffa3a fixed can_follow_write_pte() only; the PMD check stayed pmd_write() (Keno
+  // Fischer, lore.kernel.org/r/20170105053658.GA36383@juliacomputing.com).
+  thpFollCow: cited(false, '', 'can_follow_write_pmd() is pmd_write() alone: a FOLL_FORCE write to a read-only THP faults forever (until 8310d48b125d)', '4.9'),
+  touchPmdWriteOnly: cited(false, '', 'touch_pmd() marks the PMD dirty on every FOLL_TOUCH lookup, reads included (until a8f97366452e)', '2.6.38'),
   largeFolioReuse: cited(false, '', 'do_wp_page() decides for a page of a PTE-mapped THP by the folio\'s page_count (or mapcount), as for a small page', '2.6.38'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
+  // Before 6.5 check_vma_flags() refused FOLL_LONGTERM only on fsdax VMAs (the model has none),
+  // so a writable long-term pin of any page-cache page succeeded, and GUP-fast grabbed it.
+  gupLongtermFileWrite: cited(false, '', 'check_vma_flags(): no FOLL_LONGTERM rule for file mappings but fsdax (until 8ac268436e6d, v6.5)', '2.6'),
+  gupFastLongtermFile: cited(false, '', 'GUP-fast pins any folio the PTE allows (until a6e79df92e4a, v6.5)', '2.6'),
+  // io_uring (5.1) is younger than the eras before v4.20, which the model gives its rule anyway:
+  // the scenarios pin through it as a way of taking FOLL_WRITE|FOLL_LONGTERM references.
+  ioUringFileBuffers: cited('no-file', '', 'io_sqe_buffer_register(): "don\'t support file backed memory": EOPNOTSUPP for a VMA with a vm_file unless is_file_hugepages()', '5.1'),
 };

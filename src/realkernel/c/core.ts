@@ -171,6 +171,7 @@ RT const char *rt_errname(int e, char *tmp) {
   case ENOSYS: return "ENOSYS";
   case EEXIST: return "EEXIST";
   case ENOENT: return "ENOENT";
+  case EOPNOTSUPP: return "EOPNOTSUPP";
   }
   *rt_dec(rt_str(tmp, "E"), (unsigned)e) = 0;
   return tmp;

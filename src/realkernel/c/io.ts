@@ -105,6 +105,16 @@ RT int rt_clear_refs(void) {
   return e;
 }
 
+/* A read of the process's own memory through /proc/self/mem (GUP with FOLL_FORCE|FOLL_TOUCH). */
+RT void rt_proc_mem_read(const char *reg, const char *addr, size_t len) {
+  int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) rt_fail(errno, "open(/proc/self/mem)");
+  ssize_t n = pread(fd, T.buf, len, (off_t)(uintptr_t)addr);
+  if (n < 0) rt_fail(errno, "pread(/proc/self/mem)");
+  close(fd);
+  rt_reg_data(reg, T.buf, (size_t)n);
+}
+
 RT int rt_proc_mem_write(char *addr, int byte, size_t len) {
   int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
   if (fd < 0) return errno;
@@ -193,17 +203,36 @@ RT int rt_tmpfile(int flags) {
 /** Files the scenario creates: F = memfd_create(LEN) / tmpfile(LEN), mmap() of them, pwrite(), pread(). */
 export const RT_FILE = String.raw`/* ---- files: memfd_create(), tmpfile(), file mappings, pwrite(), pread() ---- */
 
-struct rt_file { int fd; size_t len; };
+struct rt_file { int fd; size_t len; int huge; };
+#define RT_MFD_HUGETLB 4U /* MFD_HUGETLB (include/uapi/linux/memfd.h) */
 
 RT void rt_file_create(struct rt_file *f, int memfd, size_t len) {
   f->fd = memfd ? (int)syscall(SYS_memfd_create, "cowlab", 0) : rt_tmpfile(0);
   if (f->fd < 0) rt_fail(errno, memfd ? "memfd_create()" : "open(O_TMPFILE) in " RT_TMPDIR);
+  struct statfs fs;
+  /* The model's tmpfile is a file on a disk filesystem, which writes its pages back (what
+   * gup_longterm.c's writable long-term pin cases tell apart); tmpfs and ramfs do not. */
+  if (!memfd && fstatfs(f->fd, &fs) == 0 && ((long)fs.f_type == 0x01021994L || (long)fs.f_type == 0x858458f6L))
+    rt_skip("tmpfile: " RT_TMPDIR " is on tmpfs or ramfs, which write nothing back (the model's tmpfile is on a disk filesystem): choose --tmpdir on one", NULL);
   if (ftruncate(f->fd, (off_t)len) < 0) rt_fail(errno, "ftruncate()");
   f->len = len;
 }
 
+/* memfd_create(MFD_HUGETLB) of one 2 MiB page and fallocate() of it, as cow.c's
+ * run_with_memfd_hugetlb(): without a free huge page the scenario is skipped, as cow.c SKIPs. */
+RT void rt_file_create_hugetlb(struct rt_file *f, size_t len) {
+  /* MFD_HUGE_2MB: log2(2 MiB) << MFD_HUGE_SHIFT, which is MAP_HUGE_SHIFT (HUGETLB_FLAG_ENCODE_SHIFT). */
+  f->fd = (int)syscall(SYS_memfd_create, "cowlab", RT_MFD_HUGETLB | (21U << MAP_HUGE_SHIFT));
+  if (f->fd < 0) rt_skip("hugetlb: memfd_create(MFD_HUGETLB) failed", rt_strerror(errno));
+  f->len = len;
+  if (fallocate(f->fd, 0, 0, (off_t)len) < 0) rt_skip("hugetlb: fallocate() of a MFD_HUGETLB memfd failed: need more free huge pages (vm.nr_hugepages)", rt_strerror(errno));
+  f->huge = 1;
+}
+
 RT char *rt_mmap_file(size_t len, int prot, int flags, const struct rt_file *f) {
   void *p = mmap(NULL, len, prot, flags, f->fd, 0);
+  /* A private mapping of a hugetlbfs file reserves a huge page for its copy (cow.c SKIPs). */
+  if (p == MAP_FAILED && f->huge && errno == ENOMEM) rt_skip("hugetlb: mmap() of a MFD_HUGETLB memfd failed: need more free huge pages (vm.nr_hugepages)", rt_strerror(errno));
   if (p == MAP_FAILED) rt_fail(errno, "mmap() of a file");
   /* Base pages, as the model has them (a tmpfs with huge=always could map the file with THPs). */
   madvise(p, len, MADV_NOHUGEPAGE);
@@ -324,16 +353,30 @@ RT void rt_ring_unavailable(int e) {
 /** io_uring fixed buffers, as cow.c's test_iouring(). */
 export const RT_FIXED = String.raw`/* ---- io_uring fixed buffers: register, write_fixed, read_fixed, unregister ---- */
 
-RT void rt_fixed_register(struct rt_ring *r, char *addr, size_t len) {
+/* IORING_REGISTER_BUFFERS of [addr, addr + len): 0, or the errno the registration failed with
+ * (the ring is then closed and r->buf stays NULL: nothing is registered). */
+RT int rt_fixed_register_try(struct rt_ring *r, char *addr, size_t len) {
   int e = rt_ring_init(r);
   rt_ring_unavailable(e);
   if (e) rt_fail(e, "io_uring_setup()");
   r->file = rt_tmpfile(0);
   if (r->file < 0) rt_fail(errno, "open(O_TMPFILE) in " RT_TMPDIR);
   struct iovec iov = { addr, len };
-  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0) rt_fail(errno, "io_uring_register(IORING_REGISTER_BUFFERS)");
+  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0) {
+    e = errno;
+    rt_ring_exit(r);
+    close(r->file);
+    r->file = -1;
+    return e;
+  }
   r->buf = addr;
   r->len = len;
+  return 0;
+}
+
+RT void rt_fixed_register(struct rt_ring *r, char *addr, size_t len) {
+  int e = rt_fixed_register_try(r, addr, len);
+  if (e) rt_fail(e, "io_uring_register(IORING_REGISTER_BUFFERS)");
 }
 
 RT void rt_fixed_io(struct rt_ring *r, int op, const char *what) {
@@ -361,6 +404,7 @@ RT void rt_fixed_read(struct rt_ring *r, int byte) {
 }
 
 RT void rt_fixed_unregister(struct rt_ring *r) {
+  if (!r->buf) return; /* the registration failed: nothing to unregister */
   if (syscall(__NR_io_uring_register, r->fd, IORING_UNREGISTER_BUFFERS, NULL, 0) < 0) rt_fail(errno, "io_uring_register(IORING_UNREGISTER_BUFFERS)");
   rt_ring_exit(r);
   close(r->file);
@@ -381,14 +425,26 @@ struct rt_pin_longterm_test { uint64_t addr; uint64_t size; uint32_t flags; };
 struct rt_gup_test { int fd; char *addr; size_t len; uintptr_t base; };
 
 /* The pin covers whole pages (the ioctl wants them aligned); reads return the range asked for. */
-RT void rt_gup_test_start(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
+/* PIN_LONGTERM_TEST_START: 0, or the errno it failed with (then nothing is pinned: g->fd is -1). */
+RT int rt_gup_test_start_try(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
   g->fd = open(RT_GUP_TEST_FILE, O_RDWR | O_CLOEXEC);
   if (g->fd < 0) rt_skip(RT_GUP_TEST_SKIP, NULL);
   g->addr = addr;
   g->len = len;
   g->base = (uintptr_t)addr & ~(PAGE - 1);
   struct rt_pin_longterm_test a = { g->base, RT_ROUND((uintptr_t)addr + len) - g->base, flags };
-  if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_START, &a) < 0) rt_fail(errno, "ioctl(PIN_LONGTERM_TEST_START)");
+  if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_START, &a) < 0) {
+    int e = errno;
+    close(g->fd);
+    g->fd = -1;
+    return e;
+  }
+  return 0;
+}
+
+RT void rt_gup_test_start(struct rt_gup_test *g, char *addr, size_t len, unsigned flags) {
+  int e = rt_gup_test_start_try(g, addr, len, flags);
+  if (e) rt_fail(e, "ioctl(PIN_LONGTERM_TEST_START)");
 }
 
 RT void rt_gup_test_read(const char *reg, struct rt_gup_test *g) {
@@ -398,6 +454,7 @@ RT void rt_gup_test_read(const char *reg, struct rt_gup_test *g) {
 }
 
 RT void rt_gup_test_stop(struct rt_gup_test *g) {
+  if (g->fd < 0) return; /* PIN_LONGTERM_TEST_START failed: nothing is pinned */
   if (ioctl(g->fd, RT_PIN_LONGTERM_TEST_STOP) < 0) rt_fail(errno, "ioctl(PIN_LONGTERM_TEST_STOP)");
   close(g->fd);
   g->fd = -1;
