@@ -5,9 +5,11 @@
 // What a test uses of a THP: cow.c writes, pins and compares the whole THP, except the vmsplice()
 // tests, which compare what the pipe took: the first 64 KiB (PIPE_DEF_BUFFERS pages). A write to a
 // PTE-mapped or split THP takes one fault per page in the model (three steps for each copy), so
-// every test here writes, reads, pins and compares that same first 64 KiB (one page for the
-// single PTE); set-up calls (mprotect, munmap, vmsplice, clear_refs) cover the test's whole size
-// as cow.c's do, since a partial range would split a PMD that cow.c leaves whole.
+// the vmsplice() tests write and compare those 64 KiB, and the others write, pin and compare the
+// first two pages (kind.small): every page of the folio takes the same path but the first two,
+// which the kinds' set-ups treat apart. The single PTE uses its one page. Set-up calls (mprotect,
+// munmap, vmsplice, clear_refs) cover the test's whole size as cow.c's do, since a partial range
+// would split a PMD that cow.c leaves whole.
 import type { ThpKind } from './kinds.js';
 
 export interface CaseBody {
@@ -35,8 +37,8 @@ const mapReadOnly = (k: ThpKind): string[] => [`mprotect(${range(k)}, PROT_READ)
 
 function cowInParent(k: ThpKind, mprotect: boolean): CaseBody {
   return {
-    parent: ['child = fork()', 'shared = page(mem)', 'wait(child_ready)', ...(mprotect ? mprotectRoundTrip(k) : []), `memset(mem, 0xff, ${k.part})`, 'mine = page(mem)', 'signal(parent_ready)', 'waitpid(child)'],
-    child: ['// child_memcmp_fn', `old = read(mem, ${k.part})`, 'signal(child_ready)', 'wait(parent_ready)', `new = read(mem, ${k.part})`, 'kept = page(mem)'],
+    parent: ['child = fork()', 'shared = page(mem)', 'wait(child_ready)', ...(mprotect ? mprotectRoundTrip(k) : []), `memset(mem, 0xff, ${k.small})`, 'mine = page(mem)', 'signal(parent_ready)', 'waitpid(child)'],
+    child: ['// child_memcmp_fn', `old = read(mem, ${k.small})`, 'signal(child_ready)', 'wait(parent_ready)', `new = read(mem, ${k.small})`, 'kept = page(mem)'],
     final: 'child.new == child.old && parent.mine != parent.shared && child.kept == parent.shared',
   };
 }
@@ -48,7 +50,7 @@ function vmspliceInChild(k: ThpKind, mprotect: boolean): CaseBody {
       '// child_vmsplice_memcmp_fn',
       `old = read(mem, ${k.part})`,
       'fds = pipe()',
-      `vmsplice(fds, ${range(k)})${k.size ? '' : '   // the pipe takes the first 16 pages'}`,
+      `vmsplice(fds, ${range(k)})${k.part === 'PAGE' ? '' : '   // the pipe takes the first 16 pages'}`,
       `munmap(${range(k)})`,
       'signal(child_ready)',
       'wait(parent_ready)',
@@ -59,7 +61,7 @@ function vmspliceInChild(k: ThpKind, mprotect: boolean): CaseBody {
 }
 
 function vmspliceInParent(k: ThpKind, beforeFork: boolean): CaseBody {
-  const splice = `vmsplice(fds, ${range(k)})${k.size ? '' : '   // the pipe takes the first 16 pages'}`;
+  const splice = `vmsplice(fds, ${range(k)})${k.part === 'PAGE' ? '' : '   // the pipe takes the first 16 pages'}`;
   return {
     parent: [`old = read(mem, ${k.part})`, 'fds = pipe()', ...(beforeFork ? [splice, 'child = fork()'] : ['child = fork()', splice]), 'wait(child_ready)', `munmap(${range(k)})`, 'signal(parent_ready)', 'waitpid(child)', 'new = read(fds)'],
     child: ['before = page(mem)', 'signal(child_ready)', 'wait(parent_ready)', `memset(mem, 0xff, ${k.part})`, 'after = page(mem)   // the same page where the write reused it, a new one where it copied'],
@@ -68,16 +70,16 @@ function vmspliceInParent(k: ThpKind, beforeFork: boolean): CaseBody {
 }
 
 function iouring(k: ThpKind, fork: boolean): CaseBody {
-  const register = `ring = io_uring_register_buffers(mem, ${k.part})`;
+  const register = `ring = io_uring_register_buffers(mem, ${k.small})`;
   if (!fork) {
     return {
-      parent: [register, 'pinned = page(mem)', ...mapReadOnly(k), `memset(mem, 0xff, ${k.part})`, 'written = page(mem)   // the pinned page where the write reused it, a copy where it copied', 'tmp = io_uring_write_fixed(ring)', `now = read(mem, ${k.part})`, 'io_uring_unregister_buffers(ring)'],
+      parent: [register, 'pinned = page(mem)', ...mapReadOnly(k), `memset(mem, 0xff, ${k.small})`, 'written = page(mem)   // the pinned page where the write reused it, a copy where it copied', 'tmp = io_uring_write_fixed(ring)', `now = read(mem, ${k.small})`, 'io_uring_unregister_buffers(ring)'],
       child: null,
       final: 'parent.tmp == parent.now',
     };
   }
   return {
-    parent: [register, 'child = fork()', 'pinned = page(mem)', 'wait(child_ready)', `memset(mem, 0xff, ${k.part})`, 'tmp = io_uring_write_fixed(ring)', `now = read(mem, ${k.part})`, 'signal(parent_ready)', 'waitpid(child)', 'io_uring_unregister_buffers(ring)'],
+    parent: [register, 'child = fork()', 'pinned = page(mem)', 'wait(child_ready)', `memset(mem, 0xff, ${k.small})`, 'tmp = io_uring_write_fixed(ring)', `now = read(mem, ${k.small})`, 'signal(parent_ready)', 'waitpid(child)', 'io_uring_unregister_buffers(ring)'],
     child: ['// The child stays alive while the parent writes.', 'mine = page(mem)', 'signal(child_ready)', 'wait(parent_ready)'],
     final: 'parent.tmp == parent.now',
   };
@@ -86,7 +88,7 @@ function iouring(k: ThpKind, fork: boolean): CaseBody {
 type RoPin = 'shared' | 'previously-shared' | 'ro-exclusive';
 
 function roPin(k: ThpKind, test: RoPin, fast: boolean): CaseBody {
-  const pinLines = [`pin = gup_test_pin_longterm(mem, ${k.part}, ${fast ? 'PIN_LONGTERM_TEST_FLAG_USE_FAST' : '0'})`, `memset(mem, 0xff, ${k.part})`, 'tmp = gup_test_read(pin)', `now = read(mem, ${k.part})`, 'gup_test_stop(pin)'];
+  const pinLines = [`pin = gup_test_pin_longterm(mem, ${k.small}, ${fast ? 'PIN_LONGTERM_TEST_FLAG_USE_FAST' : '0'})`, `memset(mem, 0xff, ${k.small})`, 'tmp = gup_test_read(pin)', `now = read(mem, ${k.small})`, 'gup_test_stop(pin)'];
   const child = ['signal(child_ready)', 'wait(parent_ready)'];
   const final = 'parent.tmp == parent.now';
   if (test === 'shared') return { parent: ['child = fork()', 'wait(child_ready)', ...pinLines, 'signal(parent_ready)', 'waitpid(child)'], child: ['// The child stays alive, so the pages stay shared.', ...child], final };

@@ -69,8 +69,22 @@ function cowInParent(k: ThpKind, mprotect: boolean): Expect[] {
   return [e('v4.8..', 'holds', `${mp}The parent writes ${written(k)} the child still maps: ${how}. cow.c runs this test on every THP kind and expects it to pass.`)];
 }
 
+const mremapped = (k: ThpKind): boolean => k.slug === 'partially-mremapped-thp';
+
+/**
+ * The vmsplice() tests on a partially mremap()'ed THP: the munmap() takes the test's half only,
+ * so both processes still map the moved upper half of the folio.
+ */
+function vmspliceMremapped(who: 'child' | 'parent', extra: string): Expect[] {
+  const writer = who === 'child' ? 'parent' : 'child';
+  return [
+    e('v4.8..', 'holds', `The ${who}'s munmap() covers the test's size, the lower half, so both processes still map the moved upper half of the THP. ${R.pteMapcount.replace(', which no GUP reference raises', '')}: 2 for the upper half's pages, so before v5.9 the ${writer}'s write copies even the pages that only it maps (in v5.8 the forced FOLL_WRITE of the vmsplice() already broke COW or found the pages exclusive). From 09854ba94c6a (v5.9) page_count > 1 copies (the pipe's references and the folio's other mappings), from 6c287605fd56 (v5.19) fork left the pages not PageAnonExclusive, and under 1da190f4d0a6 (v6.15) another process maps the folio: every era copies.${extra}`),
+  ];
+}
+
 function vmspliceInChild(k: ThpKind, mprotect: boolean): Expect[] {
   const mp = mprotect ? " The mprotect() round trip only write-protects the parent's entries again (no era maps a page or PMD that is not PageAnonExclusive writable)." : '';
+  if (mremapped(k)) return vmspliceMremapped('child', mp);
   if (pmdKind(k)) {
     return [
       e(A, 'violated leak', `The child's vmsplice() takes FOLL_GET references on 16 pages of the THP and its munmap() drops its PMD mapping: ${R.pmdCopy}, so the parent's write reuses the THP the pipe still holds (CVE-2020-29374 on a THP).${mp}`),
@@ -81,13 +95,14 @@ function vmspliceInChild(k: ThpKind, mprotect: boolean): Expect[] {
     ];
   }
   return [
-    e(A, 'violated leak', `The child's vmsplice() takes FOLL_GET references on ${k.size ? 'the page' : '16 pages'} and its munmap() drops its PTE mappings: ${R.pteMapcount}, so after the munmap the parent's write finds mapcount 1 and reuses the page the pipe still holds (CVE-2020-29374).${mp}`),
+    e(A, 'violated leak', `The child's vmsplice() takes FOLL_GET references on ${k.part === 'PAGE' ? 'the page' : '16 pages'} and its munmap() drops its PTE mappings: ${R.pteMapcount}, so after the munmap the parent's write finds mapcount 1 and reuses the page the pipe still holds (CVE-2020-29374).${mp}`),
     e(B, 'holds', `${R.forceCow}: the child's vmsplice() write-faults on each shared page, and do_wp_page() copies it for the child (page_trans_huge_mapcount 2); the pipe holds the child's copies when the parent writes.${mp}`),
-    e('v5.9..', 'holds', `${R.pteCount}; the pipe's references and the PTE-mapped folio keep it above 1, so the parent's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.size ? ', and the folio is mapped once' : ''}).${mp}`),
+    e('v5.9..', 'holds', `${R.pteCount}; the pipe's references and the PTE-mapped folio keep it above 1, so the parent's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.part === 'PAGE' ? ', and the folio is mapped once' : ''}).${mp}`),
   ];
 }
 
 function vmspliceInParent(k: ThpKind, beforeFork: boolean): Expect[] {
+  if (mremapped(k)) return vmspliceMremapped('parent', beforeFork ? ' (The parent vmsplices before fork, its pages exclusive: the pipe holds them whatever the era; what saves them is that the child copies.)' : '');
   if (pmdKind(k) && beforeFork) {
     return [
       e(`${A.split('..')[0]}..v5.16`, 'violated leak', `The parent vmsplices its exclusive, writable THP (FOLL_GET references on 16 pages; in v5.8 the forced FOLL_WRITE finds the PMD writable: nothing to break), fork shares the PMD (no pin), and the parent's munmap leaves the child the only mapping: ${R.pmdCopy}; ${R.pmdMapcount}: the child's write reuses the THP the parent's pipe holds in both.`),
@@ -104,22 +119,22 @@ function vmspliceInParent(k: ThpKind, beforeFork: boolean): Expect[] {
       e(E, 'holds', `${R.pmdExclusive}: not PageAnonExclusive after fork and page_count above 1, so the child's write splits the PMD and do_wp_page() copies (the pipe's references outnumber the folio's mappings under 1da190f4d0a6).`),
     ];
   }
-  const one = k.size ? 'the page' : '16 pages';
+  const one = k.part === 'PAGE' ? 'the page' : '16 pages';
   if (beforeFork) {
     return [
       e('v4.8..v5.8', 'violated leak', `The parent vmsplices ${one} it maps exclusively (in v5.8 the forced FOLL_WRITE breaks no COW: do_wp_page() reuses an unshared page by mapcount), fork shares the PTEs, and the parent's munmap leaves the child the only mapping: ${R.pteMapcount}, so the child's write reuses the page the parent's pipe holds.`),
-      e('v5.9..', 'holds', `${R.pteCount}: the pipe's references keep it above 1, so the child's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.size ? ', and the folio is mapped once' : ''}).`),
+      e('v5.9..', 'holds', `${R.pteCount}: the pipe's references keep it above 1, so the child's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.part === 'PAGE' ? ', and the folio is mapped once' : ''}).`),
     ];
   }
   return [
     e(A, 'violated leak', `Fork shares the PTEs; the parent's vmsplice() takes FOLL_GET references on ${one} and its munmap() leaves the child the only mapping: ${R.pteMapcount}, so the child's write reuses the page the parent's pipe holds.`),
     e(B, 'holds', `${R.forceCow}: the parent's vmsplice() write-faults on each shared page and do_wp_page() copies it (page_trans_huge_mapcount 2), so the pipe holds the parent's private copies.`),
-    e('v5.9..', 'holds', `${R.pteCount}: the pipe's references keep it above 1, so the child's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.size ? ', and the folio is mapped once' : ''}).`),
+    e('v5.9..', 'holds', `${R.pteCount}: the pipe's references keep it above 1, so the child's write copies in every later era (${R.pteExclusive}: fork cleared the bit; ${R.pteLarge}: the references outnumber the mappings${k.part === 'PAGE' ? ', and the folio is mapped once' : ''}).`),
   ];
 }
 
 function iouringRo(k: ThpKind): Expect[] {
-  const pin = `io_uring pins ${k.size ? 'the page' : 'the first 16 pages'} (FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM)`;
+  const pin = `io_uring pins ${k.part === 'PAGE' ? 'the page' : 'the first two pages'} (FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM)`;
   const ro = 'mprotect(R), clear_refs and mprotect(RW) leave the mapping read-only (with soft-dirty tracking no era maps it writable again; where it does, the write needs no fault at all)';
   if (pmdKind(k)) {
     return [
@@ -138,7 +153,7 @@ function iouringRo(k: ThpKind): Expect[] {
 
 function iouringFork(k: ThpKind): Expect[] {
   return [
-    e('v4.8..v5.8', 'violated pin', `io_uring pins ${k.size ? 'the page' : 'the first 16 pages'}; fork shares ${pmdKind(k) ? 'the PMD' : 'the PTEs'} with the child (nothing copies a pinned page before v5.9), so the parent's write finds the memory shared and copies it away from the pin (${pmdKind(k) ? `${R.pmdCopy}; from v5.8 the split PMD's page is copied by do_wp_page()` : R.pteMapcount.replace(', which no GUP reference raises', '')}: mapcount 2).`),
+    e('v4.8..v5.8', 'violated pin', `io_uring pins ${k.part === 'PAGE' ? 'the page' : 'the first two pages'}; fork shares ${pmdKind(k) ? 'the PMD' : 'the PTEs'} with the child (nothing copies a pinned page before v5.9), so the parent's write finds the memory shared and copies it away from the pin (${pmdKind(k) ? `${R.pmdCopy}; from v5.8 the split PMD's page is copied by do_wp_page()` : R.pteMapcount.replace(', which no GUP reference raises', '')}: mapcount 2).`),
     e('v5.9..', 'holds', `${R.forkCopies}; the parent keeps its pinned pages mapped writable and its write lands in them.`),
   ];
 }

@@ -1,7 +1,6 @@
 // cow.c's THP kinds that the model supports (do_run_with_thp() in
 // tools/testing/selftests/mm/cow.c): how each is set up and which part of it a test uses.
-// The swapped-out kinds and the partially mremap()'ed THP need THP swap-out and mremap on THPs,
-// which the model does not have yet.
+// The swapped-out kinds need THP swap-out, which the model does not have yet.
 
 export interface ThpKind {
   /** cow.c's name of the kind, as its "[RUN] <case> ... with <kind>" line prints it. */
@@ -19,8 +18,13 @@ export interface ThpKind {
    * for the single PTE.
    */
   size: string;
-  /** The part of the memory a test writes, reads, pins and compares. */
+  /** The part of the memory the vmsplice() tests write, read and compare: what the pipe takes. */
   part: string;
+  /**
+   * The part the other tests write, read, pin and compare: the first two pages (the one the
+   * partially shared THP shared, and the one the PTE-mapped set-up mprotect()ed), or the page.
+   */
+  small: string;
   /** What the set-up leaves, for the description. */
   what: string;
 }
@@ -44,6 +48,7 @@ export const POPULATE: readonly string[] = [
 
 /** The first 64 KiB: what a pipe holds of a THP (PIPE_DEF_BUFFERS pages), cow.c's `transferred`. */
 const PIPE_PART = '16 * PAGE';
+const TWO_PAGES = '2 * PAGE';
 
 export const THP_KINDS: readonly ThpKind[] = [
   {
@@ -54,6 +59,7 @@ export const THP_KINDS: readonly ThpKind[] = [
     processes: [],
     size: '',
     part: PIPE_PART,
+    small: TWO_PAGES,
     what: 'a THP mapped by one PMD, writable and exclusive',
   },
   {
@@ -68,6 +74,7 @@ export const THP_KINDS: readonly ThpKind[] = [
     processes: [],
     size: '',
     part: PIPE_PART,
+    small: TWO_PAGES,
     what: 'the THP mapped by 512 PTEs (one folio)',
   },
   {
@@ -81,7 +88,23 @@ export const THP_KINDS: readonly ThpKind[] = [
     processes: [],
     size: ', PAGE',
     part: 'PAGE',
+    small: 'PAGE',
     what: 'one PTE mapping the first page of the THP, the rest discarded',
+  },
+  {
+    name: "partially mremap()'ed THP (2048 kB)",
+    slug: 'partially-mremapped-thp',
+    runFn: 'run_with_partial_mremap_thp()',
+    setup: [
+      '// Move the upper half of the THP elsewhere (MREMAP_MAYMOVE|MREMAP_FIXED): the PMD is split, the test uses the lower half',
+      'moved = mmap(256 * PAGE, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS)',
+      'mremap(mem + 256 * PAGE, 256 * PAGE, moved)',
+    ],
+    processes: [],
+    size: ', 256 * PAGE',
+    part: PIPE_PART,
+    small: TWO_PAGES,
+    what: 'the lower half of a PTE-mapped THP whose upper half the process maps elsewhere',
   },
   {
     name: 'partially shared THP (2048 kB)',
@@ -97,6 +120,7 @@ export const THP_KINDS: readonly ThpKind[] = [
     processes: ['process sharer {', '  exit()', '}'],
     size: '',
     part: PIPE_PART,
+    small: TWO_PAGES,
     what: 'the THP PTE-mapped (MADV_DONTFORK split the PMD), its first page previously shared with a child that exited',
   },
 ];
