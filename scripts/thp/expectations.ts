@@ -146,8 +146,8 @@ function iouringRo(k: ThpKind): Expect[] {
   const first = k.slug === 'partially-shared-thp' ? " The first page, not PageAnonExclusive, is made writable by the pin's write fault first (reused by mapcount before v5.9, copied from v5.9 to v6.14, reused under 1da190f4d0a6: the folio's references are all its mappings), and is exclusive from then on." : k.slug === 'pte-mapped-thp' ? " (The set-up's mprotect() left the second page read-only: the pin's write fault reuses it by mapcount before v5.9 and as PageAnonExclusive from v5.19, and copies it in between; either way the pin holds the mapped page.)" : '';
   return [
     e('v4.8..v5.8', 'holds', `${pin}; ${ro}; ${R.pteMapcount}: mapcount 1, so the write reuses the pinned page.${first}`),
-    e('v5.9..v5.18', 'violated pin', `${R.pteCount}: the pin and the folio's other references keep it above 1, so the write copies the pinned page away (the io_uring fixed-buffer corruption of ${R.cowFixes2}).${first}`),
-    e(E, 'holds', `${R.pteExclusive}: the pinned pages are PageAnonExclusive, so the write reuses them.${first}`),
+    e('v5.9..v5.18', 'violated pin', `${R.pteCount}: the pin${k.part === 'PAGE' ? '' : " and the folio's other references"} keep${k.part === 'PAGE' ? 's' : ''} it above 1, so the write copies the pinned page away (the io_uring fixed-buffer corruption of ${R.cowFixes2}).`),
+    e(E, 'holds', `${R.pteExclusive}: the pinned pages are PageAnonExclusive, so the write reuses them.`),
   ];
 }
 
@@ -178,8 +178,8 @@ function roPinReused(k: ThpKind, previouslyShared: boolean): Expect[] {
   }
   const partial = k.slug === 'partially-shared-thp' && !previouslyShared ? " The first page, once shared, is not PageAnonExclusive: from v5.19 the R/O pin unshares it (copied until v6.14; reused under 1da190f4d0a6, the folio's references being all its mappings)." : '';
   return [
-    e('v4.8..v5.8', 'holds', `${state}; the R/O pin (in v5.8 a forced write fault, which reuses by mapcount) takes the pages, and ${R.pteMapcount}: mapcount 1, so the write reuses the pinned pages.${partial}`),
-    e('v5.9..v5.18', 'violated pin', `${R.pteCount}: the pin and the folio's other references keep it above 1, so the write copies the pinned page away.${partial}`),
+    e('v4.8..v5.8', 'holds', `${state}; the R/O pin (in v5.8 a forced write fault, which reuses by mapcount) takes the pages, and ${R.pteMapcount}: mapcount 1, so the write reuses the pinned pages.`),
+    e('v5.9..v5.18', 'violated pin', `${R.pteCount}: the pin${k.part === 'PAGE' ? '' : " and the folio's other references"} keep${k.part === 'PAGE' ? 's' : ''} it above 1, so the write copies the pinned page away.`),
     e(E, 'holds', `${previouslyShared ? `${R.unshare}: do_wp_page() under FAULT_FLAG_UNSHARE gives the pin an exclusive page (the page itself or a copy), which the write reuses` : `${R.pteExclusive}: the pages stay PageAnonExclusive and the write reuses them`}.${partial}`),
   ];
 }
