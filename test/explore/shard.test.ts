@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ERA_NAMES, ERAS, findEra } from '../../src/policies/eras/index.js';
+import { corpusEras } from '../../testlib/corpus-eras.js';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { DEFAULT_SEARCH, explore, scenarioSpace, type SearchOptions, type SearchResult } from '../../src/explore/search.js';
 import { synthSpace, type SynthOp } from '../../src/explore/synth.js';
@@ -78,7 +79,7 @@ test('the whole corpus under every era: N shards merged give the single search a
   assert.deepEqual(errors, []);
   let split = 0;
   for (const s of scenarios) {
-    for (const policy of ERAS) {
+    for (const policy of corpusEras(s)) {
       const o = opts();
       const one = explore(scenarioSpace(s, policy, o.por), o);
       // The default split level, and the earliest possible (a level with one state per shard).
