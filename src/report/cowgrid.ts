@@ -101,6 +101,15 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
   const out: string[] = [];
   let covered = 0;
   let unexpected = 0;
+  // A modelled test's cell: its verdict, '*' where it differs from the expectation, '?' without one.
+  const cellOf = (e: MatrixEntry): string => {
+    covered++;
+    const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
+    const v = e.result.verdict;
+    const match = !!exp && v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected);
+    if (!match) unexpected++;
+    return verdictCell(v) + (match ? '' : exp ? '*' : '?');
+  };
   for (const era of eras) {
     out.push(`cow.c grid under ${era}`, '');
     out.push('case'.padEnd(caseWidth) + COW_KINDS.map((k, i) => k.label.padEnd(widths[i])).join('').trimEnd());
@@ -110,15 +119,7 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
         // cow.c runs the anonymous cases on the anonymous kinds only, and the others on the rest.
         const applies = c.anon === ki < ANON_KINDS;
         const e = applies ? cells.get(`${era}\0${c.name}\0${k.name}`) : undefined;
-        let cell = applies ? '.' : '';
-        if (e) {
-          covered++;
-          const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
-          const v = e.result.verdict;
-          const match = !!exp && v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected);
-          if (!match) unexpected++;
-          cell = verdictCell(v) + (match ? '' : exp ? '*' : '?') + (cowXfail(c.name, k.name) ? ' x' : '');
-        }
+        const cell = !applies ? '' : e ? cellOf(e) + (cowXfail(c.name, k.name) ? ' x' : '') : '.';
         line += cell.padEnd(widths[ki]);
       });
       out.push(line.trimEnd());
@@ -127,15 +128,7 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
     const thpColumn = COW_KINDS.findIndex((k) => k.name === THP_CASE_KIND);
     for (const name of COW_THP_CASES) {
       const e = cells.get(`${era}\0${name}\0${THP_CASE_KIND}`);
-      let cell = '.';
-      if (e) {
-        covered++;
-        const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
-        const v = e.result.verdict;
-        const match = !!exp && v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected);
-        if (!match) unexpected++;
-        cell = verdictCell(v) + (match ? '' : exp ? '*' : '?');
-      }
+      const cell = e ? cellOf(e) : '.';
       let line = name.padEnd(caseWidth);
       for (let ki = 0; ki < thpColumn; ki++) line += ''.padEnd(widths[ki]);
       out.push((line + cell).trimEnd());
