@@ -373,3 +373,22 @@ describe('writes racing with fork', () => {
     assert.deepEqual(p.st.procs[1].racy, []);
   });
 });
+
+describe('zaps in progress', () => {
+  test('a second zap over a range keeps what the first took, adds the rest, sorted by page', () => {
+    const p = PromiseModel.initial(CELLS);
+    p.spawn(0);
+    p.mmap(0, 16, 4, -1);
+    p.write(0, 16, 0, 1, A);
+    p.write(0, 17, 0, 1, B);
+    p.write(0, 18, 0, 1, C);
+    p.zapStart(0, 17, 1, 'dontneed');
+    p.write(0, 19, 0, 1, D);
+    p.zapStart(0, 16, 4, 'munmap');
+    assert.deepEqual(p.st.procs[0].zapping.map((z) => z.vpn), [16, 17, 18, 19]);
+    assert.deepEqual(p.readZapped(0, 17), [B, B], 'the older call\'s contents stay');
+    assert.deepEqual(p.readZapped(0, 19), [D, D]);
+    p.zapEnd(0, 16, 4);
+    assert.deepEqual(p.st.procs[0].zapping, []);
+  });
+});
