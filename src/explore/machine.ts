@@ -22,7 +22,7 @@ import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { ioUringFileBackedCheck } from '../kernel/gup_longterm.js';
-import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRequest } from '../kernel/gup.js';
+import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRange, type GupRequest } from '../kernel/gup.js';
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type FilePageOf, type PromiseState } from '../spec/promise.js';
@@ -746,6 +746,23 @@ export class Machine {
     return v.id;
   }
 
+  /**
+   * access_remote_vm()'s GUP of one page for a /proc/self/mem read or write: the reference, or -1
+   * while it takes its steps (synthesis runs it whole unless its operations take their kernel
+   * steps). A GUP that fails makes mem_rw() move nothing, and the call fails with EIO.
+   */
+  private procMemGup(k: KernelCtx, ti: number, pid: number, pr: GupRange, req: GupRequest, what: 'read' | 'write'): number {
+    try {
+      return this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
+    } catch (e) {
+      if (e instanceof KernelFault && e.kind === 'errno') {
+        this.st.kernel.threads[ti].sub = 0;
+        throw errno('EIO', `/proc/self/mem ${what}: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
   /** A userfaultfd variable in a forked child refers to the child's own context if UFFD_EVENT_FORK made one. */
   private uffdOf(pid: number, name: string): number {
     const v = this.varOf(pid, name);
@@ -900,18 +917,7 @@ export class Machine {
         const ranges = pageRanges(this.cells, r.start, r.len);
         while (th.sub < ranges.length) {
           const pr = ranges[th.sub];
-          let ref: number;
-          try {
-            // Synthesis runs GUP whole, unless its operations take their kernel steps (stepOps).
-            ref = this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
-          } catch (e) {
-            // mem_rw(): access_remote_vm() wrote nothing, so the write() fails with EIO.
-            if (e instanceof KernelFault && e.kind === 'errno') {
-              th.sub = 0;
-              throw errno('EIO', `/proc/self/mem write: ${e.message}`);
-            }
-            throw e;
-          }
+          const ref = this.procMemGup(k, ti, pid, pr, req, 'write');
           if (ref < 0) return false;
           promise.reference(ref, pid, false, [pr]);
           // The kernel writes through its own mapping of the page GUP returned (kmap), whatever
@@ -933,17 +939,7 @@ export class Machine {
         if (th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
         while (th.sub < ranges.length) {
           const pr = ranges[th.sub];
-          let ref: number;
-          try {
-            ref = this.dynamic && !this.stepOps ? getUserPages(k, pid, [pr], req) : gupSlowStep(k, ti, [pr], req);
-          } catch (e) {
-            // mem_rw(): nothing read, so the read() fails with EIO.
-            if (e instanceof KernelFault && e.kind === 'errno') {
-              th.sub = 0;
-              throw errno('EIO', `/proc/self/mem read: ${e.message}`);
-            }
-            throw e;
-          }
+          const ref = this.procMemGup(k, ti, pid, pr, req, 'read');
           if (ref < 0) return false;
           const seen = pageOf(k, k.s.refs[ref].pages[0].pfn).data.slice(pr.cellFrom, pr.cellTo + 1);
           releaseRef(k, ref);

@@ -5,10 +5,11 @@ import type { Advice } from '../scenario/ast.js';
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
-import { rangeFullyMapped, vmasCovering } from './vma.js';
+import { mergeVmas, rangeFullyMapped, vmasCovering } from './vma.js';
 import { madvisePageout } from './swap.js';
 import { ksmMadvise } from './ksm.js';
 import { noHugePmdIn, splitHugePmdsCut } from './huge_memory.js';
+import { madviseCollapse } from './khugepaged.js';
 
 export function doMadvise(k: KernelCtx, pid: number, start: number, pages: number, advice: Advice): void {
   const mm = k.s.procs[pid].mm;
@@ -58,6 +59,9 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
         vma.nohugepage = true;
         vma.hugepage = false;
         break;
+      case 'COLLAPSE':
+        madviseCollapse(k, pid, vma, start, pages);
+        break;
       case 'PAGEOUT': {
         const from = Math.max(start, vma.start);
         const to = Math.min(start + pages, vma.start + vma.pages);
@@ -66,7 +70,9 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
       }
     }
   }
-  if (advice !== 'DONTNEED' && advice !== 'PAGEOUT') trace(k, 'madvise_vma_behavior', `MADV_${advice} on ${pages} page(s)`, advice.includes('WIPE') || advice.includes('KEEP') ? k.policy.wipeOnFork : undefined);
+  // madvise_update_vma() → vma_merge(): the flags changed, neighbours may be one VMA again.
+  if (advice !== 'DONTNEED' && advice !== 'PAGEOUT' && advice !== 'COLLAPSE') mergeVmas(mm);
+  if (advice !== 'DONTNEED' && advice !== 'PAGEOUT' && advice !== 'COLLAPSE') trace(k, 'madvise_vma_behavior', `MADV_${advice} on ${pages} page(s)`, advice.includes('WIPE') || advice.includes('KEEP') ? k.policy.wipeOnFork : undefined);
 }
 
 /**

@@ -4,7 +4,7 @@ import { trace } from './context.js';
 import { pageOf } from './page.js';
 import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
 import { softDirtyTracking } from './task_mmu.js';
-import { vmasCovering } from './vma.js';
+import { mergeVmas, vmasCovering } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import { splitHugePmdsCut } from './huge_memory.js';
 
@@ -104,6 +104,8 @@ export function mprotectStart(k: KernelCtx, pid: number, start: number, pages: n
     const n = changeProtection(k, mm, vma, vma.start, vma.pages, 'mprotect');
     trace(k, 'mprotect_fixup', `${read ? 'PROT_READ' : 'PROT_NONE'}${write ? '|PROT_WRITE' : ''} on ${vma.pages} page(s), ${n} PTE(s) changed; TLB flush pending`);
   }
+  // mprotect_fixup() → vma_merge(): a round trip leaves one VMA again.
+  mergeVmas(mm);
 }
 
 /** change_prot_numa() under mmap_read_lock (task_numa_work): PTEs become protnone; flush deferred. */

@@ -35,6 +35,31 @@ export function vmasCovering(mm: Mm, start: number, pages: number): Vma[] {
   return out;
 }
 
+/**
+ * vma_merge() after a change of VMA flags: neighbours that now differ in nothing but their place
+ * become one VMA again (cow.c relies on it: MADV_DOFORK after MADV_DONTFORK lets MADV_COLLAPSE
+ * see the whole THP range).
+ */
+export function mergeVmas(mm: Mm): void {
+  const out: Vma[] = [];
+  for (const v of mm.vmas) {
+    const prev = out[out.length - 1];
+    if (prev && prev.start + prev.pages === v.start && sameButPlace(prev, v)) out[out.length - 1] = { ...prev, pages: prev.pages + v.pages };
+    else out.push(v);
+  }
+  if (out.length !== mm.vmas.length) mm.vmas = out;
+}
+
+function sameButPlace(a: Vma, b: Vma): boolean {
+  const keys = Object.keys(a) as (keyof Vma)[];
+  for (const key of keys) {
+    if (key === 'start' || key === 'pages' || key === 'pgoff') continue;
+    if (a[key] !== b[key]) return false;
+  }
+  // A file mapping continues where the other ends in the file.
+  return a.shmem < 0 || b.pgoff === a.pgoff + a.pages;
+}
+
 /** Is every page of the range mapped? (munmap of a hole is fine; madvise and mprotect return ENOMEM.) */
 export function rangeFullyMapped(mm: Mm, start: number, pages: number): boolean {
   for (let vpn = start; vpn < start + pages; vpn++) if (!findVma(mm, vpn)) return false;

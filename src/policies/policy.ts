@@ -178,6 +178,10 @@ export interface Policy {
   thpFollCow: Knob<boolean>;
   /** touch_pmd() marks the PMD dirty only for a FOLL_WRITE lookup (else for every FOLL_TOUCH lookup, reads included). */
   touchPmdWriteOnly: Knob<boolean>;
+  /** MADV_COLLAPSE exists: collapse a range into THPs now, copying its pages (khugepaged's path). */
+  madvCollapse: Knob<boolean>;
+  /** Collapsing needs one writable PTE in the range (else SCAN_PAGE_RO: MADV_COLLAPSE fails with EINVAL). */
+  collapseNeedsWritable: Knob<boolean>;
   /** do_wp_page() reuses a page of a PTE-mapped THP that this process alone maps, all references being mappings (wp_can_reuse_anon_folio for large folios). */
   largeFolioReuse: Knob<boolean>;
   /** check_vma_flags(): a FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE GUP of a file mapping that needs dirty tracking is EFAULT (writable_file_mapping_allowed()). */
@@ -224,6 +228,8 @@ export const KNOB_NAMES = [
   'thpWp',
   'thpFollCow',
   'touchPmdWriteOnly',
+  'madvCollapse',
+  'collapseNeedsWritable',
   'largeFolioReuse',
   'gupLongtermFileWrite',
   'gupFastLongtermFile',

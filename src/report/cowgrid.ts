@@ -49,6 +49,20 @@ export const COW_CASES: readonly { name: string; anon: boolean }[] = [
   .concat(['Basic COW', 'R/O longterm GUP pin', 'R/O longterm GUP-fast pin'].map((name) => ({ name, anon: false })));
 
 /**
+ * cow.c's anonymous THP tests (run_anon_thp_test_cases(), PMD-sized THP only): printed by their
+ * bare description, without a kind.
+ */
+export const COW_THP_CASES: readonly string[] = [
+  'Basic COW after fork() when collapsing before fork()',
+  'Basic COW after fork() when collapsing after fork() (fully shared)',
+  'Basic COW after fork() when collapsing after fork() (lower shared)',
+  'Basic COW after fork() when collapsing after fork() (upper shared)',
+];
+
+/** The kind the anonymous THP tests run on, in the grid. */
+const THP_CASE_KIND = 'THP (2048 kB)';
+
+/**
  * The tests cow.c reports as XFAIL: vmsplice() on hugetlb, which still leaks because hugetlb_wp()
  * decides by mapcount (the hugetlb tests' commit 7dad331be781 "selftests/vm: anon_cow: hugetlb
  * tests" lists them; cow.c marks them xfail).
@@ -70,6 +84,7 @@ export function cowTestName(name: string): { testCase: string; kind: string } | 
  */
 export function cowTestOf(s: { name: string; source?: string }): { testCase: string; kind: string } | null {
   if (!s.source?.includes('tools/testing/selftests/mm/cow.c')) return null;
+  if (COW_THP_CASES.includes(s.name)) return { testCase: s.name, kind: THP_CASE_KIND };
   return cowTestName(s.name);
 }
 
@@ -80,12 +95,21 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
     const t = cowTestOf(e.scenario);
     if (t) cells.set(`${e.era}\0${t.testCase}\0${t.kind}`, e);
   }
-  const caseWidth = Math.max(...COW_CASES.map((c) => c.name.length)) + 2;
+  const caseWidth = Math.max(...COW_CASES.map((c) => c.name.length), ...COW_THP_CASES.map((c) => c.length)) + 2;
   // A column is as wide as its label or the widest cell ('SANITY*'), plus a space.
   const widths = COW_KINDS.map((k) => Math.max(k.label.length, 7) + 1);
   const out: string[] = [];
   let covered = 0;
   let unexpected = 0;
+  // A modelled test's cell: its verdict, '*' where it differs from the expectation, '?' without one.
+  const cellOf = (e: MatrixEntry): string => {
+    covered++;
+    const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
+    const v = e.result.verdict;
+    const match = !!exp && v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected);
+    if (!match) unexpected++;
+    return verdictCell(v) + (match ? '' : exp ? '*' : '?');
+  };
   for (const era of eras) {
     out.push(`cow.c grid under ${era}`, '');
     out.push('case'.padEnd(caseWidth) + COW_KINDS.map((k, i) => k.label.padEnd(widths[i])).join('').trimEnd());
@@ -95,18 +119,19 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
         // cow.c runs the anonymous cases on the anonymous kinds only, and the others on the rest.
         const applies = c.anon === ki < ANON_KINDS;
         const e = applies ? cells.get(`${era}\0${c.name}\0${k.name}`) : undefined;
-        let cell = applies ? '.' : '';
-        if (e) {
-          covered++;
-          const exp = expectationFor(e.scenario, e.expectationEra, eraOrder);
-          const v = e.result.verdict;
-          const match = !!exp && v.verdict !== 'inconclusive' && sameVerdict(v, exp.expected);
-          if (!match) unexpected++;
-          cell = verdictCell(v) + (match ? '' : exp ? '*' : '?') + (cowXfail(c.name, k.name) ? ' x' : '');
-        }
+        const cell = !applies ? '' : e ? cellOf(e) + (cowXfail(c.name, k.name) ? ' x' : '') : '.';
         line += cell.padEnd(widths[ki]);
       });
       out.push(line.trimEnd());
+    }
+    // The anonymous THP tests: one cell each, under the THP column.
+    const thpColumn = COW_KINDS.findIndex((k) => k.name === THP_CASE_KIND);
+    for (const name of COW_THP_CASES) {
+      const e = cells.get(`${era}\0${name}\0${THP_CASE_KIND}`);
+      const cell = e ? cellOf(e) : '.';
+      let line = name.padEnd(caseWidth);
+      for (let ki = 0; ki < thpColumn; ki++) line += ''.padEnd(widths[ki]);
+      out.push((line + cell).trimEnd());
     }
     out.push('');
   }
@@ -122,7 +147,7 @@ export function renderCowGrid(entries: MatrixEntry[], eras: readonly string[], e
   out.push('x cow.c itself expects this test to fail (it reports XFAIL)');
   out.push('kinds:', ...legend.map((l) => `  ${l}`));
   out.push('');
-  const total = COW_CASES.reduce((n, c) => n + (c.anon ? ANON_KINDS : COW_KINDS.length - ANON_KINDS), 0) * eras.length;
+  const total = (COW_CASES.reduce((n, c) => n + (c.anon ? ANON_KINDS : COW_KINDS.length - ANON_KINDS), 0) + COW_THP_CASES.length) * eras.length;
   out.push(`${covered} of ${total} cow.c tests modelled${unexpected ? `, ${unexpected} not as expected` : ', all as expected'}.`);
   return out.join('\n') + '\n';
 }

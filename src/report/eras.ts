@@ -37,6 +37,8 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   thpWp: 'THP PMD write fault',
   thpFollCow: 'THP FOLL_COW',
   touchPmdWriteOnly: 'touch_pmd dirty',
+  madvCollapse: 'MADV_COLLAPSE',
+  collapseNeedsWritable: 'collapse needs W PTE',
   largeFolioReuse: 'PTE-mapped THP reuse',
   gupLongtermFileWrite: 'longterm W file pin',
   gupFastLongtermFile: 'GUP-fast file pin',

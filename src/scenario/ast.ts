@@ -25,7 +25,7 @@ export interface Prot {
 /** What backs a file: a memfd (shmem) or a file on the filesystem of the working directory (tmpfile()). */
 export type FileKind = 'memfd' | 'tmpfile';
 
-export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT' | 'MERGEABLE' | 'UNMERGEABLE' | 'HUGEPAGE' | 'NOHUGEPAGE';
+export type Advice = 'DONTNEED' | 'DONTFORK' | 'DOFORK' | 'WIPEONFORK' | 'KEEPONFORK' | 'PAGEOUT' | 'MERGEABLE' | 'UNMERGEABLE' | 'HUGEPAGE' | 'NOHUGEPAGE' | 'COLLAPSE';
 
 export interface GupFlags {
   /** FOLL_PIN (pin_user_pages*) rather than FOLL_GET (get_user_pages*). */

@@ -977,7 +977,7 @@ class Parser {
       case 'madvise': {
         arity(2, 3);
         const a = args[args.length - 1];
-        const names = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE', 'HUGEPAGE', 'NOHUGEPAGE'];
+        const names = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE', 'HUGEPAGE', 'NOHUGEPAGE', 'COLLAPSE'];
         const expected = 'one of ' + names.map((n) => 'MADV_' + n).join(', ');
         if (a.k !== 'ident' || !names.includes(a.name.slice(5)) || !a.name.startsWith('MADV_')) {
           const found = a.k === 'ident' && a.name.startsWith('MADV_') ? `'${a.name}', which the model does not support` : this.exprText(a);

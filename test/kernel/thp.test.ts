@@ -516,3 +516,56 @@ describe('mremap: moving part of a THP (cow.c partially mremap()ed THP)', () => 
     assert.deepEqual(m.st.regs[pidOf(m, 'p')].r, { kind: 'errno', name: 'EINVAL' });
   });
 });
+
+describe('MADV_COLLAPSE (madvise_collapse → collapse_huge_page)', () => {
+  const collapse = (between: string, era: string): Machine =>
+    machine(`process parent {
+  mem = mmap(${THP})
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  memset(mem, 1)
+  mprotect(mem + PAGE, PAGE, PROT_READ)
+  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+${between}
+  c = madvise(mem, HUGE, MADV_COLLAPSE)
+  last = page(mem)
+}${between.includes('fork') ? `
+process child {
+  wait(done)
+}` : ''}`, era);
+
+  test('a PTE-mapped THP is copied into a fresh THP mapped by a writable PMD; the old folio is freed', () => {
+    const m = collapse('', 'v6.1');
+    run(m, 5, false);
+    const old = presentPte(m, 'parent', 'mem').pfn;
+    const recs = runKeep(m);
+    findEvent(recs, 'collapse_huge_page', '512 page(s) copied into new THP');
+    const pmd = pmdOf(m, 'parent', 'mem');
+    assert.ok(pmd && pmd.write && pmd.pfn !== old);
+    assert.equal(pageAt(m, old).freed, true);
+    assert.deepEqual(m.st.regs[pidOf(m, 'parent')].c, { kind: 'number', value: 0 });
+    sane(m);
+  });
+
+  test('after fork every PTE is read-only: EINVAL (SCAN_PAGE_RO) until 6.18, a copy in 6.18', () => {
+    for (const [era, expected] of [['v6.15', 'EINVAL'], ['v6.18', null]] as const) {
+      const m = collapse('  child = fork()\n  signal(done)', era);
+      runKeep(m);
+      const c = m.st.regs[pidOf(m, 'parent')].c;
+      if (expected) assert.deepEqual(c, { kind: 'errno', name: expected }, era);
+      else {
+        assert.deepEqual(c, { kind: 'number', value: 0 }, era);
+        assert.ok(pmdOf(m, 'parent', 'mem'));
+      }
+      sane(m);
+    }
+  });
+
+  test('a pinned page makes it EAGAIN (SCAN_PAGE_COUNT); before 6.1 the advice is not modelled (skip)', () => {
+    const m = collapse('  ring = io_uring_register_buffers(mem, PAGE)', 'v6.18');
+    runKeep(m);
+    assert.deepEqual(m.st.regs[pidOf(m, 'parent')].c, { kind: 'errno', name: 'EAGAIN' });
+    const old = collapse('', 'v6.0');
+    runKeep(old);
+    assert.equal(old.st.status, 'skipped');
+  });
+});

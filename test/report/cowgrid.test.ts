@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COW_CASES, COW_KINDS, cowTestName, cowTestOf, cowXfail } from '../../src/report/cowgrid.js';
+import { COW_CASES, COW_THP_CASES, COW_KINDS, cowTestName, cowTestOf, cowXfail } from '../../src/report/cowgrid.js';
 import { ERA_NAMES } from '../../src/policies/eras/index.js';
 import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 
@@ -24,7 +24,7 @@ test("a scenario is a cow.c test only with cow.c as its source (gup_longterm.c n
 
 test('every corpus scenario named like a cow.c test names one of its cases and kinds', () => {
   const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
-  const cases = new Set(COW_CASES.map((c) => c.name));
+  const cases = new Set([...COW_CASES.map((c) => c.name), ...COW_THP_CASES]);
   const kinds = new Set(COW_KINDS.map((k) => k.name));
   let named = 0;
   for (const s of scenarios) {

@@ -19,14 +19,16 @@ import { v5_16 } from './v5.16.js';
 import { v5_18 } from './v5.18.js';
 import { v5_19 } from './v5.19.js';
 import { v6_0 } from './v6.0.js';
+import { v6_1 } from './v6.1.js';
 import { v6_2 } from './v6.2.js';
 import { v6_3 } from './v6.3.js';
 import { v6_4 } from './v6.4.js';
 import { v6_5 } from './v6.5.js';
 import { v6_11 } from './v6.11.js';
+import { v6_15 } from './v6.15.js';
 import { v6_18 } from './v6.18.js';
 
-export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_10, v4_13, v4_14, v4_15, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_16, v5_18, v5_19, v6_0, v6_2, v6_3, v6_4, v6_5, v6_11, v6_18];
+export const ERAS: readonly Policy[] = [v4_8, v4_9, v4_10, v4_13, v4_14, v4_15, v4_20, v5_4, v5_5, v5_7, v5_8, v5_9, v5_11, v5_12, v5_14, v5_16, v5_18, v5_19, v6_0, v6_1, v6_2, v6_3, v6_4, v6_5, v6_11, v6_15, v6_18];
 
 export const ERA_NAMES: readonly string[] = ERAS.map((e) => e.name);
 

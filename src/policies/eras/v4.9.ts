@@ -62,6 +62,9 @@ export const v4_9: Policy = {
   // Fischer, lore.kernel.org/r/20170105053658.GA36383@juliacomputing.com).
   thpFollCow: cited(false, '', 'can_follow_write_pmd() is pmd_write() alone: a FOLL_FORCE write to a read-only THP faults forever (until 8310d48b125d)', '4.9'),
   touchPmdWriteOnly: cited(false, '', 'touch_pmd() marks the PMD dirty on every FOLL_TOUCH lookup, reads included (until a8f97366452e)', '2.6.38'),
+  madvCollapse: cited(false, '', 'no MADV_COLLAPSE before 7d8faaf15545 (v6.1): the advice is EINVAL', '2.6'),
+  // khugepaged's isolation has refused a range with no writable PTE since it exists.
+  collapseNeedsWritable: cited(true, '', 'collapse needs a writable PTE in the range (SCAN_PAGE_RO otherwise)', '2.6.38'),
   largeFolioReuse: cited(false, '', 'do_wp_page() decides for a page of a PTE-mapped THP by the folio\'s page_count (or mapcount), as for a small page', '2.6.38'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
   // Before 6.5 check_vma_flags() refused FOLL_LONGTERM only on fsdax VMAs (the model has none),

@@ -1,10 +1,10 @@
 // v6.2: reliable R/O long-term pins in any COW mapping (the shared zero page and page cache unshare too).
 import type { Policy } from '../policy.js';
 import { cited, unverified } from '../knob.js';
-import { v6_0 } from './v6.0.js';
+import { v6_1 } from './v6.1.js';
 
 export const v6_2: Policy = {
-  ...v6_0,
+  ...v6_1,
   name: 'v6.2',
   kernels: '6.2',
   summary: 'As v6.0; a R/O FOLL_LONGTERM pin of anything that is not an exclusive anon page in a COW mapping unshares first.',

@@ -47,6 +47,9 @@ export const RT_CORE = String.raw`/* ===========================================
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 #define RT static __attribute__((unused))
 #define PAGE 4096UL
