@@ -21,7 +21,7 @@
 //   modelled yet: the calls that would need them end the scenario as unsupported.
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
-import { allocThp, folioOf, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
+import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
 import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { isCowMapping } from './vma.js';
@@ -297,7 +297,7 @@ export function copyHugePmd(k: KernelCtx, parentPid: number, childMm: Mm, src: V
   if (pmd.pfn !== ZERO_PFN) {
     const head = pageOf(k, pmd.pfn);
     const knob = k.policy.forkPinned;
-    const maybePinned = pageMaybeDmaPinned(head);
+    const maybePinned = folioMaybeDmaPinned(k, pmd.pfn);
     const split =
       knob.value === 'copy-maybe-pinned' ? isCowMapping(src) && mm.hasPinned && maybePinned : knob.value === 'anon-exclusive' ? head.anonExclusive && mm.hasPinned && maybePinned : false;
     if (split) {

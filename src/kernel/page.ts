@@ -132,7 +132,19 @@ export function pageMaybeDmaPinned(page: Page): boolean {
   return page.refcount >= GUP_PIN_COUNTING_BIAS;
 }
 
-/** page_maybe_dma_pinned() of the folio that page `pfn` belongs to. */
+/**
+ * folio_maybe_dma_pinned() of the folio that page `pfn` belongs to. A THP counts its pins
+ * exactly (47e29d32afba "mm/gup: page->hpage_pinned_refcount: exact pin counts for huge pages",
+ * v5.7, with FOLL_PIN itself): it is pinned iff a pin, held or being taken, is on one of its
+ * pages. (The model still adds GUP_PIN_COUNTING_BIAS to the THP's refcount for a pin, where the
+ * kernel adds 1; every page_count test the model makes of a pinned THP fails either way.)
+ */
 export function folioMaybeDmaPinned(k: KernelCtx, pfn: number): boolean {
-  return pfn !== ZERO_PFN && pageMaybeDmaPinned(folioOf(k, pfn));
+  if (pfn === ZERO_PFN) return false;
+  const head = folioOf(k, pfn);
+  if (head.compound < 0) return pageMaybeDmaPinned(head);
+  const inFolio = (p: number): boolean => p !== ZERO_PFN && k.s.pages[p]?.compound === head.compound;
+  for (const r of k.s.refs) if (!r.released && r.kind === 'pin' && r.pages.some((p) => inFolio(p.pfn))) return true;
+  for (const t of k.s.threads) if (t.frame?.kind === 'gup' && t.frame.pin && t.frame.pages.some((p) => inFolio(p.pfn))) return true;
+  return false;
 }

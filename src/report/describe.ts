@@ -46,7 +46,9 @@ function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, 
     ptes += s.pages[head + i].mapcount;
     if (s.pages[head + i].anonExclusive) exclusive++;
   }
-  const flags = [pg.refcount >= GUP_PIN_COUNTING_BIAS ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
+  // A THP counts its pins exactly (folio_maybe_dma_pinned()).
+  const pinned = s.refs.some((r) => !r.released && r.kind === 'pin' && r.pages.some((p) => p.pfn >= head && p.pfn < head + HPAGE_PMD_NR));
+  const flags = [pinned ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
     .filter(Boolean)
     .join(' ');
   out.set(key, `anon page_count ${pg.refcount} entire_mapcount ${pg.entireMapcount} PTE mappings ${ptes}${flags ? ` ${flags}` : ''}`);

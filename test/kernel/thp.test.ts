@@ -569,3 +569,33 @@ process child {
     assert.equal(old.st.status, 'skipped');
   });
 });
+
+describe('folio_maybe_dma_pinned() of a THP counts pins exactly (47e29d32afba)', () => {
+  test('v5.9: a PTE-mapped THP that two processes map (page_count 1024) is not taken for pinned: the next fork shares it', () => {
+    const m = machine(`process parent {
+  mem = mmap(${THP})
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  memset(mem, 1)
+  mprotect(mem + PAGE, PAGE, PROT_READ)
+  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+  other = mmap(PAGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS)
+  memset(other, 2)
+  ring = io_uring_register_buffers(other)
+  c1 = fork()
+  c2 = fork()
+  last = page(mem)
+}
+process c1 {
+  last = page(mem)
+}
+process c2 {
+  last = page(mem)
+}`, 'v5.9');
+    runKeep(m, false);
+    const head = presentPte(m, 'parent', 'mem').pfn;
+    assert.ok(m.st.kernel.procs[pidOf(m, 'parent')].mm.hasPinned, 'MMF_HAS_PINNED from the io_uring buffer');
+    assert.equal(presentPte(m, 'c2', 'mem').pfn, head, 'shared, not copied');
+    assert.equal(pageAt(m, head).refcount, 3 * HPAGE_PMD_NR);
+    sane(m);
+  });
+});
