@@ -43,7 +43,7 @@ exists within the bound.
                      (default 6; ${boundText(BOUNDS.synthDepth)}); the depth in the statistics is the same
   --ops LIST         the alphabet, comma-separated, from:
                      ${SYNTH_OPS.join(', ')}
-  --invariant I      only this invariant counts (leak, lost-write, pin, sanity)
+  --invariant I      only this invariant counts (leak, lost-write, pin, sanity, snapshot)
   --kind K           the memory p0 maps: base (a base page, the default), hugetlb (a 2 MiB
                      MAP_HUGETLB page; madvise and clear_refs operations are left out), thp
                      (a 2 MiB MADV_HUGEPAGE range, written: a THP mapped by a PMD), memfd

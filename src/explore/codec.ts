@@ -373,6 +373,7 @@ export class StateCodec {
         this.wl(f.copy);
         this.w(f.vpn);
         this.w(f.newPfn);
+        this.w(f.tear);
         return;
       case 'gup_fast':
         this.wb(f.step === 'slow');
@@ -748,7 +749,8 @@ export class StateCodec {
         const vma = this.x();
         const copy = this.xl();
         const vpn = this.x();
-        return { kind: 'fork', child, vma, copy, vpn, newPfn: this.x() };
+        const newPfn = this.x();
+        return { kind: 'fork', child, vma, copy, vpn, newPfn, tear: this.x() };
       }
       case FRAME.uffd_wait: {
         const ctx = this.x();

@@ -212,6 +212,10 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       h.list(f.copy);
       h.n(f.vpn);
       h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
+      if (f.tear) {
+        h.s('tear');
+        h.n(f.tear);
+      }
     } else if (f.kind === 'uffd_wait') {
       h.s('uffd_wait');
       h.n(f.ctx);

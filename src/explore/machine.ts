@@ -110,6 +110,8 @@ export class Machine {
   readonly tokens: TokenTable;
   /** Page faults are counted per thread only when the scenario reads them (faults()). */
   readonly countFaults: boolean;
+  /** Fork's copies are watched for tearing only when the scenario checks the snapshot invariant. */
+  readonly checksSnapshot: boolean;
   /** userfaultfd variables the scenario reads messages from (uffd_read): it is their monitor. */
   readonly manualUffds: ReadonlySet<string>;
 
@@ -135,6 +137,7 @@ export class Machine {
     this.cells = cellMap(scenario);
     this.tokens = tokenTable(scenario);
     this.countFaults = scenario.threads.some((t) => t.body.some((st) => st.op === 'faults'));
+    this.checksSnapshot = scenario.checks.includes('snapshot');
     this.manualUffds = new Set(scenario.threads.flatMap((t) => t.body.flatMap((st) => (st.op === 'uffd_read' ? [st.uffd] : []))));
     const kernel = newKernelState(cellCount(this.cells), scenario.hugepages ?? policy.config?.NR_HUGEPAGES ?? DEFAULT_NR_HUGEPAGES);
     this.st = { kernel, promise: PromiseModel.initial(cellCount(this.cells)).st, vars: [], regs: [], status: 'running', note: '', violations: [], counters: [] };
@@ -154,7 +157,7 @@ export class Machine {
   }
 
   private ctx(events: TraceEvent[] | null, tid = -1): KernelCtx {
-    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, tid, countFaults: this.countFaults };
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, tid, countFaults: this.countFaults, tornCopies: this.checksSnapshot ? [] : null };
   }
 
   private promise(): PromiseModel {
@@ -365,6 +368,11 @@ export class Machine {
 
   /** After every step: kernel sanity, the end of the run, and the trace's diff. */
   private afterStep(k: KernelCtx, rec: StepRecord, before: Map<string, string> | null): StepRecord | null {
+    if (k.tornCopies?.length && this.st.status === 'running') {
+      const v: Violation = { invariant: 'snapshot', who: 'fork', where: '', seen: k.tornCopies[0], promised: 'a copy of the page at one instant', message: `fork tore a page: ${k.tornCopies[0]}` };
+      this.st.violations.push(v);
+      rec.violation = rec.violation ?? v;
+    }
     if (this.st.status === 'running') {
       const problems = sanityProblems(this.st.kernel, false);
       if (problems.length) this.sanityViolation(problems[0], rec);

@@ -4,7 +4,7 @@
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
 import type { Policy } from '../policies/policy.js';
-import type { InvariantName, Scenario, Stmt } from '../scenario/ast.js';
+import { DEFAULT_CHECKS, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
 import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
 import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
@@ -99,7 +99,7 @@ function baseScenario(procs: number, invariant?: InvariantName, kind: SynthKind 
     file: '<synth>',
     processes: names,
     threads: [{ process: 'p0', name: 'main', pos: POS, body: kindSetup(kind, halves) }],
-    checks: invariant ? [invariant] : ['leak', 'lost-write', 'pin', 'sanity'],
+    checks: invariant ? [invariant] : [...DEFAULT_CHECKS],
     expectations: [],
   };
 }
@@ -415,7 +415,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   return {
     machine,
     initial: machine.st,
-    checks: new Set<string>(o.invariant ? [o.invariant] : ['leak', 'lost-write', 'pin', 'sanity']),
+    checks: new Set<string>(o.invariant ? [o.invariant] : DEFAULT_CHECKS),
     moves(m) {
       // A set-up that did not run through (skipped: the era lacks the feature, the huge page
       // pool is empty) ends the search there, judged as skipped: no proof of absence.

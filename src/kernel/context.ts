@@ -22,6 +22,11 @@ export interface KernelCtx {
   tid: number;
   /** Whether page faults are counted per thread (only scenarios that read faults() pay for it). */
   countFaults: boolean;
+  /**
+   * Where fork reports a page it copied for the child torn (its halves never coexisted in the
+   * parent's page); null when the snapshot invariant is not checked, and then nothing tracks it.
+   */
+  tornCopies: string[] | null;
 }
 
 /**

@@ -39,7 +39,7 @@ export function dupMmapStart(k: KernelCtx, parentPid: number, childName: string)
   const mm: Mm = newMm(parent.mm.nextVpn);
   mm.ptes = parent.mm.ptes.map(() => null);
   k.s.procs.push({ name: childName, parent: parentPid, alive: true, killedBy: null, mm });
-  const f: ForkFrame = { kind: 'fork', child, vma: 0, copy: [], vpn: -1, newPfn: -1 };
+  const f: ForkFrame = { kind: 'fork', child, vma: 0, copy: [], vpn: -1, newPfn: -1, tear: 0 };
   nextVma(k, parentPid, f);
   return f;
 }
@@ -53,7 +53,7 @@ export function dupMmapStep(k: KernelCtx, parentPid: number, f: ForkFrame): Fork
   const parent = k.s.procs[parentPid];
   const src = parent.mm.vmas[f.vma];
   const dst = k.s.procs[f.child].mm.vmas[k.s.procs[f.child].mm.vmas.length - 1];
-  const next: ForkFrame = { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy, vpn: -1, newPfn: -1 };
+  const next: ForkFrame = { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy, vpn: -1, newPfn: -1, tear: 0 };
   if (src.hugetlb) {
     copyHugetlbPageRange(k, parent.mm, k.s.procs[f.child].mm, src, dst);
     next.vma = f.vma + 1;
@@ -63,6 +63,11 @@ export function dupMmapStep(k: KernelCtx, parentPid: number, f: ForkFrame): Fork
   }
   let from = src.start;
   if (f.vpn >= 0) {
+    if (f.tear === 2 && k.tornCopies) {
+      const child = k.s.procs[f.child].name;
+      k.tornCopies.push(`${child}'s copy of ${parent.name}'s page ${f.vpn} (pfn ${f.newPfn}) joins a first half copied before a store into it to a second half copied after a later store: the two never coexisted in the parent's page`);
+      trace(k, 'copy_present_page', `the copy for ${child} is torn: its halves never coexisted in pfn ${(parent.mm.ptes[f.vpn] as Pte).pfn}`);
+    }
     finishCopyPresentPage(k, parent.mm, k.s.procs[f.child].mm, dst, f.vpn, f.newPfn);
     from = f.vpn + 1;
   }

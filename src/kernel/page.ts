@@ -20,6 +20,26 @@ export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, 
   const data = page.data.slice();
   for (let c = from; c <= to; c++) data[c] = token;
   page.data = data;
+  if (k.tornCopies) noteStoreDuringCopy(k, pfn, from, to);
+}
+
+/**
+ * A store into cells [from, to] of `pfn` while fork's copy_present_page() may be copying it (its
+ * first half copied, the second not yet): the snapshot invariant's bookkeeping. Every store
+ * writes a token no cell held before, so a half that changed never holds its old contents again:
+ * the copy (first half as it was, second half as it will be) is a state the page had exactly
+ * when the second half does not change after the first half first did, nor in the same store.
+ */
+function noteStoreDuringCopy(k: KernelCtx, pfn: number, from: number, to: number): void {
+  const mid = Math.ceil(k.cells / 2);
+  const low = from < mid;
+  const high = to >= mid;
+  for (const t of k.s.threads) {
+    const f = t.frame;
+    if (f?.kind !== 'fork' || f.vpn < 0 || k.s.procs[t.pid].mm.ptes[f.vpn]?.pfn !== pfn) continue;
+    if (high && (f.tear >= 1 || low)) f.tear = 2;
+    else if (low) f.tear = Math.max(f.tear, 1);
+  }
 }
 
 /**

@@ -149,7 +149,21 @@ export type ZapFrame = {
  * `newPfn` has its first half copied. `vma` equal to the parent's VMA count: every VMA is
  * copied and flush_tlb_mm() is next. The child's process exists (without threads) from the start.
  */
-export type ForkFrame = { kind: 'fork'; child: number; vma: number; copy: number[]; vpn: number; newPfn: number };
+export type ForkFrame = {
+  kind: 'fork';
+  child: number;
+  vma: number;
+  copy: number[];
+  vpn: number;
+  newPfn: number;
+  /**
+   * Only when the snapshot invariant is checked (KernelCtx.tornCopies), else 0: what stores into
+   * the page being copied did since its first half was copied (noteStoreDuringCopy in page.ts).
+   * 0: none to the first half; 1: the first half changed, the second not since; 2: the copy
+   * will be torn (its halves never coexisted in the page).
+   */
+  tear: number;
+};
 
 /** The state of a wp_page_copy() in progress. */
 export type WpCopyFrame = { kind: 'wp_copy'; step: 'copy' | 'install'; vpn: number; oldPfn: number; newPfn: number; orig: Pte };
@@ -406,7 +420,7 @@ export function cloneFrame(f: Frame): Frame {
     case 'gup_fast':
       return { kind: 'gup_fast', step: f.step, vpn: f.vpn, orig: clonePte(f.orig), seq: f.seq };
     case 'fork':
-      return { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy.slice(), vpn: f.vpn, newPfn: f.newPfn };
+      return { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy.slice(), vpn: f.vpn, newPfn: f.newPfn, tear: f.tear };
     case 'flush':
       return { kind: 'flush', what: f.what, start: f.start, pages: f.pages, lock: f.lock };
     case 'uffd_wait':

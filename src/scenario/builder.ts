@@ -14,6 +14,7 @@
 
 import {
   ALL_INVARIANTS,
+  DEFAULT_CHECKS,
   PAGE_SIZE,
   type Addr,
   type Advice,
@@ -671,7 +672,7 @@ export class ScenarioBuilder {
       file,
       processes: [],
       threads: [],
-      checks: [...ALL_INVARIANTS],
+      checks: [...DEFAULT_CHECKS],
       expectations: [],
     };
     lines.push(`scenario ${quote(pos(), this.name)}`);

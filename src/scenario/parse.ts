@@ -9,6 +9,7 @@
 
 import {
   ALL_INVARIANTS,
+  DEFAULT_CHECKS,
   PAGE_SIZE,
   HUGE_PAGE_SIZE,
   type Addr,
@@ -393,7 +394,7 @@ class Parser {
       file: this.file,
       processes: [],
       threads: [],
-      checks: [...ALL_INVARIANTS],
+      checks: [...DEFAULT_CHECKS],
       expectations: [],
     };
     let sawScenario = false;

@@ -404,7 +404,7 @@ const ERRORS: [string, string, number, number, string][] = [
   ['process twice', P + 'process p { exit() }\nprocess p { exit() }', 3, 1, "process 'p' is declared twice"],
   ['unclosed block', P + 'process p { exit()', 2, 19, "expected '}' to close process p (opened at 2:1), found end of file"],
   ['two statements on a line', P + 'process p { exit() exit() }', 2, 20, "expected end of statement (a line break, ';' or '}'), found 'exit'"],
-  ['unknown invariant', P + 'process p { exit() }\ncheck leak, lost', 3, 13, "expected an invariant (leak, lost-write, pin, sanity), found 'lost'"],
+  ['unknown invariant', P + 'process p { exit() }\ncheck leak, lost', 3, 13, "expected an invariant (leak, lost-write, pin, sanity, snapshot), found 'lost'"],
   ['duplicate invariant', P + 'process p { exit() }\ncheck pin, pin', 3, 12, "invariant 'pin' is listed twice"],
   ['final without parens', P + 'process p { exit() }\nfinal forall p.r == 1', 3, 14, "expected '(' after final forall"],
   ['final unknown register', P + 'process p { exit() }\nfinal forall (p.r == 1)', 3, 15, "found 'p.r', which process 'p' never assigns"],
