@@ -46,7 +46,9 @@ exists within the bound.
   --invariant I      only this invariant counts (leak, lost-write, pin, sanity, snapshot)
   --kind K           the memory p0 maps: base (a base page, the default), hugetlb (a 2 MiB
                      MAP_HUGETLB page; madvise and clear_refs operations are left out), thp
-                     (a 2 MiB MADV_HUGEPAGE range, written: a THP mapped by a PMD), memfd
+                     (a 2 MiB MADV_HUGEPAGE range, written: a THP mapped by a PMD),
+                     huge-zero (the same range read-only and read: the huge zero page; on
+                     thp and huge-zero, reads and GUPs take the first page only), memfd
                      or tmpfile (a file fd p0 wrote, mapped MAP_PRIVATE and PROT_READ; pread
                      reads the file), memfd-minor (an empty memfd so mapped and registered for
                      userfaultfd minor faults; uffdio-continue maps its page-cache page),

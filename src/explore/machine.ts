@@ -5,7 +5,7 @@ import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
 import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
-import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type TraceEvent } from '../kernel/context.js';
+import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type KernelReport, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
 import { doMmap, munmapFinish, munmapStart } from '../kernel/mmap.js';
@@ -157,7 +157,7 @@ export class Machine {
   }
 
   private ctx(events: TraceEvent[] | null, tid = -1): KernelCtx {
-    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, tid, countFaults: this.countFaults, tornCopies: this.checksSnapshot ? [] : null };
+    return { s: this.st.kernel, policy: this.policy, cells: cellCount(this.cells), events, tid, countFaults: this.countFaults, watchCopies: this.checksSnapshot, reports: [] };
   }
 
   private promise(): PromiseModel {
@@ -368,11 +368,7 @@ export class Machine {
 
   /** After every step: kernel sanity, the end of the run, and the trace's diff. */
   private afterStep(k: KernelCtx, rec: StepRecord, before: Map<string, string> | null): StepRecord | null {
-    if (k.tornCopies?.length && this.st.status === 'running') {
-      const v: Violation = { invariant: 'snapshot', who: 'fork', where: '', seen: k.tornCopies[0], promised: 'a copy of the page at one instant', message: `fork tore a page: ${k.tornCopies[0]}` };
-      this.st.violations.push(v);
-      rec.violation = rec.violation ?? v;
-    }
+    if (k.reports.length && this.st.status === 'running') this.kernelReports(k.reports, rec);
     if (this.st.status === 'running') {
       const problems = sanityProblems(this.st.kernel, false);
       if (problems.length) this.sanityViolation(problems[0], rec);
@@ -615,6 +611,17 @@ export class Machine {
       if (p.alive) this.killProcess(k, pid, null);
     });
     this.finish(k);
+  }
+
+  /** Promises broken inside a kernel path (see KernelReport): the first becomes the step's violation. */
+  private kernelReports(reports: readonly KernelReport[], rec: StepRecord): void {
+    const r = reports[0];
+    const v: Violation =
+      r.invariant === 'snapshot'
+        ? { invariant: 'snapshot', who: r.who, where: '', seen: r.text, promised: 'a copy of the page at one instant', message: `fork tore a page: ${r.text}` }
+        : { invariant: 'leak', who: r.who, where: 'the zero page', seen: r.text, promised: 'zeroes', message: `kernel: ${r.text}` };
+    this.st.violations.push(v);
+    rec.violation = rec.violation ?? v;
   }
 
   private sanityViolation(problem: string, rec: StepRecord): void {

@@ -9,9 +9,11 @@ import { HUGE_PAGE_SIZE, PAGE_SIZE, type Stmt } from '../scenario/ast.js';
  * read-only, registered for userfaultfd minor faults (CVE-2022-2590's set-up). uffd-wp: a base
  * page, written, registered for userfaultfd write-protection (the B5a scenarios' set-up). thp: a
  * 2 MiB private anonymous range marked MADV_HUGEPAGE and written, so a THP mapped by a PMD
- * (cow.c's "with THP").
+ * (cow.c's "with THP"). huge-zero: a 2 MiB private anonymous range mapped read-only, marked
+ * MADV_HUGEPAGE and read, so the huge zero page mapped by a PMD (Huge Dirty COW's set-up, as
+ * LTP's thp04 makes it).
  */
-export const SYNTH_KINDS = ['base', 'hugetlb', 'thp', 'memfd', 'tmpfile', 'memfd-minor', 'uffd-wp'] as const;
+export const SYNTH_KINDS = ['base', 'hugetlb', 'thp', 'huge-zero', 'memfd', 'tmpfile', 'memfd-minor', 'uffd-wp'] as const;
 export type SynthKind = (typeof SYNTH_KINDS)[number];
 
 /** Kinds whose `mem` maps the file `fd` (readable by every process that inherits it: pread). */
@@ -60,6 +62,12 @@ export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
           : [setup('memset(mem, 1)', { op: 'write', addr: { base: 'mem', offset: 0 }, byte: 1 })]),
       ];
     }
+    case 'huge-zero':
+      return [
+        setup('mem = mmap(HUGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS)', { op: 'mmap', dst: 'mem', len: HUGE_PAGE_SIZE, prot: RO, shared: false }),
+        setup('madvise(mem, HUGE, MADV_HUGEPAGE)', { op: 'madvise', addr: { base: 'mem', offset: 0 }, len: HUGE_PAGE_SIZE, advice: 'HUGEPAGE' }),
+        setup('z = read(mem, PAGE)', { op: 'read', dst: 'z', addr: { base: 'mem', offset: 0 }, len: PAGE_SIZE }),
+      ];
     case 'memfd':
     case 'tmpfile':
       return [
@@ -89,6 +97,7 @@ export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
  */
 export function kindRefuses(kind: SynthKind, op: string): string | null {
   if (kind === 'memfd-minor' && op === 'write-hi') return 'write-hi needs written halves at the start, and memfd-minor starts with a hole';
-  if (kind === 'thp' && op === 'pageout') return 'swapping a THP out is not modelled';
+  if ((kind === 'thp' || kind === 'huge-zero') && op === 'pageout') return 'swapping a THP out is not modelled';
+  if (kind === 'huge-zero' && op === 'write-hi') return 'write-hi needs written halves at the start, and huge-zero starts unwritten';
   return null;
 }

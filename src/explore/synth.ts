@@ -4,7 +4,7 @@
 // shortest sequence that violates an invariant, or exhausts the space and proves there is none
 // within the bound. A found sequence is printed as a scenario file that replays it.
 import type { Policy } from '../policies/policy.js';
-import { DEFAULT_CHECKS, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
+import { DEFAULT_CHECKS, PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
 import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
 import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
@@ -242,7 +242,7 @@ function continueMaps(m: Machine, pid: number, vma: Vma): boolean {
 }
 
 /** The statement op stands for in process pid (its preconditions are checked by opAllowed). */
-function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
+function buildStatement(m: Machine, pid: number, op: SynthOp, onePage: boolean): Stmt {
   const st = m.st;
   const n = st.counters[1 + pid] ?? 0;
   const reg = `r${st.counters[USED]}`;
@@ -250,11 +250,11 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
     case 'write':
     case 'write-hi':
     case 'proc-mem-write':
-      return steppedStatement(op, pid, n);
+      return steppedStatement(op, pid, n, onePage);
     case 'read':
-      return steppedStatement(op, pid, st.counters[USED]);
+      return steppedStatement(op, pid, st.counters[USED], onePage);
     case 'fork':
-      return steppedStatement(op, pid, st.kernel.procs.length);
+      return steppedStatement(op, pid, st.kernel.procs.length, onePage);
     case 'exit':
       return stmt('exit()', { op: 'exit' });
     case 'vmsplice':
@@ -270,7 +270,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
     case 'pin':
     case 'pin-rw':
     case 'gup':
-      return steppedStatement(op, pid, 0);
+      return steppedStatement(op, pid, 0, onePage);
     case 'unpin':
       return stmt('unpin_user_pages(pin)', { op: 'unpin', handle: 'pin' });
     case 'device-read':
@@ -282,7 +282,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
     case 'put':
       return stmt('put_user_pages(ref)', { op: 'unpin', handle: 'ref' });
     case 'dontneed':
-      return steppedStatement(op, pid, 0);
+      return steppedStatement(op, pid, 0, onePage);
     case 'dontfork':
       return stmt('madvise(mem, MADV_DONTFORK)', { op: 'madvise', addr: MEM, advice: 'DONTFORK' });
     case 'wipeonfork':
@@ -295,7 +295,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
       return stmt(`${reg} = pread(fd)`, { op: 'pread', dst: reg, file: 'fd' });
     case 'uffdio-wp':
     case 'uffdio-unwp':
-      return steppedStatement(op, pid, 0);
+      return steppedStatement(op, pid, 0, onePage);
     case 'uffdio-continue':
       // Its result is kept: in the printed scenario p0's CPUs are unordered, and in the
       // interleavings check explores the call may fail (EEXIST, EFAULT) as the monitor's does.
@@ -308,7 +308,7 @@ function buildStatement(m: Machine, pid: number, op: SynthOp): Stmt {
  * token follow), the read's register number, the fork's child. A CPU in the middle of one keeps
  * (op, argument) in the counters, and its statement is rebuilt from them for each step.
  */
-function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
+function steppedStatement(op: SynthOp, pid: number, arg: number, onePage: boolean): Stmt {
   switch (op) {
     case 'write': {
       const byte = writeByte(op, pid, arg);
@@ -322,25 +322,28 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
       // Its result is kept: the write can fail (EIO when its fault is a userfaultfd minor fault,
       // which access_remote_vm() cannot wait for), and a failed call is an outcome, not an error.
       const byte = writeByte(op, pid, arg);
-      return stmt(`w${arg} = proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte, ret: `w${arg}` });
+      return onePage
+        ? stmt(`w${arg} = proc_mem_write(mem, 0x${byte.toString(16)}, PAGE)`, { op: 'proc_mem_write', addr: MEM, byte, len: PAGE_SIZE, ret: `w${arg}` })
+        : stmt(`w${arg} = proc_mem_write(mem, 0x${byte.toString(16)})`, { op: 'proc_mem_write', addr: MEM, byte, ret: `w${arg}` });
     }
     case 'dontneed':
       return stmt('madvise(mem, MADV_DONTNEED)', { op: 'madvise', addr: MEM, advice: 'DONTNEED' });
     case 'read':
-      return stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
+      return onePage ? stmt(`r${arg} = read(mem, PAGE)`, { op: 'read', dst: `r${arg}`, addr: MEM, len: PAGE_SIZE }) : stmt(`r${arg} = read(mem)`, { op: 'read', dst: `r${arg}`, addr: MEM });
     case 'pin':
     case 'pin-rw': {
       const write = op === 'pin-rw';
-      return stmt(`pin = pin_user_pages(mem, ${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
+      return stmt(`pin = pin_user_pages(mem, ${onePage ? 'PAGE, ' : ''}${write ? 'FOLL_WRITE|' : ''}FOLL_LONGTERM)`, {
         op: 'gup',
         dst: 'pin',
         addr: MEM,
+        ...(onePage ? { len: PAGE_SIZE } : {}),
         flags: { pin: true, write, force: false, longterm: true, fast: false },
         via: 'gup',
       });
     }
     case 'gup':
-      return stmt('ref = get_user_pages(mem, 0)', { op: 'gup', dst: 'ref', addr: MEM, flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
+      return stmt(`ref = get_user_pages(mem, ${onePage ? 'PAGE, ' : ''}0)`, { op: 'gup', dst: 'ref', addr: MEM, ...(onePage ? { len: PAGE_SIZE } : {}), flags: { pin: false, write: false, force: false, longterm: false, fast: false }, via: 'gup' });
     // UFFDIO_WRITEPROTECT's TLB flush comes in a step of its own (mwriteprotect_range, then the
     // flush), so with several CPUs another may fault or store in between (B5a).
     case 'uffdio-wp':
@@ -352,6 +355,15 @@ function steppedStatement(op: SynthOp, pid: number, arg: number): Stmt {
     default:
       throw new Error(`${op} is not taken in steps`);
   }
+}
+
+/**
+ * On a 2 MiB range (a THP, the huge zero page) the operations that read or take references go
+ * through the first page only, as LTP's thp04 does: over the whole range a GUP takes a step per
+ * page, and the search would spend its bound interleaving 512 of them.
+ */
+function coversOnePage(kind: SynthKind | undefined): boolean {
+  return kind === 'thp' || kind === 'huge-zero';
 }
 
 /** The argument steppedStatement() rebuilds a STEPPED operation's statement from. */
@@ -377,8 +389,8 @@ export function operationCount(schedule: readonly number[]): number {
 }
 
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
-function opStatement(m: Machine, pid: number, op: SynthOp, procs: number): Stmt | null {
-  return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op) : null;
+function opStatement(m: Machine, pid: number, op: SynthOp, procs: number, onePage: boolean): Stmt | null {
+  return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op, onePage) : null;
 }
 
 /** The pipe a process splices into is created with its first vmsplice. */
@@ -391,6 +403,7 @@ const OPS_PER_PID = 32;
 
 export function synthSpace(policy: Policy, o: SynthOptions): Space {
   const cpus = o.cpus ?? 1;
+  const onePage = coversOnePage(o.kind);
   for (const op of o.ops) {
     const why = kindRefuses(o.kind ?? 'base', op);
     if (why) throw new Error(why);
@@ -436,7 +449,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
           if (tid >= 0 && (m.st.counters[PENDING + tid] ?? 0) > 0) continue;
           for (let i = 0; i < o.ops.length; i++) {
             if (!opAllowed(m, pid, o.ops[i], o.procs)) continue;
-            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i])))) continue;
+            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i], onePage)))) continue;
             out.push(cpu * CPU_STRIDE + pid * OPS_PER_PID + opIndex[i]);
           }
         }
@@ -455,13 +468,13 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
         const arg = Math.floor(code / OPS_PER_PID);
         const t = m.st.kernel.threads[tid];
         const cpu = cpuIndex(m, tid);
-        if (m.stepDynamicOnce(t.pid, cpu, steppedStatement(op, t.pid, arg), tokenKey(t.pid, op, arg))) m.st.counters[PENDING + tid] = 0;
+        if (m.stepDynamicOnce(t.pid, cpu, steppedStatement(op, t.pid, arg, onePage), tokenKey(t.pid, op, arg))) m.st.counters[PENDING + tid] = 0;
         return;
       }
       const cpu = Math.floor(move / CPU_STRIDE);
       const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
       const op = SYNTH_OPS[move % OPS_PER_PID];
-      const s = opStatement(m, pid, op, o.procs) as Stmt;
+      const s = opStatement(m, pid, op, o.procs, onePage) as Stmt;
       if (op === 'vmsplice') ensurePipe(m, pid);
       const writes = m.st.counters[1 + pid] ?? 0;
       if (cpus > 1 && STEPPED.has(op)) {
@@ -520,7 +533,7 @@ export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number
     }
     const cpu = Math.floor(move / CPU_STRIDE);
     const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
-    const s = opStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], o.procs) as Stmt;
+    const s = opStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], o.procs, coversOnePage(o.kind)) as Stmt;
     if (s.op === 'vmsplice' && !m.st.vars[pid].fds) out.push({ pid, cpu, stmt: stmt('fds = pipe()', { op: 'pipe', dst: 'fds' }) });
     out.push({ pid, cpu, stmt: s });
     space.apply(m, move);

@@ -22,11 +22,20 @@ export interface KernelCtx {
   tid: number;
   /** Whether page faults are counted per thread (only scenarios that read faults() pay for it). */
   countFaults: boolean;
-  /**
-   * Where fork reports a page it copied for the child torn (its halves never coexisted in the
-   * parent's page); null when the snapshot invariant is not checked, and then nothing tracks it.
-   */
-  tornCopies: string[] | null;
+  /** Whether fork's copies are watched for tearing (only when the snapshot invariant is checked). */
+  watchCopies: boolean;
+  /** What a kernel path saw break a promise in this step, for the machine to judge. */
+  reports: KernelReport[];
+}
+
+/**
+ * A broken promise only the kernel path can see: a store into the zero page (every process
+ * that maps it reads another's data: leak), or a page fork copied torn (snapshot).
+ */
+export interface KernelReport {
+  invariant: 'leak' | 'snapshot';
+  who: string;
+  text: string;
 }
 
 /**

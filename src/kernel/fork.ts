@@ -63,9 +63,9 @@ export function dupMmapStep(k: KernelCtx, parentPid: number, f: ForkFrame): Fork
   }
   let from = src.start;
   if (f.vpn >= 0) {
-    if (f.tear === 2 && k.tornCopies) {
+    if (f.tear === 2) {
       const child = k.s.procs[f.child].name;
-      k.tornCopies.push(`${child}'s copy of ${parent.name}'s page ${f.vpn} (pfn ${f.newPfn}) joins a first half copied before a store into it to a second half copied after a later store: the two never coexisted in the parent's page`);
+      k.reports.push({ invariant: 'snapshot', who: 'fork', text: `${child}'s copy of ${parent.name}'s page ${f.vpn} (pfn ${f.newPfn}) joins a first half copied before a store into it to a second half copied after a later store: the two never coexisted in the parent's page` });
       trace(k, 'copy_present_page', `the copy for ${child} is torn: its halves never coexisted in pfn ${(parent.mm.ptes[f.vpn] as Pte).pfn}`);
     }
     finishCopyPresentPage(k, parent.mm, k.s.procs[f.child].mm, dst, f.vpn, f.newPfn);

@@ -20,7 +20,11 @@ export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, 
   const data = page.data.slice();
   for (let c = from; c <= to; c++) data[c] = token;
   page.data = data;
-  if (k.tornCopies) noteStoreDuringCopy(k, pfn, from, to);
+  // The zero page (and the huge zero page, which shares its contents in the model) is every
+  // process's zeroes: a store into it is the end of Dirty COW and Huge Dirty COW
+  // (CVE-2017-1000405), and every process that maps it then reads another's data.
+  if (pfn === ZERO_PFN) k.reports.push({ invariant: 'leak', who: 'kernel', text: "a store landed in the zero page, which every process reads as zeroes" });
+  if (k.watchCopies) noteStoreDuringCopy(k, pfn, from, to);
 }
 
 /**
