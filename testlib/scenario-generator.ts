@@ -81,6 +81,8 @@ export interface Alphabet {
   deviceWritesWhenDetached: boolean;
   /** vmsplice() may take its FOLL_GET reference on a MAP_HUGETLB mapping (default: yes). */
   vmspliceHugetlb?: boolean;
+  /** Mappings may be 2 MiB ranges marked MADV_HUGEPAGE, so THPs (default: yes). */
+  thp?: boolean;
 }
 
 export const FULL: Alphabet = {
@@ -174,6 +176,12 @@ interface MapVar {
   file: boolean;
   /** MAP_HUGETLB: one huge page, addressed only as a whole. */
   hugetlb?: boolean;
+  /**
+   * A 2 MiB private anonymous range marked MADV_HUGEPAGE: its first touch makes a THP (or maps
+   * the huge zero page), and partial calls split its PMD. The model has no THP path for
+   * MADV_PAGEOUT, KSM or userfaultfd, so those leave it alone (the run would be skipped).
+   */
+  thp?: boolean;
 }
 
 /**
@@ -202,6 +210,8 @@ interface Handle {
 }
 
 interface Env {
+  /** Shared by every process of the scenario: THP mappings made so far (see mmap in genOne). */
+  whole: { thps: number };
   maps: MapVar[];
   files: FileVar[];
   pipes: string[];
@@ -212,6 +222,7 @@ interface Env {
 
 function childEnv(e: Env): Env {
   return {
+    whole: e.whole,
     maps: e.maps.filter((m) => !m.dontfork).map((m) => ({ ...m, uffd: m.uffd ? 'inherited' : '' })),
     files: e.files.slice(),
     pipes: e.pipes.slice(),
@@ -252,7 +263,7 @@ export function compile(plan: Plan, alphabet: Alphabet): Generated {
   const envAtFork: Env[] = [];
 
   for (let p = 0; p < names.length; p++) {
-    const env: Env = p === 0 ? { maps: [], files: [], pipes: [], handles: [], uffds: [], children: [] } : envAtFork[p];
+    const env: Env = p === 0 ? { whole: { thps: 0 }, maps: [], files: [], pipes: [], handles: [], uffds: [], children: [] } : envAtFork[p];
     const body: Stmt[] = [];
     lines.push(`process ${names[p]} {`);
     const declLine = lines.length;
@@ -299,6 +310,37 @@ export function compile(plan: Plan, alphabet: Alphabet): Generated {
 
 type Emit = (text: string, make: (pos: SourcePos) => Stmt[]) => void;
 
+/**
+ * madvise on a THP range: a part of it (MADV_DONTNEED of one page splits the PMD), the whole
+ * (DONTNEED, DONTFORK, DOFORK, WIPEONFORK, KEEPONFORK, NOHUGEPAGE), or MADV_COLLAPSE with its
+ * result kept (it fails with EAGAIN or EINVAL where the kernel's would; before 6.1 the run is
+ * skipped, so it comes rarely).
+ */
+function thpMadvise(m: MapVar, ch: Choice, env: Env, emit: Emit, fresh: (p: string) => string): void {
+  const { a, b, c } = ch;
+  const which = b % 8;
+  if (which === 7 && c % 4 === 0) {
+    const dst = fresh('rc');
+    const text = `${dst} = madvise(${m.name}, HUGE, MADV_COLLAPSE)`;
+    emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, len: HUGE_PAGE_SIZE, advice: 'COLLAPSE', ret: dst, pos, text }]);
+    return;
+  }
+  if (which < 3) {
+    const page = (a + c) % m.pages;
+    const text = `madvise(${m.name} + ${page * PAGE_SIZE}, PAGE, MADV_DONTNEED)`;
+    emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: page * PAGE_SIZE }, len: PAGE_SIZE, advice: 'DONTNEED', pos, text }]);
+    for (const h of env.handles) if (h.map === m.name) h.detached = true;
+    return;
+  }
+  const whole: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'NOHUGEPAGE'];
+  const advice = whole[which % whole.length];
+  const text = `madvise(${m.name}, MADV_${advice})`;
+  emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);
+  if (advice === 'DONTNEED') for (const h of env.handles) if (h.map === m.name) h.detached = true;
+  if (advice === 'DONTFORK') m.dontfork = true;
+  if (advice === 'DOFORK') m.dontfork = false;
+}
+
 function pick<T>(xs: readonly T[], n: number): T | undefined {
   return xs.length ? xs[n % xs.length] : undefined;
 }
@@ -344,6 +386,16 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
     const write = c % 6 !== 0;
     const dst = fresh('m');
     const prot = write ? PROT_RW : 'PROT_READ';
+    // One THP mapping per scenario: with 512 pages it is half of what a scenario may map.
+    if (b % 8 === 5 && alphabet.thp !== false && env.whole.thps === 0) {
+      env.whole.thps++;
+      const text = `${dst} = mmap(HUGE, ${prot}, MAP_PRIVATE|MAP_ANONYMOUS)`;
+      const advise = `madvise(${dst}, HUGE, MADV_HUGEPAGE)`;
+      emit(text, (pos) => [{ op: 'mmap', dst, len: HUGE_PAGE_SIZE, prot: { read: true, write }, shared: false, pos, text }]);
+      emit(advise, (pos) => [{ op: 'madvise', addr: { base: dst, offset: 0 }, len: HUGE_PAGE_SIZE, advice: 'HUGEPAGE', pos, text: advise }]);
+      env.maps.push({ name: dst, pages: HUGE_PAGE_SIZE / PAGE_SIZE, shared: false, write, dontfork: false, uffd: '', file: false, thp: true });
+      return;
+    }
     if (b % 8 === 3) {
       // A MAP_HUGETLB mapping: one huge page of the scenario's pool (hugepages, set below).
       const text = `${dst} = mmap(HUGE, ${prot}, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB)`;
@@ -413,6 +465,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
         a,
       );
       if (!m) return;
+      if (m.thp) return thpMadvise(m, ch, env, emit, fresh);
       const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
       let advice = all[b % all.length];
       if (advice === 'WIPEONFORK' && (m.shared || m.file)) advice = 'DONTNEED'; // EINVAL on shared memory and files
@@ -625,7 +678,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       const u = pick(env.uffds, a);
       if (!u) return genOne(ch, 'userfaultfd', env, alphabet, emit, fresh, uffdPairs);
       const m = pick(
-        env.maps.filter((x) => !x.shared && !x.uffd && !x.file && !x.hugetlb),
+        env.maps.filter((x) => !x.shared && !x.uffd && !x.file && !x.hugetlb && !x.thp),
         b,
       );
       if (!m) return;
@@ -668,9 +721,9 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       return;
     }
     case 'ksm': {
-      // madvise on hugetlb is not modelled (the run would be skipped)
+      // madvise on hugetlb, and KSM on a THP, are not modelled (the run would be skipped)
       const m = pick(
-        env.maps.filter((x) => !x.hugetlb),
+        env.maps.filter((x) => !x.hugetlb && !x.thp),
         a,
       );
       if (m) {
