@@ -178,8 +178,8 @@ interface MapVar {
   hugetlb?: boolean;
   /**
    * A 2 MiB private anonymous range marked MADV_HUGEPAGE: its first touch makes a THP (or maps
-   * the huge zero page), and partial calls split its PMD. The model has no THP path for
-   * MADV_PAGEOUT, KSM or userfaultfd, so those leave it alone (the run would be skipped).
+   * the huge zero page), and partial calls split its PMD. The model has no THP path for KSM or
+   * userfaultfd, so those leave it alone (the run would be skipped).
    */
   thp?: boolean;
 }
@@ -312,7 +312,7 @@ type Emit = (text: string, make: (pos: SourcePos) => Stmt[]) => void;
 
 /**
  * madvise on a THP range: a part of it (MADV_DONTNEED of one page splits the PMD), the whole
- * (DONTNEED, DONTFORK, DOFORK, WIPEONFORK, KEEPONFORK, NOHUGEPAGE), or MADV_COLLAPSE with its
+ * (DONTNEED, DONTFORK, DOFORK, WIPEONFORK, KEEPONFORK, NOHUGEPAGE, PAGEOUT), or MADV_COLLAPSE with its
  * result kept (it fails with EAGAIN or EINVAL where the kernel's would; before 6.1 the run is
  * skipped, so it comes rarely).
  */
@@ -332,7 +332,7 @@ function thpMadvise(m: MapVar, ch: Choice, env: Env, emit: Emit, fresh: (p: stri
     for (const h of env.handles) if (h.map === m.name) h.detached = true;
     return;
   }
-  const whole: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'NOHUGEPAGE'];
+  const whole: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'NOHUGEPAGE', 'PAGEOUT'];
   const advice = whole[which % whole.length];
   const text = `madvise(${m.name}, MADV_${advice})`;
   emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);

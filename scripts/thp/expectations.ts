@@ -15,12 +15,15 @@
 //   v5.18        3bff7e3f1f16: do_huge_pmd_wp_page() reuses only with page_count() == 1
 //   v5.19..      6c287605fd56: PageAnonExclusive decides first; a7f226604170: R/O pins unshare
 //   v6.18        1da190f4d0a6: do_wp_page() may reuse a page of a PTE-mapped THP
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CowCase } from './cases.js';
 import type { ThpKind } from './kinds.js';
 
 export interface Expect {
   eras: string;
-  verdict: 'holds' | 'violated leak' | 'violated pin';
+  verdict: 'holds' | 'violated leak' | 'violated pin' | 'skipped';
   basis: 'source' | 'derived';
   text: string;
 }
@@ -184,7 +187,33 @@ function roPinReused(k: ThpKind, previouslyShared: boolean): Expect[] {
   ];
 }
 
+/**
+ * A swapped-out kind: MADV_PAGEOUT leaves every page of the THP behind a swap PTE of its own and
+ * frees the folio, and do_swap_page() brings pages back as order-0 pages (alloc_swap_folio(), the
+ * large-folio swap-in of later kernels, takes only the enabled orders below PMD_ORDER, as its code
+ * on linux-mm reads; the release it entered is not checked here), so each
+ * page the test touches behaves as the swapped-out base page of the same case: its expectations,
+ * read from scenarios/swap/, page by page.
+ */
+function swappedOut(c: CowCase): Expect[] {
+  const file = `scenarios/swap/${c.slug}-swapped.cow`;
+  const out: Expect[] = [];
+  // From the repository's root, whether this runs from scripts/thp or dist/scripts/thp.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes('/dist/') ? join(here, '..', '..', '..') : join(here, '..', '..');
+  for (const line of readFileSync(join(root, file), 'utf8').split('\n')) {
+    const m = /^expect\s+(\S+)\s+(skipped|holds|violated\s+\S+)\s+(?:source|derived)\s+"((?:[^"\\]|\\.)*)"\s*$/.exec(line);
+    if (!m) continue;
+    const verdict = m[2].replace(/\s+/, ' ') as Expect['verdict'];
+    const text = m[3].replace(/\\(.)/g, '$1');
+    out.push(e(m[1], verdict, `As the swapped-out base page (swap/${c.slug}-swapped), page by page: MADV_PAGEOUT leaves each page of the THP behind a swap PTE of its own and swap-in maps order-0 pages. There: ${text}`));
+  }
+  if (!out.length) throw new Error(`${file}: no expectations`);
+  return out;
+}
+
 export function expectations(c: CowCase, k: ThpKind): Expect[] {
+  if (k.swapsOut) return swappedOut(c);
   switch (c.num) {
     case 1:
     case 2:

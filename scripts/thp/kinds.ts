@@ -1,6 +1,6 @@
 // cow.c's THP kinds that the model supports (do_run_with_thp() in
 // tools/testing/selftests/mm/cow.c): how each is set up and which part of it a test uses.
-// The swapped-out kinds need THP swap-out, which the model does not have yet.
+// The swapped-out kinds swap the kind out with MADV_PAGEOUT after making it, as cow.c does.
 
 export interface ThpKind {
   /** cow.c's name of the kind, as its "[RUN] <case> ... with <kind>" line prints it. */
@@ -27,6 +27,8 @@ export interface ThpKind {
   small: string;
   /** What the set-up leaves, for the description. */
   what: string;
+  /** The kind this one swaps out with MADV_PAGEOUT (a swapped-out kind), by slug. */
+  swapsOut?: string;
 }
 
 /**
@@ -50,7 +52,7 @@ export const POPULATE: readonly string[] = [
 const PIPE_PART = '16 * PAGE';
 const TWO_PAGES = '2 * PAGE';
 
-export const THP_KINDS: readonly ThpKind[] = [
+const THP_BASE: readonly ThpKind[] = [
   {
     name: 'THP (2048 kB)',
     slug: 'thp',
@@ -123,4 +125,35 @@ export const THP_KINDS: readonly ThpKind[] = [
     small: TWO_PAGES,
     what: 'the THP PTE-mapped (MADV_DONTFORK split the PMD), its first page previously shared with a child that exited',
   },
+];
+
+/**
+ * cow.c's swapped-out kinds: a kind above, then MADV_PAGEOUT over the test's size; cow.c SKIPs
+ * unless every page is swapped out (pagemap bit 62), which the final condition checks for the
+ * first page.
+ */
+function swappedOut(slug: string, name: string, runFn: string): ThpKind {
+  const base = THP_BASE.find((k) => k.slug === slug) as ThpKind;
+  const len = base.size === '' ? 'HUGE' : base.size.slice(2);
+  return {
+    ...base,
+    name,
+    slug: `swapped-out-${slug}`,
+    runFn,
+    setup: [
+      ...base.setup,
+      `// Swap it out: every page ends behind a swap PTE of its own, the folio freed`,
+      `madvise(mem, ${len}, MADV_PAGEOUT)`,
+      'swapped = pagemap(mem)',
+    ],
+    what: `${base.what}, then swapped out with MADV_PAGEOUT`,
+    swapsOut: slug,
+  };
+}
+
+export const THP_KINDS: readonly ThpKind[] = [
+  ...THP_BASE,
+  swappedOut('thp', 'swapped-out THP (2048 kB)', 'run_with_thp_swap()'),
+  swappedOut('pte-mapped-thp', 'swapped-out, PTE-mapped THP (2048 kB)', 'run_with_pte_mapped_thp_swap()'),
+  swappedOut('single-pte-thp', 'single PTE of swapped-out THP (2048 kB)', 'run_with_single_pte_of_thp_swap()'),
 ];

@@ -32,7 +32,7 @@ export function renderScenario(c: CowCase, k: ThpKind): string {
   ];
   if (k.processes.length) out.push('', ...k.processes);
   if (body.child) out.push('', 'process child {', ...indent(body.child), '}');
-  out.push('', `final forall (parent.populated.present == 1 && ${body.final})`, '');
+  out.push('', `final forall (parent.populated.present == 1${k.swapsOut ? ' && parent.swapped.swapped == 1' : ''} && ${body.final})`, '');
   for (const x of expectations(c, k)) out.push(`expect ${x.eras} ${x.verdict} ${x.basis} ${quote(x.text)}`);
   return out.join('\n') + '\n';
 }

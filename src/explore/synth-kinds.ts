@@ -97,7 +97,10 @@ export function kindSetup(kind: SynthKind, halves: boolean): Stmt[] {
  */
 export function kindRefuses(kind: SynthKind, op: string): string | null {
   if (kind === 'memfd-minor' && op === 'write-hi') return 'write-hi needs written halves at the start, and memfd-minor starts with a hole';
-  if ((kind === 'thp' || kind === 'huge-zero') && op === 'pageout') return 'swapping a THP out is not modelled';
+  if (kind === 'huge-zero' && op === 'pageout') return 'MADV_PAGEOUT leaves the huge zero page alone';
+  // A THP that a pipe or a GUP holds would be swapped out whole, which the model lacks: one such
+  // path would end the whole search as skipped.
+  if (kind === 'thp' && op === 'pageout') return 'swapping out a THP that a pipe or GUP reference holds (whole, CONFIG_THP_SWAP) is not modelled';
   if (kind === 'huge-zero' && op === 'write-hi') return 'write-hi needs written halves at the start, and huge-zero starts unwritten';
   return null;
 }

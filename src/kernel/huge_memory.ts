@@ -15,10 +15,10 @@
 //   a THP, where the kernel, whose empty page table stays until munmap, would map a small page;
 // - __split_huge_pmd() makes clean PTEs: the dirty bit's carry-over (0ccf7f168e17 and its partial
 //   revert and re-application in the 6.x series) is not modelled;
-// - folios are never split (split_huge_page: deferred split, reclaim, KSM): a partly unmapped THP
-//   stays one folio, as it does until the deferred-split shrinker runs;
-// - swapping a THP out, KSM on THPs, userfaultfd on THP ranges, mremap and MADV_COLLAPSE are not
-//   modelled yet: the calls that would need them end the scenario as unsupported.
+// - a folio is split only by reclaim (MADV_PAGEOUT: splitFolio), never by the deferred-split
+//   shrinker or KSM: a partly unmapped THP stays one folio, as it does until the shrinker runs;
+// - KSM on THPs and userfaultfd on THP ranges are not modelled: the calls that would need them
+//   end the scenario as unsupported.
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
@@ -328,6 +328,40 @@ export function zapHugePmd(k: KernelCtx, mm: Mm, start: number): number {
   if (head.entireMapcount <= 0) throw insane(`entire mapcount underflow on THP pfn ${pmd.pfn}`);
   head.entireMapcount--;
   return pmd.pfn;
+}
+
+/**
+ * can_split_folio(): nothing holds the folio but its PTE mappings (and the caller's reference,
+ * which the model does not take): no PMD, GUP reference, pipe buffer or swap cache.
+ */
+export function canSplitFolio(k: KernelCtx, pfn: number): boolean {
+  const head = folioOf(k, pfn);
+  return head.entireMapcount === 0 && head.swapSlot < 0 && head.refcount === folioLargeMapcount(k, pfn);
+}
+
+/**
+ * split_folio() (split_huge_page_to_list_to_order() to order 0) of an anonymous THP that
+ * canSplitFolio() allows: HPAGE_PMD_NR order-0 pages, each keeping its contents, its PTEs and its
+ * PageAnonExclusive, with one reference per PTE; the pages no PTE maps are freed (the split
+ * drops its own reference on each). Returns false, changing nothing, when it is refused.
+ */
+export function splitFolio(k: KernelCtx, pfn: number): boolean {
+  if (!canSplitFolio(k, pfn)) return false;
+  const head = folioOf(k, pfn).compound;
+  let freed = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const page = k.s.pages[head + i];
+    page.compound = -1;
+    page.entireMapcount = 0;
+    page.refcount = page.mapcount;
+    if (page.refcount === 0) {
+      page.freed = true;
+      page.anonExclusive = false;
+      freed++;
+    }
+  }
+  trace(k, 'split_folio', `THP pfn ${head} split into ${HPAGE_PMD_NR} pages, ${freed} unmapped one(s) freed`);
+  return true;
 }
 
 /** The calls the model has no THP path for end as unsupported when they meet a huge PMD. */

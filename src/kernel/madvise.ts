@@ -21,7 +21,7 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
   if ((advice === 'HUGEPAGE' || advice === 'NOHUGEPAGE') && !k.policy.config.TRANSPARENT_HUGEPAGE) {
     throw errno('EINVAL', `MADV_${advice}: CONFIG_TRANSPARENT_HUGEPAGE is off`);
   }
-  if (advice === 'PAGEOUT' || advice === 'MERGEABLE') noHugePmdIn(k, mm, start, pages, `MADV_${advice}`);
+  if (advice === 'MERGEABLE') noHugePmdIn(k, mm, start, pages, 'MADV_MERGEABLE');
   // __split_vma() → vma_adjust_trans_huge(); MADV_DONTNEED's zap_pmd_range() splits too.
   splitHugePmdsCut(k, pid, start, pages);
   const vmas = vmasCovering(mm, start, pages);
@@ -65,7 +65,7 @@ export function doMadvise(k: KernelCtx, pid: number, start: number, pages: numbe
       case 'PAGEOUT': {
         const from = Math.max(start, vma.start);
         const to = Math.min(start + pages, vma.start + vma.pages);
-        madvisePageout(k, mm, vma, from, to - from);
+        madvisePageout(k, pid, vma, from, to - from);
         break;
       }
     }

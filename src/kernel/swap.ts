@@ -12,9 +12,10 @@
 // never full (mem_cgroup_swap_full() is false), so nothing frees a swap-cache page early.
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
-import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
+import { allocPage, folioMaybeDmaPinned, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, setSwapPte, swapPteAt, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
+import { canSplitFolio, folioMappedShared, pmdStart, splitFolio, splitHugePmd } from './huge_memory.js';
 import { flushTlbPage } from './tlb.js';
 import { softDirtyTracking } from './task_mmu.js';
 
@@ -102,18 +103,32 @@ function mappingsOf(k: KernelCtx, pfn: number): [number, number][] {
 }
 
 /**
- * madvise(MADV_PAGEOUT) on the pages [start, start + pages) of `mm`: every present, private,
- * order-0 anonymous page that this mapping alone maps is reclaimed now.
+ * madvise(MADV_PAGEOUT) on the pages [start, start + pages) of process `pid`'s `vma`: every
+ * present, private anonymous page that this mapping alone maps is reclaimed now. A THP is split
+ * first (THPs in the swap cache and large-folio swap-in are not modelled): see pageoutThp.
  */
-export function madvisePageout(k: KernelCtx, mm: Mm, vma: Vma, start: number, pages: number): void {
+export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: number, pages: number): void {
+  const mm = k.s.procs[pid].mm;
   let out = 0;
+  for (const pmd of [...mm.pmds]) {
+    if (pmd.vpn < start + pages && pmd.vpn + HPAGE_PMD_NR > start) pageoutHugePmd(k, pid, vma, pmd.vpn, pmd.vpn >= start && pmd.vpn + HPAGE_PMD_NR <= start + pages);
+  }
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = mm.ptes[vpn];
     // vm_normal_page() is NULL for the zero page; shmem pages are not anonymous.
     if (!pte || pte.pfn === ZERO_PFN || vma.shared) continue;
     const page = pageOf(k, pte.pfn);
     if (!page.anon) continue;
-    if (page.compound >= 0) throw unsupported(`MADV_PAGEOUT of a page of a THP (pfn ${pte.pfn}): swapping THPs out is not modelled`);
+    if (page.compound >= 0) {
+      // A PTE-mapped THP: madvise_cold_or_pageout_pte_range() stops at a folio another process
+      // maps ("break": the rest of this page table is left), and otherwise splits it.
+      if (folioMappedShared(k, pte.pfn)) {
+        trace(k, 'madvise_cold_or_pageout_pte_range', `THP of pfn ${pte.pfn} is mapped by another process: the rest of this page table is left alone`, k.policy.madvPageout);
+        vpn = pmdStart(vpn) + HPAGE_PMD_NR - 1;
+        continue;
+      }
+      if (!splitForPageout(k, pte.pfn)) continue;
+    }
     // A KSM page is reclaimed through rmap_walk_ksm() and swapped in by ksm_might_need_to_copy():
     // neither is modelled.
     if (page.ksm && page.mapcount === 1) throw unsupported(`MADV_PAGEOUT of KSM pfn ${pte.pfn} (swapping KSM pages is not modelled)`);
@@ -126,6 +141,64 @@ export function madvisePageout(k: KernelCtx, mm: Mm, vma: Vma, start: number, pa
     if (shrinkFolio(k, pte.pfn)) out++;
   }
   trace(k, 'madvise_pageout', `${out} page(s) swapped out`, k.policy.madvPageout);
+}
+
+/**
+ * A huge PMD in a MADV_PAGEOUT range. madvise_cold_or_pageout_pte_range() leaves the huge zero
+ * page and a THP another process maps; a range that covers only part of the PMD splits the folio
+ * (split_folio(), which unmaps the PMD first) and goes on with its PTEs; a covered THP is
+ * reclaimed whole: shrink_folio_list() puts it in the swap cache (CONFIG_THP_SWAP) and
+ * try_to_unmap(TTU_SPLIT_HUGE_PMD) splits the PMD into swap PTEs. The model reaches the same
+ * end, every page behind its own swap PTE and the folio freed, by splitting the PMD and the
+ * folio and swapping each page out (derived; THPs in the swap cache are not modelled).
+ */
+function pageoutHugePmd(k: KernelCtx, pid: number, vma: Vma, vpn: number, covered: boolean): void {
+  const mm = k.s.procs[pid].mm;
+  const pmd = mm.pmds.find((d) => d.vpn === vpn);
+  if (!pmd || pmd.pfn === ZERO_PFN) return;
+  if (folioMappedShared(k, pmd.pfn)) {
+    trace(k, 'madvise_cold_or_pageout_pte_range', `THP pfn ${pmd.pfn} is mapped by another process: left alone`, k.policy.madvPageout);
+    return;
+  }
+  // shrink_folio_list() keeps a maybe-pinned folio out of the swap cache (feb889fb40fa) before it
+  // unmaps anything: the PMD stays.
+  if (covered && k.policy.swapoutSkipsPinned.value && folioMaybeDmaPinned(k, pmd.pfn)) {
+    trace(k, 'shrink_folio_list', `THP pfn ${pmd.pfn} maybe DMA-pinned: kept out of the swap cache`, k.policy.swapoutSkipsPinned);
+    return;
+  }
+  // can_split_folio() counts the PMD as one mapping per page once split: a folio that only its
+  // PMD holds (page_count 1 + the PMD's) splits.
+  const head = pageOf(k, pmd.pfn);
+  if (head.refcount !== head.entireMapcount + folioPteMappings(k, pmd.pfn)) {
+    if (!covered) {
+      trace(k, 'split_folio', `THP pfn ${pmd.pfn} has references besides its mappings: not split, left mapped`);
+      return;
+    }
+    throw unsupported(`MADV_PAGEOUT of THP pfn ${pmd.pfn}, which something besides its mappings holds: swapping a whole THP out (CONFIG_THP_SWAP) is not modelled`);
+  }
+  splitHugePmd(k, pid, vma, vpn);
+  splitFolio(k, pmd.pfn);
+}
+
+/** PTE mappings of the folio's pages (folio_large_mapcount() without its PMDs). */
+function folioPteMappings(k: KernelCtx, pfn: number): number {
+  let n = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) n += k.s.pages[pfn + i].mapcount;
+  return n;
+}
+
+/**
+ * A PTE-mapped THP met page by page: split_folio() first. A folio something else holds (a GUP
+ * reference, a pipe buffer) is not split: kept out of the swap cache when it may be pinned (from
+ * feb889fb40fa), otherwise swapped out whole in the kernel, which the model does not have.
+ */
+function splitForPageout(k: KernelCtx, pfn: number): boolean {
+  if (canSplitFolio(k, pfn)) return splitFolio(k, pfn);
+  if (k.policy.swapoutSkipsPinned.value && folioMaybeDmaPinned(k, pfn)) {
+    trace(k, 'shrink_folio_list', `THP of pfn ${pfn} maybe DMA-pinned: kept out of the swap cache`, k.policy.swapoutSkipsPinned);
+    return false;
+  }
+  throw unsupported(`MADV_PAGEOUT of the THP of pfn ${pfn}, which something besides its mappings holds: swapping a whole THP out (CONFIG_THP_SWAP) is not modelled`);
 }
 
 /** shrink_folio_list() for one page: true when it was unmapped into a swap entry. */
