@@ -17,8 +17,9 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   }
   const maps = mapsScratch.fill(0, 0, s.pages.length);
   const refs = refsScratch.fill(0, 0, s.pages.length);
-  const entire = new Map<number, number>();
-  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].compound === pfn) entire.set(pfn, 0);
+  // THP heads and their PMD mappings; built only when there is a THP (most states have none).
+  let entire: Map<number, number> | null = null;
+  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].compound === pfn) (entire ??= new Map()).set(pfn, 0);
   for (const p of s.procs) {
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {
@@ -36,6 +37,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
       for (let v = pmd.vpn; v < pmd.vpn + HPAGE_PMD_NR; v++) if (ptes[v]) problems.push(`${p.name}: a huge PMD and a PTE both map page ${v}`);
       if (pmd.pfn === ZERO_PFN) continue;
       if (s.pages[pmd.pfn]?.compound !== pmd.pfn) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${pmd.pfn}, not a THP head`);
+      entire ??= new Map();
       entire.set(pmd.pfn, (entire.get(pmd.pfn) ?? 0) + 1);
       refs[pmd.pfn]++;
     }
@@ -87,7 +89,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   hugetlbProblems(s, final, problems);
   // A THP's references are its head's: every reference to any of its pages counts there
   // (compound_head()), and its pages keep none of their own.
-  for (const [head, n] of entire) {
+  if (entire) for (const [head, n] of entire) {
     if (s.pages[head].entireMapcount !== n) problems.push(`THP pfn ${head}: entire mapcount ${s.pages[head].entireMapcount}, but ${n} huge PMD(s) map it`);
     for (let i = 1; i < HPAGE_PMD_NR; i++) {
       const tail = s.pages[head + i];
@@ -157,6 +159,13 @@ function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): vo
   let inUse = 0;
   for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].hugetlb && !s.pages[pfn].freed) inUse++;
   if (s.hugePool === 0 && inUse === 0) return;
+  // With no huge page in use or reserved and no hugetlb VMA, the only book to check is the pool's.
+  if (inUse === 0 && s.hugeResv === 0 && !s.procs.some((p) => p.mm.vmas.some((v) => v.hugetlb || v.hugeResv))) {
+    if (s.hugeFree === s.hugePool) return;
+    problems.push(`huge page pool: ${s.hugeFree} free + 0 in use != vm.nr_hugepages ${s.hugePool}`);
+    if (final) problems.push(`huge page pool: ${s.hugePool - s.hugeFree} huge page(s) not returned at the end`);
+    return;
+  }
   if (s.hugeFree + inUse !== s.hugePool) problems.push(`huge page pool: ${s.hugeFree} free + ${inUse} in use != vm.nr_hugepages ${s.hugePool}`);
   let reserved = 0;
   for (const p of s.procs) {

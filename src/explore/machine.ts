@@ -105,6 +105,9 @@ export function cloneMachineState(m: MachineState): MachineState {
   };
 }
 
+/** Calls with no modelled path on a MAP_HUGETLB mapping (checkHugetlbUse). */
+const NO_HUGETLB_PATH: ReadonlySet<Stmt['op']> = new Set<Stmt['op']>(['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write', 'proc_mem_read']);
+
 export class Machine {
   readonly cells: CellMap;
   readonly tokens: TokenTable;
@@ -833,9 +836,8 @@ export class Machine {
    */
   private checkHugetlbUse(pid: number, s: Stmt): void {
     if (!('addr' in s)) return;
-    const UNMODELLED: readonly Stmt['op'][] = ['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write', 'proc_mem_read'];
     const observeOther = s.op === 'observe' && s.what !== 'page';
-    if (!UNMODELLED.includes(s.op) && !observeOther) return;
+    if (!NO_HUGETLB_PATH.has(s.op) && !observeOther) return;
     const v = this.st.vars[pid][s.addr.base];
     if (!v || v.kind !== 'mapping') return;
     const vma = this.st.kernel.procs[pid].mm.vmas.find((m) => m.start === v.vpn);

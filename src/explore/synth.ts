@@ -390,7 +390,32 @@ export function operationCount(schedule: readonly number[]): number {
 
 /** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
 function opStatement(m: Machine, pid: number, op: SynthOp, procs: number, onePage: boolean): Stmt | null {
-  return opAllowed(m, pid, op, procs) ? buildStatement(m, pid, op, onePage) : null;
+  if (!opAllowed(m, pid, op, procs)) return null;
+  const key = statementKey(m, pid, op, onePage);
+  if (key < 0) return buildStatement(m, pid, op, onePage);
+  let s = builtStatements.get(key);
+  if (!s) builtStatements.set(key, (s = buildStatement(m, pid, op, onePage)));
+  return s;
+}
+
+const OP_INDEX = new Map<SynthOp, number>(SYNTH_OPS.map((op, i) => [op, i]));
+
+/** buildStatement's results by statementKey: building the text of each is a cost in every step. */
+const builtStatements = new Map<number, Stmt>();
+
+/**
+ * Everything buildStatement reads, packed in one number: the operation, the process, its writes
+ * so far, the operations used, the number of processes, whether `mem` is writable (mprotect's
+ * direction) and onePage. -1 when a count is too large to pack.
+ */
+function statementKey(m: Machine, pid: number, op: SynthOp, onePage: boolean): number {
+  const st = m.st;
+  const writes = st.counters[1 + pid] ?? 0;
+  const used = st.counters[USED];
+  const procs = st.kernel.procs.length;
+  if (pid >= 64 || writes >= 256 || used >= 256 || procs >= 64) return -1;
+  const writable = op === 'mprotect' && !!memVma(m, pid)?.write;
+  return (((((OP_INDEX.get(op) as number) * 64 + pid) * 256 + writes) * 256 + used) * 64 + procs) * 4 + (writable ? 2 : 0) + (onePage ? 1 : 0);
 }
 
 /** The pipe a process splices into is created with its first vmsplice. */
