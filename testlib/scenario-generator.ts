@@ -333,10 +333,15 @@ function thpMadvise(m: MapVar, ch: Choice, env: Env, emit: Emit, fresh: (p: stri
     return;
   }
   const whole: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'NOHUGEPAGE', 'PAGEOUT'];
-  const advice = whole[which % whole.length];
+  madviseWhole(m, whole[which % whole.length], env, emit);
+}
+
+/** madvise over a whole mapping, and what it does to the generator's view of it. */
+function madviseWhole(m: MapVar, advice: Advice, env: Env, emit: Emit): void {
   const text = `madvise(${m.name}, MADV_${advice})`;
   emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);
-  if (advice === 'DONTNEED') for (const h of env.handles) if (h.map === m.name) h.detached = true;
+  // MADV_DONTNEED of shared memory leaves its pages in the shared object.
+  if (advice === 'DONTNEED' && !m.shared) for (const h of env.handles) if (h.map === m.name) h.detached = true;
   if (advice === 'DONTFORK') m.dontfork = true;
   if (advice === 'DOFORK') m.dontfork = false;
 }
@@ -469,11 +474,7 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       const all: Advice[] = ['DONTNEED', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'KEEPONFORK', 'PAGEOUT'];
       let advice = all[b % all.length];
       if (advice === 'WIPEONFORK' && (m.shared || m.file)) advice = 'DONTNEED'; // EINVAL on shared memory and files
-      const text = `madvise(${m.name}, MADV_${advice})`;
-      emit(text, (pos) => [{ op: 'madvise', addr: { base: m.name, offset: 0 }, advice, pos, text }]);
-      if (advice === 'DONTNEED' && !m.shared) for (const h of env.handles) if (h.map === m.name) h.detached = true;
-      if (advice === 'DONTFORK') m.dontfork = true;
-      if (advice === 'DOFORK') m.dontfork = false;
+      madviseWhole(m, advice, env, emit);
       return;
     }
     case 'waitpid': {

@@ -16,8 +16,10 @@
 //   v5.19..      6c287605fd56: PageAnonExclusive decides first; a7f226604170: R/O pins unshare
 //   v6.18        1da190f4d0a6: do_wp_page() may reuse a page of a PTE-mapped THP
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BUNDLED } from '../../src/cli/common.js';
+import { ERA_NAMES } from '../../src/policies/eras/index.js';
+import { parseScenario } from '../../src/scenario/parse.js';
 import type { CowCase } from './cases.js';
 import type { ThpKind } from './kinds.js';
 
@@ -196,20 +198,14 @@ function roPinReused(k: ThpKind, previouslyShared: boolean): Expect[] {
  * read from scenarios/swap/, page by page.
  */
 function swappedOut(c: CowCase): Expect[] {
-  const file = `scenarios/swap/${c.slug}-swapped.cow`;
-  const out: Expect[] = [];
-  // From the repository's root, whether this runs from scripts/thp or dist/scripts/thp.
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = here.includes('/dist/') ? join(here, '..', '..', '..') : join(here, '..', '..');
-  for (const line of readFileSync(join(root, file), 'utf8').split('\n')) {
-    const m = /^expect\s+(\S+)\s+(skipped|holds|violated\s+\S+)\s+(?:source|derived)\s+"((?:[^"\\]|\\.)*)"\s*$/.exec(line);
-    if (!m) continue;
-    const verdict = m[2].replace(/\s+/, ' ') as Expect['verdict'];
-    const text = m[3].replace(/\\(.)/g, '$1');
-    out.push(e(m[1], verdict, `As the swapped-out base page (swap/${c.slug}-swapped), page by page: MADV_PAGEOUT leaves each page of the THP behind a swap PTE of its own and swap-in maps order-0 pages. There: ${text}`));
-  }
-  if (!out.length) throw new Error(`${file}: no expectations`);
-  return out;
+  const file = join(BUNDLED, 'swap', `${c.slug}-swapped.cow`);
+  const base = parseScenario(readFileSync(file, 'utf8'), file, ERA_NAMES);
+  if (!base.expectations.length) throw new Error(`${file}: no expectations`);
+  return base.expectations.map((x) => {
+    const eras = x.to === x.from ? x.from : `${x.from}..${x.to ?? ''}`;
+    const verdict = (x.expected.verdict === 'violated' ? `violated ${x.expected.invariant}` : x.expected.verdict) as Expect['verdict'];
+    return e(eras, verdict, `As the swapped-out base page (swap/${c.slug}-swapped), page by page: MADV_PAGEOUT leaves each page of the THP behind a swap PTE of its own and swap-in maps order-0 pages. There: ${x.note}`);
+  });
 }
 
 export function expectations(c: CowCase, k: ThpKind): Expect[] {

@@ -159,18 +159,13 @@ function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): vo
   let inUse = 0;
   for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].hugetlb && !s.pages[pfn].freed) inUse++;
   if (s.hugePool === 0 && inUse === 0) return;
-  // With no huge page in use or reserved and no hugetlb VMA, the only book to check is the pool's.
-  if (inUse === 0 && s.hugeResv === 0 && !s.procs.some((p) => p.mm.vmas.some((v) => v.hugetlb || v.hugeResv))) {
-    if (s.hugeFree === s.hugePool) return;
-    problems.push(`huge page pool: ${s.hugeFree} free + 0 in use != vm.nr_hugepages ${s.hugePool}`);
-    if (final) problems.push(`huge page pool: ${s.hugePool - s.hugeFree} huge page(s) not returned at the end`);
-    return;
-  }
   if (s.hugeFree + inUse !== s.hugePool) problems.push(`huge page pool: ${s.hugeFree} free + ${inUse} in use != vm.nr_hugepages ${s.hugePool}`);
   let reserved = 0;
   for (const p of s.procs) {
     for (const v of p.mm.vmas) {
       if (v.hugeResv) reserved++;
+      // A small page in a hugetlb VMA, or a hugetlb page (one in use) outside one.
+      if (!v.hugetlb && inUse === 0) continue;
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
         const pte = p.mm.ptes[vpn];
         if (!pte || pte.pfn === ZERO_PFN) continue;

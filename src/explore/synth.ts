@@ -388,9 +388,11 @@ export function operationCount(schedule: readonly number[]): number {
   return schedule.filter((m) => m >= 0 && m < CONTINUE).length;
 }
 
-/** The statement a move stands for, or null if its preconditions do not hold for `pid`. */
-function opStatement(m: Machine, pid: number, op: SynthOp, procs: number, onePage: boolean): Stmt | null {
-  if (!opAllowed(m, pid, op, procs)) return null;
+/**
+ * The statement of a move that moves() offered, so its preconditions hold (opAllowed): built once
+ * for its inputs and shared after that.
+ */
+function moveStatement(m: Machine, pid: number, op: SynthOp, onePage: boolean): Stmt {
   const key = statementKey(m, pid, op, onePage);
   if (key < 0) return buildStatement(m, pid, op, onePage);
   let s = builtStatements.get(key);
@@ -453,7 +455,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
   return {
     machine,
     initial: machine.st,
-    checks: new Set<string>(o.invariant ? [o.invariant] : DEFAULT_CHECKS),
+    checks: new Set<string>(machine.scenario.checks),
     moves(m) {
       // A set-up that did not run through (skipped: the era lacks the feature, the huge page
       // pool is empty) ends the search there, judged as skipped: no proof of absence.
@@ -474,7 +476,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
           if (tid >= 0 && (m.st.counters[PENDING + tid] ?? 0) > 0) continue;
           for (let i = 0; i < o.ops.length; i++) {
             if (!opAllowed(m, pid, o.ops[i], o.procs)) continue;
-            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, buildStatement(m, pid, o.ops[i], onePage)))) continue;
+            if (cpus > 1 && (settingVar(m, pid, o.ops[i]) || !m.mayStart(pid, cpu, moveStatement(m, pid, o.ops[i], onePage)))) continue;
             out.push(cpu * CPU_STRIDE + pid * OPS_PER_PID + opIndex[i]);
           }
         }
@@ -499,7 +501,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
       const cpu = Math.floor(move / CPU_STRIDE);
       const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
       const op = SYNTH_OPS[move % OPS_PER_PID];
-      const s = opStatement(m, pid, op, o.procs, onePage) as Stmt;
+      const s = moveStatement(m, pid, op, onePage);
       if (op === 'vmsplice') ensurePipe(m, pid);
       const writes = m.st.counters[1 + pid] ?? 0;
       if (cpus > 1 && STEPPED.has(op)) {
@@ -558,7 +560,7 @@ export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number
     }
     const cpu = Math.floor(move / CPU_STRIDE);
     const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
-    const s = opStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], o.procs, coversOnePage(o.kind)) as Stmt;
+    const s = moveStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], coversOnePage(o.kind));
     if (s.op === 'vmsplice' && !m.st.vars[pid].fds) out.push({ pid, cpu, stmt: stmt('fds = pipe()', { op: 'pipe', dst: 'fds' }) });
     out.push({ pid, cpu, stmt: s });
     space.apply(m, move);

@@ -24,7 +24,7 @@ import { insane, trace, unsupported } from './context.js';
 import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
 import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
 import { flushTlbRange } from './tlb.js';
-import { isCowMapping } from './vma.js';
+import { findVma, isCowMapping } from './vma.js';
 
 /** The first page of the PMD that maps `vpn` (HPAGE_PMD_MASK). */
 export function pmdStart(vpn: number): number {
@@ -331,23 +331,34 @@ export function zapHugePmd(k: KernelCtx, mm: Mm, start: number): number {
 }
 
 /**
- * can_split_folio(): nothing holds the folio but its PTE mappings (and the caller's reference,
- * which the model does not take): no PMD, GUP reference, pipe buffer or swap cache.
+ * can_split_folio() (mm/huge_memory.c): nothing holds an anonymous folio but its mappings, a
+ * PMD counted once (folio_mapcount() == folio_ref_count() - swap-cache pins - the caller's; the
+ * model's caller takes none). split_huge_page_to_list_to_order() checks it before unmap_folio()
+ * splits the PMDs, so a PMD-mapped folio qualifies.
  */
 export function canSplitFolio(k: KernelCtx, pfn: number): boolean {
   const head = folioOf(k, pfn);
-  return head.entireMapcount === 0 && head.swapSlot < 0 && head.refcount === folioLargeMapcount(k, pfn);
+  return head.swapSlot < 0 && head.refcount === folioLargeMapcount(k, pfn);
 }
 
 /**
  * split_folio() (split_huge_page_to_list_to_order() to order 0) of an anonymous THP that
- * canSplitFolio() allows: HPAGE_PMD_NR order-0 pages, each keeping its contents, its PTEs and its
- * PageAnonExclusive, with one reference per PTE; the pages no PTE maps are freed (the split
- * drops its own reference on each). Returns false, changing nothing, when it is refused.
+ * canSplitFolio() allows. Its unmap_folio() turns every huge PMD that maps the folio into PTEs
+ * first (TTU_SPLIT_HUGE_PMD); then HPAGE_PMD_NR order-0 pages, each keeping its contents, its
+ * PTEs and its PageAnonExclusive, with one reference per PTE; the pages no PTE maps are freed
+ * (the split drops its own reference on each). Returns false, changing nothing, when refused.
  */
 export function splitFolio(k: KernelCtx, pfn: number): boolean {
   if (!canSplitFolio(k, pfn)) return false;
   const head = folioOf(k, pfn).compound;
+  k.s.procs.forEach((p, pid) => {
+    for (const pmd of [...p.mm.pmds]) {
+      if (pmd.pfn !== head) continue;
+      const vma = findVma(p.mm, pmd.vpn);
+      if (!vma) throw insane(`huge PMD at page ${pmd.vpn} outside any VMA`);
+      splitHugePmd(k, pid, vma, pmd.vpn);
+    }
+  });
   let freed = 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const page = k.s.pages[head + i];

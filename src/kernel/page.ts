@@ -1,7 +1,7 @@
 // struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type Page } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type KernelState, type Page } from './state.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
   const page = k.s.pages[pfn];
@@ -167,8 +167,16 @@ export function folioMaybeDmaPinned(k: KernelCtx, pfn: number): boolean {
   if (pfn === ZERO_PFN) return false;
   const head = folioOf(k, pfn);
   if (head.compound < 0) return pageMaybeDmaPinned(head);
-  const inFolio = (p: number): boolean => p !== ZERO_PFN && k.s.pages[p]?.compound === head.compound;
-  for (const r of k.s.refs) if (!r.released && r.kind === 'pin' && r.pages.some((p) => inFolio(p.pfn))) return true;
-  for (const t of k.s.threads) if (t.frame?.kind === 'gup' && t.frame.pin && t.frame.pages.some((p) => inFolio(p.pfn))) return true;
+  if (thpPinHeld(k.s, head.compound)) return true;
+  for (const t of k.s.threads) if (t.frame?.kind === 'gup' && t.frame.pin && t.frame.pages.some((p) => inThp(k.s, head.compound, p.pfn))) return true;
   return false;
+}
+
+/** Whether a held pin (a live FOLL_PIN reference) is on a page of the THP whose head is `head`. */
+export function thpPinHeld(s: KernelState, head: number): boolean {
+  return s.refs.some((r) => !r.released && r.kind === 'pin' && r.pages.some((p) => inThp(s, head, p.pfn)));
+}
+
+function inThp(s: KernelState, head: number, pfn: number): boolean {
+  return pfn !== ZERO_PFN && s.pages[pfn]?.compound === head;
 }

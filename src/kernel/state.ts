@@ -157,7 +157,7 @@ export type ForkFrame = {
   vpn: number;
   newPfn: number;
   /**
-   * Only when the snapshot invariant is checked (KernelCtx.tornCopies), else 0: what stores into
+   * Only when the snapshot invariant is checked (KernelCtx.watchCopies), else 0: what stores into
    * the page being copied did since its first half was copied (noteStoreDuringCopy in page.ts).
    * 0: none to the first half; 1: the first half changed, the second not since; 2: the copy
    * will be torn (its halves never coexisted in the page).

@@ -15,7 +15,7 @@ import { insane, trace, unsupported } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
-import { canSplitFolio, folioMappedShared, pmdStart, splitFolio, splitHugePmd } from './huge_memory.js';
+import { folioMappedShared, pmdStart, splitFolio } from './huge_memory.js';
 import { flushTlbPage } from './tlb.js';
 import { softDirtyTracking } from './task_mmu.js';
 
@@ -105,13 +105,13 @@ function mappingsOf(k: KernelCtx, pfn: number): [number, number][] {
 /**
  * madvise(MADV_PAGEOUT) on the pages [start, start + pages) of process `pid`'s `vma`: every
  * present, private anonymous page that this mapping alone maps is reclaimed now. A THP is split
- * first (THPs in the swap cache and large-folio swap-in are not modelled): see pageoutThp.
+ * first (THPs in the swap cache and large-folio swap-in are not modelled): see pageoutHugePmd.
  */
 export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: number, pages: number): void {
   const mm = k.s.procs[pid].mm;
   let out = 0;
   for (const pmd of [...mm.pmds]) {
-    if (pmd.vpn < start + pages && pmd.vpn + HPAGE_PMD_NR > start) pageoutHugePmd(k, pid, vma, pmd.vpn, pmd.vpn >= start && pmd.vpn + HPAGE_PMD_NR <= start + pages);
+    if (pmd.vpn < start + pages && pmd.vpn + HPAGE_PMD_NR > start) pageoutHugePmd(k, pid, pmd.vpn, pmd.vpn >= start && pmd.vpn + HPAGE_PMD_NR <= start + pages);
   }
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = mm.ptes[vpn];
@@ -152,51 +152,37 @@ export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: numbe
  * end, every page behind its own swap PTE and the folio freed, by splitting the PMD and the
  * folio and swapping each page out (derived; THPs in the swap cache are not modelled).
  */
-function pageoutHugePmd(k: KernelCtx, pid: number, vma: Vma, vpn: number, covered: boolean): void {
-  const mm = k.s.procs[pid].mm;
-  const pmd = mm.pmds.find((d) => d.vpn === vpn);
+function pageoutHugePmd(k: KernelCtx, pid: number, vpn: number, covered: boolean): void {
+  const pmd = k.s.procs[pid].mm.pmds.find((d) => d.vpn === vpn);
   if (!pmd || pmd.pfn === ZERO_PFN) return;
   if (folioMappedShared(k, pmd.pfn)) {
     trace(k, 'madvise_cold_or_pageout_pte_range', `THP pfn ${pmd.pfn} is mapped by another process: left alone`, k.policy.madvPageout);
     return;
   }
-  // shrink_folio_list() keeps a maybe-pinned folio out of the swap cache (feb889fb40fa) before it
-  // unmaps anything: the PMD stays.
-  if (covered && k.policy.swapoutSkipsPinned.value && folioMaybeDmaPinned(k, pmd.pfn)) {
-    trace(k, 'shrink_folio_list', `THP pfn ${pmd.pfn} maybe DMA-pinned: kept out of the swap cache`, k.policy.swapoutSkipsPinned);
-    return;
-  }
-  // can_split_folio() counts the PMD as one mapping per page once split: a folio that only its
-  // PMD holds (page_count 1 + the PMD's) splits.
-  const head = pageOf(k, pmd.pfn);
-  if (head.refcount !== head.entireMapcount + folioPteMappings(k, pmd.pfn)) {
-    if (!covered) {
-      trace(k, 'split_folio', `THP pfn ${pmd.pfn} has references besides its mappings: not split, left mapped`);
-      return;
-    }
-    throw unsupported(`MADV_PAGEOUT of THP pfn ${pmd.pfn}, which something besides its mappings holds: swapping a whole THP out (CONFIG_THP_SWAP) is not modelled`);
-  }
-  splitHugePmd(k, pid, vma, vpn);
-  splitFolio(k, pmd.pfn);
-}
-
-/** PTE mappings of the folio's pages (folio_large_mapcount() without its PMDs). */
-function folioPteMappings(k: KernelCtx, pfn: number): number {
-  let n = 0;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) n += k.s.pages[pfn + i].mapcount;
-  return n;
+  if (splitFolio(k, pmd.pfn)) return;
+  if (covered) keepWhole(k, pmd.pfn);
+  else trace(k, 'split_folio', `THP pfn ${pmd.pfn} has references besides its mappings: not split, left mapped`);
 }
 
 /**
- * A PTE-mapped THP met page by page: split_folio() first. A folio something else holds (a GUP
- * reference, a pipe buffer) is not split: kept out of the swap cache when it may be pinned (from
- * feb889fb40fa), otherwise swapped out whole in the kernel, which the model does not have.
+ * A PTE-mapped THP met page by page: split_folio() first; false when it stays whole (keepWhole).
  */
 function splitForPageout(k: KernelCtx, pfn: number): boolean {
-  if (canSplitFolio(k, pfn)) return splitFolio(k, pfn);
+  if (splitFolio(k, pfn)) return true;
+  keepWhole(k, pfn);
+  return false;
+}
+
+/**
+ * A THP reclaim would take whole because something besides its mappings holds it (a GUP
+ * reference, a pipe buffer): shrink_folio_list() keeps it out of the swap cache when it may be
+ * pinned (feb889fb40fa), before it unmaps anything; otherwise the kernel swaps it out whole
+ * (CONFIG_THP_SWAP), which the model does not have.
+ */
+function keepWhole(k: KernelCtx, pfn: number): void {
   if (k.policy.swapoutSkipsPinned.value && folioMaybeDmaPinned(k, pfn)) {
     trace(k, 'shrink_folio_list', `THP of pfn ${pfn} maybe DMA-pinned: kept out of the swap cache`, k.policy.swapoutSkipsPinned);
-    return false;
+    return;
   }
   throw unsupported(`MADV_PAGEOUT of the THP of pfn ${pfn}, which something besides its mappings holds: swapping a whole THP out (CONFIG_THP_SWAP) is not modelled`);
 }

@@ -1,5 +1,6 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
+import { thpPinHeld } from '../kernel/page.js';
 import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
 
 export interface Namer {
@@ -47,8 +48,7 @@ function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, 
     if (s.pages[head + i].anonExclusive) exclusive++;
   }
   // A THP counts its pins exactly (folio_maybe_dma_pinned()).
-  const pinned = s.refs.some((r) => !r.released && r.kind === 'pin' && r.pages.some((p) => p.pfn >= head && p.pfn < head + HPAGE_PMD_NR));
-  const flags = [pinned ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
+  const flags = [thpPinHeld(s, head) ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
     .filter(Boolean)
     .join(' ');
   out.set(key, `anon page_count ${pg.refcount} entire_mapcount ${pg.entireMapcount} PTE mappings ${ptes}${flags ? ` ${flags}` : ''}`);

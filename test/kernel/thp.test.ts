@@ -14,6 +14,12 @@ import { HPAGE_PMD_NR, ZERO_PFN, type Pmd } from '../../src/kernel/state.js';
 import { era, machine, run, pidOf, vpnOf, pteOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
 
 const THP = `HUGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS`;
+/** cow.c's PTE-mapped THP: a written THP whose PMD an mprotect() round trip of one page split. */
+const PTE_MAPPED_THP = `  mem = mmap(${THP})
+  madvise(mem, HUGE, MADV_HUGEPAGE)
+  memset(mem, 1)
+  mprotect(mem + PAGE, PAGE, PROT_READ)
+  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)`;
 
 function pmdOf(m: Machine, proc: string, v: string): Pmd | undefined {
   const vpn = vpnOf(m, proc, v);
@@ -277,11 +283,7 @@ process child {
 describe('__split_huge_pmd: partial operations on a PMD-mapped THP', () => {
   test('mprotect of one page splits the PMD into 512 PTEs of the same folio (cow.c PTE-mapped THP)', () => {
     const m = machine(`process p {
-  mem = mmap(${THP})
-  madvise(mem, HUGE, MADV_HUGEPAGE)
-  memset(mem, 1)
-  mprotect(mem + PAGE, PAGE, PROT_READ)
-  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+${PTE_MAPPED_THP}
   last = page(mem)
 }`, 'v6.18');
     const recs = runKeep(m);
@@ -341,11 +343,7 @@ describe('__split_huge_pmd: partial operations on a PMD-mapped THP', () => {
 
 describe('do_wp_page on a page of a PTE-mapped THP', () => {
   const body = `process parent {
-  mem = mmap(${THP})
-  madvise(mem, HUGE, MADV_HUGEPAGE)
-  memset(mem, 1)
-  mprotect(mem + PAGE, PAGE, PROT_READ)
-  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+${PTE_MAPPED_THP}
   child = fork()
   wait(gone)
   memset(mem, 2, PAGE)
@@ -520,11 +518,7 @@ describe('mremap: moving part of a THP (cow.c partially mremap()ed THP)', () => 
 describe('MADV_COLLAPSE (madvise_collapse → collapse_huge_page)', () => {
   const collapse = (between: string, era: string): Machine =>
     machine(`process parent {
-  mem = mmap(${THP})
-  madvise(mem, HUGE, MADV_HUGEPAGE)
-  memset(mem, 1)
-  mprotect(mem + PAGE, PAGE, PROT_READ)
-  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+${PTE_MAPPED_THP}
 ${between}
   c = madvise(mem, HUGE, MADV_COLLAPSE)
   last = page(mem)
@@ -573,11 +567,7 @@ process child {
 describe('folio_maybe_dma_pinned() of a THP counts pins exactly (47e29d32afba)', () => {
   test('v5.9: a PTE-mapped THP that two processes map (page_count 1024) is not taken for pinned: the next fork shares it', () => {
     const m = machine(`process parent {
-  mem = mmap(${THP})
-  madvise(mem, HUGE, MADV_HUGEPAGE)
-  memset(mem, 1)
-  mprotect(mem + PAGE, PAGE, PROT_READ)
-  mprotect(mem + PAGE, PAGE, PROT_READ|PROT_WRITE)
+${PTE_MAPPED_THP}
   other = mmap(PAGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS)
   memset(other, 2)
   ring = io_uring_register_buffers(other)
