@@ -29,7 +29,8 @@ export function judge(
   promise: PromiseModel,
   tokens: TokenTable,
   observer: number,
-  who: string,
+  /** Who read (or a function naming them, called only if a violation needs it). */
+  who: string | (() => string),
   /** The address (or a function naming it, called only if a violation needs it). */
   where: string | (() => string),
   seen: Token[],
@@ -47,14 +48,16 @@ export function judge(
     if (!promise.knows(observer, s)) invariant = 'leak';
     else if (throughReference || e.values.some((t) => tokens.info[t]?.via === 'device')) invariant = 'pin';
     else invariant = 'lost-write';
+    const reader = typeof who === 'string' ? who : who();
+    const at = typeof where === 'string' ? where : where();
     const what = invariant === 'leak' ? 'data of another process' : invariant === 'pin' ? 'reference does not alias the mapped page' : 'a write was lost';
     return {
       invariant,
-      who,
-      where: typeof where === 'string' ? where : where(),
+      who: reader,
+      where: at,
       seen: seenText,
       promised,
-      message: `${who} read ${seenText} at ${typeof where === 'string' ? where : where()}, promised ${promised}: ${what}`,
+      message: `${reader} read ${seenText} at ${at}, promised ${promised}: ${what}`,
     };
   }
   return null;

@@ -472,49 +472,54 @@ function refRanks(refs: readonly { released: boolean }[]): Int32Array {
 }
 
 /**
- * The visited set: 64-bit fingerprints in an open-addressing table of two Uint32Arrays,
- * 8 bytes per slot, grown at 50% load. As in TLC, two distinct states share a fingerprint
- * with probability about n²/2^65 over n states; the search reports that bound.
+ * The visited set: 64-bit fingerprints in an open-addressing table, one Uint32Array holding each
+ * slot's two halves side by side (8 bytes per slot, so a probe touches one cache line), grown at
+ * 50% load. An empty slot is 0:0; the one fingerprint that would read as empty is stored as 0:1,
+ * which merges it with 0:1 (one more pair among 2^64). As in TLC, two distinct states share a
+ * fingerprint with probability about n²/2^65 over n states; the search reports that bound.
  */
 export class FingerprintSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private used: Uint8Array;
+  private slots: Uint32Array;
+  private mask: number;
   size = 0;
 
   constructor(capacity = 1 << 10) {
-    this.hi = new Uint32Array(capacity);
-    this.lo = new Uint32Array(capacity);
-    this.used = new Uint8Array(capacity);
+    this.slots = new Uint32Array(capacity * 2);
+    this.mask = capacity - 1;
   }
 
   get bytes(): number {
-    return this.hi.byteLength + this.lo.byteLength + this.used.byteLength;
+    return this.slots.byteLength;
   }
 
   /** Adds the fingerprint; returns false if it was already there. */
   add(h: number, l: number): boolean {
-    if ((this.size + 1) * 2 > this.hi.length) this.grow();
-    const mask = this.hi.length - 1;
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    h >>>= 0;
+    l >>>= 0;
+    if (h === 0 && l === 0) l = 1;
+    const slots = this.slots;
+    const mask = this.mask;
     let i = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
-    while (this.used[i]) {
-      if (this.hi[i] === h && this.lo[i] === l) return false;
+    for (;;) {
+      const a = slots[2 * i];
+      const b = slots[2 * i + 1];
+      if (a === 0 && b === 0) break;
+      if (a === h && b === l) return false;
       i = (i + 1) & mask;
     }
-    this.used[i] = 1;
-    this.hi[i] = h;
-    this.lo[i] = l;
+    slots[2 * i] = h;
+    slots[2 * i + 1] = l;
     this.size++;
     return true;
   }
 
   private grow(): void {
-    const { hi, lo, used } = this;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(hi.length * 2);
-    this.used = new Uint8Array(hi.length * 2);
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = old.length - 1;
     this.size = 0;
-    for (let i = 0; i < hi.length; i++) if (used[i]) this.add(hi[i], lo[i]);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.add(old[i], old[i + 1]);
   }
 }
 

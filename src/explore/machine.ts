@@ -96,8 +96,9 @@ export function cloneMachineState(m: MachineState): MachineState {
   return {
     kernel: cloneState(m.kernel),
     promise: clonePromise(m.promise),
-    vars: m.vars.map((v) => ({ ...v })),
-    regs: m.regs.map((r) => ({ ...r })),
+    // Records are copy-on-write (setVar, setReg): a successor shares them until it writes one.
+    vars: m.vars.slice(),
+    regs: m.regs.slice(),
     status: m.status,
     note: m.note,
     violations: m.violations.slice(),
@@ -640,7 +641,7 @@ export class Machine {
     const where = `${this.threadName(ti)}: ${stmt.text} (line ${stmt.pos.line})`;
     switch (e.kind) {
       case 'signal': {
-        if (stmt.op === 'read') this.st.regs[th.pid][stmt.dst] = { kind: 'signal', name: e.code };
+        if (stmt.op === 'read') this.setReg(th.pid, stmt.dst, { kind: 'signal', name: e.code });
         rec.note = `${this.st.kernel.procs[th.pid].name} killed: ${e.message}`;
         this.killProcess(k, th.pid, e.code);
         this.reapProcesses(k);
@@ -789,7 +790,7 @@ export class Machine {
     return own >= 0 ? own : v.id;
   }
 
-  private observe(rec: StepRecord, observer: number, who: string, where: () => string, seen: Token[], expected: { exact: boolean; values: readonly Token[] }[], viaRef: boolean): void {
+  private observe(rec: StepRecord, observer: number, who: string | (() => string), where: () => string, seen: Token[], expected: { exact: boolean; values: readonly Token[] }[], viaRef: boolean): void {
     const p = this.promise();
     const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
     // A page of cells at a time; a read over many pages (a THP) shows its runs.
@@ -814,7 +815,7 @@ export class Machine {
       done = this.exec(k, ti, pid, s, rec, token);
     } catch (e) {
       if (!(e instanceof KernelFault) || e.kind !== 'errno') throw e;
-      this.st.regs[pid][ret] = { kind: 'errno', name: e.code };
+      this.setReg(pid, ret, { kind: 'errno', name: e.code });
       rec.observation = e.code;
       return true;
     }
@@ -825,7 +826,7 @@ export class Machine {
       const by = child >= 0 ? this.st.kernel.procs[child].killedBy : null;
       if (by) value = { kind: 'signal', name: by };
     }
-    this.st.regs[pid][ret] = value;
+    this.setReg(pid, ret, value);
     if (this.recording) rec.observation = value.kind === 'signal' ? value.name : '0';
     return true;
   }
@@ -844,6 +845,16 @@ export class Machine {
     if (vma?.hugetlb) throw unsupported(`${s.op === 'observe' ? s.what : s.op} on a MAP_HUGETLB mapping is not modelled`);
   }
 
+  /** Sets a variable of process pid: a new record, since states share records (cloneMachineState). */
+  private setVar(pid: number, name: string, value: VarValue): void {
+    this.st.vars[pid] = { ...this.st.vars[pid], [name]: value };
+  }
+
+  /** Sets a register of process pid: a new record, since states share records (cloneMachineState). */
+  private setReg(pid: number, name: string, value: RegValue): void {
+    this.st.regs[pid] = { ...this.st.regs[pid], [name]: value };
+  }
+
   /** Runs (a step of) statement `s` for thread `ti` of process `pid`; false while it is in progress. */
   private exec(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
     const me = this.st.kernel.procs[pid].name;
@@ -858,7 +869,7 @@ export class Machine {
         const vpn = doMmap(k, pid, pages, s.prot.read, s.prot.write, s.shared, file, s.hugetlb ?? false);
         const vma = this.st.kernel.procs[pid].mm.vmas.find((v) => v.start === vpn);
         promise.mmap(pid, vpn, pages, vma ? vma.shmem : -1, file >= 0 && !s.shared);
-        vars[s.dst] = { kind: 'mapping', vpn, pages };
+        this.setVar(pid, s.dst, { kind: 'mapping', vpn, pages });
         return true;
       }
       case 'file_create': {
@@ -866,7 +877,7 @@ export class Machine {
         const pages = s.hugetlb ? 1 : s.len / PAGE_SIZE;
         const id = fileCreate(k, pid, s.hugetlb ? 'hugetlbfs' : s.kind, pages);
         promise.createObject(id, pages);
-        vars[s.dst] = { kind: 'file', id, pages };
+        this.setVar(pid, s.dst, { kind: 'file', id, pages });
         return true;
       }
       case 'pwrite': {
@@ -893,7 +904,7 @@ export class Machine {
             expected.push({ exact: true, values: [promised[r.cellFrom + i]] });
           });
         }
-        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        this.setReg(pid, s.dst, { kind: 'data', tokens: seen });
         this.observe(rec, pid, `process ${me}`, () => `file ${s.file}`, seen, expected, false);
         return true;
       }
@@ -953,7 +964,7 @@ export class Machine {
         const r = this.range(pid, s.addr, s.len);
         const req: GupRequest = { pin: false, write: false, force: true, longterm: false, fast: false, via: '/proc/self/mem' };
         const ranges = pageRanges(this.cells, r.start, r.len);
-        if (th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
+        if (th.sub === 0 && !th.frame) this.setReg(pid, s.dst, { kind: 'data', tokens: [] });
         while (th.sub < ranges.length) {
           const pr = ranges[th.sub];
           const ref = this.procMemGup(k, ti, pid, pr, req, 'read');
@@ -963,7 +974,7 @@ export class Machine {
           const promised = promise.read(pid, pr.vpn);
           const expected = seen.map((_, i) => ({ exact: true, values: promised ? promise.allowedAt(pid, pr.vpn, pr.cellFrom + i, promised[pr.cellFrom + i]) : [] }));
           const reg = this.st.regs[pid][s.dst];
-          if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
+          if (reg && reg.kind === 'data') this.setReg(pid, s.dst, { kind: 'data', tokens: reg.tokens.concat(seen) });
           this.observe(rec, pid, `process ${me} through /proc/self/mem`, () => this.namer().addr(pr.vpn), seen, expected, false);
           th.sub++;
         }
@@ -975,7 +986,7 @@ export class Machine {
         const th = this.st.kernel.threads[ti];
         const r = this.range(pid, s.addr, s.len);
         const ranges = pageRanges(this.cells, r.start, r.len);
-        if (s.op === 'read' && th.sub === 0 && !th.frame) this.st.regs[pid][s.dst] = { kind: 'data', tokens: [] };
+        if (s.op === 'read' && th.sub === 0 && !th.frame) this.setReg(pid, s.dst, { kind: 'data', tokens: [] });
         while (th.sub < ranges.length) {
           const pr = ranges[th.sub];
           const pfn = accessStep(k, ti, pr.vpn, s.op === 'write');
@@ -994,7 +1005,7 @@ export class Machine {
             const seen = data.slice(pr.cellFrom, pr.cellTo + 1);
             const expected = seen.map((_, i) => ({ exact: true, values: promised ? (beforeZap ? [promised[pr.cellFrom + i]] : promise.allowedAt(pid, pr.vpn, pr.cellFrom + i, promised[pr.cellFrom + i])) : [] }));
             const reg = this.st.regs[pid][s.dst];
-            if (reg && reg.kind === 'data') reg.tokens = reg.tokens.concat(seen);
+            if (reg && reg.kind === 'data') this.setReg(pid, s.dst, { kind: 'data', tokens: reg.tokens.concat(seen) });
             this.observe(rec, pid, `process ${me}`, () => this.namer().addr(pr.vpn), seen, expected, false);
           }
           th.sub++;
@@ -1035,7 +1046,7 @@ export class Machine {
         promise.fork(pid, child, forkVmas);
         this.st.vars[child] = { ...vars };
         this.st.regs[child] = {};
-        vars[s.child] = { kind: 'process', pid: child };
+        this.setVar(pid, s.child, { kind: 'process', pid: child });
         this.startThreads(child);
         return true;
       }
@@ -1049,7 +1060,7 @@ export class Machine {
         if (!this.st.kernel.events.includes(s.event)) this.st.kernel.events.push(s.event);
         return true;
       case 'pipe':
-        vars[s.dst] = { kind: 'pipe', id: doPipe(k, pid) };
+        this.setVar(pid, s.dst, { kind: 'pipe', id: doPipe(k, pid) });
         return true;
       case 'vmsplice': {
         const p = this.varOf(pid, s.pipe);
@@ -1065,11 +1076,14 @@ export class Machine {
         const p = this.varOf(pid, s.pipe);
         if (p.kind !== 'pipe') throw insane(`'${s.pipe}' is not a pipe`);
         const buffers = this.st.kernel.pipes[p.id].buffers.map((b) => b.ref);
-        const expected = buffers.flatMap((id) => promise.expectedThroughRef(id));
+        const expected: { exact: boolean; values: readonly Token[] }[] = [];
+        for (const id of buffers) for (const e of promise.expectedThroughRef(id)) expected.push(e);
         const owner = buffers.length ? this.st.kernel.refs[buffers[0]].owner : pid;
-        const seen = doPipeRead(k, p.id).flatMap((b) => b.data);
-        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
-        const who = `pipe read by ${me} (vmsplice by ${this.st.kernel.procs[owner].name}, reference${buffers.length > 1 ? 's' : ''} #${buffers.join(', #')})`;
+        const seen: Token[] = [];
+        for (const b of doPipeRead(k, p.id)) for (const t of b.data) seen.push(t);
+        this.setReg(pid, s.dst, { kind: 'data', tokens: seen });
+        const owned = this.st.kernel.procs[owner].name;
+        const who = (): string => `pipe read by ${me} (vmsplice by ${owned}, reference${buffers.length > 1 ? 's' : ''} #${buffers.join(', #')})`;
         this.observe(rec, pid, who, () => s.pipe, seen, expected, false);
         return true;
       }
@@ -1119,7 +1133,7 @@ export class Machine {
         // short-term R/O pin promises no coherence: "R/O short-term pinning does not have the
         // semantics to observe successive changes through the process page tables" (84209e87c696).
         promise.reference(id, pid, s.flags.pin && s.via !== 'O_DIRECT' && (s.flags.longterm || s.flags.write), ranges);
-        vars[s.dst] = { kind: 'ref', id };
+        this.setVar(pid, s.dst, { kind: 'ref', id });
         if (s.dma !== undefined && !this.dynamic) {
           // The read is in flight: its DMA becomes a device of its own, free to land at any moment.
           const token = this.tokens.byStmt.get(dmaKey(th.prog, th.pc)) as Token;
@@ -1138,7 +1152,7 @@ export class Machine {
         const ref = this.st.kernel.refs[id];
         if (ref.released) throw insane(`reference '${s.handle}' was already released`);
         const seen = ref.pages.flatMap((p) => pageOf(k, p.pfn).data.slice(p.cellFrom, p.cellTo + 1));
-        this.st.regs[pid][s.dst] = { kind: 'data', tokens: seen };
+        this.setReg(pid, s.dst, { kind: 'data', tokens: seen });
         const who = `device behind ${this.st.kernel.procs[ref.owner].name}'s ${ref.via} ${ref.kind === 'pin' ? 'pin' : 'reference'} #${id}`;
         this.observe(rec, ref.owner, who, () => this.namer().addr(ref.pages[0].vpn), seen, promise.expectedThroughRef(id), true);
         return true;
@@ -1161,13 +1175,13 @@ export class Machine {
         return true;
       }
       case 'userfaultfd':
-        vars[s.dst] = { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork, -1, this.manualUffds.has(s.dst), s.wpUnpopulated === true) };
+        this.setVar(pid, s.dst, { kind: 'uffd', id: userfaultfdCreate(k, pid, s.eventFork, -1, this.manualUffds.has(s.dst), s.wpUnpopulated === true) });
         return true;
       case 'uffd_read': {
         const msg = uffdReadMsg(k, this.uffdOf(pid, s.uffd));
         // pagefault (bit 0), write (bit 2) and wp (bit 3), in the order of UFFD_MSG_FIELDS.
         const v: RegValue = { kind: 'bits', what: 'uffd_msg', bits: 1 | (msg & 1 ? 4 : 0) | (msg & 2 ? 8 : 0) };
-        this.st.regs[pid][s.dst] = v;
+        this.setReg(pid, s.dst, v);
         if (this.recording) rec.observation = regText(v);
         return true;
       }
@@ -1193,7 +1207,7 @@ export class Machine {
       }
       case 'uffd_wp_faults': {
         const n = this.st.kernel.uffds[this.uffdOf(pid, s.uffd)].wpFaults;
-        this.st.regs[pid][s.dst] = { kind: 'number', value: n };
+        this.setReg(pid, s.dst, { kind: 'number', value: n });
         rec.observation = String(n);
         return true;
       }
@@ -1205,13 +1219,13 @@ export class Machine {
       case 'observe': {
         const r = this.range(pid, s.addr, 1);
         const v = observePage(k, pid, Math.floor(r.start / PAGE_SIZE), s.what);
-        this.st.regs[pid][s.dst] = v;
+        this.setReg(pid, s.dst, v);
         if (this.recording) rec.observation = regText(v);
         return true;
       }
       case 'faults': {
         const n = this.st.kernel.threads[ti].faults;
-        this.st.regs[pid][s.dst] = { kind: 'number', value: n };
+        this.setReg(pid, s.dst, { kind: 'number', value: n });
         if (this.recording) rec.observation = String(n);
         return true;
       }
