@@ -6,6 +6,9 @@
 //   npm run bench -- --quick           (small bounds, for a smoke test)
 //   npm run bench -- --twin-only       (only the comparison with SPIN, section 7: its sections
 //                                       of the results file are replaced, the rest is kept)
+//   npm run bench -- --representation-only
+//                                      (only section 8, what the state's representation costs,
+//                                       likewise)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +21,7 @@ import { exploreParallel } from '../src/explore/parallel.js';
 import type { Policy } from '../src/policies/policy.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { runTwin } from './spin.js';
+import { representationCost } from './representation.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -33,6 +37,22 @@ function twinSection(): { spin: object; twin: object } {
   if (!twin.available) process.stdout.write(`SPIN: not measured (${twin.why}; ${twin.hint})\n`);
   const spin = twin.available ? { available: true, version: twin.spinVersion } : { available: false, why: twin.why, hint: twin.hint };
   return { spin, twin };
+}
+
+// 8. What the state's representation costs, and a flat state's ceiling (bench/representation.ts).
+function representationSection(): { representation: object } {
+  const r = representationCost(findEra('v6.18') as Policy, OPS, quick ? 3 : 5, quick ? 5 : 7, quick ? 1 : 2);
+  const ns = r.ns;
+  process.stdout.write(`representation, ns per generated state: copy ${ns.copy}, fingerprint ${ns.fingerprint}, encode + decode ${ns.codec} per queued state; flat: copy ${ns.flatCopy}, hash ${ns.flatHash} (${r.intsPerState} ints)\n`);
+  process.stdout.write(`  search depth ${r.search.depth}: ${r.search.nsPerGenerated} ns per generated state, ${Math.round(r.model.representationShare * 100)}% of it the representation; with a flat state ${r.model.flatNsPerGenerated} ns: ${r.model.speedup}x, ${r.model.distinctPerSecond} distinct states/s\n`);
+  return { representation: r };
+}
+
+if (process.argv.includes('--representation-only')) {
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(RESULTS, JSON.stringify({ ...previous, ...representationSection() }, null, 2) + '\n');
+  process.stdout.write(`\nrepresentation section written to ${RESULTS}\n`);
+  process.exit(0);
 }
 
 if (process.argv.includes('--twin-only')) {
@@ -198,6 +218,9 @@ process.stdout.write(`one copy alone: ${machineCeiling.aloneDistinctPerSecond}/s
 // 7. SPIN (see twinSection above).
 const { spin, twin } = twinSection();
 
+// 8. The representation (see representationSection above).
+const { representation } = representationSection();
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -212,6 +235,7 @@ const out = {
   machineCeiling,
   spin,
   twin,
+  representation,
 };
 writeFileSync(RESULTS, JSON.stringify(out, null, 2) + '\n');
 process.stdout.write(`\nwritten to ${RESULTS}\n`);
