@@ -5,7 +5,7 @@
 // encoding and a decoding. Each cost is measured inside the search itself, by running it again
 // with that work done twice and taking the difference (so caches and garbage collection are as
 // in a real search). Beside them, what a flat-array state would do instead, timed on the same
-// states' ints (their queue encoding, which holds every field): a copy into a buffer allocated
+// states' integers (the fields their queue encoding holds): a copy into a buffer allocated
 // once, and a hash with the fingerprint's own mix. The estimate assumes that executing a move
 // costs the same over typed views as over objects, and that nothing else changes.
 import { cloneMachineState, type MachineState } from '../src/explore/machine.js';
@@ -120,7 +120,7 @@ export function representationCost(policy: Policy, ops: SynthOp[], sampleLevels:
   const codec = new StateCodec();
   const flat = sample.map((st) => {
     const c = codec.encode(st);
-    const ints = c.chunk.ints.slice(c.at + 1, c.at + 1 + c.chunk.ints[c.at]);
+    const ints = codec.fields(c);
     codec.release(c);
     return ints;
   });

@@ -1,8 +1,10 @@
-// A compact encoding of a machine state as 32-bit integers, for the states that wait in the
+// A compact encoding of a machine state as a stream of integers, for the states that wait in the
 // breadth-first queue. As object graphs they cost a few KB each (hundreds of small objects);
 // encoded they cost a few hundred bytes in one shared buffer, so deep searches hold many more
-// of them, and the garbage collector has far fewer live objects to trace. Decoding builds a
-// fresh, private state: it stands in for the copy each successor needs anyway.
+// of them, and the garbage collector has far fewer live objects to trace. Each integer is a
+// zigzag varint (7 bits a byte, small magnitudes in one byte): nearly every field is a flag, a
+// count, a page number or -1, so a state takes about a byte per field instead of four. Decoding
+// builds a fresh, private state: it stands in for the copy each successor needs anyway.
 //
 // Strings (names, notes, statuses) and violations are numbered in tables of this codec: a code
 // is meaningful only to the codec that wrote it. Field order follows the types in
@@ -15,7 +17,7 @@ import type { MachineState, RegValue, Status, VarValue } from './machine.js';
 
 /** A block of encoded states, and how many of them are still wanted. */
 interface Chunk {
-  ints: Int32Array;
+  bytes: Uint8Array;
   live: number;
 }
 
@@ -25,7 +27,9 @@ export interface Code {
   at: number;
 }
 
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 22;
+/** A state's length (in bytes, after it) is written in this many bytes ahead of it. */
+const LENGTH_BYTES = 4;
 /**
  * Chunks whose states have all been decoded and released are kept for reuse, up to this many:
  * fresh memory costs a page fault per 4 KB on first touch, which on a virtual machine made
@@ -60,32 +64,39 @@ export class StateCodec {
   private readonly stringIds = new Map<string, number>();
   private readonly violations: Violation[] = [];
   private readonly violationIds = new Map<Violation, number>();
-  /** States are written straight into the current chunk: [length, ints...]. */
-  private current: Chunk = { ints: new Int32Array(CHUNK), live: 0 };
-  private chunk = this.current.ints;
-  private readonly pool: Int32Array[] = [];
-  /** Where the state being written starts (its length slot), and the next free int. */
+  /** States are written straight into the current chunk: [length (LENGTH_BYTES), varints...]. */
+  private current: Chunk = { bytes: new Uint8Array(CHUNK), live: 0 };
+  private chunk = this.current.bytes;
+  private readonly pool: Uint8Array[] = [];
+  /** Where the state being written starts (its length), and the next free byte. */
   private start = 0;
   private n = 0;
   // Reading position.
-  private r: Int32Array = this.current.ints;
+  private r: Uint8Array = this.current.bytes;
   private p = 0;
 
   // ---- writing ----
 
+  /** A 32-bit integer as a zigzag varint (at most 5 bytes). */
   private w(x: number): void {
-    if (this.n === this.chunk.length) this.newChunk();
-    this.chunk[this.n++] = x;
+    if (this.n + 5 > this.chunk.length) this.newChunk();
+    const chunk = this.chunk;
+    let z = ((x << 1) ^ (x >> 31)) >>> 0;
+    while (z > 0x7f) {
+      chunk[this.n++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    chunk[this.n++] = z;
   }
 
   /** The current chunk is full: the state being written moves to a fresh one (old chunks go when their states do). */
   private newChunk(): void {
     const partial = this.n - this.start;
     const reused = partial < CHUNK / 4 ? this.pool.pop() : undefined;
-    const next = reused ?? new Int32Array(Math.max(CHUNK, 4 * partial));
-    for (let i = 0; i < partial; i++) next[i] = this.chunk[this.start + i];
-    if (this.current.live === 0 && this.current.ints.length === CHUNK && this.pool.length < POOL) this.pool.push(this.current.ints);
-    this.current = { ints: next, live: 0 };
+    const next = reused ?? new Uint8Array(Math.max(CHUNK, 4 * partial));
+    next.set(this.chunk.subarray(this.start, this.n));
+    if (this.current.live === 0 && this.current.bytes.length === CHUNK && this.pool.length < POOL) this.pool.push(this.current.bytes);
+    this.current = { bytes: next, live: 0 };
     this.chunk = next;
     this.start = 0;
     this.n = partial;
@@ -111,8 +122,9 @@ export class StateCodec {
   }
 
   encode(st: MachineState): Code {
+    if (this.n + LENGTH_BYTES > this.chunk.length) this.newChunk();
     this.start = this.n;
-    this.w(0); // the length, filled in at the end
+    this.n += LENGTH_BYTES; // the length, filled in at the end
     this.ws(st.status);
     this.ws(st.note);
     this.w(st.violations.length);
@@ -134,29 +146,26 @@ export class StateCodec {
     for (const regs of st.regs) this.writeRegs(regs);
     this.writeKernel(st.kernel);
     this.writePromise(st.promise);
-    this.chunk[this.start] = this.n - this.start - 1;
+    const length = this.n - this.start - LENGTH_BYTES;
+    for (let i = 0; i < LENGTH_BYTES; i++) this.chunk[this.start + i] = (length >>> (8 * i)) & 0xff;
     this.current.live++;
     return { chunk: this.current, at: this.start };
   }
 
   /** The state at `c` will not be decoded again: its chunk may be reused once all its states are. */
   release(c: Code): void {
-    if (--c.chunk.live === 0 && c.chunk !== this.current && c.chunk.ints.length === CHUNK && this.pool.length < POOL) this.pool.push(c.chunk.ints);
+    if (--c.chunk.live === 0 && c.chunk !== this.current && c.chunk.bytes.length === CHUNK && this.pool.length < POOL) this.pool.push(c.chunk.bytes);
   }
 
-  /** Reserves a count slot; `setCount` fills it once the items are written (the state may have moved chunk). */
-  private countSlot(): number {
-    this.w(0);
-    return this.n - 1 - this.start;
-  }
-
-  private setCount(slot: number, count: number): void {
-    this.chunk[this.start + slot] = count;
+  /** The number of entries of a record, written ahead of them. */
+  private wCount(record: object): void {
+    let count = 0;
+    for (const _ in record) count++;
+    this.w(count);
   }
 
   private writeVars(vars: Record<string, VarValue>): void {
-    const slot = this.countSlot();
-    let count = 0;
+    this.wCount(vars);
     for (const name in vars) {
       const v = vars[name];
       this.ws(name);
@@ -188,14 +197,11 @@ export class StateCodec {
           this.w(v.pages);
           break;
       }
-      count++;
     }
-    this.setCount(slot, count);
   }
 
   private writeRegs(regs: Record<string, RegValue>): void {
-    const slot = this.countSlot();
-    let count = 0;
+    this.wCount(regs);
     for (const name in regs) {
       const r = regs[name];
       this.ws(name);
@@ -215,9 +221,7 @@ export class StateCodec {
         this.w(r.kind === 'errno' ? REG.errno : REG.signal);
         this.ws(r.name);
       }
-      count++;
     }
-    this.setCount(slot, count);
   }
 
   private writePte(p: Pte): void {
@@ -496,27 +500,56 @@ export class StateCodec {
   // ---- reading ----
 
   private x(): number {
-    return this.r[this.p++];
+    const r = this.r;
+    let b = r[this.p++];
+    let z = b & 0x7f;
+    for (let shift = 7; b > 0x7f; shift += 7) {
+      b = r[this.p++];
+      z |= (b & 0x7f) << shift;
+    }
+    return (z >>> 1) ^ -(z & 1);
+  }
+
+  /** Whether the next integer is negative (zigzag puts the sign in the lowest bit), without reading it. */
+  private nextIsNegative(): boolean {
+    return (this.r[this.p] & 1) === 1;
   }
 
   private xb(): boolean {
-    return this.r[this.p++] !== 0;
+    return this.x() !== 0;
   }
 
   private xs(): string {
-    return this.strings[this.r[this.p++]];
+    return this.strings[this.x()];
   }
 
   private xl(): number[] {
     const n = this.x();
     const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = this.r[this.p++];
+    for (let i = 0; i < n; i++) out[i] = this.x();
     return out;
   }
 
+  /** The length in bytes of the state at `c`. */
+  private lengthAt(c: Code): number {
+    let length = 0;
+    for (let i = 0; i < LENGTH_BYTES; i++) length |= c.chunk.bytes[c.at + i] << (8 * i);
+    return length >>> 0;
+  }
+
+  /** The integers of the state at `c`, in order (what a flat array of its fields would hold). */
+  fields(c: Code): Int32Array {
+    this.r = c.chunk.bytes;
+    this.p = c.at + LENGTH_BYTES;
+    const end = this.p + this.lengthAt(c);
+    const out: number[] = [];
+    while (this.p < end) out.push(this.x());
+    return Int32Array.from(out);
+  }
+
   decode(c: Code): MachineState {
-    this.r = c.chunk.ints;
-    this.p = c.at + 1;
+    this.r = c.chunk.bytes;
+    this.p = c.at + LENGTH_BYTES;
     const status = this.xs() as Status;
     const note = this.xs();
     const violations = new Array<Violation>(this.x());
@@ -532,7 +565,7 @@ export class StateCodec {
     for (let i = 0; i < regs.length; i++) regs[i] = this.readRegs();
     const kernel = this.readKernel();
     const promise = this.readPromise();
-    if (this.p !== c.at + 1 + this.r[c.at]) throw new Error(`state codec: read ${this.p - c.at - 1} of ${this.r[c.at]} ints`);
+    if (this.p !== c.at + LENGTH_BYTES + this.lengthAt(c)) throw new Error(`state codec: read ${this.p - c.at - LENGTH_BYTES} of ${this.lengthAt(c)} bytes`);
     return { kernel, promise, vars, regs, status, note, violations, counters };
   }
 
@@ -629,8 +662,8 @@ export class StateCodec {
       }
       const ptes = new Array<Pte | null>(this.x());
       for (let j = 0; j < ptes.length; j++) {
-        if (this.r[this.p] < 0) {
-          this.p++;
+        if (this.nextIsNegative()) {
+          this.x();
           ptes[j] = null;
         } else ptes[j] = this.readPte();
       }

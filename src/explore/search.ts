@@ -270,6 +270,21 @@ interface Node {
 export type LeafJudgement = Judgement | { kind: 'deadlock'; blocked: string };
 
 /**
+ * A frontier entry that is only a state id: a leaf whose final condition holds (no symmetry
+ * fingerprint to count it by), by far the most common entry in synthesis, where most states are
+ * leaves at the depth bound. A number costs the queue no object.
+ */
+type Entry = Node | number;
+
+/** The judgement of every entry that is a number. */
+const FINAL_HOLDS: Judgement = { kind: 'final', holds: true, canon: null };
+
+/** Whether a leaf's judgement can wait in the frontier as its id alone. */
+function plainFinal(j: LeafJudgement): boolean {
+  return j.kind === 'final' && j.holds && j.canon === null;
+}
+
+/**
  * End the path in a state with no move (st is consumed) and judge it. Shared by the
  * single-threaded search and the parallel workers.
  */
@@ -372,19 +387,20 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   };
   const fp0 = fingerprintState(space.initial, opts.symmetry, space.live);
   visited.add(fp0[0], fp0[1]);
-  const frontier: Node[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
+  const frontier: Entry[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
   let levelDepth = 0;
 
   while (opts.dfs ? frontier.length > 0 : head < frontier.length) {
     // A shard keeps only its share of the first level that is large enough to split: when
     // the first state of a level is about to be dequeued, the queue holds that whole level.
-    if (shard && !shard.split && frontier[head].depth > levelDepth) {
-      levelDepth = frontier[head].depth;
+    // (With a shard every entry is a Node: see plainFinal's use below.)
+    if (shard && !shard.split && (frontier[head] as Node).depth > levelDepth) {
+      levelDepth = (frontier[head] as Node).depth;
       if (shard.wantsSplit(frontier.length - head)) {
         const level: Node[] = [];
         for (let i = head; i < frontier.length; i++) {
-          const n = frontier[i];
+          const n = frontier[i] as Node;
           if (shard.owns(pathTo(n.id))) level.push(n);
           else if (n.code && codec) codec.release(n.code);
         }
@@ -395,7 +411,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
         if (level.length === 0) break;
       }
     }
-    const node = opts.dfs ? (frontier.pop() as Node) : frontier[head++];
+    const entry = opts.dfs ? (frontier.pop() as Entry) : frontier[head++];
     const queue = opts.dfs ? frontier.length : frontier.length - head;
     if (!opts.dfs && head > 4096 && head * 2 > frontier.length) {
       frontier.splice(0, head);
@@ -408,6 +424,12 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (now - started > opts.timeoutMs) return inconclusiveResult('time', opts, stats(queue));
       if (overMemoryBudget(memoryMb, opts.maxMemoryMb)) return inconclusiveResult('memory', opts, stats(queue));
     }
+    if (typeof entry === 'number') {
+      // FINAL_HOLDS ends no search: it is counted, and the first is the witness.
+      verdicts.settle(FINAL_HOLDS, entry, pathTo, () => stats(queue));
+      continue;
+    }
+    const node = entry;
     let leaf = node.leaf;
     let moves: number[] = [];
     let parent = node.st;
@@ -451,7 +473,10 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       // A violation of an invariant that is not checked ends this path quietly.
       if (endsQuietly(st)) continue;
       m.st = st;
-      if (space.moves(m).length === 0) frontier.push({ st: null, code: null, leaf: endLeaf(space, st, opts.symmetry), depth, id });
+      if (space.moves(m).length === 0) {
+        const j = endLeaf(space, st, opts.symmetry);
+        frontier.push(!shard && plainFinal(j) ? id : { st: null, code: null, leaf: j, depth, id });
+      }
       else if (codec) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
       else frontier.push({ st, code: null, leaf: null, depth, id });
     }

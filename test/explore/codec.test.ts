@@ -57,3 +57,39 @@ test('synthesis states with every operation survive encoding', () => {
     assert.ok(n > 500, `${era}: ${n} states checked`);
   }
 });
+
+test('states written across many chunks, and integers at the ends of 32 bits, decode as written', () => {
+  const space = synthSpace(findEra('v6.18') as Policy, { procs: 2, depth: 5, ops: ['write', 'read', 'fork', 'vmsplice', 'pin', 'unpin', 'munmap'] });
+  const m = space.machine;
+  const codec = new StateCodec();
+  const states: MachineState[] = [];
+  let level = [space.initial];
+  for (let d = 0; d < 5 && states.length < 30_000; d++) {
+    const next: MachineState[] = [];
+    for (const st of level) {
+      m.st = st;
+      for (const move of space.moves(m)) {
+        const s = cloneMachineState(st);
+        m.st = s;
+        space.apply(m, move);
+        next.push(s);
+      }
+    }
+    states.push(...next);
+    level = next;
+  }
+  // Registers holding the extreme values, and one a few bytes long.
+  const extreme = cloneMachineState(states[states.length - 1]);
+  extreme.regs[0] = { ...extreme.regs[0], max: { kind: 'number', value: 2 ** 31 - 1 }, min: { kind: 'number', value: -(2 ** 31) }, mid: { kind: 'number', value: -300_000 } };
+  states.push(extreme);
+  // Encoded one after another, again and again, and none released, they fill several 4 MB chunks.
+  const written: { st: MachineState; code: ReturnType<StateCodec['encode']> }[] = [];
+  const chunks = new Set<unknown>();
+  for (let i = 0; chunks.size < 3; i++) {
+    const st = states[i % states.length];
+    const code = codec.encode(st);
+    chunks.add(code.chunk);
+    written.push({ st, code });
+  }
+  for (const { st, code } of written) assert.deepStrictEqual(codec.decode(code), cloneMachineState(st));
+});
