@@ -41,7 +41,7 @@ function twinSection(): { spin: object; twin: object } {
 
 // 8. What the state's representation costs, and a flat state's ceiling (bench/representation.ts).
 function representationSection(): { representation: object } {
-  const r = representationCost(findEra('v6.18') as Policy, OPS, quick ? 3 : 5, quick ? 5 : 7, quick ? 1 : 2);
+  const r = representationCost(findEra('v6.18') as Policy, OPS, quick ? 3 : 5, quick ? 5 : 7, quick ? 1 : 3);
   const ns = r.ns;
   process.stdout.write(`representation, ns per generated state: copy ${ns.copy}, fingerprint ${ns.fingerprint}, encode + decode ${ns.codec} per queued state; flat: copy ${ns.flatCopy}, hash ${ns.flatHash} (${r.intsPerState} ints)\n`);
   process.stdout.write(`  search depth ${r.search.depth}: ${r.search.nsPerGenerated} ns per generated state, ${Math.round(r.model.representationShare * 100)}% of it the representation; with a flat state ${r.model.flatNsPerGenerated} ns: ${r.model.speedup}x, ${r.model.distinctPerSecond} distinct states/s\n`);
