@@ -476,8 +476,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (space.moves(m).length === 0) {
         const j = endLeaf(space, st, opts.symmetry);
         frontier.push(!shard && plainFinal(j) ? id : { st: null, code: null, leaf: j, depth, id });
-      }
-      else if (codec) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
+      } else if (codec) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
       else frontier.push({ st, code: null, leaf: null, depth, id });
     }
   }
