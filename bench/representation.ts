@@ -9,11 +9,12 @@
 // once, and a hash with the fingerprint's own mix. The estimate assumes that executing a move
 // costs the same over typed views as over objects, and that nothing else changes.
 import { cloneMachineState, type MachineState } from '../src/explore/machine.js';
-import { fingerprintState } from '../src/explore/fingerprint.js';
+import { fingerprintState, Hash64 } from '../src/explore/fingerprint.js';
 import { StateCodec } from '../src/explore/codec.js';
 import { synthSpace, type SynthOp } from '../src/explore/synth.js';
 import { DEFAULT_SEARCH, explore, type SearchStats, type Space } from '../src/explore/search.js';
 import type { Policy } from '../src/policies/policy.js';
+import { spaceLevels } from '../testlib/space-levels.js';
 
 export interface RepresentationCost {
   what: string;
@@ -30,34 +31,6 @@ export interface RepresentationCost {
   model: { representationNsPerGenerated: number; representationShare: number; flatNsPerGenerated: number; speedup: number; distinctPerSecond: number };
 }
 
-/** Distinct states of the first `levels` levels of the synthesis space, breadth-first. */
-function sampleStates(policy: Policy, ops: SynthOp[], levels: number): MachineState[] {
-  const space = synthSpace(policy, { procs: 2, depth: levels, ops });
-  const m = space.machine;
-  const seen = new Set<string>();
-  const out: MachineState[] = [];
-  let level = [space.initial];
-  for (let d = 0; d < levels; d++) {
-    const next: MachineState[] = [];
-    for (const parent of level) {
-      m.st = parent;
-      for (const move of space.moves(m)) {
-        const st = cloneMachineState(parent);
-        m.st = st;
-        space.apply(m, move);
-        const [a, b] = fingerprintState(st, true, space.live);
-        const key = `${a}:${b}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        next.push(st);
-      }
-    }
-    out.push(...next);
-    level = next;
-  }
-  return out;
-}
-
 /** Best of `reps` timings of f over n items, in nanoseconds per item. */
 function nsPer(n: number, reps: number, f: () => void): number {
   let best = Infinity;
@@ -67,23 +40,6 @@ function nsPer(n: number, reps: number, f: () => void): number {
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / n);
   }
   return Math.round(best);
-}
-
-/** The fingerprint's two-lane mix (fingerprint.ts, Hash64) over a flat array of ints. */
-function hashInts(xs: Int32Array, n: number): number {
-  let h1 = 0x811c9dc5 | 0;
-  let h2 = 0x9747b28c | 0;
-  for (let i = 0; i < n; i++) {
-    const x = xs[i];
-    h1 = Math.imul(h1 ^ x, 0x01000193);
-    let k = Math.imul(x, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    let h = h2 ^ k;
-    h = (h << 13) | (h >>> 19);
-    h2 = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  return h1 ^ h2;
 }
 
 /** One search's time in seconds, best of `runs`. */
@@ -98,7 +54,7 @@ function searchSeconds(space: () => Space, runs: number): { seconds: number; sta
   return best as { seconds: number; stats: SearchStats };
 }
 
-/** The synthesis space with `extra` done after every move (on the state the move produced). */
+/** The synthesis space with `extra` done at every move: on the state before it (`before`), or on the state it produced. */
 function doubled(policy: Policy, ops: SynthOp[], depth: number, extra: ((st: MachineState) => void) | null, before = false): () => Space {
   return () => {
     const base = synthSpace(policy, { procs: 2, depth, ops });
@@ -115,7 +71,8 @@ function doubled(policy: Policy, ops: SynthOp[], depth: number, extra: ((st: Mac
 }
 
 export function representationCost(policy: Policy, ops: SynthOp[], sampleLevels: number, depth: number, runs: number): RepresentationCost {
-  const sample = sampleStates(policy, ops, sampleLevels);
+  // Distinct states of depths 1 to sampleLevels: a space of that depth ends there.
+  const sample = [...spaceLevels(synthSpace(policy, { procs: 2, depth: sampleLevels, ops }), true)].flat();
   const n = sample.length;
   const codec = new StateCodec();
   const flat = sample.map((st) => {
@@ -126,15 +83,17 @@ export function representationCost(policy: Policy, ops: SynthOp[], sampleLevels:
   });
   const intsPerState = flat.reduce((sum, f) => sum + f.length, 0) / n;
   const arena = new Int32Array(Math.max(...flat.map((f) => f.length)));
-  let sink = 0;
   const flatCopy = nsPer(n, 5, () => {
-    for (const f of flat) {
-      arena.set(f);
-      sink += arena[0];
-    }
+    for (const f of flat) arena.set(f);
   });
+  // The fingerprint's own hash, fed the flat state's integers.
+  const hash = new Hash64();
   const flatHash = nsPer(n, 5, () => {
-    for (const f of flat) sink += hashInts(f, f.length);
+    for (const f of flat) {
+      hash.reset();
+      for (let i = 0; i < f.length; i++) hash.n(f[i]);
+      hash.done();
+    }
   });
   // The search, then the search with each cost paid twice.
   const base = searchSeconds(doubled(policy, ops, depth, null), runs);
@@ -142,14 +101,15 @@ export function representationCost(policy: Policy, ops: SynthOp[], sampleLevels:
   const distinct = base.stats.distinct;
   const queued = distinct - base.stats.finalStates;
   const extraNs = (extra: (st: MachineState) => void, before = false): number => Math.max(0, Math.round(((searchSeconds(doubled(policy, ops, depth, extra, before), runs).seconds - base.seconds) * 1e9) / generated));
-  const copy = extraNs((st) => void (sink += cloneMachineState(st).counters.length), true);
-  const fingerprint = extraNs((st) => void (sink += fingerprintState(st, true, new Set<string>())[0]));
+  // Synthesis reads no register after it is written: none is live (synthSpace's `live`).
+  const noLive = new Set<string>();
+  const copy = extraNs((st) => void cloneMachineState(st), true);
+  const fingerprint = extraNs((st) => void fingerprintState(st, true, noLive));
   const codecBoth = extraNs((st) => {
     const c = codec.encode(st);
-    sink += codec.decode(c).counters.length;
+    codec.decode(c);
     codec.release(c);
   });
-  if (sink === 0.5) process.stdout.write('');
   const nsPerGenerated = Math.round((base.seconds * 1e9) / generated);
   // The codec runs once per queued state, not per generated one.
   const codecShare = (codecBoth * queued) / generated;

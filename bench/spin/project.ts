@@ -6,8 +6,8 @@
 // order (PTEs, pins, pipe buffers). Counting the distinct tuples gives the size of cowlab's space
 // without what the twin leaves out (TLBs, dirty bits, released references, ids...); SPIN's stored
 // states should be that plus init's two states before the processes start.
-import { cloneMachineState, type MachineState } from '../../src/explore/machine.js';
-import { fingerprintState, FingerprintSet } from '../../src/explore/fingerprint.js';
+import type { MachineState } from '../../src/explore/machine.js';
+import { spaceLevels } from '../../testlib/space-levels.js';
 import { synthSpace, type SynthOp } from '../../src/explore/synth.js';
 import type { Policy } from '../../src/policies/policy.js';
 
@@ -65,29 +65,14 @@ function project(st: MachineState): string {
 /** Distinct states of `cowlab synth --procs 2 --depth D` (as the explorer counts them) and their projections. */
 export function projectedCount(policy: Policy, depth: number, ops: SynthOp[]): { distinct: number; projected: number } {
   const space = synthSpace(policy, { procs: 2, depth, ops });
-  const m = space.machine;
-  const visited = new FingerprintSet();
-  const projected = new Set<string>();
-  const fp0 = fingerprintState(space.initial, true, space.live);
-  visited.add(fp0[0], fp0[1]);
-  projected.add(project(space.initial));
-  let level: MachineState[] = [space.initial];
-  while (level.length) {
-    const next: MachineState[] = [];
-    for (const parent of level) {
-      m.st = parent;
-      for (const move of space.moves(m)) {
-        const st = cloneMachineState(parent);
-        m.st = st;
-        space.apply(m, move);
-        const fp = fingerprintState(st, true, space.live);
-        if (!visited.add(fp[0], fp[1])) continue;
-        projected.add(project(st));
-        if (st.violations.length) throw new Error(`projectedCount: a violation at depth ${st.counters[0]} (${st.violations[0].invariant}); the projection is for spaces without one`);
-        next.push(st);
-      }
+  const projected = new Set<string>([project(space.initial)]);
+  let distinct = 1;
+  for (const level of spaceLevels(space, true)) {
+    for (const st of level) {
+      projected.add(project(st));
+      if (st.violations.length) throw new Error(`projectedCount: a violation at depth ${st.counters[0]} (${st.violations[0].invariant}); the projection is for spaces without one`);
     }
-    level = next;
+    distinct += level.length;
   }
-  return { distinct: visited.size, projected: projected.size };
+  return { distinct, projected: projected.size };
 }

@@ -15,7 +15,7 @@ import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 import type { RacyCell } from '../spec/promise.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
-class Hash64 {
+export class Hash64 {
   h1 = 0x811c9dc5 | 0;
   h2 = 0x9747b28c | 0;
 

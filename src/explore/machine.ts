@@ -26,7 +26,7 @@ import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releas
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type FilePageOf, type PromiseState } from '../spec/promise.js';
-import { judge, type Violation } from '../check/judge.js';
+import { judge, type Expected, type Violation } from '../check/judge.js';
 import { sanityProblems } from '../check/sanity.js';
 import { dmaKey, stmtKey, tokenLabel, tokenTable, type TokenTable } from '../check/tokens.js';
 import { describeKernel, diffDescriptions, type Namer } from '../report/describe.js';
@@ -790,7 +790,7 @@ export class Machine {
     return own >= 0 ? own : v.id;
   }
 
-  private observe(rec: StepRecord, observer: number, who: string | (() => string), where: () => string, seen: Token[], expected: { exact: boolean; values: readonly Token[] }[], viaRef: boolean): void {
+  private observe(rec: StepRecord, observer: number, who: string | (() => string), where: () => string, seen: Token[], expected: Expected[], viaRef: boolean): void {
     const p = this.promise();
     const v = judge(p, this.tokens, observer, who, where, seen, expected, viaRef);
     // A page of cells at a time; a read over many pages (a THP) shows its runs.
@@ -859,7 +859,6 @@ export class Machine {
   private exec(k: KernelCtx, ti: number, pid: number, s: Stmt, rec: StepRecord, token: () => Token): boolean {
     const me = this.st.kernel.procs[pid].name;
     const promise = this.promise();
-    const vars = this.st.vars[pid];
     this.checkHugetlbUse(pid, s);
     switch (s.op) {
       case 'mmap': {
@@ -895,7 +894,7 @@ export class Machine {
         const obj = f.id;
         const ranges = pageRanges(this.cells, 0, s.len ?? f.pages * PAGE_SIZE);
         const seen: Token[] = [];
-        const expected: { exact: boolean; values: readonly Token[] }[] = [];
+        const expected: Expected[] = [];
         for (const r of ranges) {
           const got = filePread(k, obj, r.vpn, r.cellFrom, r.cellTo);
           const promised = promise.readObject(obj, r.vpn);
@@ -1044,7 +1043,7 @@ export class Machine {
         }
         dupFiles(k, pid, child);
         promise.fork(pid, child, forkVmas);
-        this.st.vars[child] = { ...vars };
+        this.st.vars[child] = { ...this.st.vars[pid] };
         this.st.regs[child] = {};
         this.setVar(pid, s.child, { kind: 'process', pid: child });
         this.startThreads(child);
@@ -1076,7 +1075,7 @@ export class Machine {
         const p = this.varOf(pid, s.pipe);
         if (p.kind !== 'pipe') throw insane(`'${s.pipe}' is not a pipe`);
         const buffers = this.st.kernel.pipes[p.id].buffers.map((b) => b.ref);
-        const expected: { exact: boolean; values: readonly Token[] }[] = [];
+        const expected: Expected[] = [];
         for (const id of buffers) for (const e of promise.expectedThroughRef(id)) expected.push(e);
         const owner = buffers.length ? this.st.kernel.refs[buffers[0]].owner : pid;
         const seen: Token[] = [];

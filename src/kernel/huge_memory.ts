@@ -334,7 +334,10 @@ export function zapHugePmd(k: KernelCtx, mm: Mm, start: number): number {
  * can_split_folio() (mm/huge_memory.c): nothing holds an anonymous folio but its mappings, a
  * PMD counted once (folio_mapcount() == folio_ref_count() - swap-cache pins - the caller's; the
  * model's caller takes none). split_huge_page_to_list_to_order() checks it before unmap_folio()
- * splits the PMDs, so a PMD-mapped folio qualifies.
+ * splits the PMDs, so a PMD-mapped folio qualifies. The swap-cache pins come from "mm, THP, swap:
+ * Support to split THP in swap cache" (Huang Ying, linux-mm, Message-Id
+ * <1470760673-12420-11-git-send-email-ying.huang@intel.com>); unverified: the commit ids of that
+ * patch as merged and of the folio form, which was read as posted to linux-mm in 2024.
  */
 export function canSplitFolio(k: KernelCtx, pfn: number): boolean {
   const head = folioOf(k, pfn);

@@ -11,8 +11,9 @@ import { scenarioSpace, type Space } from '../../src/explore/search.js';
 import { synthSpace, SYNTH_OPS } from '../../src/explore/synth.js';
 import { cloneMachineState, type MachineState } from '../../src/explore/machine.js';
 import { fingerprintState } from '../../src/explore/fingerprint.js';
-import { StateCodec } from '../../src/explore/codec.js';
+import { StateCodec, type Code } from '../../src/explore/codec.js';
 import type { Policy } from '../../src/policies/policy.js';
+import { spaceLevels } from '../../testlib/space-levels.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
@@ -60,30 +61,18 @@ test('synthesis states with every operation survive encoding', () => {
 
 test('states written across many chunks, and integers at the ends of 32 bits, decode as written', () => {
   const space = synthSpace(findEra('v6.18') as Policy, { procs: 2, depth: 5, ops: ['write', 'read', 'fork', 'vmsplice', 'pin', 'unpin', 'munmap'] });
-  const m = space.machine;
   const codec = new StateCodec();
   const states: MachineState[] = [];
-  let level = [space.initial];
-  for (let d = 0; d < 5 && states.length < 30_000; d++) {
-    const next: MachineState[] = [];
-    for (const st of level) {
-      m.st = st;
-      for (const move of space.moves(m)) {
-        const s = cloneMachineState(st);
-        m.st = s;
-        space.apply(m, move);
-        next.push(s);
-      }
-    }
-    states.push(...next);
-    level = next;
+  for (const level of spaceLevels(space, false)) {
+    states.push(...level);
+    if (states.length >= 30_000) break;
   }
   // Registers holding the extreme values, and one a few bytes long.
   const extreme = cloneMachineState(states[states.length - 1]);
   extreme.regs[0] = { ...extreme.regs[0], max: { kind: 'number', value: 2 ** 31 - 1 }, min: { kind: 'number', value: -(2 ** 31) }, mid: { kind: 'number', value: -300_000 } };
   states.push(extreme);
   // Encoded one after another, again and again, and none released, they fill several 4 MB chunks.
-  const written: { st: MachineState; code: ReturnType<StateCodec['encode']> }[] = [];
+  const written: { st: MachineState; code: Code }[] = [];
   const chunks = new Set<unknown>();
   for (let i = 0; chunks.size < 3; i++) {
     const st = states[i % states.length];

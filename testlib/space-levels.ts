@@ -1,0 +1,41 @@
+// A search space walked level by level, breadth-first, outside the explorer: for benchmarks and
+// tests that need the states themselves (the explorer keeps only fingerprints and encodings).
+//
+// It lives outside test/ because Node's test runner runs every .js file under a test/ directory
+// as a test file.
+import { cloneMachineState, type MachineState } from '../src/explore/machine.js';
+import { fingerprintState, FingerprintSet } from '../src/explore/fingerprint.js';
+import type { Space } from '../src/explore/search.js';
+
+/**
+ * Each level of `space` after the initial state: every successor of the level before, or with
+ * `distinct` only the states whose fingerprint (symmetry on, the space's live registers, as the
+ * explorer counts them) is new. Ends at the first empty level; a caller may stop earlier.
+ */
+export function* spaceLevels(space: Space, distinct: boolean): Generator<MachineState[]> {
+  const m = space.machine;
+  const visited = distinct ? new FingerprintSet() : null;
+  if (visited) {
+    const fp = fingerprintState(space.initial, true, space.live);
+    visited.add(fp[0], fp[1]);
+  }
+  let level = [space.initial];
+  while (level.length > 0) {
+    const next: MachineState[] = [];
+    for (const parent of level) {
+      m.st = parent;
+      for (const move of space.moves(m)) {
+        const st = cloneMachineState(parent);
+        m.st = st;
+        space.apply(m, move);
+        if (visited) {
+          const fp = fingerprintState(st, true, space.live);
+          if (!visited.add(fp[0], fp[1])) continue;
+        }
+        next.push(st);
+      }
+    }
+    if (next.length > 0) yield next;
+    level = next;
+  }
+}
