@@ -47,11 +47,18 @@ export class Hash64 {
   }
 
   done(): [number, number] {
-    let a = this.h1 ^ (this.h1 >>> 16);
-    a = Math.imul(a, 0x85ebca6b);
-    let b = this.h2 ^ (this.h2 >>> 16);
-    b = Math.imul(b, 0xc2b2ae35);
-    return [(a ^ (a >>> 13)) >>> 0, (b ^ (b >>> 16)) >>> 0];
+    return [this.final1(), this.final2()];
+  }
+
+  /** The first and second halves of done(), without the pair: per entry of an UnorderedSum. */
+  final1(): number {
+    const a = Math.imul(this.h1 ^ (this.h1 >>> 16), 0x85ebca6b);
+    return (a ^ (a >>> 13)) >>> 0;
+  }
+
+  final2(): number {
+    const b = Math.imul(this.h2 ^ (this.h2 >>> 16), 0xc2b2ae35);
+    return (b ^ (b >>> 16)) >>> 0;
   }
 }
 
@@ -123,9 +130,8 @@ class UnorderedSum {
   }
 
   add(): void {
-    const [a, b] = this.entry.done();
-    this.s1 = (this.s1 + a) | 0;
-    this.s2 = (this.s2 + b) | 0;
+    this.s1 = (this.s1 + this.entry.final1()) | 0;
+    this.s2 = (this.s2 + this.entry.final2()) | 0;
     this.count++;
   }
 

@@ -78,7 +78,8 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       // 4.8 "Accessed and dirty flags"; unverified for other architectures).
       if (pteAllows(pte, true) && now.pfn === translate(hit, vpn) && now.huge === hit.huge) {
         pte.dirty = true;
-        hit.dirty = true;
+        // States share TLB entries: the dirtied entry is a new one.
+        th.tlb[th.tlb.indexOf(hit)] = { vpn: hit.vpn, pfn: hit.pfn, write: hit.write, dirty: true, huge: hit.huge };
       } else {
         trace(k, 'tlb', `CPU${tid} TLB hit on a clean entry for pfn ${translate(hit, vpn)}: setting the dirty bit walks the page table, which no longer allows the store`);
         th.tlb = th.tlb.filter((e) => e !== hit);

@@ -20,7 +20,7 @@ import { trace } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf } from './page.js';
 import { copyHugePmd } from './huge_memory.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { hasMarker, newMm, setMarker, swapPteAt, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
+import { hasMarker, newMm, setMarker, swapPteAt, withPte, withVma, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbMm, flushTlbPage } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { copySwapPte } from './swap.js';
@@ -138,7 +138,7 @@ function nextVma(k: KernelCtx, parentPid: number, f: ForkFrame): void {
     const src = parent.mm.vmas[f.vma];
     if (src.dontCopy) continue; // VM_DONTCOPY: the child gets no VMA at all
     if (k.policy.forkVmaStartWrite.value) trace(k, 'vma_start_write', `parent VMA at page ${src.start} write-locked`, k.policy.forkVmaStartWrite);
-    const dst: Vma = { ...src };
+    const dst = withVma(src, {});
     dupUserfaultfd(k, f.child, dst, childCtxMap(k, f.child));
     childMm.vmas.push(dst);
     // VM_WIPEONFORK: the child's VMA starts empty. Shared anonymous VMAs have no anon_vma,
@@ -233,7 +233,7 @@ function copyPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: nu
   // already cleared VM_UFFD_WP: only pagemap could see it, which is not modelled).
   const keepUffd = dst.uffdWp && pte.uffdWp;
   if (pte.pfn === ZERO_PFN) {
-    dstMm.ptes[vpn] = { ...pte, uffdWp: keepUffd };
+    dstMm.ptes[vpn] = withPte(pte, { uffdWp: keepUffd });
     return;
   }
   const page = pageOf(k, pte.pfn);
@@ -242,7 +242,7 @@ function copyPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: nu
   if (isCowMapping(src) && pte.write) pte.write = false; // ptep_set_wrprotect(src_mm, ...)
   getPage(k, pte.pfn);
   pageDupRmap(k, pte.pfn);
-  dstMm.ptes[vpn] = { ...pte, write: false, uffdWp: keepUffd };
+  dstMm.ptes[vpn] = withPte(pte, { write: false, uffdWp: keepUffd });
 }
 
 /** The era's rule for a page that may be pinned by the parent (B4d of the history). */

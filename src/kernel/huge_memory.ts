@@ -22,7 +22,7 @@
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
-import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, withPmd, type Mm, type Pmd, type Vma } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { findVma, isCowMapping } from './vma.js';
 
@@ -310,7 +310,7 @@ export function copyHugePmd(k: KernelCtx, parentPid: number, childMm: Mm, src: V
     if (knob.value === 'anon-exclusive') head.anonExclusive = false;
   }
   if (isCowMapping(src)) pmd.write = false; // pmdp_set_wrprotect(src_mm, ...)
-  setPmd(childMm, { ...pmd, write: false, uffdWp: dst.uffdWp && pmd.uffdWp });
+  setPmd(childMm, withPmd(pmd, { write: false, uffdWp: dst.uffdWp && pmd.uffdWp }));
   return true;
 }
 

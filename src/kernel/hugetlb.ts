@@ -25,7 +25,7 @@ import type { KernelCtx } from './context.js';
 import { noResource, sigbus, trace } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import type { Mm, Pte, Vma } from './state.js';
+import { withPte, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbPage } from './tlb.js';
 import { isCowMapping } from './vma.js';
 
@@ -247,7 +247,7 @@ export function copyHugetlbPageRange(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vm
   if (isCowMapping(src) && pte.write) pte.write = false; // huge_ptep_set_wrprotect()
   getPage(k, pte.pfn);
   pageDupRmap(k, pte.pfn);
-  dstMm.ptes[vpn] = { ...pte, write: false, uffdWp: false };
+  dstMm.ptes[vpn] = withPte(pte, { write: false, uffdWp: false });
   return 'shared';
 }
 

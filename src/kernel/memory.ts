@@ -194,7 +194,7 @@ function doSharedFault(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boole
   getPage(k, pfn);
   pageDupRmap(k, pfn);
   const writable = vma.write && (write || !softDirtyTracking(vma));
-  mm.ptes[vpn] = { ...newPte(pfn, writable, write) };
+  mm.ptes[vpn] = newPte(pfn, writable, write);
   trace(k, write ? 'do_shared_fault' : 'do_read_fault', `map shmem page pfn ${pfn}${writable ? ' writable' : ' read-only'}`);
 }
 

@@ -6,7 +6,7 @@
 // the old range's TLB entries are flushed. Run in one step, under mmap_write_lock.
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
-import { HPAGE_PMD_NR, setMarker, setSwapPte, hasMarker, swapPteAt, type Vma } from './state.js';
+import { HPAGE_PMD_NR, setMarker, setSwapPte, hasMarker, swapPteAt, withPmd, withSwapPte, withVma, type Vma } from './state.js';
 import { findVma, vmasCovering, rangeFullyMapped } from './vma.js';
 import { pmdAt, splitHugePmdsCut } from './huge_memory.js';
 import { flushTlbRange } from './tlb.js';
@@ -31,7 +31,7 @@ export function doMremap(k: KernelCtx, pid: number, from: number, pages: number,
   }
   const vma = findVma(mm, from) as Vma;
   mm.vmas = mm.vmas.filter((v) => v !== vma);
-  mm.vmas.push({ ...vma, start: to });
+  mm.vmas.push(withVma(vma, { start: to }));
   mm.vmas.sort((a, b) => a.start - b.start);
   while (mm.ptes.length < to + pages + 1) mm.ptes.push(null);
   if (mm.nextVpn < to + pages + 1) mm.nextVpn = to + pages + 1;
@@ -44,7 +44,7 @@ export function doMremap(k: KernelCtx, pid: number, from: number, pages: number,
     const swp = swapPteAt(mm, from + i);
     if (swp) {
       setSwapPte(mm, from + i, null);
-      setSwapPte(mm, to + i, { ...swp, vpn: to + i });
+      setSwapPte(mm, to + i, withSwapPte(swp, { vpn: to + i }));
     }
     if (hasMarker(mm, from + i)) {
       setMarker(mm, from + i, false);
@@ -52,7 +52,7 @@ export function doMremap(k: KernelCtx, pid: number, from: number, pages: number,
     }
   }
   // move_huge_pmd() for the huge PMDs the move carries whole.
-  mm.pmds = mm.pmds.map((d) => (d.vpn >= from && d.vpn < from + pages ? { ...d, vpn: to + (d.vpn - from) } : d)).sort((a, b) => a.vpn - b.vpn);
+  mm.pmds = mm.pmds.map((d) => (d.vpn >= from && d.vpn < from + pages ? withPmd(d, { vpn: to + (d.vpn - from) }) : d)).sort((a, b) => a.vpn - b.vpn);
   flushTlbRange(k, pid, from, pages, 'move_page_tables: flush_tlb_range');
   trace(k, 'move_vma', `${pages} page(s) moved from page ${from} to page ${to}, ${moved} PTE(s) with them`);
 }

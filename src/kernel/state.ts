@@ -79,18 +79,19 @@ export interface Pmd extends Pte {
 }
 
 /** A CPU's cached translation (x86: the TLB keeps the write permission it was filled with). */
+/** Never changed once filled, only dropped (flushes) or replaced: states share entries. */
 export interface TlbEntry {
-  vpn: number;
-  pfn: number;
-  write: boolean;
+  readonly vpn: number;
+  readonly pfn: number;
+  readonly write: boolean;
   /** A 2 MiB entry filled from a PMD: it covers HPAGE_PMD_NR pages from `vpn`, `pfn` is the first. */
-  huge: boolean;
+  readonly huge: boolean;
   /**
    * The PTE's dirty bit as cached. A store through a writable entry that is not dirty makes the
    * CPU set the PTE's dirty bit first, with a locked walk of the page table that also checks the
    * PTE still allows the store (else the store faults); a dirty entry is written through as is.
    */
-  dirty: boolean;
+  readonly dirty: boolean;
 }
 
 /**
@@ -303,18 +304,19 @@ export interface Thread {
 
 /** Where a reference points in the promise's terms: a process's address or a shmem object's page. */
 export interface RefPage {
-  pfn: number;
+  readonly pfn: number;
   /** Virtual page number in the owner's address space when the reference was taken. */
-  vpn: number;
+  readonly vpn: number;
   /** First and last cell (inclusive) of the page the reference covers. */
-  cellFrom: number;
-  cellTo: number;
+  readonly cellFrom: number;
+  readonly cellTo: number;
 }
 
 /** A pipe and the page references its buffers hold (vmsplice). */
 export interface Pipe {
   holders: number[];
-  buffers: { ref: number }[];
+  /** A buffer is never changed, only added or dropped: states share them. */
+  buffers: { readonly ref: number }[];
 }
 
 /** A GUP reference set: FOLL_GET references or FOLL_PIN pins, held for a device or a pipe. */
@@ -325,7 +327,8 @@ export interface GupRef {
   via: string;
   write: boolean;
   longterm: boolean;
-  pages: RefPage[];
+  /** Fixed when the reference is taken: states share the list. */
+  readonly pages: readonly RefPage[];
   released: boolean;
   holders: number[];
 }
@@ -413,6 +416,30 @@ export function clonePte(p: Pte): Pte {
   return { pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
 }
 
+// Copies with some fields changed. Not `{ ...x, f }`: a spread gives the copy a hidden class of
+// its own, and the explorer's hot loops (clone, fingerprint, codec) then read PTEs and VMAs
+// through polymorphic property loads. These keep every copy in the one class of its literal.
+
+export function withPte(p: Pte, change: Partial<Pte>): Pte {
+  return Object.assign(clonePte(p), change);
+}
+
+export function clonePmd(p: Pmd): Pmd {
+  return { vpn: p.vpn, pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
+}
+
+export function withPmd(p: Pmd, change: Partial<Pmd>): Pmd {
+  return Object.assign(clonePmd(p), change);
+}
+
+export function withSwapPte(e: SwapPte, change: Partial<SwapPte>): SwapPte {
+  return Object.assign({ vpn: e.vpn, slot: e.slot, exclusive: e.exclusive, uffdWp: e.uffdWp, softDirty: e.softDirty }, change);
+}
+
+export function withVma(v: Vma, change: Partial<Vma>): Vma {
+  return Object.assign(cloneVma(v), change);
+}
+
 export function cloneFrame(f: Frame): Frame {
   switch (f.kind) {
     case 'wp_copy':
@@ -429,7 +456,7 @@ export function cloneFrame(f: Frame): Frame {
       return {
         kind: 'gup',
         pin: f.pin,
-        pages: f.pages.map(cloneRefPage),
+        pages: f.pages.slice(),
         follCow: f.follCow,
         attempts: f.attempts,
         fault: f.fault,
@@ -477,25 +504,18 @@ function cloneVma(v: Vma): Vma {
 }
 
 function cloneThread(t: Thread): Thread {
-  const tlb = new Array<TlbEntry>(t.tlb.length);
-  for (let i = 0; i < tlb.length; i++) tlb[i] = { vpn: t.tlb[i].vpn, pfn: t.tlb[i].pfn, write: t.tlb[i].write, dirty: t.tlb[i].dirty, huge: t.tlb[i].huge };
-  return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb, frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
-}
-
-function cloneRefPage(p: RefPage): RefPage {
-  return { pfn: p.pfn, vpn: p.vpn, cellFrom: p.cellFrom, cellTo: p.cellTo };
+  return { pid: t.pid, prog: t.prog, name: t.name, pc: t.pc, done: t.done, sub: t.sub, tlb: t.tlb.slice(), frame: t.frame ? cloneFrame(t.frame) : null, faults: t.faults };
 }
 
 function cloneRef(r: GupRef): GupRef {
-  const pages = new Array<RefPage>(r.pages.length);
-  for (let i = 0; i < pages.length; i++) pages[i] = cloneRefPage(r.pages[i]);
-  return { owner: r.owner, kind: r.kind, via: r.via, write: r.write, longterm: r.longterm, pages, released: r.released, holders: r.holders.slice() };
+  // A released reference is never changed again (releaseRef returns at once; exit and fork skip
+  // it), and synthesis piles them up: copies share it.
+  if (r.released) return r;
+  return { owner: r.owner, kind: r.kind, via: r.via, write: r.write, longterm: r.longterm, pages: r.pages, released: r.released, holders: r.holders.slice() };
 }
 
 function clonePipe(p: Pipe): Pipe {
-  const buffers = new Array<{ ref: number }>(p.buffers.length);
-  for (let i = 0; i < buffers.length; i++) buffers[i] = { ref: p.buffers[i].ref };
-  return { holders: p.holders.slice(), buffers };
+  return { holders: p.holders.slice(), buffers: p.buffers.slice() };
 }
 
 function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
@@ -525,7 +545,7 @@ export function cloneMm(mm: Mm): Mm {
     writeProtectSeq: mm.writeProtectSeq,
     markers: mm.markers, // replaced, never changed in place (setMarker): copies share it
     swapPtes: mm.swapPtes, // likewise (setSwapPte)
-    pmds: mm.pmds.length ? mm.pmds.map((p) => ({ vpn: p.vpn, pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone })) : [],
+    pmds: mm.pmds.length ? mm.pmds.map(clonePmd) : [],
   };
 }
 

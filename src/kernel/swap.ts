@@ -14,7 +14,7 @@ import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, withSwapPte, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
 import { folioMappedShared, pmdStart, splitFolio } from './huge_memory.js';
 import { flushTlbPage } from './tlb.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -326,10 +326,10 @@ export function copySwapPte(k: KernelCtx, src: Mm, dst: Mm, dstVma: Vma, vpn: nu
   const e = swapPteAt(src, vpn);
   if (!e) return;
   slotOf(k, e.slot).count += 1;
-  if (e.exclusive) setSwapPte(src, vpn, { ...e, exclusive: false });
+  if (e.exclusive) setSwapPte(src, vpn, withSwapPte(e, { exclusive: false }));
   // The child keeps the uffd-wp bit only if its VMA is uffd-wp (8f34f1eac382, v5.14; earlier
   // kernels let the child inherit it: not modelled).
-  setSwapPte(dst, vpn, { ...e, exclusive: false, uffdWp: e.uffdWp && dstVma.uffdWp });
+  setSwapPte(dst, vpn, withSwapPte(e, { exclusive: false, uffdWp: e.uffdWp && dstVma.uffdWp }));
 }
 
 /** zap_nonpresent_ptes() → free_swap_and_cache(): the entry goes; an unmapped cache page with no entries left goes too. */

@@ -1,5 +1,5 @@
 // VMA lookup and splitting (mm/mmap.c: find_vma, split_vma), page-granular.
-import type { Mm, Vma } from './state.js';
+import { withVma, type Mm, type Vma } from './state.js';
 
 /** include/linux/mm.h is_cow_mapping(): private and may be written. */
 export function isCowMapping(vma: Vma): boolean {
@@ -24,11 +24,11 @@ export function vmasCovering(mm: Mm, start: number, pages: number): Vma[] {
       next.push(v);
       continue;
     }
-    if (v.start < start) next.push({ ...v, pages: start - v.start });
-    const inner: Vma = { ...v, start: Math.max(v.start, start), pages: Math.min(vEnd, end) - Math.max(v.start, start) };
+    if (v.start < start) next.push(withVma(v, { pages: start - v.start }));
+    const inner = withVma(v, { start: Math.max(v.start, start), pages: Math.min(vEnd, end) - Math.max(v.start, start) });
     next.push(inner);
     out.push(inner);
-    if (vEnd > end) next.push({ ...v, start: end, pages: vEnd - end });
+    if (vEnd > end) next.push(withVma(v, { start: end, pages: vEnd - end }));
   }
   next.sort((a, b) => a.start - b.start);
   mm.vmas = next;
@@ -44,7 +44,7 @@ export function mergeVmas(mm: Mm): void {
   const out: Vma[] = [];
   for (const v of mm.vmas) {
     const prev = out[out.length - 1];
-    if (prev && prev.start + prev.pages === v.start && sameButPlace(prev, v)) out[out.length - 1] = { ...prev, pages: prev.pages + v.pages };
+    if (prev && prev.start + prev.pages === v.start && sameButPlace(prev, v)) out[out.length - 1] = withVma(prev, { pages: prev.pages + v.pages });
     else out.push(v);
   }
   if (out.length !== mm.vmas.length) mm.vmas = out;

@@ -1,11 +1,21 @@
 // A state and its successors share their variable and register records until one of them
-// writes: the successor gets a new record, the parent's stays as it was.
+// writes: the successor gets a new record, the parent's stays as it was. And no step changes
+// anything else its state shares with the state it was copied from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { parseScenario } from '../../src/scenario/parse.js';
-import { Machine, cloneMachineState } from '../../src/explore/machine.js';
+import { Machine, cloneMachineState, type MachineState } from '../../src/explore/machine.js';
 import type { Policy } from '../../src/policies/policy.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
+import { scenarioSpace, type Space } from '../../src/explore/search.js';
+import { SYNTH_KINDS, synthSpace, SYNTH_OPS } from '../../src/explore/synth.js';
+import { kindRefuses } from '../../src/explore/synth-kinds.js';
+import { corpusEras } from '../../testlib/corpus-eras.js';
+import { fingerprintState, FingerprintSet } from '../../src/explore/fingerprint.js';
+import { StateCodec } from '../../src/explore/codec.js';
 
 const SCENARIO = parseScenario(
   `scenario "copy-on-write records"
@@ -41,4 +51,60 @@ test('a successor that sets a variable or a register leaves its parent state as 
   assert.ok(r.tokens.length > 0);
   // The records the two states do not write stay shared.
   assert.equal(cloneMachineState(child).vars[0], child.vars[0]);
+});
+
+// Copies share whatever no step changes in place (released references, a reference's pages,
+// pipe buffers, TLB entries): a step that did change one would change every state sharing it.
+// So every successor of every reachable state is taken here from a copy, and the state it was
+// copied from must read exactly as before.
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
+
+/** Steps each state of the space (breadth-first, up to `limit`) from copies; returns how many were checked. */
+function successorsLeaveParents(space: Space, limit: number): number {
+  const m = space.machine;
+  // The codec writes a state whole (its round-trip test): equal fields, equal states.
+  const codec = new StateCodec();
+  const fields = (st: MachineState): Int32Array => {
+    const code = codec.encode(st);
+    const out = codec.fields(code);
+    codec.release(code);
+    return out;
+  };
+  const visited = new FingerprintSet();
+  const queue: MachineState[] = [space.initial];
+  let checked = 0;
+  for (let head = 0; head < queue.length && checked < limit; head++) {
+    const st = queue[head];
+    if (st.status !== 'running') continue;
+    const before = fields(st);
+    m.st = st;
+    for (const move of space.moves(m)) {
+      const next = cloneMachineState(st);
+      m.st = next;
+      space.apply(m, move);
+      const fp = fingerprintState(next, true, space.live);
+      if (visited.add(fp[0], fp[1])) queue.push(next);
+    }
+    assert.deepEqual(fields(st), before, `state ${checked} of ${space.machine.scenario.name} changed`);
+    checked++;
+  }
+  return checked;
+}
+
+test('no step changes the state its successor was copied from: the corpus under every era', () => {
+  let n = 0;
+  for (const s of scenarios) for (const p of corpusEras(s)) n += successorsLeaveParents(scenarioSpace(s, p, false), 100);
+  assert.ok(n > 5000, `${n} states checked`);
+});
+
+test('no step changes the state its successor was copied from: synthesis with every operation', () => {
+  for (const era of ['v4.9', 'v5.9', 'v6.18']) {
+    const n = successorsLeaveParents(synthSpace(findEra(era) as Policy, { procs: 3, depth: 3, ops: [...SYNTH_OPS] }), 2000);
+    assert.ok(n > 300, `${era}: ${n} states checked`);
+  }
+  for (const kind of SYNTH_KINDS) {
+    const ops = SYNTH_OPS.filter((op) => !kindRefuses(kind, op));
+    successorsLeaveParents(synthSpace(findEra('v6.18') as Policy, { procs: 2, depth: 3, ops, kind }), 500);
+  }
 });
