@@ -6,6 +6,8 @@
 //   npm run bench -- --quick           (small bounds, for a smoke test)
 //   npm run bench -- --twin-only       (only the comparison with SPIN, section 7: its sections
 //                                       of the results file are replaced, the rest is kept)
+//   npm run bench -- --commuting-only  (only section 9, which moves of different processes
+//                                       commute, likewise)
 //   npm run bench -- --representation-only
 //                                      (only section 8, what the state's representation costs,
 //                                       likewise)
@@ -22,6 +24,7 @@ import type { Policy } from '../src/policies/policy.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { runTwin } from './spin.js';
 import { representationCost } from './representation.js';
+import { commutingPairs } from './commuting.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -46,6 +49,26 @@ function representationSection(): { representation: object } {
   process.stdout.write(`representation, ns per generated state: copy ${ns.copy}, fingerprint ${ns.fingerprint}, encode + decode ${ns.codec} per queued state; flat: copy ${ns.flatCopy}, hash ${ns.flatHash} (${r.intsPerState} ints)\n`);
   process.stdout.write(`  search depth ${r.search.depth}: ${r.search.nsPerGenerated} ns per generated state, ${Math.round(r.model.representationShare * 100)}% of it the representation; with a flat state ${r.model.flatNsPerGenerated} ns: ${r.model.speedup}x, ${r.model.distinctPerSecond} distinct states/s\n`);
   return { representation: r };
+}
+
+// 9. Which moves of different processes commute, and how many a footprint could tell apart
+// before running them (bench/commuting.ts): what partial-order reduction of synthesis could gain.
+function commutingSection(): { commuting: object[] } {
+  const depth = quick ? 3 : 5;
+  const commuting = ['v4.9', 'v6.18'].map((era) => {
+    const c = commutingPairs(findEra(era) as Policy, OPS, depth);
+    const pct = (n: number): string => `${Math.round((100 * n) / Math.max(1, c.pairs))}%`;
+    process.stdout.write(`commuting, ${era}, depths 1-${depth}: ${c.pairs} pairs of moves by different processes, ${pct(c.commuting)} commute; ${pct(c.disjoint)} by processes that reach nothing in common (${c.disjointCommuting} of ${c.disjoint} commute), ${pct(c.disjointNoIds)} such pairs of moves that hand out no id (${c.disjointNoIdsCommuting} of ${c.disjointNoIds} commute)\n`);
+    return c;
+  });
+  return { commuting };
+}
+
+if (process.argv.includes('--commuting-only')) {
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(RESULTS, JSON.stringify({ ...previous, ...commutingSection() }, null, 2) + '\n');
+  process.stdout.write(`\ncommuting section written to ${RESULTS}\n`);
+  process.exit(0);
 }
 
 if (process.argv.includes('--representation-only')) {
@@ -221,6 +244,9 @@ const { spin, twin } = twinSection();
 // 8. The representation (see representationSection above).
 const { representation } = representationSection();
 
+// 9. Commuting moves (see commutingSection above).
+const { commuting } = commutingSection();
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -236,6 +262,7 @@ const out = {
   spin,
   twin,
   representation,
+  commuting,
 };
 writeFileSync(RESULTS, JSON.stringify(out, null, 2) + '\n');
 process.stdout.write(`\nwritten to ${RESULTS}\n`);

@@ -383,6 +383,12 @@ const CPU_STRIDE = 64 * 32;
 const CONTINUE = 1 << 24;
 const PENDING = 64;
 
+/** The process, CPU and operation of a move that starts an operation; null for set-up and for a step of one in progress. */
+export function moveOperation(move: number): { pid: number; cpu: number; op: SynthOp } | null {
+  if (move < 0 || move >= CONTINUE) return null;
+  return { cpu: Math.floor(move / CPU_STRIDE), pid: Math.floor((move % CPU_STRIDE) / OPS_PER_PID), op: SYNTH_OPS[move % OPS_PER_PID] };
+}
+
 /** The operations a synthesis schedule performs: moves that start one (not set-up, not the next step of one in progress). */
 export function operationCount(schedule: readonly number[]): number {
   return schedule.filter((m) => m >= 0 && m < CONTINUE).length;
@@ -554,13 +560,13 @@ export function decodeSchedule(policy: Policy, o: SynthOptions, schedule: number
   const m = space.machine;
   const out: { pid: number; cpu: number; stmt: Stmt }[] = [];
   for (const move of schedule) {
-    if (move < 0 || move >= CONTINUE) {
+    const started = moveOperation(move);
+    if (!started) {
       space.apply(m, move);
       continue;
     }
-    const cpu = Math.floor(move / CPU_STRIDE);
-    const pid = Math.floor((move % CPU_STRIDE) / OPS_PER_PID);
-    const s = moveStatement(m, pid, SYNTH_OPS[move % OPS_PER_PID], coversOnePage(o.kind));
+    const { cpu, pid } = started;
+    const s = moveStatement(m, pid, started.op, coversOnePage(o.kind));
     if (s.op === 'vmsplice' && !m.st.vars[pid].fds) out.push({ pid, cpu, stmt: stmt('fds = pipe()', { op: 'pipe', dst: 'fds' }) });
     out.push({ pid, cpu, stmt: s });
     space.apply(m, move);
