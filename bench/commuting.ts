@@ -88,6 +88,12 @@ export function commutingPairs(policy: Policy, ops: SynthOp[], depth: number): C
     for (const z of states) {
       const moves = running(space, z);
       if (moves.length) r.states++;
+      const reach = new Map<number, Set<string>>();
+      const reachOf = (pid: number): Set<string> => {
+        let got = reach.get(pid);
+        if (!got) reach.set(pid, (got = reachable(z, pid)));
+        return got;
+      };
       for (let i = 0; i < moves.length; i++) {
         for (let j = i + 1; j < moves.length; j++) {
           const t = moveOperation(moves[i]);
@@ -99,9 +105,8 @@ export function commutingPairs(policy: Policy, ops: SynthOp[], depth: number): C
           r.pairs++;
           const commutes = key(after(space, zt, moves[j])) === key(after(space, zu, moves[i]));
           if (commutes) r.commuting++;
-          const reachT = reachable(z, t.pid);
-          const reachU = reachable(z, u.pid);
-          if ([...reachT].some((x) => reachU.has(x))) continue;
+          const reachU = reachOf(u.pid);
+          if ([...reachOf(t.pid)].some((x) => reachU.has(x))) continue;
           r.disjoint++;
           if (commutes) r.disjointCommuting++;
           if (HANDS_OUT_IDS.has(t.op) || HANDS_OUT_IDS.has(u.op)) continue;

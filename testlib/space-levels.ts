@@ -39,3 +39,33 @@ export function* spaceLevels(space: Space, distinct: boolean): Generator<Machine
     level = next;
   }
 }
+
+/**
+ * The space's distinct states one by one, breadth-first from the initial state, up to `limit`:
+ * each is handed to `visit`, then its successors are made from copies of it, then it is handed
+ * to `afterSuccessors`. States are told apart by their fingerprint without symmetry or dead
+ * registers, so that any difference counts. Returns how many states were visited.
+ */
+export function walkStates(space: Space, limit: number, visit: (st: MachineState) => void, afterSuccessors?: (st: MachineState) => void): number {
+  const m = space.machine;
+  const visited = new FingerprintSet();
+  const first = fingerprintState(space.initial, false);
+  visited.add(first[0], first[1]);
+  const queue: MachineState[] = [space.initial];
+  let head = 0;
+  for (; head < queue.length && head < limit; head++) {
+    const st = queue[head];
+    visit(st);
+    if (st.status !== 'running') continue;
+    m.st = st;
+    for (const move of space.moves(m)) {
+      const next = cloneMachineState(st);
+      m.st = next;
+      space.apply(m, move);
+      const fp = fingerprintState(next, false);
+      if (visited.add(fp[0], fp[1])) queue.push(next);
+    }
+    afterSuccessors?.(st);
+  }
+  return head;
+}

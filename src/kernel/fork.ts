@@ -20,7 +20,7 @@ import { trace } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf } from './page.js';
 import { copyHugePmd } from './huge_memory.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { hasMarker, newMm, setMarker, swapPteAt, withPte, withVma, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
+import { cloneVma, hasMarker, newMm, setMarker, swapPteAt, withPte, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
 import { flushTlbMm, flushTlbPage } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { copySwapPte } from './swap.js';
@@ -138,7 +138,7 @@ function nextVma(k: KernelCtx, parentPid: number, f: ForkFrame): void {
     const src = parent.mm.vmas[f.vma];
     if (src.dontCopy) continue; // VM_DONTCOPY: the child gets no VMA at all
     if (k.policy.forkVmaStartWrite.value) trace(k, 'vma_start_write', `parent VMA at page ${src.start} write-locked`, k.policy.forkVmaStartWrite);
-    const dst = withVma(src, {});
+    const dst = cloneVma(src);
     dupUserfaultfd(k, f.child, dst, childCtxMap(k, f.child));
     childMm.vmas.push(dst);
     // VM_WIPEONFORK: the child's VMA starts empty. Shared anonymous VMAs have no anon_vma,

@@ -78,8 +78,10 @@ export interface Pmd extends Pte {
   vpn: number;
 }
 
-/** A CPU's cached translation (x86: the TLB keeps the write permission it was filled with). */
-/** Never changed once filled, only dropped (flushes) or replaced: states share entries. */
+/**
+ * A CPU's cached translation (x86: the TLB keeps the write permission it was filled with). Never
+ * changed once filled, only dropped (flushes) or replaced: states share entries.
+ */
 export interface TlbEntry {
   readonly vpn: number;
   readonly pfn: number;
@@ -476,7 +478,7 @@ function clonePage(p: Page): Page {
   return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, ksm: p.ksm, data: p.data, compound: p.compound, entireMapcount: p.entireMapcount };
 }
 
-function cloneVma(v: Vma): Vma {
+export function cloneVma(v: Vma): Vma {
   return {
     start: v.start,
     pages: v.pages,

@@ -13,7 +13,7 @@ import { cloneMachineState, type MachineState } from '../../src/explore/machine.
 import { fingerprintState } from '../../src/explore/fingerprint.js';
 import { StateCodec, type Code } from '../../src/explore/codec.js';
 import type { Policy } from '../../src/policies/policy.js';
-import { spaceLevels } from '../../testlib/space-levels.js';
+import { spaceLevels, walkStates } from '../../testlib/space-levels.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
@@ -21,29 +21,11 @@ const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')])
 /** Every state reachable in the space (up to `limit`), each checked through one shared codec. */
 function roundTripAll(space: Space, limit: number): number {
   const codec = new StateCodec();
-  const m = space.machine;
-  const seen = new Set<string>();
-  const queue: MachineState[] = [space.initial];
-  let checked = 0;
-  while (queue.length > 0 && checked < limit) {
-    const st = queue.shift() as MachineState;
-    const key = fingerprintState(st, false).join(':');
-    if (seen.has(key)) continue;
-    seen.add(key);
+  return walkStates(space, limit, (st) => {
     const back = codec.decode(codec.encode(st));
     assert.deepStrictEqual(back, cloneMachineState(st));
     assert.deepEqual(fingerprintState(back, true), fingerprintState(st, true));
-    checked++;
-    m.st = st;
-    if (st.status !== 'running') continue;
-    for (const move of space.moves(m)) {
-      const next = cloneMachineState(st);
-      m.st = next;
-      space.apply(m, move);
-      queue.push(next);
-    }
-  }
-  return checked;
+  });
 }
 
 test('every reachable state of every corpus scenario under every era survives encoding', () => {

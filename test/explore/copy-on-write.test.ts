@@ -14,7 +14,7 @@ import { scenarioSpace, type Space } from '../../src/explore/search.js';
 import { SYNTH_KINDS, synthSpace, SYNTH_OPS } from '../../src/explore/synth.js';
 import { kindRefuses } from '../../src/explore/synth-kinds.js';
 import { corpusEras } from '../../testlib/corpus-eras.js';
-import { fingerprintState, FingerprintSet } from '../../src/explore/fingerprint.js';
+import { walkStates } from '../../testlib/space-levels.js';
 import { StateCodec } from '../../src/explore/codec.js';
 
 const SCENARIO = parseScenario(
@@ -62,7 +62,6 @@ const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')])
 
 /** Steps each state of the space (breadth-first, up to `limit`) from copies; returns how many were checked. */
 function successorsLeaveParents(space: Space, limit: number): number {
-  const m = space.machine;
   // The codec writes a state whole (its round-trip test): equal fields, equal states.
   const codec = new StateCodec();
   const fields = (st: MachineState): Int32Array => {
@@ -71,24 +70,19 @@ function successorsLeaveParents(space: Space, limit: number): number {
     codec.release(code);
     return out;
   };
-  const visited = new FingerprintSet();
-  const queue: MachineState[] = [space.initial];
+  let before: Int32Array | null = null;
   let checked = 0;
-  for (let head = 0; head < queue.length && checked < limit; head++) {
-    const st = queue[head];
-    if (st.status !== 'running') continue;
-    const before = fields(st);
-    m.st = st;
-    for (const move of space.moves(m)) {
-      const next = cloneMachineState(st);
-      m.st = next;
-      space.apply(m, move);
-      const fp = fingerprintState(next, true, space.live);
-      if (visited.add(fp[0], fp[1])) queue.push(next);
-    }
-    assert.deepEqual(fields(st), before, `state ${checked} of ${space.machine.scenario.name} changed`);
-    checked++;
-  }
+  walkStates(
+    space,
+    limit,
+    (st) => {
+      before = st.status === 'running' ? fields(st) : null;
+    },
+    (st) => {
+      assert.deepEqual(fields(st), before, `state ${checked} of ${space.machine.scenario.name} changed`);
+      checked++;
+    },
+  );
   return checked;
 }
 
