@@ -17,6 +17,7 @@ import type { Space } from '../src/explore/search.js';
 import type { Policy } from '../src/policies/policy.js';
 import { ZERO_PFN } from '../src/kernel/state.js';
 import { spaceLevels } from '../testlib/space-levels.js';
+import { ptePfn } from '../src/kernel/pgtable.js';
 
 export interface CommutingPairs {
   what: string;
@@ -46,8 +47,8 @@ export function reachable(st: MachineState, pid: number): Set<string> {
   const page = (pfn: number): void => {
     if (pfn !== ZERO_PFN) out.add(`page ${pfn}`);
   };
-  for (const pte of mm.ptes) if (pte) page(pte.pfn);
-  for (const pmd of mm.pmds) page(pmd.pfn);
+  for (const pte of mm.ptes) if (pte) page(ptePfn(pte));
+  for (const pmd of mm.pmds) page(ptePfn(pmd.entry));
   for (const e of mm.swapPtes) out.add(`slot ${e.slot}`);
   const ref = (id: number): void => {
     out.add(`ref ${id}`);

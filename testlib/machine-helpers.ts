@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../src/scenario/parse.js';
 import { ERA_NAMES, findEra } from '../src/policies/eras/index.js';
 import { Machine, type StepRecord } from '../src/explore/machine.js';
-import type { Page, Pte } from '../src/kernel/state.js';
+import type { Page } from '../src/kernel/state.js';
 import type { TraceEvent } from '../src/kernel/context.js';
 import type { Policy } from '../src/policies/policy.js';
+import { type Pte } from '../src/kernel/pgtable.js';
 
 export function era(name: string): Policy {
   const p = findEra(name);
@@ -62,7 +63,7 @@ export function vpnOf(m: Machine, proc: string, v: string, page = 0): number {
 }
 
 export function pteOf(m: Machine, proc: string, v: string, page = 0): Pte | null {
-  return m.st.kernel.procs[pidOf(m, proc)].mm.ptes[vpnOf(m, proc, v, page)] ?? null;
+  return m.st.kernel.procs[pidOf(m, proc)].mm.ptes[vpnOf(m, proc, v, page)] || null;
 }
 
 export function presentPte(m: Machine, proc: string, v: string, page = 0): Pte {

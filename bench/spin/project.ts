@@ -10,6 +10,7 @@ import type { MachineState } from '../../src/explore/machine.js';
 import { spaceLevels } from '../../testlib/space-levels.js';
 import { synthSpace, type SynthOp } from '../../src/explore/synth.js';
 import type { Policy } from '../../src/policies/policy.js';
+import { ptePfn, pteWrite } from '../../src/kernel/pgtable.js';
 
 function project(st: MachineState): string {
   const k = st.kernel;
@@ -37,7 +38,7 @@ function project(st: MachineState): string {
     procs.push(
       [
         vma ? (vma.write ? 'RW' : 'R') : 'N',
-        pte ? `${name(pte.pfn)}${pte.write ? 'w' : 'r'}` : 'N',
+        pte ? `${name(ptePfn(pte))}${pteWrite(pte) ? 'w' : 'r'}` : 'N',
         logical?.kind === 'private' ? logical.cells[0] : 'N',
         st.promise.procs[p].known.join('.'),
         st.counters[1 + p] ?? 0,

@@ -5,6 +5,7 @@
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
 import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, type KernelState } from '../kernel/state.js';
+import { ptePfn, pteWrite } from '../kernel/pgtable.js';
 
 /** Per-pfn counters, reused between calls: this runs after every step of every explored path. */
 let mapsScratch = new Int32Array(64);
@@ -24,22 +25,22 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {
       const pte = ptes[vpn];
-      if (!pte || pte.pfn === ZERO_PFN) continue;
-      if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${pte.pfn} at page ${vpn}`);
-      if (pte.write && s.pages[pte.pfn].ksm) problems.push(`${p.name}: a writable PTE maps KSM pfn ${pte.pfn} at page ${vpn}`);
-      maps[pte.pfn]++;
-      refs[pte.pfn]++;
+      if (!pte || ptePfn(pte) === ZERO_PFN) continue;
+      if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${ptePfn(pte)} at page ${vpn}`);
+      if (pteWrite(pte) && s.pages[ptePfn(pte)].ksm) problems.push(`${p.name}: a writable PTE maps KSM pfn ${ptePfn(pte)} at page ${vpn}`);
+      maps[ptePfn(pte)]++;
+      refs[ptePfn(pte)]++;
     }
     // A huge PMD maps a THP's head (one reference, one entire mapping) over PTE slots left empty.
     for (const pmd of p.mm.pmds) {
       if (!p.alive) problems.push(`${p.name} has exited but still has a huge PMD at page ${pmd.vpn}`);
       if (pmd.vpn % HPAGE_PMD_NR !== 0) problems.push(`${p.name}: huge PMD at unaligned page ${pmd.vpn}`);
       for (let v = pmd.vpn; v < pmd.vpn + HPAGE_PMD_NR; v++) if (ptes[v]) problems.push(`${p.name}: a huge PMD and a PTE both map page ${v}`);
-      if (pmd.pfn === ZERO_PFN) continue;
-      if (s.pages[pmd.pfn]?.compound !== pmd.pfn) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${pmd.pfn}, not a THP head`);
+      if (ptePfn(pmd.entry) === ZERO_PFN) continue;
+      if (s.pages[ptePfn(pmd.entry)]?.compound !== ptePfn(pmd.entry)) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${ptePfn(pmd.entry)}, not a THP head`);
       entire ??= new Map();
-      entire.set(pmd.pfn, (entire.get(pmd.pfn) ?? 0) + 1);
-      refs[pmd.pfn]++;
+      entire.set(ptePfn(pmd.entry), (entire.get(ptePfn(pmd.entry)) ?? 0) + 1);
+      refs[ptePfn(pmd.entry)]++;
     }
     // A uffd-wp PTE marker stands where no page is mapped, in a VMA registered for uffd-wp.
     for (const vpn of p.mm.markers) {
@@ -168,8 +169,8 @@ function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): vo
       if (!v.hugetlb && inUse === 0) continue;
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
         const pte = p.mm.ptes[vpn];
-        if (!pte || pte.pfn === ZERO_PFN) continue;
-        if (s.pages[pte.pfn].hugetlb !== v.hugetlb) problems.push(`${p.name}: page ${vpn} maps ${v.hugetlb ? 'a small page in a hugetlb VMA' : 'a hugetlb page outside a hugetlb VMA'}`);
+        if (!pte || ptePfn(pte) === ZERO_PFN) continue;
+        if (s.pages[ptePfn(pte)].hugetlb !== v.hugetlb) problems.push(`${p.name}: page ${vpn} maps ${v.hugetlb ? 'a small page in a hugetlb VMA' : 'a hugetlb page outside a hugetlb VMA'}`);
       }
     }
   }

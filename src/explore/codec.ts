@@ -10,10 +10,11 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Pmd, Process, Pte, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
+import type { Frame, GupRef, KernelState, Page, Pipe, Pmd, Process, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
+import { type Pte, PTE_NONE, pteFlags } from '../kernel/pgtable.js';
 
 /** A block of encoded states, and how many of them are still wanted. */
 interface Chunk {
@@ -49,9 +50,9 @@ export function vmaBits(v: Vma): number {
   return (v.read ? 1 : 0) | (v.write ? 2 : 0) | (v.shared ? 4 : 0) | (v.mayWrite ? 8 : 0) | (v.dontCopy ? 16 : 0) | (v.wipeOnFork ? 32 : 0) | (v.softDirty ? 64 : 0) | (v.uffdWp ? 128 : 0) | (v.anonVma ? 256 : 0) | (v.hugetlb ? 512 : 0) | (v.hugeResv ? 1024 : 0) | (v.hugeOwner ? 2048 : 0) | (v.hugeUnmapped ? 4096 : 0) | (v.uffdMinor ? 8192 : 0) | (v.mergeable ? 16384 : 0) | (v.hugepage ? 32768 : 0) | (v.nohugepage ? 65536 : 0);
 }
 
-/** A PTE's bits (also hashed by the fingerprint). */
+/** A PTE's bits besides the frame (hashed by the fingerprint, which renames the frame). */
 export function pteBits(p: Pte): number {
-  return (p.write ? 1 : 0) | (p.dirty ? 2 : 0) | (p.softDirty ? 4 : 0) | (p.uffdWp ? 8 : 0) | (p.protnone ? 16 : 0);
+  return pteFlags(p) >>> 1;
 }
 
 /** A swap PTE's bits (also hashed by the fingerprint). */
@@ -224,11 +225,6 @@ export class StateCodec {
     }
   }
 
-  private writePte(p: Pte): void {
-    this.w(p.pfn);
-    this.w(pteBits(p));
-  }
-
   private writeKernel(k: KernelState): void {
     this.w(k.pages.length);
     for (const pg of k.pages) {
@@ -258,11 +254,8 @@ export class StateCodec {
         this.w(v.pgoff);
       }
       this.w(mm.ptes.length);
-      for (let i = 0; i < mm.ptes.length; i++) {
-        const pte = mm.ptes[i];
-        if (pte) this.writePte(pte);
-        else this.w(-1);
-      }
+      // pte_t words as they are; pte_none (or a hole) as 0.
+      for (let i = 0; i < mm.ptes.length; i++) this.w(mm.ptes[i] || PTE_NONE);
       this.w(mm.nextVpn);
       this.wb(mm.hasPinned);
       this.w(mm.tlbFlushPending);
@@ -279,7 +272,7 @@ export class StateCodec {
       this.w(mm.pmds.length);
       for (const pmd of mm.pmds) {
         this.w(pmd.vpn);
-        this.writePte(pmd);
+        this.w(pmd.entry);
       }
     }
     this.w(k.threads.length);
@@ -363,7 +356,7 @@ export class StateCodec {
         this.w(f.vpn);
         this.w(f.oldPfn);
         this.w(f.newPfn);
-        this.writePte(f.orig);
+        this.w(f.orig);
         return;
       case 'flush':
         this.ws(f.what);
@@ -382,7 +375,7 @@ export class StateCodec {
       case 'gup_fast':
         this.wb(f.step === 'slow');
         this.w(f.vpn);
-        this.writePte(f.orig);
+        this.w(f.orig);
         this.w(f.seq);
         return;
       case 'uffd_wait':
@@ -510,11 +503,6 @@ export class StateCodec {
     return (z >>> 1) ^ -(z & 1);
   }
 
-  /** Whether the next integer is negative (zigzag puts the sign in the lowest bit), without reading it. */
-  private nextIsNegative(): boolean {
-    return (this.r[this.p] & 1) === 1;
-  }
-
   private xb(): boolean {
     return this.x() !== 0;
   }
@@ -606,12 +594,6 @@ export class StateCodec {
     return out;
   }
 
-  private readPte(): Pte {
-    const pfn = this.x();
-    const f = this.x();
-    return { pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0, softDirty: (f & 4) !== 0, uffdWp: (f & 8) !== 0, protnone: (f & 16) !== 0 };
-  }
-
   private readKernel(): KernelState {
     const pages = new Array<Page>(this.x());
     for (let i = 0; i < pages.length; i++) {
@@ -660,13 +642,8 @@ export class StateCodec {
           nohugepage: (f & 65536) !== 0,
         };
       }
-      const ptes = new Array<Pte | null>(this.x());
-      for (let j = 0; j < ptes.length; j++) {
-        if (this.nextIsNegative()) {
-          this.x();
-          ptes[j] = null;
-        } else ptes[j] = this.readPte();
-      }
+      const ptes = new Array<Pte>(this.x());
+      for (let j = 0; j < ptes.length; j++) ptes[j] = this.x();
       const nextVpn = this.x();
       const hasPinned = this.xb();
       const tlbFlushPending = this.x();
@@ -684,7 +661,7 @@ export class StateCodec {
       const pmds = new Array<Pmd>(this.x());
       for (let j = 0; j < pmds.length; j++) {
         const vpn = this.x();
-        pmds[j] = { vpn, ...this.readPte() };
+        pmds[j] = { vpn, entry: this.x() };
       }
       procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes, pmds } };
     }
@@ -769,7 +746,7 @@ export class StateCodec {
         const vpn = this.x();
         const oldPfn = this.x();
         const newPfn = this.x();
-        return { kind: 'wp_copy', step, vpn, oldPfn, newPfn, orig: this.readPte() };
+        return { kind: 'wp_copy', step, vpn, oldPfn, newPfn, orig: this.x() };
       }
       case FRAME.flush: {
         const what = this.xs();
@@ -820,7 +797,7 @@ export class StateCodec {
       default: {
         const step = this.xb() ? 'slow' : 'grab';
         const vpn = this.x();
-        const orig = this.readPte();
+        const orig = this.x();
         return { kind: 'gup_fast', step, vpn, orig, seq: this.x() };
       }
     }

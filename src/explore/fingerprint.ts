@@ -13,6 +13,7 @@ import { HPAGE_PMD_NR, ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 import type { RacyCell } from '../spec/promise.js';
+import { ptePfn, pteWrite, pteUffdWp, pteProtnone } from '../kernel/pgtable.js';
 
 /** Two 32-bit lanes (FNV-1a and a murmur3-style mix) fed number by number: a 64-bit fingerprint. */
 export class Hash64 {
@@ -251,8 +252,8 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     } else {
       h.s(f.step);
       h.n(f.vpn);
-      h.n(pfn(f.orig.pfn));
-      h.n(f.orig.write ? 1 : 0);
+      h.n(pfn(ptePfn(f.orig)));
+      h.n(pteWrite(f.orig) ? 1 : 0);
       h.n(f.seq);
     }
   }
@@ -280,14 +281,14 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       if (!pte) continue;
       h.n(TAG.pte);
       h.n(vpn);
-      h.n(pfn(pte.pfn));
+      h.n(pfn(ptePfn(pte)));
       h.n(pteBits(pte));
     }
     for (const d of p.mm.pmds) {
       h.n(TAG.pmd);
       h.n(d.vpn);
-      h.n(pfn(d.pfn));
-      h.n(pteBits(d));
+      h.n(pfn(ptePfn(d.entry)));
+      h.n(pteBits(d.entry));
     }
     for (const e of p.mm.swapPtes) {
       h.n(TAG.swpte);
@@ -463,8 +464,8 @@ function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void
   h.n(f.vpn);
   h.n(pfn(f.oldPfn));
   h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
-  h.n(pfn(f.orig.pfn));
-  h.n((f.orig.write ? 1 : 0) | (f.orig.uffdWp ? 2 : 0) | (f.orig.protnone ? 4 : 0));
+  h.n(pfn(ptePfn(f.orig)));
+  h.n((pteWrite(f.orig) ? 1 : 0) | (pteUffdWp(f.orig) ? 2 : 0) | (pteProtnone(f.orig) ? 4 : 0));
 }
 
 let ranksScratch = new Int32Array(16);

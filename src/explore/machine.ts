@@ -4,7 +4,7 @@
 import type { Policy } from '../policies/policy.js';
 import { PAGE_SIZE, type Addr, type Scenario, type Stmt } from '../scenario/ast.js';
 import { cellCount, cellMap, pageRanges, type CellMap } from '../scenario/cells.js';
-import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, newPte, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, cloneState, newKernelState, newMm, type Frame, type KernelState, type Thread, type Token, type Vma, type ZapFrame } from '../kernel/state.js';
 import { KernelFault, errno, insane, trace, unsupported, type KernelCtx, type KernelReport, type TraceEvent } from '../kernel/context.js';
 import { accessStep, wouldFault } from '../kernel/access.js';
 import { pageOf, putPage, writeCells } from '../kernel/page.js';
@@ -33,6 +33,7 @@ import { describeKernel, diffDescriptions, type Namer } from '../report/describe
 import { observePage } from '../kernel/observe.js';
 import { fieldsOf } from '../uapi/observe.js';
 import { DEFAULT_NR_HUGEPAGES } from '../uapi/config.js';
+import { newPte, ptePfn, pteWrite } from '../kernel/pgtable.js';
 
 export type VarValue =
   | { kind: 'mapping'; vpn: number; pages: number }
@@ -1100,7 +1101,7 @@ export class Machine {
             const pte = gupFastWalk(k, pid, ranges[0].vpn, req);
             if (pte) {
               th.frame = { kind: 'gup_fast', step: 'grab', vpn: ranges[0].vpn, orig: pte, seq: mm.writeProtectSeq };
-              trace(k, s.flags.pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', `lockless walk: PTE pfn ${pte.pfn}${pte.write ? ' W' : ' R/O'}, write_protect_seq ${mm.writeProtectSeq}`);
+              trace(k, s.flags.pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', `lockless walk: PTE pfn ${ptePfn(pte)}${pteWrite(pte) ? ' W' : ' R/O'}, write_protect_seq ${mm.writeProtectSeq}`);
               return false;
             }
           } else if (th.frame.kind === 'gup_fast' && th.frame.step === 'grab') {

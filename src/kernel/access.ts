@@ -5,12 +5,13 @@
 import type { KernelCtx } from './context.js';
 import { accountFault, insane, sigsegv, trace } from './context.js';
 import { continueWpCopy, handleMmFaultStepped } from './memory.js';
-import { HPAGE_PMD_NR, ZERO_PFN, type KernelState, type Mm, type Pte, type Thread, type TlbEntry } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, type KernelState, type Mm, type Pmd, type Thread, type TlbEntry } from './state.js';
 import { findVma } from './vma.js';
 import { pmdAt, pmdPage } from './huge_memory.js';
+import { type Pte, PTE_NONE, pteDirty, ptePfn, pteProtnone, pteWrite, withPte } from './pgtable.js';
 
-function pteAllows(pte: Pte | null, write: boolean): pte is Pte {
-  return !!pte && !pte.protnone && (!write || pte.write);
+function pteAllows(pte: Pte, write: boolean): boolean {
+  return !!pte && !pteProtnone(pte) && (!write || pteWrite(pte));
 }
 
 /** Does the TLB entry translate `vpn`? A 2 MiB entry covers its whole PMD range. */
@@ -27,12 +28,26 @@ function tlbHit(th: Thread, vpn: number, write: boolean): TlbEntry | undefined {
   return th.tlb.find((e) => covers(e, vpn) && (!write || e.write));
 }
 
+interface Walked {
+  entry: Pte;
+  /** The huge PMD that holds the entry, or null when it is the PTE at the walked page. */
+  pmd: Pmd | null;
+  huge: boolean;
+  pfn: number;
+}
+
 /** The entry the page walk finds for `vpn`: a huge PMD, or the PTE. */
-function walk(mm: Mm, vpn: number): { entry: Pte | null; huge: boolean; pfn: number } {
+function walk(mm: Mm, vpn: number): Walked {
   const pmd = pmdAt(mm, vpn);
-  if (pmd) return { entry: pmd, huge: true, pfn: pmdPage(pmd, vpn) };
-  const pte = mm.ptes[vpn];
-  return { entry: pte, huge: false, pfn: pte ? pte.pfn : -1 };
+  if (pmd) return { entry: pmd.entry, pmd, huge: true, pfn: pmdPage(pmd, vpn) };
+  const pte = mm.ptes[vpn] || PTE_NONE;
+  return { entry: pte, pmd: null, huge: false, pfn: pte ? ptePfn(pte) : -1 };
+}
+
+/** The CPU sets the dirty bit of the entry it walked (pte_mkdirty on the PTE or the PMD). */
+function setWalkedDirty(mm: Mm, vpn: number, w: Walked): void {
+  if (w.pmd) w.pmd.entry = withPte(w.pmd.entry, { dirty: true });
+  else mm.ptes[vpn] = withPte(w.entry, { dirty: true });
 }
 
 /** Would this access need the fault path (and so mmap_read_lock) right now? */
@@ -77,7 +92,7 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
       // stale entry is dropped and the store goes through the fault path (x86 SDM, vol. 3,
       // 4.8 "Accessed and dirty flags"; unverified for other architectures).
       if (pteAllows(pte, true) && now.pfn === translate(hit, vpn) && now.huge === hit.huge) {
-        pte.dirty = true;
+        setWalkedDirty(mm, vpn, now);
         // States share TLB entries: the dirtied entry is a new one.
         th.tlb[th.tlb.indexOf(hit)] = { vpn: hit.vpn, pfn: hit.pfn, write: hit.write, dirty: true, huge: hit.huge };
       } else {
@@ -89,7 +104,7 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
     if (hit) {
       const pfn = translate(hit, vpn);
       if (!pteAllows(pte, write) || now.pfn !== pfn) {
-        trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${pfn}${hit.write ? ' W' : ''} — stale: the ${now.huge ? 'PMD' : 'PTE'} is now ${pte ? `pfn ${now.pfn} ${pte.protnone ? 'protnone' : pte.write ? 'W' : 'R/O'}` : 'none'}`);
+        trace(k, 'tlb', `CPU${tid} TLB hit: pfn ${pfn}${hit.write ? ' W' : ''} — stale: the ${now.huge ? 'PMD' : 'PTE'} is now ${pte ? `pfn ${now.pfn} ${pteProtnone(pte) ? 'protnone' : pteWrite(pte) ? 'W' : 'R/O'}` : 'none'}`);
       }
       return pfn;
     }
@@ -98,9 +113,9 @@ export function accessStep(k: KernelCtx, tid: number, vpn: number, write: boolea
     if (write ? !vma.write : !vma.read) throw sigsegv(`${write ? 'write to' : 'read from'} a ${vma.read ? 'read-only' : 'PROT_NONE'} mapping`);
     if (pteAllows(pte, write)) {
       th.tlb = th.tlb.filter((e) => !covers(e, vpn));
-      if (write) pte.dirty = true;
-      const pmd = now.huge ? (pte as Pte & { vpn: number }) : null;
-      th.tlb.push({ vpn: pmd ? pmd.vpn : vpn, pfn: pte.pfn, write: pte.write, dirty: pte.dirty, huge: now.huge });
+      if (write) setWalkedDirty(mm, vpn, now);
+      const entry = now.pmd ? now.pmd.entry : mm.ptes[vpn];
+      th.tlb.push({ vpn: now.pmd ? now.pmd.vpn : vpn, pfn: ptePfn(entry), write: pteWrite(entry), dirty: pteDirty(entry), huge: now.huge });
       return now.pfn;
     }
     if (!faulted) {

@@ -10,7 +10,8 @@ import { trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage, writeCells } from './page.js';
 import { hugetlbfsFallocate } from './hugetlb.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { newPte, ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
+import { ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
+import { newPte } from './pgtable.js';
 
 /** memfd_create() or open(O_TMPFILE) followed by ftruncate(): a file of `pages` pages, held open by `pid`. */
 export function fileCreate(k: KernelCtx, pid: number, kind: 'memfd' | 'tmpfile' | 'hugetlbfs', pages: number): number {

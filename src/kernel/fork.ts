@@ -20,12 +20,13 @@ import { trace } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf } from './page.js';
 import { copyHugePmd } from './huge_memory.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { cloneVma, hasMarker, newMm, setMarker, swapPteAt, withPte, ZERO_PFN, type ForkFrame, type Mm, type Pte, type Vma } from './state.js';
+import { cloneVma, hasMarker, newMm, setMarker, swapPteAt, ZERO_PFN, type ForkFrame, type Mm, type Vma } from './state.js';
 import { flushTlbMm, flushTlbPage } from './tlb.js';
 import { dupUserfaultfd } from './userfaultfd.js';
 import { copySwapPte } from './swap.js';
 import { isCowMapping } from './vma.js';
 import { copyHugetlbPageRange } from './hugetlb.js';
+import { mkPte, type Pte, PTE_NONE, ptePfn, pteUffdWp, pteWrite, pteWrprotect, withPte } from './pgtable.js';
 
 /**
  * dup_mmap()'s first step, in process `parentPid` (the caller takes mmap_write_lock): the child's
@@ -37,7 +38,7 @@ export function dupMmapStart(k: KernelCtx, parentPid: number, childName: string)
   const child = k.s.procs.length;
   // MMF_HAS_PINNED is not inherited: the child has pinned nothing yet.
   const mm: Mm = newMm(parent.mm.nextVpn);
-  mm.ptes = parent.mm.ptes.map(() => null);
+  mm.ptes = parent.mm.ptes.map(() => PTE_NONE);
   k.s.procs.push({ name: childName, parent: parentPid, alive: true, killedBy: null, mm });
   const f: ForkFrame = { kind: 'fork', child, vma: 0, copy: [], vpn: -1, newPfn: -1, tear: 0 };
   nextVma(k, parentPid, f);
@@ -66,15 +67,15 @@ export function dupMmapStep(k: KernelCtx, parentPid: number, f: ForkFrame): Fork
     if (f.tear === 2) {
       const child = k.s.procs[f.child].name;
       k.reports.push({ invariant: 'snapshot', who: 'fork', text: `${child}'s copy of ${parent.name}'s page ${f.vpn} (pfn ${f.newPfn}) joins a first half copied before a store into it to a second half copied after a later store: the two never coexisted in the parent's page` });
-      trace(k, 'copy_present_page', `the copy for ${child} is torn: its halves never coexisted in pfn ${(parent.mm.ptes[f.vpn] as Pte).pfn}`);
+      trace(k, 'copy_present_page', `the copy for ${child} is torn: its halves never coexisted in pfn ${ptePfn(parent.mm.ptes[f.vpn])}`);
     }
     finishCopyPresentPage(k, parent.mm, k.s.procs[f.child].mm, dst, f.vpn, f.newPfn);
     from = f.vpn + 1;
   }
   for (let vpn = from; vpn < src.start + src.pages; vpn++) {
     const pte = parent.mm.ptes[vpn];
-    if (pte && f.copy.includes(vpn) && pte.pfn !== ZERO_PFN) {
-      const newPfn = startCopyPresentPage(k, parentPid, vpn, pte);
+    if (pte && f.copy.includes(vpn) && ptePfn(pte) !== ZERO_PFN) {
+      const newPfn = startCopyPresentPage(k, parentPid, vpn);
       if (k.cells > 1) return { ...next, vpn, newPfn };
       finishCopyPresentPage(k, parent.mm, k.s.procs[f.child].mm, dst, vpn, newPfn);
       continue;
@@ -102,7 +103,7 @@ export function dupMmapFinish(k: KernelCtx, parentPid: number, f: ForkFrame): nu
   let shared = 0;
   let copied = 0;
   for (const pte of child.mm.ptes) {
-    if (pte && pte.write) copied++;
+    if (pte && pteWrite(pte)) copied++;
     else if (pte) shared++;
   }
   const thps = child.mm.pmds.length ? `, ${child.mm.pmds.length} huge PMD(s) shared read-only` : '';
@@ -201,7 +202,7 @@ function pinnedCheck(k: KernelCtx, parentPid: number, src: Vma): number[] {
   const copy: number[] = [];
   for (let vpn = src.start; vpn < src.start + src.pages; vpn++) {
     const pte = mm.ptes[vpn];
-    if (pte && pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon && needsCopyForPin(k, mm, src, pte)) copy.push(vpn);
+    if (pte && ptePfn(pte) !== ZERO_PFN && pageOf(k, ptePfn(pte)).anon && needsCopyForPin(k, mm, src, pte)) copy.push(vpn);
   }
   const seq = k.policy.gupFastForkSeq;
   trace(k, 'copy_page_range', `VMA at page ${src.start}: ${seq.value ? 'write_protect_seq odd; ' : ''}pinned-page check done, PTEs not yet write-protected`, seq.value ? seq : undefined);
@@ -231,35 +232,35 @@ function copyPte(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vma, dst: Vma, vpn: nu
   // copy_present_pte() drops the uffd-wp bit unless the child's VMA keeps VM_UFFD_WP (8f34f1eac382,
   // v5.14; before it the bit stayed in the child's PTE but was inert, since dup_userfaultfd() had
   // already cleared VM_UFFD_WP: only pagemap could see it, which is not modelled).
-  const keepUffd = dst.uffdWp && pte.uffdWp;
-  if (pte.pfn === ZERO_PFN) {
+  const keepUffd = dst.uffdWp && pteUffdWp(pte);
+  if (ptePfn(pte) === ZERO_PFN) {
     dstMm.ptes[vpn] = withPte(pte, { uffdWp: keepUffd });
     return;
   }
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, ptePfn(pte));
   // page_try_dup_anon_rmap(): a shared page is no longer exclusive.
   if (page.anon && k.policy.forkPinned.value === 'anon-exclusive') page.anonExclusive = false;
-  if (isCowMapping(src) && pte.write) pte.write = false; // ptep_set_wrprotect(src_mm, ...)
-  getPage(k, pte.pfn);
-  pageDupRmap(k, pte.pfn);
+  if (isCowMapping(src) && pteWrite(pte)) srcMm.ptes[vpn] = pteWrprotect(pte); // ptep_set_wrprotect(src_mm, ...)
+  getPage(k, ptePfn(pte));
+  pageDupRmap(k, ptePfn(pte));
   dstMm.ptes[vpn] = withPte(pte, { write: false, uffdWp: keepUffd });
 }
 
 /** The era's rule for a page that may be pinned by the parent (B4d of the history). */
 function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, ptePfn(pte));
   const knob = k.policy.forkPinned;
   // page_maybe_dma_pinned() reads the folio's refcount (a page of a THP: its head's).
-  const pinnedLook = folioMaybeDmaPinned(k, pte.pfn);
+  const pinnedLook = folioMaybeDmaPinned(k, ptePfn(pte));
   const maybePinned = srcMm.hasPinned && pinnedLook;
   switch (knob.value) {
     case 'share':
-      if (pinnedLook) trace(k, 'copy_one_pte', `pfn ${pte.pfn} (page_count ${pageCount(k, pte.pfn)}) shared with the child although pinned`, knob);
+      if (pinnedLook) trace(k, 'copy_one_pte', `pfn ${ptePfn(pte)} (page_count ${pageCount(k, ptePfn(pte))}) shared with the child although pinned`, knob);
       return false;
     case 'copy-maybe-pinned':
       // copy_present_page(): is_cow_mapping && has_pinned && page_maybe_dma_pinned
       if (isCowMapping(src) && maybePinned) {
-        trace(k, 'copy_present_pte', `pfn ${pte.pfn} maybe DMA-pinned (page_count ${pageCount(k, pte.pfn)}) -> copy for the child, parent PTE untouched`, knob);
+        trace(k, 'copy_present_pte', `pfn ${ptePfn(pte)} maybe DMA-pinned (page_count ${pageCount(k, ptePfn(pte))}) -> copy for the child, parent PTE untouched`, knob);
         return true;
       }
       return false;
@@ -267,7 +268,7 @@ function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
       // page_try_dup_anon_rmap(): an exclusive page that may be pinned cannot be shared.
       if (!page.anonExclusive) return false;
       if (maybePinned) {
-        trace(k, 'copy_present_pte', `page_try_dup_anon_rmap: pfn ${pte.pfn} exclusive and maybe pinned -> copy_present_page`, knob);
+        trace(k, 'copy_present_pte', `page_try_dup_anon_rmap: pfn ${ptePfn(pte)} exclusive and maybe pinned -> copy_present_page`, knob);
         return true;
       }
       return false;
@@ -280,36 +281,38 @@ function needsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
  * writable (70e806e4e645, v5.9), so a parent CPU may store into the page while it is copied.
  * The fix proposed in 2025 (forkWrprotectPinned) write-protects it and flushes its TLB entry first.
  */
-function startCopyPresentPage(k: KernelCtx, parentPid: number, vpn: number, pte: Pte): number {
+function startCopyPresentPage(k: KernelCtx, parentPid: number, vpn: number): number {
   const fix = k.policy.forkWrprotectPinned;
-  if (fix.value && pte.write) {
+  const mm = k.s.procs[parentPid].mm;
+  let pte = mm.ptes[vpn];
+  if (fix.value && pteWrite(pte)) {
     // ptep_set_wrprotect(src_mm, ...) and flush_tlb_page() before the copy; the page stays
     // PageAnonExclusive, so the parent's next write fault reuses it.
-    pte.write = false;
+    pte = mm.ptes[vpn] = pteWrprotect(pte);
     flushTlbPage(k, parentPid, vpn);
     trace(k, 'copy_present_page', `parent PTE at page ${vpn} write-protected and flushed before the copy`, fix);
   }
   const pfn = allocPage(k, true);
   const mid = Math.ceil(k.cells / 2);
-  const from = pageOf(k, pte.pfn).data;
+  const from = pageOf(k, ptePfn(pte)).data;
   const to = pageOf(k, pfn).data.slice();
   for (let c = 0; c < mid; c++) to[c] = from[c];
   pageOf(k, pfn).data = to;
-  if (k.cells > 1) trace(k, 'copy_present_page', `copying pfn ${pte.pfn} into new pfn ${pfn} for the child: first half copied${pte.write ? ', parent PTE still writable' : ''}`);
+  if (k.cells > 1) trace(k, 'copy_present_page', `copying pfn ${ptePfn(pte)} into new pfn ${pfn} for the child: first half copied${pteWrite(pte) ? ', parent PTE still writable' : ''}`);
   return pfn;
 }
 
 /** copy_present_page(), second part: the rest of the copy, mapped writable and dirty in the child's VMA. */
 function finishCopyPresentPage(k: KernelCtx, srcMm: Mm, dstMm: Mm, dst: Vma, vpn: number, pfn: number): void {
   // The parent holds mmap_lock for write: nothing unmaps the page between the two parts.
-  const pte = srcMm.ptes[vpn] as Pte;
-  const keepUffd = dst.uffdWp && pte.uffdWp;
+  const pte = srcMm.ptes[vpn];
+  const keepUffd = dst.uffdWp && pteUffdWp(pte);
   const mid = Math.ceil(k.cells / 2);
-  const from = pageOf(k, pte.pfn).data;
+  const from = pageOf(k, ptePfn(pte)).data;
   const to = pageOf(k, pfn).data.slice();
   for (let c = mid; c < k.cells; c++) to[c] = from[c];
   pageOf(k, pfn).data = to;
   pageAddNewAnonRmap(k, pfn);
-  dstMm.ptes[vpn] = { pfn, write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd, protnone: false };
-  trace(k, 'copy_present_page', `child's copy of pfn ${pte.pfn} is new pfn ${pfn}, mapped writable`);
+  dstMm.ptes[vpn] = mkPte(pfn, { write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd, protnone: false });
+  trace(k, 'copy_present_page', `child's copy of pfn ${ptePfn(pte)} is new pfn ${pfn}, mapped writable`);
 }

@@ -4,11 +4,12 @@ import type { KernelCtx } from './context.js';
 import { errno, insane, KernelFault, trace } from './context.js';
 import { getPage, pageCount, pageOf, putPage } from './page.js';
 import { isMapped, pmdAt, pmdPage } from './huge_memory.js';
-import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type Pte, type RefPage, type Thread, type Vma } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, ZERO_PFN, swapPteAt, type GupRef, type RefPage, type Thread, type Vma } from './state.js';
 import { abandonWpCopy, gupFaultStep, handleMmFault, stepWpCopy } from './memory.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { findVma, isCowMapping } from './vma.js';
 import { checkWritableFileMapping, gupFastFolioAllowed } from './gup_longterm.js';
+import { type Pte, pteDirty, ptePfn, pteProtnone, pteSoftDirty, pteUffdWp, pteWrite, withPte } from './pgtable.js';
 
 export interface GupRequest {
   /** FOLL_PIN requested (pin_user_pages*); the era may not have it. */
@@ -46,22 +47,22 @@ function dropsFollWrite(k: KernelCtx, follCow: boolean): boolean {
 
 /** can_follow_write_pte(): may GUP use a read-only PTE for a write? */
 function canFollowWritePte(k: KernelCtx, vma: Vma, pte: Pte, force: boolean, follCow: boolean): boolean {
-  if (pte.write) return true;
+  if (pteWrite(pte)) return true;
   // ≤4.8 knows no FOLL_COW: the retry after the COW is a read lookup (dropsFollWrite).
   if (k.policy.forceWrite.value === 'drop-foll-write') return false;
   if (k.policy.forceWrite.value === 'foll-cow-dirty') {
     // 19be0eaffa3a: only after a COW fault (FOLL_COW) left the PTE dirty; 5.8's forced COW
     // break accepts FOLL_COW without FOLL_FORCE too (17839856fd58).
     const forced = force || k.policy.gupReadOnCow.value === 'break-cow';
-    return forced && follCow && pte.dirty;
+    return forced && follCow && pteDirty(pte);
   }
   // 5535be309971: FOLL_FORCE on a private !VM_WRITE mapping, exclusive anon page, no tracking pending.
   if (!force || vma.shared || !vma.mayWrite || vma.write) return false;
-  if (pte.pfn === ZERO_PFN) return false;
-  const page = pageOf(k, pte.pfn);
+  if (ptePfn(pte) === ZERO_PFN) return false;
+  const page = pageOf(k, ptePfn(pte));
   if (!page.anon || !page.anonExclusive) return false;
-  if (softDirtyTracking(vma) && !pte.softDirty) return false;
-  return !(vma.uffdWp && pte.uffdWp);
+  if (softDirtyTracking(vma) && !pteSoftDirty(pte)) return false;
+  return !(vma.uffdWp && pteUffdWp(pte));
 }
 
 /**
@@ -70,7 +71,7 @@ function canFollowWritePte(k: KernelCtx, vma: Vma, pte: Pte, force: boolean, fol
  * still refuses it, faults again, and a FOLL_FORCE write loops in the kernel.
  */
 function canFollowWritePmd(k: KernelCtx, vma: Vma, pmd: Pte, force: boolean, follCow: boolean): boolean {
-  if (pmd.write) return true;
+  if (pteWrite(pmd)) return true;
   if (!k.policy.thpFollCow.value) return false;
   return canFollowWritePte(k, vma, pmd, force, follCow);
 }
@@ -80,9 +81,9 @@ function gupMustUnshare(k: KernelCtx, vma: Vma, pte: Pte, pin: boolean, write: b
   const mode = k.policy.gupReadOnCow.value;
   if (mode !== 'unshare-anon-pin' && mode !== 'unshare-cow-pin') return false;
   if (write || !pin) return false;
-  const anon = pte.pfn !== ZERO_PFN && pageOf(k, pte.pfn).anon;
+  const anon = ptePfn(pte) !== ZERO_PFN && pageOf(k, ptePfn(pte)).anon;
   if (!anon) return mode === 'unshare-cow-pin' && longterm && isCowMapping(vma);
-  return !pageOf(k, pte.pfn).anonExclusive;
+  return !pageOf(k, ptePfn(pte)).anonExclusive;
 }
 
 /**
@@ -222,8 +223,8 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
   // (can_follow_write_pmd(), gup_must_unshare() of the head page), then the page at `vpn`.
   const pmd = pmdAt(mm, vpn);
   if (pmd && !req.fast) name = 'follow_trans_huge_pmd';
-  const pte = pmd ?? mm.ptes[vpn];
-  if (!pte || pte.protnone) {
+  const pte = pmd ? pmd.entry : mm.ptes[vpn];
+  if (!pte || pteProtnone(pte)) {
     trace(k, name, `page ${vpn} not present -> faultin_page(${write ? 'FAULT_FLAG_WRITE' : 'read'}) (page-table lock dropped)`);
     return write ? 'write' : 'read';
   }
@@ -236,16 +237,16 @@ function followPage(k: KernelCtx, pid: number, vpn: number, req: GupRequest, pin
     trace(k, name, 'gup_must_unshare: R/O pin of a possibly shared page -> faultin_page(FAULT_FLAG_UNSHARE) (page-table lock dropped)', k.policy.gupReadOnCow);
     return 'unshare';
   }
-  const pfn = pmd ? pmdPage(pmd, vpn) : pte.pfn;
+  const pfn = pmd ? pmdPage(pmd, vpn) : ptePfn(pte);
   if (pin) {
     getPage(k, pfn, GUP_PIN_COUNTING_BIAS);
     if (k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
   } else getPage(k, pfn, 1);
   // touch_pmd() (FOLL_TOUCH, every slow-path lookup): a write marks the PMD dirty; before
   // a8f97366452e (v4.15) so did a read, which let the huge zero page pass can_follow_write_pmd().
-  if (pmd && !pmd.dirty && (write || !k.policy.touchPmdWriteOnly.value)) {
-    pmd.dirty = true;
-    if (!write) trace(k, 'touch_pmd', `FOLL_TOUCH on a read: the ${pmd.pfn === ZERO_PFN ? 'huge zero page\'s ' : ''}PMD marked dirty`, k.policy.touchPmdWriteOnly);
+  if (pmd && !pteDirty(pmd.entry) && (write || !k.policy.touchPmdWriteOnly.value)) {
+    pmd.entry = withPte(pmd.entry, { dirty: true });
+    if (!write) trace(k, 'touch_pmd', `FOLL_TOUCH on a read: the ${ptePfn(pmd.entry) === ZERO_PFN ? 'huge zero page\'s ' : ''}PMD marked dirty`, k.policy.touchPmdWriteOnly);
   }
   return pfn;
 }
@@ -275,14 +276,15 @@ export function gupFastWalk(k: KernelCtx, pid: number, vpn: number, req: GupRequ
   const mm = k.s.procs[pid].mm;
   const vma = findVma(mm, vpn);
   // gup_huge_pmd() for a huge PMD: the checks on the PMD and its head page.
-  const pte = pmdAt(mm, vpn) ?? mm.ptes[vpn];
-  if (!vma || !pte || pte.protnone) return null;
+  const pmd = pmdAt(mm, vpn);
+  const pte = pmd ? pmd.entry : mm.ptes[vpn];
+  if (!vma || !pte || pteProtnone(pte)) return null;
   if (k.policy.gupFastForkSeq.value && mm.writeProtectSeq % 2 === 1) return null;
   const write = req.write || (k.policy.gupReadOnCow.value === 'break-cow' && isCowMapping(vma));
-  if (write && !pte.write) return null;
+  if (write && !pteWrite(pte)) return null;
   if (gupMustUnshare(k, vma, pte, effectivePin(k, req), write, req.longterm)) return null;
-  if (!gupFastFolioAllowed(k, pte.pfn, req, effectivePin(k, req))) return null;
-  return { ...pte };
+  if (!gupFastFolioAllowed(k, ptePfn(pte), req, effectivePin(k, req))) return null;
+  return pte;
 }
 
 /**
@@ -294,15 +296,15 @@ export function gupFastGrab(k: KernelCtx, pid: number, range: GupRange, req: Gup
   const mm = k.s.procs[pid].mm;
   const pin = effectivePin(k, req);
   const pmd = pmdAt(mm, range.vpn);
-  const now = pmd ?? mm.ptes[range.vpn];
+  const now = pmd ? pmd.entry : mm.ptes[range.vpn];
   // The recheck compares the whole PTE (or PMD) value, the dirty bit included.
-  const same = !!now && now.pfn === orig.pfn && now.write === orig.write && now.dirty === orig.dirty && !now.protnone;
+  const same = !!now && ptePfn(now) === ptePfn(orig) && pteWrite(now) === pteWrite(orig) && pteDirty(now) === pteDirty(orig) && !pteProtnone(now);
   const seqOk = !k.policy.gupFastForkSeq.value || mm.writeProtectSeq === seq;
   if (!same || !seqOk) {
     trace(k, pin ? 'pin_user_pages_fast' : 'get_user_pages_fast', !same ? 'the PTE changed under the lockless walk: page dropped, fall back to the slow path' : 'write_protect_seq changed (fork): page dropped, fall back to the slow path', same ? k.policy.gupFastForkSeq : undefined);
     return -1;
   }
-  const pfn = pmd ? pmdPage(pmd, range.vpn) : orig.pfn;
+  const pfn = pmd ? pmdPage(pmd, range.vpn) : ptePfn(orig);
   getPage(k, pfn, pin ? GUP_PIN_COUNTING_BIAS : 1);
   if (pin && k.policy.forkPinned.value !== 'share') mm.hasPinned = true;
   return makeRef(k, pid, [{ pfn, vpn: range.vpn, cellFrom: range.cellFrom, cellTo: range.cellTo }], req, pin);

@@ -22,9 +22,10 @@
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
-import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, withPmd, type Mm, type Pmd, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { findVma, isCowMapping } from './vma.js';
+import { mkPte, newPte, pteMkdirty, ptePfn, pteProtnone, pteSoftDirty, pteUffdWp, pteWrite, pteWrprotect, withPte } from './pgtable.js';
 
 /** The first page of the PMD that maps `vpn` (HPAGE_PMD_MASK). */
 export function pmdStart(vpn: number): number {
@@ -41,7 +42,7 @@ export function pmdAt(mm: Mm, vpn: number): Pmd | undefined {
 
 /** The page a huge PMD maps at `vpn`: the folio's page there, or the (huge) zero page. */
 export function pmdPage(pmd: Pmd, vpn: number): number {
-  return pmd.pfn === ZERO_PFN ? ZERO_PFN : pmd.pfn + (vpn - pmd.vpn);
+  return ptePfn(pmd.entry) === ZERO_PFN ? ZERO_PFN : ptePfn(pmd.entry) + (vpn - pmd.vpn);
 }
 
 /** Does anything map `vpn`, by a PTE or a huge PMD? */
@@ -54,7 +55,7 @@ export function mappedPfn(mm: Mm, vpn: number): number {
   const pmd = pmdAt(mm, vpn);
   if (pmd) return pmdPage(pmd, vpn);
   const pte = mm.ptes[vpn];
-  return pte ? pte.pfn : -1;
+  return pte ? ptePfn(pte) : -1;
 }
 
 function setPmd(mm: Mm, pmd: Pmd): void {
@@ -96,7 +97,7 @@ export function pmdNone(mm: Mm, vpn: number): boolean {
 export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
   const start = pmdStart(vpn);
   if (!write) {
-    setPmd(mm, { vpn: start, pfn: ZERO_PFN, write: false, dirty: false, softDirty: false, uffdWp: false, protnone: false });
+    setPmd(mm, { vpn: start, entry: newPte(ZERO_PFN, false, false) });
     trace(k, 'do_huge_pmd_anonymous_page', `read fault: map the huge zero page read-only at pages ${start}–${start + HPAGE_PMD_NR - 1}`);
     return;
   }
@@ -104,7 +105,7 @@ export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: numb
   const folio = pageOf(k, head);
   folio.entireMapcount = 1;
   folio.anonExclusive = k.policy.anonExclusive.value;
-  setPmd(mm, { vpn: start, pfn: head, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false });
+  setPmd(mm, { vpn: start, entry: newPte(head, vma.write, true) });
   trace(k, 'do_huge_pmd_anonymous_page', `write fault: new THP pfn ${head}–${head + HPAGE_PMD_NR - 1} mapped by a ${vma.write ? 'writable' : 'read-only, dirty'} PMD${folio.anonExclusive ? ', PageAnonExclusive' : ''}`);
 }
 
@@ -135,7 +136,7 @@ export function folioMappedShared(k: KernelCtx, pfn: number): boolean {
   for (const p of k.s.procs) {
     if (!p.alive) continue;
     const mm = p.mm;
-    const maps = mm.pmds.some((d) => d.pfn === head) || mm.ptes.some((e) => !!e && e.pfn >= head && e.pfn < head + HPAGE_PMD_NR);
+    const maps = mm.pmds.some((d) => ptePfn(d.entry) === head) || mm.ptes.some((e) => !!e && ptePfn(e) >= head && ptePfn(e) < head + HPAGE_PMD_NR);
     if (maps && ++mms > 1) return true;
   }
   return false;
@@ -152,17 +153,17 @@ export function doHugePmdWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number
   if (!pmd) throw insane(`no huge PMD at page ${vpn}`);
   const knob = k.policy.thpWp;
   if (knob.value === 'copy') return wpHugePmdCopy(k, pid, vma, pmd);
-  if (pmd.pfn === ZERO_PFN) {
+  if (ptePfn(pmd.entry) === ZERO_PFN) {
     trace(k, 'do_huge_pmd_wp_page', 'huge zero page -> __split_huge_pmd, fallback to PTEs', knob);
     splitHugePmd(k, pid, vma, pmd.vpn);
     return 'fallback';
   }
-  const head = pageOf(k, pmd.pfn);
+  const head = pageOf(k, ptePfn(pmd.entry));
   let reuse: boolean;
   let why: string;
   if (knob.value === 'mapcount') {
     // reuse_swap_page(page, NULL) on the head.
-    const count = thpReuseMapcount(k, pmd.pfn);
+    const count = thpReuseMapcount(k, ptePfn(pmd.entry));
     reuse = count <= 1;
     why = `page_trans_huge_mapcount ${count} ${reuse ? '<=' : '>'} 1`;
   } else if (knob.value === 'exclusive' && head.anonExclusive) {
@@ -184,9 +185,7 @@ export function doHugePmdWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number
     trace(k, 'do_huge_pmd_wp_page', `${why}: unshare, PMD stays read-only`, knob);
     return 'done';
   }
-  pmd.write = vma.write;
-  pmd.dirty = true;
-  pmd.softDirty = true;
+  pmd.entry = withPte(pteMkdirty(pmd.entry), { write: vma.write });
   trace(k, 'do_huge_pmd_wp_page', `${why} -> reuse: PMD ${vma.write ? 'writable' : 'dirty (VM_WRITE clear)'}`, knob);
   return 'done';
 }
@@ -199,13 +198,11 @@ export function doHugePmdWpPage(k: KernelCtx, pid: number, vma: Vma, vpn: number
 function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
   const mm = k.s.procs[pid].mm;
   const knob = k.policy.thpWp;
-  const old = pmd.pfn;
+  const old = ptePfn(pmd.entry);
   if (old !== ZERO_PFN) {
     const count = thpReuseMapcount(k, old);
     if (count <= 1) {
-      pmd.write = vma.write;
-      pmd.dirty = true;
-      pmd.softDirty = true;
+      pmd.entry = withPte(pteMkdirty(pmd.entry), { write: vma.write });
       trace(k, 'do_huge_pmd_wp_page', `reuse_swap_page: page_trans_huge_mapcount ${count} <= 1 -> reuse the THP`, knob);
       return 'done';
     }
@@ -216,7 +213,7 @@ function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
   const folio = pageOf(k, head);
   folio.entireMapcount = 1;
   folio.anonExclusive = k.policy.anonExclusive.value;
-  setPmd(mm, { vpn: pmd.vpn, pfn: head, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false });
+  setPmd(mm, { vpn: pmd.vpn, entry: newPte(head, vma.write, true) });
   let tail = '';
   if (old !== ZERO_PFN) {
     const o = pageOf(k, old);
@@ -233,7 +230,7 @@ function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
  * through a writable PMD that is not dirty yet).
  */
 export function hugePmdSetAccessed(pmd: Pmd, write: boolean): void {
-  if (write) pmd.dirty = true;
+  if (write) pmd.entry = withPte(pmd.entry, { dirty: true });
 }
 
 /**
@@ -250,22 +247,22 @@ export function splitHugePmd(k: KernelCtx, pid: number, vma: Vma, vpn: number): 
   if (!pmd) return;
   flushTlbRange(k, pid, pmd.vpn, HPAGE_PMD_NR, 'pmdp_invalidate');
   clearPmd(mm, pmd.vpn);
-  if (pmd.pfn === ZERO_PFN) {
-    for (let i = 0; i < HPAGE_PMD_NR; i++) mm.ptes[pmd.vpn + i] = { pfn: ZERO_PFN, write: false, dirty: false, softDirty: pmd.softDirty, uffdWp: pmd.uffdWp, protnone: false };
+  if (ptePfn(pmd.entry) === ZERO_PFN) {
+    for (let i = 0; i < HPAGE_PMD_NR; i++) mm.ptes[pmd.vpn + i] = mkPte(ZERO_PFN, { write: false, dirty: false, softDirty: pteSoftDirty(pmd.entry), uffdWp: pteUffdWp(pmd.entry), protnone: false });
     trace(k, '__split_huge_pmd', `huge zero page at pages ${pmd.vpn}–${pmd.vpn + HPAGE_PMD_NR - 1}: ${HPAGE_PMD_NR} PTEs of the zero page`);
     return;
   }
-  const head = pageOf(k, pmd.pfn);
+  const head = pageOf(k, ptePfn(pmd.entry));
   const exclusive = head.anonExclusive;
   head.refcount += HPAGE_PMD_NR - 1;
   head.entireMapcount--;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const page = pageOf(k, pmd.pfn + i);
+    const page = pageOf(k, ptePfn(pmd.entry) + i);
     page.mapcount++;
     page.anonExclusive = exclusive;
-    mm.ptes[pmd.vpn + i] = { pfn: pmd.pfn + i, write: pmd.write && vma.write, dirty: false, softDirty: pmd.softDirty, uffdWp: pmd.uffdWp, protnone: pmd.protnone };
+    mm.ptes[pmd.vpn + i] = mkPte(ptePfn(pmd.entry) + i, { write: pteWrite(pmd.entry) && vma.write, dirty: false, softDirty: pteSoftDirty(pmd.entry), uffdWp: pteUffdWp(pmd.entry), protnone: pteProtnone(pmd.entry) });
   }
-  trace(k, '__split_huge_pmd', `THP pfn ${pmd.pfn} at pages ${pmd.vpn}–${pmd.vpn + HPAGE_PMD_NR - 1} now PTE-mapped${pmd.write ? ' writable' : ' read-only'} (page_count ${head.refcount}${exclusive ? ', every page PageAnonExclusive' : ''})`);
+  trace(k, '__split_huge_pmd', `THP pfn ${ptePfn(pmd.entry)} at pages ${pmd.vpn}–${pmd.vpn + HPAGE_PMD_NR - 1} now PTE-mapped${pteWrite(pmd.entry) ? ' writable' : ' read-only'} (page_count ${head.refcount}${exclusive ? ', every page PageAnonExclusive' : ''})`);
 }
 
 /** Split the huge PMDs that [start, start+pages) cuts, not covers (vma_adjust_trans_huge, and the partial-range paths). */
@@ -294,23 +291,23 @@ export function copyHugePmd(k: KernelCtx, parentPid: number, childMm: Mm, src: V
   const mm = k.s.procs[parentPid].mm;
   const pmd = pmdAt(mm, start);
   if (!pmd) return true;
-  if (pmd.pfn !== ZERO_PFN) {
-    const head = pageOf(k, pmd.pfn);
+  if (ptePfn(pmd.entry) !== ZERO_PFN) {
+    const head = pageOf(k, ptePfn(pmd.entry));
     const knob = k.policy.forkPinned;
-    const maybePinned = folioMaybeDmaPinned(k, pmd.pfn);
+    const maybePinned = folioMaybeDmaPinned(k, ptePfn(pmd.entry));
     const split =
       knob.value === 'copy-maybe-pinned' ? isCowMapping(src) && mm.hasPinned && maybePinned : knob.value === 'anon-exclusive' ? head.anonExclusive && mm.hasPinned && maybePinned : false;
     if (split) {
-      trace(k, 'copy_huge_pmd', `THP pfn ${pmd.pfn} may be pinned (page_count ${head.refcount}) -> __split_huge_pmd, the pages are copied one by one`, knob);
+      trace(k, 'copy_huge_pmd', `THP pfn ${ptePfn(pmd.entry)} may be pinned (page_count ${head.refcount}) -> __split_huge_pmd, the pages are copied one by one`, knob);
       splitHugePmd(k, parentPid, src, start);
       return false;
     }
-    getPage(k, pmd.pfn);
+    getPage(k, ptePfn(pmd.entry));
     head.entireMapcount++;
     if (knob.value === 'anon-exclusive') head.anonExclusive = false;
   }
-  if (isCowMapping(src)) pmd.write = false; // pmdp_set_wrprotect(src_mm, ...)
-  setPmd(childMm, withPmd(pmd, { write: false, uffdWp: dst.uffdWp && pmd.uffdWp }));
+  if (isCowMapping(src)) pmd.entry = pteWrprotect(pmd.entry); // pmdp_set_wrprotect(src_mm, ...)
+  setPmd(childMm, { vpn: pmd.vpn, entry: withPte(pmd.entry, { write: false, uffdWp: dst.uffdWp && pteUffdWp(pmd.entry) }) });
   return true;
 }
 
@@ -323,11 +320,11 @@ export function zapHugePmd(k: KernelCtx, mm: Mm, start: number): number {
   const pmd = pmdAt(mm, start);
   if (!pmd) return -1;
   clearPmd(mm, start);
-  if (pmd.pfn === ZERO_PFN) return -1;
-  const head = pageOf(k, pmd.pfn);
-  if (head.entireMapcount <= 0) throw insane(`entire mapcount underflow on THP pfn ${pmd.pfn}`);
+  if (ptePfn(pmd.entry) === ZERO_PFN) return -1;
+  const head = pageOf(k, ptePfn(pmd.entry));
+  if (head.entireMapcount <= 0) throw insane(`entire mapcount underflow on THP pfn ${ptePfn(pmd.entry)}`);
   head.entireMapcount--;
-  return pmd.pfn;
+  return ptePfn(pmd.entry);
 }
 
 /**
@@ -356,7 +353,7 @@ export function splitFolio(k: KernelCtx, pfn: number): boolean {
   const head = folioOf(k, pfn).compound;
   k.s.procs.forEach((p, pid) => {
     for (const pmd of [...p.mm.pmds]) {
-      if (pmd.pfn !== head) continue;
+      if (ptePfn(pmd.entry) !== head) continue;
       const vma = findVma(p.mm, pmd.vpn);
       if (!vma) throw insane(`huge PMD at page ${pmd.vpn} outside any VMA`);
       splitHugePmd(k, pid, vma, pmd.vpn);

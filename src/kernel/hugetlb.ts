@@ -25,9 +25,10 @@ import type { KernelCtx } from './context.js';
 import { noResource, sigbus, trace } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { withPte, type Mm, type Pte, type Vma } from './state.js';
+import { type Mm, type Vma } from './state.js';
 import { flushTlbPage } from './tlb.js';
 import { isCowMapping } from './vma.js';
+import { mkPte, newPte, type Pte, PTE_NONE, pteMkdirty, ptePfn, pteSoftDirty, pteUffdWp, pteWrite, pteWrprotect, withPte } from './pgtable.js';
 
 /**
  * hugetlb_reserve_pages() at mmap of a private mapping: one huge page is reserved for the
@@ -91,11 +92,11 @@ export function hugetlbFault(k: KernelCtx, pid: number, vma: Vma, vpn: number, w
     hugetlbNoPage(k, pid, vma, vpn, write);
     return;
   }
-  if ((write || unshare) && !pte.write) {
+  if ((write || unshare) && !pteWrite(pte)) {
     hugetlbWp(k, pid, vma, vpn, unshare);
     return;
   }
-  if (write) pte.dirty = true;
+  if (write) mm.ptes[vpn] = withPte(pte, { dirty: true });
 }
 
 /**
@@ -117,7 +118,7 @@ function hugetlbNoPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, write: 
   const pfn = allocHugetlbFolio(k, vma, true);
   if (pfn < 0) throw sigbus(`hugetlb_no_page: no free huge page (vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv})`);
   pageAddNewAnonRmap(k, pfn);
-  mm.ptes[vpn] = { pfn, write: false, dirty: false, softDirty: true, uffdWp: false, protnone: false };
+  mm.ptes[vpn] = mkPte(pfn, { write: false, dirty: false, softDirty: true, uffdWp: false, protnone: false });
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
   trace(k, 'hugetlb_no_page', `new zeroed huge page pfn ${pfn}${hadReserve ? ' (the mapping\'s reservation)' : ''} mapped read-only${ae}; pool: ${k.s.hugeFree} free`);
   if (write) hugetlbWp(k, pid, vma, vpn, false);
@@ -136,7 +137,7 @@ function hugetlbNoPageFile(k: KernelCtx, pid: number, vma: Vma, vpn: number, wri
   getPage(k, pfn);
   pageDupRmap(k, pfn); // hugepage_add_file_rmap() / page_dup_file_rmap()
   const w = vma.shared && vma.write;
-  mm.ptes[vpn] = { pfn, write: w, dirty: w && write, softDirty: true, uffdWp: false, protnone: false };
+  mm.ptes[vpn] = mkPte(pfn, { write: w, dirty: w && write, softDirty: true, uffdWp: false, protnone: false });
   trace(k, 'hugetlb_no_page', `hugetlbfs page-cache huge page pfn ${pfn} mapped ${w ? 'writable' : 'read-only'} (${vma.shared ? 'shared' : 'private'} mapping)`);
   if (write && !vma.shared) hugetlbWp(k, pid, vma, vpn, false);
 }
@@ -152,8 +153,8 @@ function hugetlbNoPageFile(k: KernelCtx, pid: number, vma: Vma, vpn: number, wri
  */
 function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: boolean): void {
   const mm = k.s.procs[pid].mm;
-  const pte = mm.ptes[vpn] as Pte;
-  const old = pageOf(k, pte.pfn);
+  const pte = mm.ptes[vpn];
+  const old = pageOf(k, ptePfn(pte));
   const rule = k.policy.hugetlbWpReuse;
   const d = old.anon
     ? rule.value.decide({ pageCount: old.refcount, mapcount: old.mapcount, anonExclusive: old.anonExclusive, ksm: false, swapCount: 0, inSwapCache: false })
@@ -163,10 +164,8 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
   if (d.reuse) {
     if (k.policy.anonExclusive.value) old.anonExclusive = true;
     if (unshare) return;
-    pte.write = vma.write;
-    pte.dirty = true;
-    pte.softDirty = true;
-    trace(k, 'hugetlb_wp', `pfn ${pte.pfn} reused, entry made writable`);
+    mm.ptes[vpn] = withPte(pteMkdirty(pte), { write: vma.write });
+    trace(k, 'hugetlb_wp', `pfn ${ptePfn(pte)} reused, entry made writable`);
     return;
   }
   // outside_reserve: the owner of a private mapping copies with its reservation only when the
@@ -176,7 +175,7 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
     const pool = `vm.nr_hugepages ${k.s.hugePool}, free ${k.s.hugeFree}, reserved ${k.s.hugeResv}`;
     if (!vma.hugeOwner) throw sigbus(`hugetlb_wp: no free huge page for the copy (${pool})`);
     trace(k, 'hugetlb_wp', `no free huge page for the copy (${pool}): the owner of the mapping keeps the page`);
-    unmapRefPrivate(k, pid, pte.pfn);
+    unmapRefPrivate(k, pid, ptePfn(pte));
     hugetlbWp(k, pid, vma, vpn, unshare); // retry_avoidcopy
     return;
   }
@@ -184,10 +183,10 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
   // huge_ptep_clear_flush() and set_huge_pte_at(): the old translation goes before the new one.
   flushTlbPage(k, pid, vpn, 'huge_ptep_clear_flush');
   pageAddNewAnonRmap(k, pfn);
-  const oldPfn = pte.pfn;
+  const oldPfn = ptePfn(pte);
   mm.ptes[vpn] = unshare
-    ? { pfn, write: false, dirty: false, softDirty: pte.softDirty, uffdWp: pte.uffdWp, protnone: false }
-    : { pfn, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false };
+    ? mkPte(pfn, { write: false, dirty: false, softDirty: pteSoftDirty(pte), uffdWp: pteUffdWp(pte), protnone: false })
+    : newPte(pfn, vma.write, true);
   pageRemoveRmap(k, oldPfn);
   putPage(k, oldPfn);
   const o = k.s.pages[oldPfn];
@@ -207,8 +206,8 @@ function unmapRefPrivate(k: KernelCtx, ownerPid: number, pfn: number): void {
     for (const v of p.mm.vmas) {
       if (!v.hugetlb || v.hugeOwner || v.hugeUnmapped) continue;
       const pte = p.mm.ptes[v.start];
-      if (!pte || pte.pfn !== pfn) continue;
-      p.mm.ptes[v.start] = null;
+      if (!pte || ptePfn(pte) !== pfn) continue;
+      p.mm.ptes[v.start] = PTE_NONE;
       flushTlbPage(k, pid, v.start, 'unmap_hugepage_range');
       pageRemoveRmap(k, pfn);
       putPage(k, pfn);
@@ -233,31 +232,31 @@ export function copyHugetlbPageRange(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vm
   const vpn = src.start;
   const pte = srcMm.ptes[vpn];
   if (!pte) return 'none';
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, ptePfn(pte));
   if (page.anon && hugetlbNeedsCopyForPin(k, srcMm, src, pte)) {
     const pfn = allocHugetlbFolio(k, dst, false);
     if (pfn < 0) throw noResource('ENOMEM', 'fork: no free huge page for the early copy of a pinned hugetlb page');
     pageOf(k, pfn).data = page.data.slice();
     pageAddNewAnonRmap(k, pfn);
-    dstMm.ptes[vpn] = { pfn, write: dst.write, dirty: true, softDirty: true, uffdWp: false, protnone: false };
-    trace(k, 'copy_hugetlb_page_range', `pfn ${pte.pfn} maybe pinned: the child gets a copy, pfn ${pfn}; pool: ${k.s.hugeFree} free`, k.policy.hugetlbForkPinned);
+    dstMm.ptes[vpn] = newPte(pfn, dst.write, true);
+    trace(k, 'copy_hugetlb_page_range', `pfn ${ptePfn(pte)} maybe pinned: the child gets a copy, pfn ${pfn}; pool: ${k.s.hugeFree} free`, k.policy.hugetlbForkPinned);
     return 'copied';
   }
   if (page.anon && k.policy.hugetlbForkPinned.value === 'anon-exclusive') page.anonExclusive = false;
-  if (isCowMapping(src) && pte.write) pte.write = false; // huge_ptep_set_wrprotect()
-  getPage(k, pte.pfn);
-  pageDupRmap(k, pte.pfn);
+  if (isCowMapping(src) && pteWrite(pte)) srcMm.ptes[vpn] = pteWrprotect(pte); // huge_ptep_set_wrprotect()
+  getPage(k, ptePfn(pte));
+  pageDupRmap(k, ptePfn(pte));
   dstMm.ptes[vpn] = withPte(pte, { write: false, uffdWp: false });
   return 'shared';
 }
 
 function hugetlbNeedsCopyForPin(k: KernelCtx, srcMm: Mm, src: Vma, pte: Pte): boolean {
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, ptePfn(pte));
   const knob = k.policy.hugetlbForkPinned;
   const maybePinned = isCowMapping(src) && srcMm.hasPinned && pageMaybeDmaPinned(page);
   switch (knob.value) {
     case 'share':
-      if (pageMaybeDmaPinned(page)) trace(k, 'copy_hugetlb_page_range', `pfn ${pte.pfn} (page_count ${page.refcount}) shared with the child although pinned`, knob);
+      if (pageMaybeDmaPinned(page)) trace(k, 'copy_hugetlb_page_range', `pfn ${ptePfn(pte)} (page_count ${page.refcount}) shared with the child although pinned`, knob);
       return false;
     case 'copy-maybe-pinned':
       // page_needs_cow_for_dma(): is_cow_mapping && has_pinned && page_maybe_dma_pinned

@@ -12,6 +12,7 @@ import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Vma } from './state.
 import { folioLargeMapcount, pmdAt } from './huge_memory.js';
 import { flushTlbRange } from './tlb.js';
 import { freeSwapCache } from './swap.js';
+import { newPte, PTE_NONE, ptePfn, pteWrite } from './pgtable.js';
 
 /** madvise(MADV_COLLAPSE) of [start, start+pages) of process `pid`, within VMA `vma`. */
 export function madviseCollapse(k: KernelCtx, pid: number, vma: Vma, start: number, pages: number): void {
@@ -37,16 +38,16 @@ function collapseOne(k: KernelCtx, pid: number, vma: Vma, h: number): void {
     if (swapPteAt(mm, v)) throw unsupported('MADV_COLLAPSE of a range with swapped-out pages (its swap-in) is not modelled');
     if (hasMarker(mm, v)) throw errno('EINVAL', 'MADV_COLLAPSE: a uffd-wp marker in the range (SCAN_PTE_UFFD_WP)');
     const pte = mm.ptes[v];
-    if (!pte || pte.pfn === ZERO_PFN) continue;
-    const page = pageOf(k, pte.pfn);
-    if (!page.anon || page.ksm) throw errno('EINVAL', `MADV_COLLAPSE: pfn ${pte.pfn} is ${page.ksm ? 'a KSM page' : 'not anonymous'} (SCAN_PAGE_ANON)`);
+    if (!pte || ptePfn(pte) === ZERO_PFN) continue;
+    const page = pageOf(k, ptePfn(pte));
+    if (!page.anon || page.ksm) throw errno('EINVAL', `MADV_COLLAPSE: pfn ${ptePfn(pte)} is ${page.ksm ? 'a KSM page' : 'not anonymous'} (SCAN_PAGE_ANON)`);
     // is_refcount_suitable(): every reference to the folio is one of its mappings (no pin, no GUP).
     const head = page.compound >= 0 ? pageOf(k, page.compound) : page;
-    const mapcount = page.compound >= 0 ? folioLargeMapcount(k, pte.pfn) : page.mapcount;
+    const mapcount = page.compound >= 0 ? folioLargeMapcount(k, ptePfn(pte)) : page.mapcount;
     if (head.refcount !== mapcount + (head.swapSlot >= 0 ? 1 : 0)) {
-      throw errno('EAGAIN', `MADV_COLLAPSE: pfn ${pte.pfn} has references besides its mappings (page_count ${head.refcount}, mapcount ${mapcount}: SCAN_PAGE_COUNT)`);
+      throw errno('EAGAIN', `MADV_COLLAPSE: pfn ${ptePfn(pte)} has references besides its mappings (page_count ${head.refcount}, mapcount ${mapcount}: SCAN_PAGE_COUNT)`);
     }
-    if (pte.write) writable = true;
+    if (pteWrite(pte)) writable = true;
   }
   if (!writable && k.policy.collapseNeedsWritable.value) {
     throw errno('EINVAL', 'MADV_COLLAPSE: no writable PTE in the range (SCAN_PAGE_RO)', );
@@ -58,16 +59,16 @@ function collapseOne(k: KernelCtx, pid: number, vma: Vma, h: number): void {
   const released: number[] = [];
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const pte = mm.ptes[h + i];
-    mm.ptes[h + i] = null;
-    if (!pte || pte.pfn === ZERO_PFN) continue;
-    pageOf(k, newHead + i).data = pageOf(k, pte.pfn).data;
-    pageRemoveRmap(k, pte.pfn);
-    released.push(pte.pfn);
+    mm.ptes[h + i] = PTE_NONE;
+    if (!pte || ptePfn(pte) === ZERO_PFN) continue;
+    pageOf(k, newHead + i).data = pageOf(k, ptePfn(pte)).data;
+    pageRemoveRmap(k, ptePfn(pte));
+    released.push(ptePfn(pte));
   }
   const folio = pageOf(k, newHead);
   folio.entireMapcount = 1;
   folio.anonExclusive = k.policy.anonExclusive.value;
-  mm.pmds = [...mm.pmds, { vpn: h, pfn: newHead, write: vma.write, dirty: true, softDirty: true, uffdWp: false, protnone: false }].sort((a, b) => a.vpn - b.vpn);
+  mm.pmds = [...mm.pmds, { vpn: h, entry: newPte(newHead, vma.write, true) }].sort((a, b) => a.vpn - b.vpn);
   for (const pfn of released) {
     freeSwapCache(k, pfn);
     putPage(k, pfn);

@@ -33,10 +33,11 @@ import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { ZERO_PFN, type Mm, type Vma } from './state.js';
 import { freeSwapCache } from './swap.js';
 import { flushTlbPage } from './tlb.js';
 import { handleMmFault } from './memory.js';
+import { newPte, pteDirty, pteMkclean, ptePfn, pteWrite, pteWrprotect } from './pgtable.js';
 
 /** One anonymous page mapping ksmd looks at: an rmap_item. */
 interface RmapItem {
@@ -72,9 +73,9 @@ export function breakKsm(k: KernelCtx, pid: number, vpn: number, caller: string)
   const mm = k.s.procs[pid].mm;
   for (let attempt = 0; attempt < 2; attempt++) {
     const pte = mm.ptes[vpn];
-    if (!pte || pte.pfn === ZERO_PFN || !k.s.pages[pte.pfn].ksm) return;
+    if (!pte || ptePfn(pte) === ZERO_PFN || !k.s.pages[ptePfn(pte)].ksm) return;
     const unshare = k.policy.ksmBreakUnshare.value;
-    trace(k, 'break_ksm', `${caller}: KSM pfn ${pte.pfn} at page ${vpn}: handle_mm_fault(${unshare ? 'FAULT_FLAG_UNSHARE' : 'FAULT_FLAG_WRITE'})`, k.policy.ksmBreakUnshare);
+    trace(k, 'break_ksm', `${caller}: KSM pfn ${ptePfn(pte)} at page ${vpn}: handle_mm_fault(${unshare ? 'FAULT_FLAG_UNSHARE' : 'FAULT_FLAG_WRITE'})`, k.policy.ksmBreakUnshare);
     handleMmFault(k, pid, vpn, { write: !unshare, unshare });
   }
 }
@@ -95,11 +96,11 @@ function scanList(k: KernelCtx): RmapItem[] {
 /** The anonymous page an rmap_item maps now (follow_page()), or -1. */
 function itemPage(k: KernelCtx, it: RmapItem): number {
   const pte = k.s.procs[it.pid].mm.ptes[it.vpn];
-  if (!pte || pte.pfn === ZERO_PFN) return -1;
-  const page = k.s.pages[pte.pfn];
+  if (!pte || ptePfn(pte) === ZERO_PFN) return -1;
+  const page = k.s.pages[ptePfn(pte)];
   // A page of a THP is split off first in the kernel (split_huge_page()); the model leaves THPs
   // alone (a simplification: such a page is never merged).
-  return page.anon && !page.hugetlb && page.compound < 0 ? pte.pfn : -1;
+  return page.anon && !page.hugetlb && page.compound < 0 ? ptePfn(pte) : -1;
 }
 
 function sameContents(k: KernelCtx, a: number, b: number): boolean {
@@ -170,10 +171,10 @@ function tryToMergeOnePage(k: KernelCtx, it: RmapItem, pfn: number, kpfn: number
 /** write_protect_page(): false when something else may hold a reference to the page. */
 function writeProtectPage(k: KernelCtx, it: RmapItem, pfn: number): boolean {
   const mm: Mm = k.s.procs[it.pid].mm;
-  const pte = mm.ptes[it.vpn] as Pte;
+  const pte = mm.ptes[it.vpn];
   const page = pageOf(k, pfn);
   const exclusive = page.anonExclusive;
-  if (!(pte.write || pte.dirty || exclusive || mm.tlbFlushPending > 0)) return true;
+  if (!(pteWrite(pte) || pteDirty(pte) || exclusive || mm.tlbFlushPending > 0)) return true;
   // The caller's reference (follow_page(FOLL_GET) in ksmd's scan) is the "+ 1" of the check.
   getPage(k, pfn);
   flushTlbPage(k, it.pid, it.vpn, 'ptep_clear_flush');
@@ -196,8 +197,7 @@ function writeProtectPage(k: KernelCtx, it: RmapItem, pfn: number): boolean {
     trace(k, 'write_protect_page', `pfn ${pfn} at page ${it.vpn}: ${why}: PTE restored, not merged`, share ? k.policy.anonExclusive : undefined);
     return false;
   }
-  pte.write = false;
-  pte.dirty = false;
+  mm.ptes[it.vpn] = pteMkclean(pteWrprotect(pte));
   trace(k, 'write_protect_page', `pfn ${pfn} at page ${it.vpn}: ${why}: PTE write-protected and clean`, share ? k.policy.anonExclusive : undefined);
   return true;
 }
@@ -209,7 +209,7 @@ function replacePage(k: KernelCtx, it: RmapItem, pfn: number, kpfn: number): voi
   pageDupRmap(k, kpfn);
   flushTlbPage(k, it.pid, it.vpn, 'ptep_clear_flush');
   // mk_pte(kpage, vma->vm_page_prot): read-only and clean in a private mapping.
-  mm.ptes[it.vpn] = { pfn: kpfn, write: false, dirty: false, softDirty: false, uffdWp: false, protnone: false };
+  mm.ptes[it.vpn] = newPte(kpfn, false, false);
   pageRemoveRmap(k, pfn);
   freeSwapCache(k, pfn);
   putPage(k, pfn);

@@ -11,7 +11,7 @@ import type { KernelCtx } from './context.js';
 import { accountFault, errno, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, isLargeFolioPage, pageCount, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, hasMarker, newPte, setMarker, swapPteAt, type Mm, type Pte, type Vma, type WpCopyFrame } from './state.js';
+import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
 import { doCowFault, doReadFault } from './filemap.js';
 import { findVma } from './vma.js';
@@ -21,6 +21,7 @@ import { flushTlbPage } from './tlb.js';
 import { hugetlbFault } from './hugetlb.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, folioLargeMapcount, folioMappedShared, hugePmdSetAccessed, pmdAt, pmdNone, thpReuseMapcount, thpSuitable } from './huge_memory.js';
 import type { Knob, WpReuseRule } from '../policies/policy.js';
+import { mkPte, newPte, type Pte, pteDirty, pteMkdirty, pteMkwrite, ptePfn, pteProtnone, pteSoftDirty, pteUffdWp, pteWrite, withPte } from './pgtable.js';
 
 export interface FaultFlags {
   /** FAULT_FLAG_WRITE */
@@ -96,13 +97,13 @@ function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, v
   // __handle_mm_fault(): a huge PMD, or an empty PMD where a THP fits, is handled at the PMD level.
   const pmd = pmdAt(mm, vpn);
   if (pmd) {
-    if (pmd.protnone && (vma.read || vma.write)) {
+    if (pteProtnone(pmd.entry) && (vma.read || vma.write)) {
       // do_huge_pmd_numa_page(): the PMD's protection is restored.
-      pmd.protnone = false;
+      pmd.entry = withPte(pmd.entry, { protnone: false });
       trace(k, 'do_huge_pmd_numa_page', 'NUMA hinting fault on a huge PMD: protection restored');
       return 'done';
     }
-    if (!(flags.write || flags.unshare) || pmd.write) {
+    if (!(flags.write || flags.unshare) || pteWrite(pmd.entry)) {
       hugePmdSetAccessed(pmd, flags.write);
       return 'done';
     }
@@ -138,29 +139,28 @@ function handlePteFault(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, v
       const fresh = mm.ptes[vpn];
       if (fresh) {
         // pte_mkuffd_wp() write-protects too: a write retries into handle_userfault(VM_UFFD_WP).
-        fresh.uffdWp = true;
-        fresh.write = false;
+        mm.ptes[vpn] = withPte(fresh, { uffdWp: true, write: false });
         trace(k, 'handle_pte_marker', 'uffd-wp marker: the new PTE is mapped uffd-wp, write-protected', k.policy.uffdWpUnpopulated);
       }
     }
     return 'done';
   }
   // The NUMA-hinting catcher: a protnone PTE goes to do_numa_page before any COW decision.
-  if (pte.protnone && (vma.read || vma.write)) {
-    doNumaPage(k, pte);
+  if (pteProtnone(pte) && (vma.read || vma.write)) {
+    doNumaPage(k, mm, vpn);
     return 'done';
   }
   if (flags.write || flags.unshare) {
-    if (!pte.write) return doWpPage(k, pid, stepped, vma, vpn, flags.unshare);
-    if (flags.write) pte.dirty = true;
+    if (!pteWrite(pte)) return doWpPage(k, pid, stepped, vma, vpn, flags.unshare);
+    if (flags.write) mm.ptes[vpn] = withPte(pte, { dirty: true });
   }
   return 'done';
 }
 
 /** do_numa_page(): restore the PTE's protection (the pending flush then has nothing left to do). */
-function doNumaPage(k: KernelCtx, pte: Pte): void {
-  pte.protnone = false;
-  trace(k, 'do_numa_page', `NUMA hinting fault: PTE restored${pte.write ? ' writable' : ' read-only'}; no COW decision is taken on a protnone PTE`);
+function doNumaPage(k: KernelCtx, mm: Mm, vpn: number): void {
+  const pte = (mm.ptes[vpn] = withPte(mm.ptes[vpn], { protnone: false }));
+  trace(k, 'do_numa_page', `NUMA hinting fault: PTE restored${pteWrite(pte) ? ' writable' : ' read-only'}; no COW decision is taken on a protnone PTE`);
 }
 
 /** do_anonymous_page(): a read maps the shared zero page read-only; a write allocates a zeroed page. */
@@ -201,10 +201,12 @@ function doSharedFault(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boole
 /** do_wp_page(): a write (or unshare) fault on a present read-only PTE. */
 function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
   const mm = mmOf(k, pid);
-  const pte = mm.ptes[vpn] as Pte;
+  const pte = mm.ptes[vpn];
+  // pte_pfn(vmf->orig_pte): the frame the fault is about.
+  const pfn = ptePfn(pte);
   if (!unshare) {
     // userfaultfd_pte_wp() is checked before any COW decision; FAULT_FLAG_UNSHARE skips it (5.19+).
-    if (vma.uffdWp && pte.uffdWp) {
+    if (vma.uffdWp && pteUffdWp(pte)) {
       trace(k, 'do_wp_page', 'userfaultfd_pte_wp -> handle_userfault(VM_UFFD_WP)', k.policy.uffdWp);
       return 'uffd-wp';
     }
@@ -217,26 +219,24 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
   }
   if (vma.shared) {
     if (unshare) return 'done';
-    pte.write = true;
-    pte.dirty = true;
-    pte.softDirty = true;
+    mm.ptes[vpn] = pteMkwrite(pteMkdirty(pte));
     trace(k, 'wp_page_shared', `shared mapping: PTE made writable`);
     return 'done';
   }
-  if (pte.pfn === ZERO_PFN || !pageOf(k, pte.pfn).anon) {
-    trace(k, 'do_wp_page', `${pte.pfn === ZERO_PFN ? 'shared zero page' : 'not an anon page'} -> wp_page_copy`);
+  if (pfn === ZERO_PFN || !pageOf(k, pfn).anon) {
+    trace(k, 'do_wp_page', `${pfn === ZERO_PFN ? 'shared zero page' : 'not an anon page'} -> wp_page_copy`);
     return wpPageCopy(k, mm, stepped, vma, vpn, unshare);
   }
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, pfn);
   if (page.ksm && k.policy.ksmReuse.value) return doWpPageKsm(k, mm, stepped, vma, vpn, pte);
-  const large = isLargeFolioPage(k, pte.pfn);
-  const rule = large && k.policy.largeFolioReuse.value && !page.anonExclusive ? largeFolioRule(k, pte.pfn) : k.policy.wpReuse;
+  const large = isLargeFolioPage(k, pfn);
+  const rule = large && k.policy.largeFolioReuse.value && !page.anonExclusive ? largeFolioRule(k, pfn) : k.policy.wpReuse;
   const inSwapCache = page.swapSlot >= 0;
   const swapCount = inSwapCache ? k.s.swap[page.swapSlot].count : 0;
   // A page of a THP: page_count() is the folio's; reuse_swap_page() saw page_trans_huge_mapcount().
   const d = rule.value.decide({
-    pageCount: pageCount(k, pte.pfn),
-    mapcount: large ? thpReuseMapcount(k, pte.pfn) : page.mapcount,
+    pageCount: pageCount(k, pfn),
+    mapcount: large ? thpReuseMapcount(k, pfn) : page.mapcount,
     anonExclusive: page.anonExclusive,
     ksm: page.ksm,
     swapCount,
@@ -248,16 +248,16 @@ function doWpPage(k: KernelCtx, pid: number, stepped: boolean, vma: Vma, vpn: nu
   // A reused page leaves the swap cache once no swap entry needs it: reuse_swap_page()'s
   // delete_from_swap_cache() (≤5.17), try_to_free_swap() (5.18+).
   if (inSwapCache && swapCount === 0) {
-    deleteFromSwapCache(k, pte.pfn);
-    trace(k, 'do_wp_page', `pfn ${pte.pfn} removed from the swap cache`);
+    deleteFromSwapCache(k, pfn);
+    trace(k, 'do_wp_page', `pfn ${pfn} removed from the swap cache`);
   }
   // page_move_anon_rmap() + SetPageAnonExclusive(): the page is ours alone from now on.
   if (k.policy.anonExclusive.value) page.anonExclusive = true;
   if (unshare) {
-    trace(k, 'do_wp_page', `unshare: pfn ${pte.pfn} marked PageAnonExclusive, PTE stays read-only`);
+    trace(k, 'do_wp_page', `unshare: pfn ${pfn} marked PageAnonExclusive, PTE stays read-only`);
     return 'done';
   }
-  wpPageReuse(k, vma, pte);
+  wpPageReuse(k, mm, vma, vpn);
   return 'done';
 }
 
@@ -290,24 +290,22 @@ function largeFolioRule(k: KernelCtx, pfn: number): Knob<WpReuseRule> {
  * anonymous page of this VMA again (its stable-tree node goes stale).
  */
 function doWpPageKsm(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: number, pte: Pte): PteFaultResult {
-  const page = pageOf(k, pte.pfn);
+  const page = pageOf(k, ptePfn(pte));
   const knob = k.policy.ksmReuse;
   if (page.swapSlot >= 0 || page.refcount !== 1) {
     trace(k, 'do_wp_page', `PageKsm and ${page.swapSlot >= 0 ? 'PageSwapCache' : `page_count ${page.refcount} != 1`} -> wp_page_copy`, knob);
     return wpPageCopy(k, mm, stepped, vma, vpn, false);
   }
   page.ksm = false;
-  trace(k, 'reuse_ksm_page', `PageKsm, page_count 1: page_ref_freeze(page, 1) succeeds; pfn ${pte.pfn} moved to this VMA's anon_vma, no longer PageKsm`, knob);
-  wpPageReuse(k, vma, pte);
+  trace(k, 'reuse_ksm_page', `PageKsm, page_count 1: page_ref_freeze(page, 1) succeeds; pfn ${ptePfn(pte)} moved to this VMA's anon_vma, no longer PageKsm`, knob);
+  wpPageReuse(k, mm, vma, vpn);
   return 'done';
 }
 
 /** wp_page_reuse(): keep the page, make the PTE writable (maybe_mkwrite) and dirty. */
-function wpPageReuse(k: KernelCtx, vma: Vma, pte: Pte): void {
-  pte.write = vma.write;
-  pte.dirty = true;
-  pte.softDirty = true;
-  trace(k, 'wp_page_reuse', `pfn ${pte.pfn} reused${vma.write ? ', PTE writable' : ' (VM_WRITE clear: PTE stays read-only, dirty)'}`);
+function wpPageReuse(k: KernelCtx, mm: Mm, vma: Vma, vpn: number): void {
+  const pte = (mm.ptes[vpn] = withPte(pteMkdirty(mm.ptes[vpn]), { write: vma.write }));
+  trace(k, 'wp_page_reuse', `pfn ${ptePfn(pte)} reused${vma.write ? ', PTE writable' : ' (VM_WRITE clear: PTE stays read-only, dirty)'}`);
 }
 
 /**
@@ -318,18 +316,18 @@ function wpPageReuse(k: KernelCtx, vma: Vma, pte: Pte): void {
  * frame for later steps.
  */
 function wpPageCopy(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: number, unshare: boolean): PteFaultResult {
-  const orig = mm.ptes[vpn] as Pte;
+  const orig = mm.ptes[vpn];
   // anon_vma_prepare(): tracked for file VMAs only, the ones whose fork depends on it (fork.ts).
   if (vma.shmem >= 0) vma.anonVma = true;
   if (stepped && !unshare) {
-    getPage(k, orig.pfn);
+    getPage(k, ptePfn(orig));
     mm.mmapReaders++; // the fault keeps mmap_read_lock until it returns
-    trace(k, 'do_wp_page', `get_page(pfn ${orig.pfn}), page-table lock dropped before the copy`);
-    return { kind: 'wp_copy', step: 'copy', vpn, oldPfn: orig.pfn, newPfn: -1, orig: { ...orig } };
+    trace(k, 'do_wp_page', `get_page(pfn ${ptePfn(orig)}), page-table lock dropped before the copy`);
+    return { kind: 'wp_copy', step: 'copy', vpn, oldPfn: ptePfn(orig), newPfn: -1, orig };
   }
   const pfn = allocPage(k, true);
   const copy = pageOf(k, pfn);
-  if (orig.pfn !== ZERO_PFN) copy.data = pageOf(k, orig.pfn).data.slice();
+  if (ptePfn(orig) !== ZERO_PFN) copy.data = pageOf(k, ptePfn(orig)).data.slice();
   installCopy(k, mm, vma, vpn, orig, pfn, unshare);
   return 'done';
 }
@@ -340,26 +338,26 @@ function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn:
   flushTlbPage(k, pid, vpn, 'ptep_clear_flush');
   pageAddNewAnonRmap(k, pfn);
   mm.ptes[vpn] = unshare
-    ? { pfn, write: false, dirty: false, softDirty: old.softDirty, uffdWp: old.uffdWp, protnone: false }
+    ? mkPte(pfn, { write: false, dirty: false, softDirty: pteSoftDirty(old), uffdWp: pteUffdWp(old), protnone: false })
     : newPte(pfn, vma.write, true);
   let tail = '';
-  if (old.pfn !== ZERO_PFN) {
-    pageRemoveRmap(k, old.pfn);
+  if (ptePfn(old) !== ZERO_PFN) {
+    pageRemoveRmap(k, ptePfn(old));
     // The old page, unmapped now, may sit in the swap cache with no swap entry left: reclaim
     // would drop it later; the model drops it at once (nothing can observe the difference).
-    freeSwapCache(k, old.pfn);
-    putPage(k, old.pfn);
-    const o = k.s.pages[old.pfn];
-    tail = o.freed ? `; old pfn ${old.pfn} freed` : `; old pfn ${old.pfn} now mapcount ${o.mapcount}, page_count ${pageCount(k, old.pfn)}`;
+    freeSwapCache(k, ptePfn(old));
+    putPage(k, ptePfn(old));
+    const o = k.s.pages[ptePfn(old)];
+    tail = o.freed ? `; old pfn ${ptePfn(old)} freed` : `; old pfn ${ptePfn(old)} now mapcount ${o.mapcount}, page_count ${pageCount(k, ptePfn(old))}`;
   }
   const ae = pageOf(k, pfn).anonExclusive ? ' (PageAnonExclusive)' : '';
   const how = unshare ? 'mapped read-only (unshare)' : vma.write ? 'mapped writable' : 'mapped read-only, dirty';
-  trace(k, 'wp_page_copy', `copy of ${old.pfn === ZERO_PFN ? 'the zero page' : `pfn ${old.pfn}`} is new pfn ${pfn}${ae}, ${how}${tail}`);
+  trace(k, 'wp_page_copy', `copy of ${ptePfn(old) === ZERO_PFN ? 'the zero page' : `pfn ${ptePfn(old)}`} is new pfn ${pfn}${ae}, ${how}${tail}`);
 }
 
 /** pte_same(): the whole PTE value, the dirty bit a CPU may set meanwhile included. */
-function ptesSame(a: Pte | null, b: Pte): boolean {
-  return !!a && a.pfn === b.pfn && a.write === b.write && a.dirty === b.dirty && a.uffdWp === b.uffdWp && a.protnone === b.protnone;
+function ptesSame(a: Pte, b: Pte): boolean {
+  return !!a && ptePfn(a) === ptePfn(b) && pteWrite(a) === pteWrite(b) && pteDirty(a) === pteDirty(b) && pteUffdWp(a) === pteUffdWp(b) && pteProtnone(a) === pteProtnone(b);
 }
 
 /** The next step of a wp_page_copy frame on thread `tid`: 'done' when the fault has returned. */

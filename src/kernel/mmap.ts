@@ -8,6 +8,7 @@ import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_g
 import { vmasCovering } from './vma.js';
 import { hugetlbReservePages, hugetlbVmOpClose } from './hugetlb.js';
 import { splitHugePmdsCut } from './huge_memory.js';
+import { PTE_NONE } from './pgtable.js';
 
 /**
  * mmap() of `pages` pages: anonymous memory, or (`file` >= 0) the first pages of that page-cache
@@ -27,7 +28,7 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
   const thpSized = !shared && file < 0 && !hugetlb && pages % HPAGE_PMD_NR === 0;
   const start = thpSized ? Math.ceil(mm.nextVpn / HPAGE_PMD_NR) * HPAGE_PMD_NR : mm.nextVpn;
   mm.nextVpn = start + pages + 1; // leave a guard gap so neighbouring mappings never merge
-  while (mm.ptes.length < mm.nextVpn) mm.ptes.push(null);
+  while (mm.ptes.length < mm.nextVpn) mm.ptes.push(PTE_NONE);
   let shmem = file;
   if (shared && file < 0) {
     k.s.shmem.push({ kind: 'shmem', pages: new Array<number>(pages).fill(-1), holders: [], released: false });

@@ -22,6 +22,7 @@ import { pageRemoveRmap } from './rmap.js';
 import { HPAGE_PMD_NR, ZERO_PFN, setMarker } from './state.js';
 import { freeSwapCache, zapSwapPte } from './swap.js';
 import { flushTlbRange } from './tlb.js';
+import { PTE_NONE, pteDirty, ptePfn } from './pgtable.js';
 
 /** struct mmu_gather, reduced to what the model needs. */
 export interface MmuGather {
@@ -76,13 +77,13 @@ export function zapPteRange(k: KernelCtx, pid: number, start: number, pages: num
     if (zapSwapPte(k, mm, vpn)) continue;
     const pte = mm.ptes[vpn];
     if (!pte) continue;
-    mm.ptes[vpn] = null;
+    mm.ptes[vpn] = PTE_NONE;
     cleared++;
     widen(vpn, vpn + 1);
-    if (pte.pfn === ZERO_PFN) continue;
-    if (pte.dirty && !pageOf(k, pte.pfn).anon) forceFlush = true;
-    pageRemoveRmap(k, pte.pfn);
-    tlb.batch.push(pte.pfn);
+    if (ptePfn(pte) === ZERO_PFN) continue;
+    if (pteDirty(pte) && !pageOf(k, ptePfn(pte)).anon) forceFlush = true;
+    pageRemoveRmap(k, ptePfn(pte));
+    tlb.batch.push(ptePfn(pte));
   }
   if (forceFlush) {
     // "Do the actual TLB flush before dropping ptl", then tlb_flush_mmu_free() after it.

@@ -2,11 +2,12 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { pageOf } from './page.js';
-import { ZERO_PFN, type Mm, type Pte, type Vma } from './state.js';
+import { ZERO_PFN, type Mm, type Vma } from './state.js';
 import { softDirtyTracking } from './task_mmu.js';
 import { mergeVmas, vmasCovering } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import { splitHugePmdsCut } from './huge_memory.js';
+import { type Pte, pteDirty, pteMkwrite, ptePfn, pteProtnone, pteSoftDirty, pteUffdWp, pteWrite, withPte } from './pgtable.js';
 
 /**
  * can_change_pte_writable() (64fe24a3e05e): may a PTE become writable without a write fault?
@@ -16,15 +17,15 @@ import { splitHugePmdsCut } from './huge_memory.js';
 export function canChangePteWritable(k: KernelCtx, vma: Vma, pte: Pte): boolean {
   // hugetlb_change_protection() never tries: a private hugetlb entry stays read-only until hugetlb_wp().
   if (!vma.write || vma.hugetlb) return false;
-  if (softDirtyTracking(vma) && !pte.softDirty) return false;
-  if (vma.uffdWp && pte.uffdWp) return false;
+  if (softDirtyTracking(vma) && !pteSoftDirty(pte)) return false;
+  if (vma.uffdWp && pteUffdWp(pte)) return false;
   if (!vma.shared) {
-    if (pte.pfn === ZERO_PFN) return false;
-    if (k.policy.changeWritable.value === 'mprotect-dirty' && !pte.dirty) return false;
-    const page = pageOf(k, pte.pfn);
+    if (ptePfn(pte) === ZERO_PFN) return false;
+    if (k.policy.changeWritable.value === 'mprotect-dirty' && !pteDirty(pte)) return false;
+    const page = pageOf(k, ptePfn(pte));
     return page.anon && page.anonExclusive;
   }
-  return pte.dirty;
+  return pteDirty(pte);
 }
 
 export type ProtectionChange = 'mprotect' | 'uffd-wp' | 'uffd-unwp' | 'numa';
@@ -44,30 +45,31 @@ export function changeProtection(k: KernelCtx, mm: Mm, vma: Vma, start: number, 
   const tryWritable =
     mode !== 'never' && vma.write && (change === 'mprotect' || (change === 'uffd-unwp' && mode === 'mprotect-uffd'));
   let madeWritable = 0;
-  const changeEntry = (pte: Pte): void => {
+  /** The entry as change_pte_range() leaves it. */
+  const changeEntry = (old: Pte): Pte => {
     if (change === 'numa') {
-      if (pte.pfn === ZERO_PFN || pte.protnone) return;
-      pte.protnone = true;
+      if (ptePfn(old) === ZERO_PFN || pteProtnone(old)) return old;
       changed++;
-      return;
+      return withPte(old, { protnone: true });
     }
     changed++;
     // vm_page_prot: private mappings are always mapped read-only; shared writable ones keep
     // the write bit unless write-notify (here: soft-dirty tracking) wants faults.
-    pte.write = vma.shared ? vma.write && !softDirtyTracking(vma) : false;
-    if (change === 'uffd-wp') pte.uffdWp = true;
-    if (change === 'uffd-unwp') pte.uffdWp = false;
-    if (tryWritable && !pte.write && canChangePteWritable(k, vma, pte)) {
-      pte.write = true;
+    let pte = withPte(old, { write: vma.shared ? vma.write && !softDirtyTracking(vma) : false });
+    if (change === 'uffd-wp') pte = withPte(pte, { uffdWp: true });
+    if (change === 'uffd-unwp') pte = withPte(pte, { uffdWp: false });
+    if (tryWritable && !pteWrite(pte) && canChangePteWritable(k, vma, pte)) {
+      pte = pteMkwrite(pte);
       madeWritable++;
     }
+    return pte;
   };
   // change_huge_pmd() for the huge PMDs the range covers (the callers split those it cuts); for a
   // huge PMD can_change_pte_writable() reads the folio's head (can_change_pmd_writable()).
-  for (const pmd of mm.pmds) if (pmd.vpn >= start && pmd.vpn < start + pages) changeEntry(pmd);
+  for (const pmd of mm.pmds) if (pmd.vpn >= start && pmd.vpn < start + pages) pmd.entry = changeEntry(pmd.entry);
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = mm.ptes[vpn];
-    if (pte) changeEntry(pte);
+    if (pte) mm.ptes[vpn] = changeEntry(pte);
   }
   if (madeWritable) {
     trace(k, 'change_pte_range', `can_change_pte_writable: ${madeWritable} exclusive PTE(s) mapped writable without a fault`, k.policy.changeWritable);

@@ -6,11 +6,12 @@
 // the old range's TLB entries are flushed. Run in one step, under mmap_write_lock.
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
-import { HPAGE_PMD_NR, setMarker, setSwapPte, hasMarker, swapPteAt, withPmd, withSwapPte, withVma, type Vma } from './state.js';
+import { HPAGE_PMD_NR, setMarker, setSwapPte, hasMarker, swapPteAt, withSwapPte, withVma, type Vma } from './state.js';
 import { findVma, vmasCovering, rangeFullyMapped } from './vma.js';
 import { pmdAt, splitHugePmdsCut } from './huge_memory.js';
 import { flushTlbRange } from './tlb.js';
 import { munmapFinish, munmapStart } from './mmap.js';
+import { PTE_NONE } from './pgtable.js';
 
 export function doMremap(k: KernelCtx, pid: number, from: number, pages: number, to: number): void {
   const mm = k.s.procs[pid].mm;
@@ -33,13 +34,13 @@ export function doMremap(k: KernelCtx, pid: number, from: number, pages: number,
   mm.vmas = mm.vmas.filter((v) => v !== vma);
   mm.vmas.push(withVma(vma, { start: to }));
   mm.vmas.sort((a, b) => a.start - b.start);
-  while (mm.ptes.length < to + pages + 1) mm.ptes.push(null);
+  while (mm.ptes.length < to + pages + 1) mm.ptes.push(PTE_NONE);
   if (mm.nextVpn < to + pages + 1) mm.nextVpn = to + pages + 1;
   let moved = 0;
   for (let i = 0; i < pages; i++) {
     const pte = mm.ptes[from + i];
     mm.ptes[to + i] = pte;
-    mm.ptes[from + i] = null;
+    mm.ptes[from + i] = PTE_NONE;
     if (pte) moved++;
     const swp = swapPteAt(mm, from + i);
     if (swp) {
@@ -52,7 +53,7 @@ export function doMremap(k: KernelCtx, pid: number, from: number, pages: number,
     }
   }
   // move_huge_pmd() for the huge PMDs the move carries whole.
-  mm.pmds = mm.pmds.map((d) => (d.vpn >= from && d.vpn < from + pages ? withPmd(d, { vpn: to + (d.vpn - from) }) : d)).sort((a, b) => a.vpn - b.vpn);
+  mm.pmds = mm.pmds.map((d) => (d.vpn >= from && d.vpn < from + pages ? { vpn: to + (d.vpn - from), entry: d.entry } : d)).sort((a, b) => a.vpn - b.vpn);
   flushTlbRange(k, pid, from, pages, 'move_page_tables: flush_tlb_range');
   trace(k, 'move_vma', `${pages} page(s) moved from page ${from} to page ${to}, ${moved} PTE(s) with them`);
 }

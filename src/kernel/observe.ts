@@ -8,6 +8,7 @@ import type { KernelCtx } from './context.js';
 import { ZERO_PFN, hasMarker, swapPteAt } from './state.js';
 import { findVma } from './vma.js';
 import { pmdAt, pmdPage } from './huge_memory.js';
+import { PTE_NONE, ptePfn, pteSoftDirty, pteUffdWp, pteWithPfn } from './pgtable.js';
 
 /** An observation's value, as the machine stores it in a register. */
 export type Observation =
@@ -23,10 +24,10 @@ function bit(what: 'pagemap' | 'kpageflags', field: string): number {
 export function observePage(k: KernelCtx, pid: number, vpn: number, what: ObserveWhat): Observation {
   const mm = k.s.procs[pid].mm;
   const pmd = pmdAt(mm, vpn);
-  const pte = pmd ? { ...pmd, pfn: pmdPage(pmd, vpn) } : (mm.ptes[vpn] ?? null);
+  const pte = pmd ? pteWithPfn(pmd.entry, pmdPage(pmd, vpn)) : mm.ptes[vpn] || PTE_NONE;
   const vma = findVma(mm, vpn);
   // vm_normal_page() is NULL for the shared zero page: it is neither anon nor counted as mapped.
-  const page = pte && pte.pfn !== ZERO_PFN ? k.s.pages[pte.pfn] : null;
+  const page = pte && ptePfn(pte) !== ZERO_PFN ? k.s.pages[ptePfn(pte)] : null;
   // page_mapcount(): a page of a THP counts its PTEs and the PMDs mapping the whole folio.
   const mapcount = page ? page.mapcount + (page.compound >= 0 ? k.s.pages[page.compound].entireMapcount : 0) : 0;
   // A uffd-wp PTE marker reads as a swap entry with PM_UFFD_WP (measured on 6.18).
@@ -34,25 +35,25 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
   const swap = pte ? undefined : swapPteAt(mm, vpn);
   switch (what) {
     case 'page':
-      return { kind: 'page', pfn: pte ? pte.pfn : marker || swap ? PAGE_SWAPPED : PAGE_NONE };
+      return { kind: 'page', pfn: pte ? ptePfn(pte) : marker || swap ? PAGE_SWAPPED : PAGE_NONE };
     case 'pagemap': {
       let bits = 0;
       if (pte) bits |= bit('pagemap', 'present');
       if (marker || swap) bits |= bit('pagemap', 'swapped');
       // PM_UFFD_WP from fb8e37f35a2f (v5.14); before, pagemap has no such bit.
-      if (k.policy.pagemapUffdWp.value && (pte?.uffdWp || marker || swap?.uffdWp)) bits |= bit('pagemap', 'uffd_wp');
+      if (k.policy.pagemapUffdWp.value && ((pte && pteUffdWp(pte)) || marker || swap?.uffdWp)) bits |= bit('pagemap', 'uffd_wp');
       // PM_MMAP_EXCLUSIVE: a present page whose (precise, per-page) mapcount is 1.
       if (page && mapcount === 1) bits |= bit('pagemap', 'exclusive');
       // PM_SOFT_DIRTY: the PTE's bit, or VM_SOFTDIRTY on the VMA (holes included); both are
       // always clear without CONFIG_MEM_SOFT_DIRTY.
-      if (k.policy.config.MEM_SOFT_DIRTY && (pte?.softDirty || swap?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
+      if (k.policy.config.MEM_SOFT_DIRTY && ((pte && pteSoftDirty(pte)) || swap?.softDirty || vma?.softDirty)) bits |= bit('pagemap', 'soft_dirty');
       return { kind: 'bits', what: 'pagemap', bits };
     }
     case 'kpageflags': {
       let bits = 0;
-      if (pte && pte.pfn === ZERO_PFN) bits |= bit('kpageflags', 'zero_page');
+      if (pte && ptePfn(pte) === ZERO_PFN) bits |= bit('kpageflags', 'zero_page');
       // KPF_THP for every page of a THP, and for the huge zero page (with KPF_ZERO_PAGE).
-      if ((pmd && pmd.pfn === ZERO_PFN) || (page && page.compound >= 0)) bits |= bit('kpageflags', 'thp');
+      if ((pmd && ptePfn(pmd.entry) === ZERO_PFN) || (page && page.compound >= 0)) bits |= bit('kpageflags', 'thp');
       if (page?.anon) bits |= bit('kpageflags', 'anon');
       // stable_page_flags(): KPF_KSM for a PageKsm page (which is KPF_ANON too).
       if (page?.ksm) bits |= bit('kpageflags', 'ksm');

@@ -2,6 +2,7 @@
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
 import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type KernelState, type Page } from './state.js';
+import { ptePfn } from './pgtable.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
   const page = k.s.pages[pfn];
@@ -40,7 +41,7 @@ function noteStoreDuringCopy(k: KernelCtx, pfn: number, from: number, to: number
   const high = to >= mid;
   for (const t of k.s.threads) {
     const f = t.frame;
-    if (f?.kind !== 'fork' || f.vpn < 0 || k.s.procs[t.pid].mm.ptes[f.vpn]?.pfn !== pfn) continue;
+    if (f?.kind !== 'fork' || f.vpn < 0 || ptePfn(k.s.procs[t.pid].mm.ptes[f.vpn]) !== pfn) continue;
     if (high && (f.tear >= 1 || low)) f.tear = 2;
     else if (low) f.tear = Math.max(f.tear, 1);
   }

@@ -2,6 +2,8 @@
 // cloned, hashed, compared and stored by the explorer. Index-based references (pfn, pid,
 // object ids) instead of pointers, so that a canonical renaming is a relabelling of ints.
 
+import type { Pte } from './pgtable.js';
+
 /** A value written to memory: an index into the run's token table; 0 is zero-fill. */
 export type Token = number;
 export const ZERO_TOKEN: Token = 0;
@@ -56,26 +58,14 @@ export interface Page {
   entireMapcount: number;
 }
 
-/** A present page-table entry; `null` in the table is pte_none. */
-export interface Pte {
-  pfn: number;
-  write: boolean;
-  dirty: boolean;
-  /** x86 _PAGE_SOFT_DIRTY: set together with the dirty bit (pte_mkdirty), cleared by clear_refs. */
-  softDirty: boolean;
-  /** _PAGE_UFFD_WP (292924b26024, v5.7). */
-  uffdWp: boolean;
-  /** PAGE_NONE for NUMA hinting (change_prot_numa): present but inaccessible, write permission remembered. */
-  protnone: boolean;
-}
-
 /**
- * A PMD that maps a transparent huge page (pmd_trans_huge): the bits of a PTE, for the
- * HPAGE_PMD_NR pages from `vpn` (PMD-aligned). `pfn` is the folio's head, or ZERO_PFN for the
- * huge zero page (each of whose pages reads as the zero page does).
+ * A PMD that maps a transparent huge page (pmd_trans_huge): its entry, with a PTE's bits, for the
+ * HPAGE_PMD_NR pages from `vpn` (PMD-aligned). The entry's pfn is the folio's head, or ZERO_PFN
+ * for the huge zero page (each of whose pages reads as the zero page does).
  */
-export interface Pmd extends Pte {
+export interface Pmd {
   vpn: number;
+  entry: Pte;
 }
 
 /**
@@ -223,8 +213,8 @@ export interface Vma {
 
 export interface Mm {
   vmas: Vma[];
-  /** Indexed by virtual page number. */
-  ptes: (Pte | null)[];
+  /** Indexed by virtual page number: pte_t words (pgtable.ts), 0 (or a hole past the end) is pte_none. */
+  ptes: Pte[];
   nextVpn: number;
   /** MMF_HAS_PINNED (a458b76a4171; mm->has_pinned from 008cfe4418b3, v5.9). */
   hasPinned: boolean;
@@ -240,16 +230,16 @@ export interface Mm {
   writeProtectSeq: number;
   /**
    * Pages whose page-table entry is a uffd-wp PTE marker (pte_marker_uffd_wp: not present, no
-   * page, write-protected for userfaultfd), in ascending order; their `ptes` slot is null.
+   * page, write-protected for userfaultfd), in ascending order; their `ptes` slot is pte_none.
    * Anonymous memory gets them only with UFFD_FEATURE_WP_UNPOPULATED (2bad466cc9d9, v6.4).
    */
   markers: readonly number[];
   /**
-   * Non-present PTEs holding a swap entry, in ascending page order; their `ptes` slot is null.
+   * Non-present PTEs holding a swap entry, in ascending page order; their `ptes` slot is pte_none.
    * Replaced, never changed in place: copies of a state share the list.
    */
   swapPtes: readonly SwapPte[];
-  /** PMDs mapping transparent huge pages, in ascending order; the `ptes` slots they cover are null. */
+  /** PMDs mapping transparent huge pages, in ascending order; the `ptes` slots they cover are pte_none. */
   pmds: Pmd[];
 }
 
@@ -409,29 +399,12 @@ export function newKernelState(cells: number, hugePool = 0): KernelState {
 // The clones below spell out every field rather than spreading objects: the explorer copies a
 // state for every successor it generates, and literal shapes keep that copy monomorphic.
 
-/** A present PTE as a fault installs it; pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86. */
-export function newPte(pfn: number, write: boolean, dirty: boolean): Pte {
-  return { pfn, write, dirty, softDirty: dirty, uffdWp: false, protnone: false };
-}
-
-export function clonePte(p: Pte): Pte {
-  return { pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
-}
-
 // Copies with some fields changed. Not `{ ...x, f }`: a spread gives the copy a hidden class of
 // its own, and the explorer's hot loops (clone, fingerprint, codec) then read PTEs and VMAs
 // through polymorphic property loads. These keep every copy in the one class of its literal.
 
-export function withPte(p: Pte, change: Partial<Pte>): Pte {
-  return Object.assign(clonePte(p), change);
-}
-
 export function clonePmd(p: Pmd): Pmd {
-  return { vpn: p.vpn, pfn: p.pfn, write: p.write, dirty: p.dirty, softDirty: p.softDirty, uffdWp: p.uffdWp, protnone: p.protnone };
-}
-
-export function withPmd(p: Pmd, change: Partial<Pmd>): Pmd {
-  return Object.assign(clonePmd(p), change);
+  return { vpn: p.vpn, entry: p.entry };
 }
 
 export function withSwapPte(e: SwapPte, change: Partial<SwapPte>): SwapPte {
@@ -445,9 +418,9 @@ export function withVma(v: Vma, change: Partial<Vma>): Vma {
 export function cloneFrame(f: Frame): Frame {
   switch (f.kind) {
     case 'wp_copy':
-      return { kind: 'wp_copy', step: f.step, vpn: f.vpn, oldPfn: f.oldPfn, newPfn: f.newPfn, orig: clonePte(f.orig) };
+      return { kind: 'wp_copy', step: f.step, vpn: f.vpn, oldPfn: f.oldPfn, newPfn: f.newPfn, orig: f.orig };
     case 'gup_fast':
-      return { kind: 'gup_fast', step: f.step, vpn: f.vpn, orig: clonePte(f.orig), seq: f.seq };
+      return { kind: 'gup_fast', step: f.step, vpn: f.vpn, orig: f.orig, seq: f.seq };
     case 'fork':
       return { kind: 'fork', child: f.child, vma: f.vma, copy: f.copy.slice(), vpn: f.vpn, newPfn: f.newPfn, tear: f.tear };
     case 'flush':
@@ -531,14 +504,9 @@ export function newMm(nextVpn: number): Mm {
 }
 
 export function cloneMm(mm: Mm): Mm {
-  const ptes = new Array<Pte | null>(mm.ptes.length);
-  for (let i = 0; i < ptes.length; i++) {
-    const p = mm.ptes[i];
-    ptes[i] = p ? clonePte(p) : null;
-  }
   return {
     vmas: cloneAll(mm.vmas, cloneVma),
-    ptes,
+    ptes: mm.ptes.slice(),
     nextVpn: mm.nextVpn,
     hasPinned: mm.hasPinned,
     tlbFlushPending: mm.tlbFlushPending,

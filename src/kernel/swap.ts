@@ -14,10 +14,11 @@ import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, withSwapPte, type Mm, type Pte, type SwapPte, type SwapSlot, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, withSwapPte, type Mm, type SwapPte, type SwapSlot, type Vma } from './state.js';
 import { folioMappedShared, pmdStart, splitFolio } from './huge_memory.js';
 import { flushTlbPage } from './tlb.js';
 import { softDirtyTracking } from './task_mmu.js';
+import { mkPte, PTE_NONE, ptePfn, pteSoftDirty, pteUffdWp, pteWrite } from './pgtable.js';
 
 function slotOf(k: KernelCtx, slot: number): SwapSlot {
   const w = k.s.swap[slot];
@@ -96,7 +97,7 @@ function mappingsOf(k: KernelCtx, pfn: number): [number, number][] {
   k.s.procs.forEach((p, pid) => {
     if (!p.alive) return;
     p.mm.ptes.forEach((pte, vpn) => {
-      if (pte && pte.pfn === pfn) out.push([pid, vpn]);
+      if (pte && ptePfn(pte) === pfn) out.push([pid, vpn]);
     });
   });
   return out;
@@ -116,29 +117,29 @@ export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: numbe
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = mm.ptes[vpn];
     // vm_normal_page() is NULL for the zero page; shmem pages are not anonymous.
-    if (!pte || pte.pfn === ZERO_PFN || vma.shared) continue;
-    const page = pageOf(k, pte.pfn);
+    if (!pte || ptePfn(pte) === ZERO_PFN || vma.shared) continue;
+    const page = pageOf(k, ptePfn(pte));
     if (!page.anon) continue;
     if (page.compound >= 0) {
       // A PTE-mapped THP: madvise_cold_or_pageout_pte_range() stops at a folio another process
       // maps ("break": the rest of this page table is left), and otherwise splits it.
-      if (folioMappedShared(k, pte.pfn)) {
-        trace(k, 'madvise_cold_or_pageout_pte_range', `THP of pfn ${pte.pfn} is mapped by another process: the rest of this page table is left alone`, k.policy.madvPageout);
+      if (folioMappedShared(k, ptePfn(pte))) {
+        trace(k, 'madvise_cold_or_pageout_pte_range', `THP of pfn ${ptePfn(pte)} is mapped by another process: the rest of this page table is left alone`, k.policy.madvPageout);
         vpn = pmdStart(vpn) + HPAGE_PMD_NR - 1;
         continue;
       }
-      if (!splitForPageout(k, pte.pfn)) continue;
+      if (!splitForPageout(k, ptePfn(pte))) continue;
     }
     // A KSM page is reclaimed through rmap_walk_ksm() and swapped in by ksm_might_need_to_copy():
     // neither is modelled.
-    if (page.ksm && page.mapcount === 1) throw unsupported(`MADV_PAGEOUT of KSM pfn ${pte.pfn} (swapping KSM pages is not modelled)`);
+    if (page.ksm && page.mapcount === 1) throw unsupported(`MADV_PAGEOUT of KSM pfn ${ptePfn(pte)} (swapping KSM pages is not modelled)`);
     // madvise_cold_or_pageout_pte_range(): "Do not interfere with other mappings of this page"
     // (12e967fd8e4e, v5.6; now folio_mapcount() != folio_nr_pages()).
     if (page.mapcount !== 1) {
-      trace(k, 'madvise_cold_or_pageout_pte_range', `pfn ${pte.pfn} is mapped ${page.mapcount} times: left alone`, k.policy.madvPageout);
+      trace(k, 'madvise_cold_or_pageout_pte_range', `pfn ${ptePfn(pte)} is mapped ${page.mapcount} times: left alone`, k.policy.madvPageout);
       continue;
     }
-    if (shrinkFolio(k, pte.pfn)) out++;
+    if (shrinkFolio(k, ptePfn(pte))) out++;
   }
   trace(k, 'madvise_pageout', `${out} page(s) swapped out`, k.policy.madvPageout);
 }
@@ -154,14 +155,14 @@ export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: numbe
  */
 function pageoutHugePmd(k: KernelCtx, pid: number, vpn: number, covered: boolean): void {
   const pmd = k.s.procs[pid].mm.pmds.find((d) => d.vpn === vpn);
-  if (!pmd || pmd.pfn === ZERO_PFN) return;
-  if (folioMappedShared(k, pmd.pfn)) {
-    trace(k, 'madvise_cold_or_pageout_pte_range', `THP pfn ${pmd.pfn} is mapped by another process: left alone`, k.policy.madvPageout);
+  if (!pmd || ptePfn(pmd.entry) === ZERO_PFN) return;
+  if (folioMappedShared(k, ptePfn(pmd.entry))) {
+    trace(k, 'madvise_cold_or_pageout_pte_range', `THP pfn ${ptePfn(pmd.entry)} is mapped by another process: left alone`, k.policy.madvPageout);
     return;
   }
-  if (splitFolio(k, pmd.pfn)) return;
-  if (covered) keepWhole(k, pmd.pfn);
-  else trace(k, 'split_folio', `THP pfn ${pmd.pfn} has references besides its mappings: not split, left mapped`);
+  if (splitFolio(k, ptePfn(pmd.entry))) return;
+  if (covered) keepWhole(k, ptePfn(pmd.entry));
+  else trace(k, 'split_folio', `THP pfn ${ptePfn(pmd.entry)} has references besides its mappings: not split, left mapped`);
 }
 
 /**
@@ -208,7 +209,7 @@ function shrinkFolio(k: KernelCtx, pfn: number): boolean {
 /** try_to_unmap_one(): the PTE becomes a swap entry, unless the page may be pinned (5.19+). */
 function tryToUnmapOne(k: KernelCtx, pid: number, vpn: number, pfn: number, slot: number): boolean {
   const mm = k.s.procs[pid].mm;
-  const pte = mm.ptes[vpn] as Pte;
+  const pte = mm.ptes[vpn];
   const page = pageOf(k, pfn);
   const anonExclusive = page.anonExclusive;
   // page_try_share_anon_rmap() (6c287605fd56, v5.19; folio_try_share_anon_rmap_pte() today):
@@ -218,12 +219,12 @@ function tryToUnmapOne(k: KernelCtx, pid: number, vpn: number, pfn: number, slot
     trace(k, 'try_to_unmap_one', `pfn ${pfn} PageAnonExclusive and maybe pinned: page_try_share_anon_rmap fails, PTE restored`, k.policy.anonExclusive);
     return false;
   }
-  mm.ptes[vpn] = null;
+  mm.ptes[vpn] = PTE_NONE;
   flushTlbPage(k, pid, vpn, 'try_to_unmap_flush');
   const w = slotOf(k, slot);
   w.count += 1; // swap_duplicate()
   const exclusive = anonExclusive && k.policy.swapin.value !== 'reuse_swap_page' && k.policy.swapin.value !== 'page_count';
-  setSwapPte(mm, vpn, { vpn, slot, exclusive, uffdWp: pte.uffdWp, softDirty: pte.softDirty });
+  setSwapPte(mm, vpn, { vpn, slot, exclusive, uffdWp: pteUffdWp(pte), softDirty: pteSoftDirty(pte) });
   page.anonExclusive = false;
   pageRemoveRmap(k, pfn);
   putPage(k, pfn);
@@ -315,10 +316,10 @@ export function doSwapPage(k: KernelCtx, pid: number, vma: Vma, vpn: number, wri
   else pageDupRmap(k, pfn);
   page.anonExclusive = k.policy.anonExclusive.value && (exclusive || writable);
   const uffdWp = entry.uffdWp && vma.uffdWp;
-  mm.ptes[vpn] = { pfn, write: writable && vma.write && !uffdWp, dirty: writable && write, softDirty: entry.softDirty || (writable && write), uffdWp, protnone: false };
-  const mapped = mm.ptes[vpn] as Pte;
-  trace(k, 'do_swap_page', `${how}; ${why} -> mapped ${mapped.write ? 'writable' : 'read-only'}${page.anonExclusive ? ', PageAnonExclusive' : ''}`, rule);
-  return write && !mapped.write ? 'wp' : 'done';
+  mm.ptes[vpn] = mkPte(pfn, { write: writable && vma.write && !uffdWp, dirty: writable && write, softDirty: entry.softDirty || (writable && write), uffdWp, protnone: false });
+  const mapped = mm.ptes[vpn];
+  trace(k, 'do_swap_page', `${how}; ${why} -> mapped ${pteWrite(mapped) ? 'writable' : 'read-only'}${page.anonExclusive ? ', PageAnonExclusive' : ''}`, rule);
+  return write && !pteWrite(mapped) ? 'wp' : 'done';
 }
 
 /** copy_nonpresent_pte() for a swap entry: swap_duplicate(); neither side stays exclusive (5.19+). */

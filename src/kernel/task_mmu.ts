@@ -5,6 +5,7 @@ import { folioMaybeDmaPinned } from './page.js';
 import { ZERO_PFN, type Vma } from './state.js';
 import { isCowMapping } from './vma.js';
 import { flushTlbMm } from './tlb.js';
+import { ptePfn, pteWrite, type Pte, withPte } from './pgtable.js';
 
 /**
  * vma_soft_dirty_enabled(): tracking is on once clear_refs has cleared VM_SOFTDIRTY; a PTE
@@ -37,24 +38,23 @@ export function clearRefsStart(k: KernelCtx, pid: number): void {
     // clear_refs' page walk has no hugetlb_entry: walk_page_range() passes hugetlb VMAs by.
     if (vma.hugetlb) continue;
     // clear_soft_dirty_pmd() for the VMA's huge PMDs, then clear_soft_dirty() for its PTEs.
-    const entries = [...mm.pmds.filter((d) => d.vpn >= vma.start && d.vpn < vma.start + vma.pages), ...mm.ptes.slice(vma.start, vma.start + vma.pages)];
-    for (const pte of entries) {
-      if (!pte) continue;
+    const clearSoftDirty = (pte: Pte): Pte => {
       if (
         k.policy.clearRefsSkipPinned.value &&
-        pte.write &&
+        pteWrite(pte) &&
         isCowMapping(vma) &&
         mm.hasPinned &&
-        pte.pfn !== ZERO_PFN &&
-        folioMaybeDmaPinned(k, pte.pfn)
+        ptePfn(pte) !== ZERO_PFN &&
+        folioMaybeDmaPinned(k, ptePfn(pte))
       ) {
         skipped++;
-        continue;
+        return pte;
       }
-      pte.write = false;
-      pte.softDirty = false;
       cleared++;
-    }
+      return withPte(pte, { write: false, softDirty: false });
+    };
+    for (const pmd of mm.pmds) if (pmd.vpn >= vma.start && pmd.vpn < vma.start + vma.pages) pmd.entry = clearSoftDirty(pmd.entry);
+    for (let vpn = vma.start; vpn < vma.start + vma.pages; vpn++) if (mm.ptes[vpn]) mm.ptes[vpn] = clearSoftDirty(mm.ptes[vpn]);
   }
   const skip = skipped ? `, ${skipped} maybe-pinned PTE(s) skipped` : '';
   const flush = k.policy.clearRefsFlush.value ? '; TLB flush pending' : '; no TLB flush (elided)';

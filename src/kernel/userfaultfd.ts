@@ -3,11 +3,12 @@
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { changeProtection, changeProtectionFlush } from './mprotect.js';
-import { hasMarker, newPte, setMarker, uffdMsg, type Vma } from './state.js';
+import { hasMarker, setMarker, uffdMsg, type Vma } from './state.js';
 import { getPage } from './page.js';
 import { pageDupRmap } from './rmap.js';
 import { findVma, rangeFullyMapped, vmasCovering } from './vma.js';
 import { noHugePmdIn } from './huge_memory.js';
+import { newPte } from './pgtable.js';
 
 export function userfaultfdCreate(k: KernelCtx, pid: number, eventFork: boolean, forkedFrom = -1, manual = false, wpUnpopulated = false): number {
   if (!k.policy.config.USERFAULTFD) throw unsupported('userfaultfd(): CONFIG_USERFAULTFD is off (ENOSYS)');

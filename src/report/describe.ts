@@ -1,7 +1,8 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
 import { thpPinHeld } from '../kernel/page.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Pte, type Token } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Token } from '../kernel/state.js';
+import { type Pte, pteDirty, ptePfn, pteSoftDirty, pteUffdWp, pteWrite } from '../kernel/pgtable.js';
 
 export interface Namer {
   /** "mem+0x1000" for a virtual page number. */
@@ -10,10 +11,10 @@ export interface Namer {
 }
 
 export function pteText(pte: Pte): string {
-  const bits = [pte.write ? 'W' : 'R/O', pte.dirty ? 'dirty' : '', pte.softDirty ? 'soft-dirty' : '', pte.uffdWp ? 'uffd-wp' : '']
+  const bits = [pteWrite(pte) ? 'W' : 'R/O', pteDirty(pte) ? 'dirty' : '', pteSoftDirty(pte) ? 'soft-dirty' : '', pteUffdWp(pte) ? 'uffd-wp' : '']
     .filter(Boolean)
     .join(' ');
-  return `${pte.pfn === ZERO_PFN ? 'zero page' : `pfn ${pte.pfn}`} ${bits}`;
+  return `${ptePfn(pte) === ZERO_PFN ? 'zero page' : `pfn ${ptePfn(pte)}`} ${bits}`;
 }
 
 /** "pfn 3, pfn 7–22": a list of pages with runs of consecutive frames (a THP's pages) folded. */
@@ -73,7 +74,7 @@ export function frameText(f: Frame): string {
       if (f.vpn >= 0) return `dup_mmap (copy_present_page: first half of page ${f.vpn} copied into pfn ${f.newPfn})`;
       return `dup_mmap (${f.vma} VMA(s) copied${f.copy.length ? `, ${f.copy.length} maybe-pinned page(s) to copy next` : ''}; flush_tlb_mm to come)`;
     case 'gup_fast':
-      return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${f.orig.pfn}${f.orig.write ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
+      return f.step === 'grab' ? `GUP-fast (PTE read: pfn ${ptePfn(f.orig)}${pteWrite(f.orig) ? ' W' : ''}; grab to come)` : 'GUP-fast fallen back (waiting for mmap_lock)';
     case 'uffd_wait':
       return `handle_userfault (userfaultfd #${f.ctx}: ${f.woken ? 'woken, to retry the fault' : 'waiting for the monitor'})`;
     case 'gup':
@@ -126,23 +127,23 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
       out.set(`${p.name} vma ${n.addr(v.start)}`, v.hugetlb ? `1 huge page ${flags}${v.hugeResv ? ' (reservation unused)' : ''}` : `${v.pages} page(s) ${flags || 'PROT_NONE'}`);
     }
     for (const d of p.mm.pmds) {
-      const what = d.pfn === ZERO_PFN ? 'huge zero page' : `THP pfn ${d.pfn}–${d.pfn + HPAGE_PMD_NR - 1}`;
-      out.set(`${p.name} pmd ${n.addr(d.vpn)}`, pteText(d).replace(/^(zero page|pfn \d+)/, what));
+      const what = ptePfn(d.entry) === ZERO_PFN ? 'huge zero page' : `THP pfn ${ptePfn(d.entry)}–${ptePfn(d.entry) + HPAGE_PMD_NR - 1}`;
+      out.set(`${p.name} pmd ${n.addr(d.vpn)}`, pteText(d.entry).replace(/^(zero page|pfn \d+)/, what));
     }
     // The PTEs of a THP's pages that map consecutive pages with the same bits are one line.
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {
       const pte = ptes[vpn];
       if (!pte) continue;
-      const large = pte.pfn !== ZERO_PFN && s.pages[pte.pfn].compound >= 0;
+      const large = ptePfn(pte) !== ZERO_PFN && s.pages[ptePfn(pte)].compound >= 0;
       let last = vpn;
       while (large) {
         const next = ptes[last + 1];
-        if (!next || next.pfn !== pte.pfn + (last + 1 - vpn) || s.pages[next.pfn]?.compound !== s.pages[pte.pfn].compound || pteText(next).replace(/^pfn \d+/, '') !== pteText(pte).replace(/^pfn \d+/, '')) break;
+        if (!next || ptePfn(next) !== ptePfn(pte) + (last + 1 - vpn) || s.pages[ptePfn(next)]?.compound !== s.pages[ptePfn(pte)].compound || pteText(next).replace(/^pfn \d+/, '') !== pteText(pte).replace(/^pfn \d+/, '')) break;
         last++;
       }
       if (last === vpn) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));
-      else out.set(`${p.name} pte ${n.addr(vpn)}..${n.addr(last)}`, pteText(pte).replace(/^pfn \d+/, `pfn ${pte.pfn}–${pte.pfn + last - vpn}`));
+      else out.set(`${p.name} pte ${n.addr(vpn)}..${n.addr(last)}`, pteText(pte).replace(/^pfn \d+/, `pfn ${ptePfn(pte)}–${ptePfn(pte) + last - vpn}`));
       vpn = last;
     }
     for (const vpn of p.mm.markers) out.set(`${p.name} pte ${n.addr(vpn)}`, 'uffd-wp marker (not present)');

@@ -7,6 +7,7 @@ import { Machine, type StepRecord } from '../explore/machine.js';
 import { summarise } from '../explore/run.js';
 import { verdictText } from '../report/verdict.js';
 import { changedKeys, snapshot, type StateSnapshot } from './snapshot.js';
+import { ptePfn } from '../kernel/pgtable.js';
 
 export interface ViewEvent {
   fn: string;
@@ -88,7 +89,7 @@ function observedObjects(m: Machine, ti: number): string[] {
     for (let vpn = v.vpn; vpn < v.vpn + v.pages; vpn++) {
       out.push(`pte:${t.pid}:${vpn}`);
       const pte = mm.ptes[vpn];
-      if (pte) out.push(`page:${pte.pfn}`);
+      if (pte) out.push(`page:${ptePfn(pte)}`);
     }
     return out;
   }

@@ -5,6 +5,7 @@
 import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState } from '../kernel/state.js';
 import type { Machine } from '../explore/machine.js';
 import { frameText } from '../report/describe.js';
+import { ptePfn, pteWrite, pteDirty, pteSoftDirty, pteUffdWp, pteProtnone } from '../kernel/pgtable.js';
 
 /** One cell's contents: the token's label and the process that wrote it ('' for zero-fill). */
 export interface CellView {
@@ -157,7 +158,7 @@ export function snapshot(m: Machine): StateSnapshot {
         const pte = p.mm.ptes[vpn];
         const base = { key: `pte:${pid}:${vpn}`, vpn, addr: namer.addr(vpn) };
         const sw = pte ? undefined : p.mm.swapPtes.find((e) => e.vpn === vpn);
-        if (pte) out.push({ ...base, pfn: pte.pfn, marker: false, swap: null, write: pte.write, dirty: pte.dirty, softDirty: pte.softDirty, uffdWp: pte.uffdWp, protnone: pte.protnone });
+        if (pte) out.push({ ...base, pfn: ptePfn(pte), marker: false, swap: null, write: pteWrite(pte), dirty: pteDirty(pte), softDirty: pteSoftDirty(pte), uffdWp: pteUffdWp(pte), protnone: pteProtnone(pte) });
         else if (p.mm.markers.includes(vpn)) out.push({ ...base, pfn: -1, marker: true, swap: null, write: false, dirty: false, softDirty: false, uffdWp: true, protnone: false });
         else if (sw) out.push({ ...base, pfn: -1, marker: false, swap: { slot: sw.slot, exclusive: sw.exclusive }, write: false, dirty: false, softDirty: sw.softDirty, uffdWp: sw.uffdWp, protnone: false });
       }
@@ -185,7 +186,7 @@ export function snapshot(m: Machine): StateSnapshot {
       if (t.pid !== pid || t.done) return;
       const tlb = t.tlb.map((e) => {
         const pte = p.mm.ptes[e.vpn];
-        const stale = !pte || pte.pfn !== e.pfn || (e.write && !pte.write) || pte.protnone;
+        const stale = !pte || ptePfn(pte) !== e.pfn || (e.write && !pteWrite(pte)) || pteProtnone(pte);
         return { key: `tlb:${cpu}:${e.vpn}`, addr: namer.addr(e.vpn), vpn: e.vpn, pfn: e.pfn, write: e.write, stale };
       });
       const name = t.name === 'main' || t.prog < 0 ? p.name : `${p.name}.${t.name}`;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ERA_NAMES } from '../../src/policies/eras/index.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { machine, run, pidOf, pteOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
+import { ptePfn, pteWrite, pteDirty } from '../../src/kernel/pgtable.js';
 
 const KINDS = ['memfd_create', 'tmpfile'] as const;
 
@@ -31,17 +32,17 @@ thread p.keep { wait(done) }`,
         const cache = m.st.kernel.shmem[0].pages[0];
         assert.ok(cache > 0, 'pwrite() brought the page into the page cache');
         const ro = presentPte(m, 'p', 'mem');
-        assert.equal(ro.pfn, cache, 'the read fault maps the page-cache page itself');
-        assert.equal(ro.write, false, 'a private mapping never maps a page-cache page writable');
+        assert.equal(ptePfn(ro), cache, 'the read fault maps the page-cache page itself');
+        assert.equal(pteWrite(ro), false, 'a private mapping never maps a page-cache page writable');
         assert.equal(pageAt(m, cache).anon, false);
         assert.equal(pageAt(m, cache).mapcount, 1);
         assert.equal(pageAt(m, cache).refcount, 2, 'the page cache and the PTE');
         findEvent(recs, 'do_read_fault', 'mapped read-only');
         const more = run(m, 3);
         const rw = presentPte(m, 'p', 'mem');
-        assert.notEqual(rw.pfn, cache, 'the write copies');
-        assert.equal(rw.write, true);
-        assert.equal(pageAt(m, rw.pfn).anon, true);
+        assert.notEqual(ptePfn(rw), cache, 'the write copies');
+        assert.equal(pteWrite(rw), true);
+        assert.equal(pageAt(m, ptePfn(rw)).anon, true);
         findEvent(more, 'do_wp_page', 'not an anon page -> wp_page_copy');
         assert.equal(pageAt(m, cache).mapcount, 0);
         assert.equal(pageAt(m, cache).refcount, 1, 'only the page cache holds it now');
@@ -70,9 +71,9 @@ thread p.keep { wait(done) }`,
     const recs = run(m, 3);
     findEvent(recs, 'do_cow_fault', 'copied into new anon pfn');
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.write, true);
-    assert.equal(pte.dirty, true);
-    assert.equal(pageAt(m, pte.pfn).anon, true);
+    assert.equal(pteWrite(pte), true);
+    assert.equal(pteDirty(pte), true);
+    assert.equal(pageAt(m, ptePfn(pte)).anon, true);
     assert.equal(m.st.kernel.procs[pidOf(m, 'p')].mm.vmas[0].anonVma, true);
     assert.equal(pageAt(m, m.st.kernel.shmem[0].pages[0]).mapcount, 0, 'the page-cache page is not mapped');
   });
@@ -103,9 +104,9 @@ process child {
     run(m, 5);
     const p = presentPte(m, 'parent', 'mem');
     const c = presentPte(m, 'child', 'mem');
-    assert.equal(c.pfn, p.pfn);
-    assert.equal(p.write, false);
-    assert.equal(pageAt(m, p.pfn).mapcount, 2);
+    assert.equal(ptePfn(c), ptePfn(p));
+    assert.equal(pteWrite(p), false);
+    assert.equal(pageAt(m, ptePfn(p)).mapcount, 2);
   });
 
   test('the child inherits the file descriptor: the file outlives its creator', () => {

@@ -13,6 +13,7 @@ import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import type { ForkFrame } from '../../src/kernel/state.js';
 import { era, machine, pageAt, pidOf, presentPte, run, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
+import { pteWrite, ptePfn } from '../../src/kernel/pgtable.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -58,13 +59,13 @@ process child {
     m.step(p);
     f = forkFrame(m, 'p');
     assert.equal(f.vma, 1, 'VMA a copied, b checked');
-    assert.equal(presentPte(m, 'p', 'a').write, false, 'a write-protected');
-    assert.equal(presentPte(m, 'p', 'b').write, true, 'b not yet');
+    assert.equal(pteWrite(presentPte(m, 'p', 'a')), false, 'a write-protected');
+    assert.equal(pteWrite(presentPte(m, 'p', 'b')), true, 'b not yet');
     // No flush yet: the CPU that wrote keeps its writable entry for the page fork has shared.
     assert.ok(m.st.kernel.threads[p].tlb.some((e) => e.vpn === presentPteVpn(m, 'a') && e.write));
     m.step(p);
     assert.equal(forkFrame(m, 'p').vma, 2);
-    assert.equal(presentPte(m, 'p', 'b').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'b')), false);
     m.step(p);
     assert.equal(m.st.kernel.threads[p].frame, null);
     assert.equal(m.st.kernel.threads[p].tlb.length, 0, 'flush_tlb_mm at the end of dup_mmap');
@@ -137,9 +138,9 @@ process child {
     runTo(m, 'p', 'fork');
     m.step(p); // check
     m.step(p); // copy: write-protected and shared
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     m.step(cpu1); // the store, through the stale entry
-    assert.equal(pageAt(m, presentPte(m, 'p', 'mem').pfn).data[0] !== 0, true);
+    assert.equal(pageAt(m, ptePfn(presentPte(m, 'p', 'mem'))).data[0] !== 0, true);
     m.step(p); // flush_tlb_mm
     run(m);
     assert.deepEqual(m.st.violations, []);
@@ -178,7 +179,7 @@ process child {
     assert.equal(pageAt(m, f.newPfn).refcount, 1);
     assert.equal(pageAt(m, f.newPfn).mapcount, 0);
     assert.deepEqual(sanityProblems(m.st.kernel, false), [], 'the frame holds the new page');
-    assert.equal(presentPte(m, 'p', 'mem').write, true, 'copy_present_page leaves the parent PTE writable');
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), true, 'copy_present_page leaves the parent PTE writable');
     const cpu1 = tid(m, 'p.cpu1');
     m.step(cpu1); // wait(warm)
     m.step(cpu1); // the store into the second half, before it is copied
@@ -198,7 +199,7 @@ process child {
     runTo(m, 'p', 'fork');
     m.step(p);
     m.step(p);
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     assert.ok(!m.st.kernel.threads[p].tlb.some((e) => e.vpn === presentPteVpn(m, 'mem')));
     run(m);
     assert.deepEqual(m.st.violations, []);

@@ -9,6 +9,7 @@ import { Machine, type StepRecord } from '../../src/explore/machine.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
 import { pageMaybeDmaPinned } from '../../src/kernel/page.js';
 import { machine, run, pidOf, pteOf, presentPte, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { ptePfn, pteWrite, pteDirty } from '../../src/kernel/pgtable.js';
 
 // ---------------------------------------------------------------------------
 
@@ -29,13 +30,13 @@ process child {
       const recs = run(m, 3);
       const p = presentPte(m, 'parent', 'mem');
       const c = presentPte(m, 'child', 'mem');
-      assert.equal(p.pfn, 1);
-      assert.equal(c.pfn, 1);
+      assert.equal(ptePfn(p), 1);
+      assert.equal(ptePfn(c), 1);
       // ptep_set_wrprotect() on the parent's PTE; the child's copy is read-only too
-      assert.equal(p.write, false);
-      assert.equal(c.write, false);
+      assert.equal(pteWrite(p), false);
+      assert.equal(pteWrite(c), false);
       // dirty and soft-dirty are copied as they are
-      assert.equal(c.dirty, true);
+      assert.equal(pteDirty(c), true);
       // one reference and one mapcount per PTE
       assert.equal(pageAt(m, 1).refcount, 2);
       assert.equal(pageAt(m, 1).mapcount, 2);
@@ -62,8 +63,8 @@ process child {
       'v5.9',
     );
     run(m, 3);
-    assert.equal(presentPte(m, 'child', 'mem').pfn, ZERO_PFN);
-    assert.equal(presentPte(m, 'child', 'mem').write, false);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), ZERO_PFN);
+    assert.equal(pteWrite(presentPte(m, 'child', 'mem')), false);
     assert.equal(m.st.kernel.pages.length, 1, 'no page allocated');
     assert.equal(pageAt(m, ZERO_PFN).refcount, 1);
   });
@@ -82,7 +83,7 @@ process child {
       'v6.18',
     );
     run(m, 3);
-    assert.equal(presentPte(m, 'child', 'mem', 0).pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem', 0)), 1);
     assert.equal(pteOf(m, 'child', 'mem', 1), null);
   });
 });
@@ -106,8 +107,8 @@ process child {
     // mapping + FOLL_GET reference = 2 before fork, + the child's PTE = 3 after
     assert.equal(pageAt(m, 1).refcount, 3);
     assert.equal(pageAt(m, 1).mapcount, 2);
-    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
-    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), false);
     assert.equal(m.st.kernel.procs[0].mm.hasPinned, false);
     assert.ok(!events(recs).some((e) => e.fn === 'copy_one_pte'), 'page_count 2 does not look pinned');
   });
@@ -120,8 +121,8 @@ process child {
     // 1 mapping + 1024 pin + the child's mapping
     assert.equal(pageAt(m, 1).refcount, 2 + GUP_PIN_COUNTING_BIAS);
     assert.equal(pageAt(m, 1).mapcount, 2);
-    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
-    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), false);
   });
 
   for (const flags of ['FOLL_WRITE|FOLL_LONGTERM', '0']) {
@@ -133,12 +134,12 @@ process child {
       findEvent(recs, 'dup_mmap', 'child child: 0 page(s) shared read-only, 1 copied');
       const p = presentPte(m, 'parent', 'mem');
       const c = presentPte(m, 'child', 'mem');
-      assert.equal(p.pfn, 1);
-      assert.equal(p.write, true, 'the parent PTE is not write-protected');
-      assert.equal(c.pfn, 2);
+      assert.equal(ptePfn(p), 1);
+      assert.equal(pteWrite(p), true, 'the parent PTE is not write-protected');
+      assert.equal(ptePfn(c), 2);
       // copy_present_page(): mapped writable and dirty in the child's VM_WRITE VMA
-      assert.equal(c.write, true);
-      assert.equal(c.dirty, true);
+      assert.equal(pteWrite(c), true);
+      assert.equal(pteDirty(c), true);
       // pfn 1: the parent's mapping + the pin; pfn 2: the child's mapping only
       assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
       assert.equal(pageAt(m, 1).mapcount, 1);
@@ -157,8 +158,8 @@ process child {
       const recs = run(m, 4);
       const e = findEvent(recs, 'copy_present_pte', 'page_try_dup_anon_rmap: pfn 1 exclusive and maybe pinned -> copy_present_page');
       assert.equal(e.cite, `[${name} 6c287605fd56]`);
-      assert.equal(presentPte(m, 'parent', 'mem').write, true);
-      assert.equal(presentPte(m, 'child', 'mem').pfn, 2);
+      assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), true);
+      assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 2);
       // both stay / become exclusive: each is mapped by one process only
       assert.equal(pageAt(m, 1).anonExclusive, true);
       assert.equal(pageAt(m, 2).anonExclusive, true);
@@ -219,8 +220,8 @@ describe('page_maybe_dma_pinned() false positives: 1024 plain references look li
     assert.equal(recs[0].text, 'child = fork()');
     // pfn 1 = page 0 of mem: 1 mapping + 1024 references
     findEvent(recs, 'copy_present_pte', 'pfn 1 maybe DMA-pinned (page_count 1025)');
-    assert.equal(presentPte(m, 'child', 'mem', 0).pfn !== 1, true, 'the child got its own copy');
-    assert.equal(presentPte(m, 'parent', 'mem', 0).write, true);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem', 0)) !== 1, true, 'the child got its own copy');
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem', 0)), true);
     // pfn 2 = page 1 of mem, really pinned: copied as well
     findEvent(recs, 'copy_present_pte', 'pfn 2 maybe DMA-pinned (page_count 1025)');
   });
@@ -235,7 +236,7 @@ describe('page_maybe_dma_pinned() false positives: 1024 plain references look li
     const m = machine(src(false, 1024), 'v5.9');
     const recs = forkOnly(m, 2 + 1024);
     assert.ok(!events(recs).some((e) => e.fn === 'copy_present_pte'));
-    assert.equal(presentPte(m, 'child', 'mem', 0).pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem', 0)), 1);
     // 1 + 1024 + the child's mapping
     assert.equal(pageAt(m, 1).refcount, 1026);
   });
@@ -243,7 +244,7 @@ describe('page_maybe_dma_pinned() false positives: 1024 plain references look li
   test('v5.9: with MMF_HAS_PINNED but no false positive, page 0 is shared', () => {
     const m = machine(src(true, 0), 'v5.9');
     const recs = forkOnly(m, 3);
-    assert.equal(presentPte(m, 'child', 'mem', 0).pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem', 0)), 1);
     assert.equal(pageAt(m, 1).refcount, 2);
     findEvent(recs, 'dup_mmap', '1 page(s) shared read-only, 1 copied');
   });
@@ -276,7 +277,7 @@ process child {
     assert.equal(pageAt(m, 1).refcount, 2);
     run(m, 1);
     assert.equal(pageAt(m, 1).anonExclusive, false);
-    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
     // 2 mappings + the pipe's reference
     assert.equal(pageAt(m, 1).refcount, 3);
     // the child holds the pipe as well (the file table is duplicated)
@@ -305,7 +306,7 @@ process child {
     run(m, 4);
     const child = m.st.kernel.procs[pidOf(m, 'child')];
     assert.equal(child.mm.vmas.length, 0);
-    assert.equal(presentPte(m, 'parent', 'mem').write, true);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), true);
     assert.equal(pageAt(m, 1).refcount, 1);
     const recs = run(m, 1);
     assert.ok(recs[0].note?.includes('SIGSEGV'), recs[0].note);
@@ -335,10 +336,10 @@ process child {
     assert.equal(child.mm.vmas.length, 1);
     assert.equal(child.mm.vmas[0].wipeOnFork, true, 'VM_WIPEONFORK is inherited');
     assert.equal(pteOf(m, 'child', 'mem'), null);
-    assert.equal(presentPte(m, 'parent', 'mem').write, true);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), true);
     assert.equal(pageAt(m, 1).refcount, 1);
     run(m, 1);
-    assert.equal(presentPte(m, 'child', 'mem').pfn, ZERO_PFN);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), ZERO_PFN);
     assert.deepEqual(m.st.regs[pidOf(m, 'child')].r, { kind: 'data', tokens: [0] });
     run(m);
     assert.deepEqual(m.st.violations, []);

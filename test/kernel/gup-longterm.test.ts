@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { machine, run, pidOf, presentPte, pageAt, findEvent, events, RW } from '../../testlib/machine-helpers.js';
 import type { Machine } from '../../src/explore/machine.js';
+import { ptePfn } from '../../src/kernel/pgtable.js';
 
 function pinBody(file: 'memfd_create' | 'tmpfile', flags: string, shared: boolean, call = 'pin_user_pages'): string {
   return `process p {
@@ -40,7 +41,7 @@ describe('check_vma_flags(): writable_file_mapping_allowed()', () => {
     const old = machine(pinBody('tmpfile', 'FOLL_WRITE|FOLL_LONGTERM', true), 'v6.4');
     run(old, 4);
     assert.equal(result(old), '0');
-    const pfn = presentPte(old, 'p', 'mem').pfn;
+    const pfn = ptePfn(presentPte(old, 'p', 'mem'));
     assert.ok(pageAt(old, pfn).refcount >= 1024, 'the page-cache page is pinned');
     settled(old);
     for (const era of ['v6.5', 'v6.18']) {
@@ -49,7 +50,7 @@ describe('check_vma_flags(): writable_file_mapping_allowed()', () => {
       assert.equal(result(m), 'EFAULT', era);
       const e = findEvent(recs, 'check_vma_flags', 'writable_file_mapping_allowed', 'EFAULT');
       assert.match(e.cite ?? '', /8ac268436e6d/);
-      assert.ok(pageAt(m, presentPte(m, 'p', 'mem').pfn).refcount < 1024, 'nothing is pinned');
+      assert.ok(pageAt(m, ptePfn(presentPte(m, 'p', 'mem'))).refcount < 1024, 'nothing is pinned');
       assert.equal(m.st.vars[pidOf(m, 'p')].pin, undefined, 'the handle holds nothing');
       settled(m);
     }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { StepRecord } from '../../src/explore/machine.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
 import { machine, run, presentPte, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { ptePfn, pteWrite, pteDirty } from '../../src/kernel/pgtable.js';
 
 // ---------------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ describe('R/O pin_user_pages on an exclusive, writable page', () => {
     const e = findEvent(recs, 'should_force_cow_break', 'FOLL_WRITE forced');
     assert.equal(e.cite, '[v5.8 17839856fd58]');
     findEvent(recs, 'pin_user_pages', 'FOLL_PIN reference #0: pfn 1 page_count 1025');
-    assert.equal(presentPte(m, 'p', 'mem').pfn, 1, 'exclusive and writable: no copy');
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), 1, 'exclusive and writable: no copy');
     // mm->has_pinned only exists from 008cfe4418b3 (v5.9): nothing is recorded in v5.8.
     assert.equal(m.st.kernel.procs[0].mm.hasPinned, false);
   });
@@ -65,8 +66,8 @@ describe('R/O pin_user_pages on an exclusive, writable page', () => {
       assert.equal(m.st.kernel.refs[0].kind, 'pin');
       assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
       const pte = presentPte(m, 'p', 'mem');
-      assert.equal(pte.pfn, 1);
-      assert.equal(pte.write, true);
+      assert.equal(ptePfn(pte), 1);
+      assert.equal(pteWrite(pte), true);
       run(m, 1);
       assert.equal(pageAt(m, 1).refcount, 1);
       // MMF_HAS_PINNED is sticky: it is never cleared for the life of the mm
@@ -87,12 +88,12 @@ describe('R/O pin_user_pages on an exclusive, writable page', () => {
       'v5.19',
     );
     run(m, 4);
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     const recs = run(m, 1);
     noFault(recs);
     findEvent(recs, 'pin_user_pages', 'FOLL_PIN');
-    assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), 1);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
   });
 });
@@ -119,15 +120,15 @@ process child {
     findEvent(recs, 'do_wp_page', '!PageAnonExclusive, page_count 2 > 1 -> wp_page_copy (FAULT_FLAG_UNSHARE)');
     findEvent(recs, 'wp_page_copy', 'pfn 1', 'new pfn 2 (PageAnonExclusive)', 'mapped read-only (unshare)', 'old pfn 1 now mapcount 1, page_count 1');
     const pte = presentPte(m, 'parent', 'mem');
-    assert.equal(pte.pfn, 2);
-    assert.equal(pte.write, false, 'unshare does not map writable');
-    assert.equal(pte.dirty, false);
+    assert.equal(ptePfn(pte), 2);
+    assert.equal(pteWrite(pte), false, 'unshare does not map writable');
+    assert.equal(pteDirty(pte), false);
     assert.equal(pageAt(m, 2).anonExclusive, true);
     // the new page: the parent's mapping + the pin
     assert.equal(pageAt(m, 2).refcount, 1 + GUP_PIN_COUNTING_BIAS);
     assert.equal(pageAt(m, 2).mapcount, 1);
     // the child keeps pfn 1 alone
-    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
     assert.equal(pageAt(m, 1).refcount, 1);
     assert.deepEqual(pageAt(m, 2).data, pageAt(m, 1).data);
   });
@@ -138,7 +139,7 @@ process child {
     const recs = run(m, 1);
     noFault(recs);
     findEvent(recs, 'pin_user_pages', 'FOLL_PIN');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
     assert.equal(pageAt(m, 1).refcount, 2 + GUP_PIN_COUNTING_BIAS);
   });
 
@@ -163,8 +164,8 @@ process child {
     const recs = run(m, 1);
     findEvent(recs, 'do_wp_page', '!PageAnonExclusive, page_count 1 == 1 -> wp_page_reuse (FAULT_FLAG_UNSHARE)');
     findEvent(recs, 'do_wp_page', 'unshare: pfn 1 marked PageAnonExclusive, PTE stays read-only');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
-    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), false);
     assert.equal(pageAt(m, 1).anonExclusive, true);
     assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
   });
@@ -189,8 +190,8 @@ process child {
     findEvent(recs, 'should_force_cow_break', 'FOLL_WRITE forced');
     findEvent(recs, 'do_wp_page', 'page_mapcount 2 + swapcount 0 > 1 -> wp_page_copy');
     // the parent's new page: its mapping + the reference
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
-    assert.equal(presentPte(m, 'parent', 'mem').write, true);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 2);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), true);
     assert.equal(pageAt(m, 2).refcount, 2);
   });
 });
@@ -213,8 +214,8 @@ describe('R/O long-term pin of the shared zero page (cow.c non-anon case)', () =
       findEvent(recs, 'do_wp_page', 'shared zero page -> wp_page_copy');
       findEvent(recs, 'wp_page_copy', 'the zero page', 'new pfn 1 (PageAnonExclusive)', 'mapped read-only (unshare)');
       const pte = presentPte(m, 'p', 'mem');
-      assert.equal(pte.pfn, 1);
-      assert.equal(pte.write, false);
+      assert.equal(ptePfn(pte), 1);
+      assert.equal(pteWrite(pte), false);
       assert.equal(pageAt(m, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
     });
   }
@@ -225,7 +226,7 @@ describe('R/O long-term pin of the shared zero page (cow.c non-anon case)', () =
     const recs = run(m, 1);
     noFault(recs);
     findEvent(recs, 'pin_user_pages', 'FOLL_PIN');
-    assert.equal(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), ZERO_PFN);
   });
 
   for (const name of ['v5.19', 'v6.0']) {
@@ -234,7 +235,7 @@ describe('R/O long-term pin of the shared zero page (cow.c non-anon case)', () =
       run(m, 2);
       const recs = run(m, 1);
       findEvent(recs, 'pin_user_pages', 'FOLL_PIN|FOLL_LONGTERM reference #0: zero page');
-      assert.equal(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
+      assert.equal(ptePfn(presentPte(m, 'p', 'mem')), ZERO_PFN);
       assert.equal(m.st.kernel.pages.length, 1, 'no page allocated');
       assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
     });
@@ -262,10 +263,10 @@ process child {
       findEvent(recs, '__get_user_pages', 'read-only PTE, FOLL_WRITE -> faultin_page(FAULT_FLAG_WRITE)');
       findEvent(recs, 'wp_page_copy', 'new pfn 2');
       const pte = presentPte(m, 'parent', 'mem');
-      assert.equal(pte.pfn, 2);
-      assert.equal(pte.write, true);
+      assert.equal(ptePfn(pte), 2);
+      assert.equal(pteWrite(pte), true);
       assert.equal(pageAt(m, 2).refcount, 1 + grab);
-      assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+      assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
       assert.equal(pageAt(m, 1).refcount, 1);
     });
   }
@@ -300,9 +301,9 @@ process child {
     findEvent(recs, 'do_wp_page', 'page_mapcount 1 + swapcount 0 <= 1 -> wp_page_reuse');
     findEvent(recs, 'wp_page_reuse', 'VM_WRITE clear: PTE stays read-only, dirty');
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.pfn, 1);
-    assert.equal(pte.write, false);
-    assert.equal(pte.dirty, true);
+    assert.equal(ptePfn(pte), 1);
+    assert.equal(pteWrite(pte), false);
+    assert.equal(pteDirty(pte), true);
     // the reference was dropped at once
     assert.equal(pageAt(m, 1).refcount, 1);
     run(m, 1);
@@ -318,7 +319,7 @@ process child {
     noFault(recs);
     findEvent(recs, 'get_user_pages', 'FOLL_GET|FOLL_WRITE|FOLL_FORCE');
     findEvent(recs, 'put_page', 'released');
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     run(m, 1);
     assert.deepEqual(m.st.regs[0].r, { kind: 'data', tokens: [2] });
   });
@@ -342,7 +343,7 @@ process child {
     run(m, 4);
     const recs = run(m, 1);
     findEvent(recs, 'wp_page_copy', 'mapped read-only, dirty');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 2);
     assert.deepEqual(pageAt(m, 1).data, [1]);
     assert.deepEqual(pageAt(m, 2).data, [2]);
     run(m);
@@ -371,7 +372,7 @@ process child {
     const e = findEvent(recs, 'get_user_pages', 'FOLL_GET reference #0');
     assert.equal(e.cite, '[v5.19]');
     assert.equal(m.st.kernel.refs[0].kind, 'get');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
     // two mappings + the reference
     assert.equal(pageAt(m, 1).refcount, 3);
   });
@@ -384,7 +385,7 @@ process child {
     assert.equal(e.cite, '[v6.18 a7e689dd1c06 unverified]');
     findEvent(recs, '__get_user_pages', 'gup_must_unshare');
     assert.equal(m.st.kernel.refs[0].kind, 'pin');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 2);
     assert.equal(pageAt(m, 2).refcount, 1 + GUP_PIN_COUNTING_BIAS);
     run(m);
     assert.deepEqual(m.st.violations, []);

@@ -11,6 +11,7 @@ import { parseScenario } from '../../src/scenario/parse.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { parseConfigSetting } from '../../src/uapi/config.js';
 import { era, machine, run, pidOf, pteOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
+import { pteWrite, ptePfn } from '../../src/kernel/pgtable.js';
 
 const HUGE = `HUGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB`;
 
@@ -35,9 +36,9 @@ describe('hugetlb_reserve_pages and hugetlb_no_page: one huge page per mapping, 
     findEvent(recs, 'hugetlb_no_page', "the mapping's reservation", 'mapped read-only');
     assert.deepEqual(pool(m), { free: 1, resv: 0, size: 2 });
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.write, false);
-    assert.equal(pageAt(m, pte.pfn).hugetlb, true);
-    assert.equal(pageAt(m, pte.pfn).anonExclusive, true, 'PageAnonExclusive from v5.19');
+    assert.equal(pteWrite(pte), false);
+    assert.equal(pageAt(m, ptePfn(pte)).hugetlb, true);
+    assert.equal(pageAt(m, ptePfn(pte)).anonExclusive, true, 'PageAnonExclusive from v5.19');
     run(m);
     assert.equal(m.st.status, 'done');
     assert.deepEqual(pool(m), { free: 2, resv: 0, size: 2 });
@@ -174,13 +175,13 @@ process child {
       if (copies) {
         const e = findEvent(recs, 'copy_hugetlb_page_range', 'maybe pinned: the child gets a copy');
         assert.match(e.cite ?? '', name === 'v5.12' ? /4eae4efa2c29/ : /6c287605fd56/);
-        assert.notEqual(c.pfn, p.pfn);
-        assert.equal(p.write, true);
-        assert.equal(pageAt(m, c.pfn).mapcount, 1);
+        assert.notEqual(ptePfn(c), ptePfn(p));
+        assert.equal(pteWrite(p), true);
+        assert.equal(pageAt(m, ptePfn(c)).mapcount, 1);
       } else {
         findEvent(recs, 'copy_hugetlb_page_range', 'shared with the child although pinned');
-        assert.equal(c.pfn, p.pfn);
-        assert.equal(p.write, false);
+        assert.equal(ptePfn(c), ptePfn(p));
+        assert.equal(pteWrite(p), false);
       }
       run(m);
       assert.equal(m.st.violations.length, copies ? 0 : 1);
@@ -208,14 +209,14 @@ process child {
     findEvent(recs, 'follow_hugetlb_page', 'gup_must_unshare');
     findEvent(recs, 'hugetlb_wp', 'page_mapcount 2 != 1', '(FAULT_FLAG_UNSHARE)');
     const p = presentPte(m, 'parent', 'mem');
-    assert.equal(p.write, false);
-    assert.equal(pageAt(m, p.pfn).anonExclusive, true);
-    assert.notEqual(p.pfn, presentPte(m, 'child', 'mem').pfn);
+    assert.equal(pteWrite(p), false);
+    assert.equal(pageAt(m, ptePfn(p)).anonExclusive, true);
+    assert.notEqual(ptePfn(p), ptePfn(presentPte(m, 'child', 'mem')));
   });
   test('v5.18: the pin takes the shared page as it is', () => {
     const m = machine(SRC, 'v5.18');
     run(m, 4);
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, presentPte(m, 'child', 'mem').pfn);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), ptePfn(presentPte(m, 'child', 'mem')));
   });
 });
 

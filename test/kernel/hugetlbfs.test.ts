@@ -10,6 +10,7 @@ import { ScenarioError } from '../../src/scenario/errors.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { machine, run, pidOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
 import type { Machine } from '../../src/explore/machine.js';
+import { ptePfn, pteWrite } from '../../src/kernel/pgtable.js';
 
 function pool(m: Machine): { free: number; resv: number } {
   return { free: m.st.kernel.hugeFree, resv: m.st.kernel.hugeResv };
@@ -41,14 +42,14 @@ describe('a MFD_HUGETLB memfd mapped private and shared', () => {
       run(m, 5);
       const cache = m.st.kernel.shmem[0].pages[0];
       const priv = presentPte(m, 'p', 'mem');
-      assert.equal(priv.pfn, cache, `${era}: a private read maps the page-cache page`);
-      assert.equal(priv.write, false);
-      assert.equal(presentPte(m, 'p', 'smem').pfn, cache);
+      assert.equal(ptePfn(priv), cache, `${era}: a private read maps the page-cache page`);
+      assert.equal(pteWrite(priv), false);
+      assert.equal(ptePfn(presentPte(m, 'p', 'smem')), cache);
       const recs = run(m, 1);
       findEvent(recs, 'hugetlb_wp', 'not PageAnon -> copy');
       const copy = presentPte(m, 'p', 'mem');
-      assert.notEqual(copy.pfn, cache);
-      assert.ok(copy.write && pageAt(m, copy.pfn).anon && pageAt(m, copy.pfn).hugetlb);
+      assert.notEqual(ptePfn(copy), cache);
+      assert.ok(pteWrite(copy) && pageAt(m, ptePfn(copy)).anon && pageAt(m, ptePfn(copy)).hugetlb);
       assert.deepEqual(pool(m), { free: 0, resv: 0 }, `${era}: the copy used the private mapping's reservation`);
       run(m);
       assert.equal(m.st.status, 'done', m.st.note);

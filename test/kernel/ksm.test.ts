@@ -12,6 +12,7 @@ import { parseScenario } from '../../src/scenario/parse.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { cloneState } from '../../src/kernel/state.js';
 import { era, machine, run, presentPte, pageAt, findEvent, events, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { pteDirty, pteMkwrite, ptePfn, pteWrite } from '../../src/kernel/pgtable.js';
 
 /** Two pages written by one memset (one token: identical contents), made mergeable. */
 const TWO_SAME = `  mem = mmap(2 * PAGE, ${RW}, ${PRIV})
@@ -37,12 +38,12 @@ ${TWO_SAME}
       findEvent(recs, 'replace_page', 'freed');
       const a = presentPte(m, 'p', 'mem', 0);
       const b = presentPte(m, 'p', 'mem', 1);
-      assert.equal(a.pfn, b.pfn, `${name}: both pages map the KSM page`);
+      assert.equal(ptePfn(a), ptePfn(b), `${name}: both pages map the KSM page`);
       for (const pte of [a, b]) {
-        assert.equal(pte.write, false);
-        assert.equal(pte.dirty, false);
+        assert.equal(pteWrite(pte), false);
+        assert.equal(pteDirty(pte), false);
       }
-      const page = pageAt(m, a.pfn);
+      const page = pageAt(m, ptePfn(a));
       assert.equal(page.ksm, true);
       assert.equal(page.anon, true);
       assert.equal(page.anonExclusive, false);
@@ -81,9 +82,9 @@ process child {
   r = read(mem)
 }`, 'v6.18');
     run(m2, 5);
-    const pfn = presentPte(m2, 'parent', 'mem').pfn;
+    const pfn = ptePfn(presentPte(m2, 'parent', 'mem'));
     assert.equal(pageAt(m2, pfn).mapcount, 4);
-    assert.equal(presentPte(m2, 'child', 'mem', 1).pfn, pfn);
+    assert.equal(ptePfn(presentPte(m2, 'child', 'mem', 1)), pfn);
   });
 
   test('equal bytes written by two statements are different tokens: not merged (the promise judges tokens)', () => {
@@ -126,7 +127,7 @@ ${TWO_SAME}
       findEvent(recs, 'write_protect_page', '!= page_count 3', 'not merged');
       findEvent(recs, 'break_ksm', 'break_cow');
       assert.equal(m.st.kernel.pages.some((p) => !p.freed && p.ksm), false, name);
-      assert.notEqual(presentPte(m, 'p', 'mem', 0).pfn, presentPte(m, 'p', 'mem', 1).pfn);
+      assert.notEqual(ptePfn(presentPte(m, 'p', 'mem', 0)), ptePfn(presentPte(m, 'p', 'mem', 1)));
       run(m);
       assert.equal(m.st.status, 'done');
       assert.deepEqual(sanityProblems(m.st.kernel, true), []);
@@ -140,7 +141,7 @@ ${TWO_SAME}
   signal(fin)
 }`, 'v5.19');
     run(m, 3);
-    assert.equal(pageAt(m, presentPte(m, 'p', 'mem').pfn).anonExclusive, true);
+    assert.equal(pageAt(m, ptePfn(presentPte(m, 'p', 'mem'))).anonExclusive, true);
     const recs = run(m, 1);
     findEvent(recs, 'write_protect_page', 'PageAnonExclusive cleared');
   });
@@ -158,9 +159,9 @@ ${TWO_SAME}
     for (const name of ERA_NAMES) {
       const m = machine(body, name);
       run(m, 4);
-      const ksm = presentPte(m, 'p', 'mem', 1).pfn;
+      const ksm = ptePfn(presentPte(m, 'p', 'mem', 1));
       run(m, 1);
-      assert.notEqual(presentPte(m, 'p', 'mem', 0).pfn, ksm, name);
+      assert.notEqual(ptePfn(presentPte(m, 'p', 'mem', 0)), ksm, name);
       assert.deepEqual({ ksm: pageAt(m, ksm).ksm, mapcount: pageAt(m, ksm).mapcount, refcount: pageAt(m, ksm).refcount }, { ksm: true, mapcount: 1, refcount: 1 }, name);
     }
   });
@@ -169,16 +170,16 @@ ${TWO_SAME}
     for (const name of ERA_NAMES) {
       const m = machine(body, name);
       run(m, 5);
-      const ksm = presentPte(m, 'p', 'mem', 1).pfn;
+      const ksm = ptePfn(presentPte(m, 'p', 'mem', 1));
       const recs = run(m, 1);
-      const reused = presentPte(m, 'p', 'mem', 1).pfn === ksm;
+      const reused = ptePfn(presentPte(m, 'p', 'mem', 1)) === ksm;
       const expected = ['v5.4', 'v5.5', 'v5.7', 'v5.8'].includes(name);
       assert.equal(reused, expected, name);
       if (expected) {
         const e = findEvent(recs, 'reuse_ksm_page', 'no longer PageKsm');
         assert.match(e.cite ?? '', /52d1e606ee73/);
         assert.equal(pageAt(m, ksm).ksm, false, 'page_move_anon_rmap(): an ordinary anonymous page again');
-        assert.equal(presentPte(m, 'p', 'mem', 1).write, true);
+        assert.equal(pteWrite(presentPte(m, 'p', 'mem', 1)), true);
       } else assert.equal(pageAt(m, ksm).freed, true, `${name}: the copy freed the KSM page`);
       run(m);
       assert.deepEqual(sanityProblems(m.st.kernel, true), [], name);
@@ -195,13 +196,13 @@ ${TWO_SAME}
     for (const [name, unshares] of [['v5.18', false], ['v5.19', true], ['v6.18', true]] as const) {
       const m = machine(src, name);
       run(m, 4);
-      const ksm = presentPte(m, 'p', 'mem').pfn;
+      const ksm = ptePfn(presentPte(m, 'p', 'mem'));
       run(m, 1);
-      const pfn = presentPte(m, 'p', 'mem').pfn;
+      const pfn = ptePfn(presentPte(m, 'p', 'mem'));
       assert.equal(pfn !== ksm, unshares, name);
       if (unshares) {
         assert.equal(pageAt(m, pfn).anonExclusive, true);
-        assert.equal(presentPte(m, 'p', 'mem').write, false, 'unshare leaves the PTE read-only');
+        assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false, 'unshare leaves the PTE read-only');
       }
     }
   });
@@ -222,11 +223,11 @@ ${TWO_SAME}
       findEvent(recs, 'break_ksm', unshare ? 'FAULT_FLAG_UNSHARE' : 'FAULT_FLAG_WRITE');
       const a = presentPte(m, 'p', 'mem', 0);
       const b = presentPte(m, 'p', 'mem', 1);
-      assert.notEqual(a.pfn, b.pfn);
-      assert.equal(a.write, !unshare, name);
+      assert.notEqual(ptePfn(a), ptePfn(b));
+      assert.equal(pteWrite(a), !unshare, name);
       assert.equal(m.st.kernel.pages.some((p) => !p.freed && p.ksm), false);
       assert.equal(m.st.kernel.procs[0].mm.vmas[0].mergeable, false);
-      if (unshare) assert.equal(pageAt(m, a.pfn).anonExclusive, true);
+      if (unshare) assert.equal(pageAt(m, ptePfn(a)).anonExclusive, true);
     }
   });
 
@@ -282,14 +283,15 @@ ${TWO_SAME}
   r = read(mem)
 }`, 'v6.18');
     run(m2, 4);
-    const pfn = presentPte(m2, 'p', 'mem').pfn;
+    const pfn = ptePfn(presentPte(m2, 'p', 'mem'));
     const bad = cloneState(m2.st.kernel);
     bad.pages[pfn].anonExclusive = true;
     assert.ok(sanityProblems(bad, false).some((p) => p.includes('PageAnonExclusive')));
     const bad2 = cloneState(m2.st.kernel);
-    const pte = bad2.procs[0].mm.ptes.find((x) => x?.pfn === pfn);
-    assert.ok(pte);
-    pte.write = true;
+    const ptes = bad2.procs[0].mm.ptes;
+    const vpn = ptes.findIndex((x) => !!x && ptePfn(x) === pfn);
+    assert.ok(vpn >= 0);
+    ptes[vpn] = pteMkwrite(ptes[vpn]);
     assert.ok(sanityProblems(bad2, false).some((p) => p.includes('writable PTE maps KSM')));
     const freed = cloneState(m.st.kernel);
     const gone = freed.pages.findIndex((p, i) => i > 0 && p.freed);

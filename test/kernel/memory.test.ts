@@ -8,6 +8,7 @@ import { Machine, type StepRecord } from '../../src/explore/machine.js';
 import { ZERO_PFN } from '../../src/kernel/state.js';
 import { anonExclusiveOrPageCount, pageCountAfterSwapFree, pageCountIsOne, reuseSwapPage } from '../../src/policies/rules.js';
 import { machine, run, pteOf, presentPte, pageAt, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { ptePfn, pteWrite, pteDirty, pteSoftDirty } from '../../src/kernel/pgtable.js';
 
 // ---------------------------------------------------------------------------
 
@@ -24,10 +25,10 @@ describe('do_anonymous_page', () => {
       const recs = run(m, 2);
       const pte = presentPte(m, 'p', 'mem');
       // pfn 0 is the shared zero page, so the first allocation is pfn 1.
-      assert.equal(pte.pfn, 1);
-      assert.equal(pte.write, true);
-      assert.equal(pte.dirty, true);
-      assert.equal(pte.softDirty, true, 'pte_mkdirty sets soft-dirty on x86');
+      assert.equal(ptePfn(pte), 1);
+      assert.equal(pteWrite(pte), true);
+      assert.equal(pteDirty(pte), true);
+      assert.equal(pteSoftDirty(pte), true, 'pte_mkdirty sets soft-dirty on x86');
       const pg = pageAt(m, 1);
       // one PTE maps it and nothing else holds it
       assert.equal(pg.refcount, 1);
@@ -50,9 +51,9 @@ describe('do_anonymous_page', () => {
     );
     const recs = run(m, 2);
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.pfn, ZERO_PFN);
-    assert.equal(pte.write, false);
-    assert.equal(pte.dirty, false);
+    assert.equal(ptePfn(pte), ZERO_PFN);
+    assert.equal(pteWrite(pte), false);
+    assert.equal(pteDirty(pte), false);
     // the zero page is never refcounted (vm_normal_page() returns NULL for it)
     assert.equal(pageAt(m, ZERO_PFN).refcount, 1);
     assert.equal(m.st.kernel.pages.length, 1, 'no page allocated for a read');
@@ -77,8 +78,8 @@ describe('do_anonymous_page', () => {
     findEvent(recs, 'do_wp_page', 'shared zero page -> wp_page_copy');
     findEvent(recs, 'wp_page_copy', 'the zero page', 'new pfn 1');
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.pfn, 1);
-    assert.equal(pte.write, true);
+    assert.equal(ptePfn(pte), 1);
+    assert.equal(pteWrite(pte), true);
     assert.equal(pageAt(m, 1).refcount, 1);
     assert.equal(pageAt(m, 1).mapcount, 1);
     assert.equal(pageAt(m, ZERO_PFN).refcount, 1, 'copying from the zero page drops no reference');
@@ -116,10 +117,10 @@ process child {
       // The parent now maps a new page (pfn 2); the child still maps pfn 1 read-only.
       const p = presentPte(m, 'parent', 'mem');
       const c = presentPte(m, 'child', 'mem');
-      assert.equal(p.pfn, 2);
-      assert.equal(p.write, true);
-      assert.equal(c.pfn, 1);
-      assert.equal(c.write, false);
+      assert.equal(ptePfn(p), 2);
+      assert.equal(pteWrite(p), true);
+      assert.equal(ptePfn(c), 1);
+      assert.equal(pteWrite(c), false);
       // pfn 1 lost the parent's PTE: 2 - 1 = 1 mapping, 1 reference.
       assert.equal(pageAt(m, 1).mapcount, 1);
       assert.equal(pageAt(m, 1).refcount, 1);
@@ -180,7 +181,7 @@ process child {
     const recs = run(m, 2);
     findEvent(recs, 'do_wp_page', '!PageAnonExclusive, page_count 1 == 1 -> wp_page_reuse');
     assert.equal(pageAt(m, 1).anonExclusive, true);
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
   });
 });
 
@@ -221,7 +222,7 @@ process child {
     const e = findEvent(recs, 'do_wp_page', 'page_mapcount 1 + swapcount 0 <= 1 -> wp_page_reuse');
     assert.equal(e.cite, '[v4.9]');
     // the parent's PTE and the pipe share pfn 1: mapping + pipe reference = 2
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
     assert.equal(pageAt(m, 1).refcount, 2);
     assert.equal(pageAt(m, 1).mapcount, 1);
     run(m);
@@ -232,7 +233,7 @@ process child {
     const { m, recs } = toParentWrite('v5.9');
     const e = findEvent(recs, 'do_wp_page', 'page_count 2 != 1 -> wp_page_copy');
     assert.equal(e.cite, '[v5.9 09854ba94c6a]');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 2);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 2);
     // pfn 1 is now held by the pipe alone
     assert.equal(pageAt(m, 1).refcount, 1);
     assert.equal(pageAt(m, 1).mapcount, 0);
@@ -244,7 +245,7 @@ process child {
     const { m, recs } = toParentWrite('v5.8');
     // the child's vmsplice forced a write fault and copied; pfn 1 is the parent's alone again
     findEvent(recs, 'do_wp_page', 'page_mapcount 1 + swapcount 0 <= 1 -> wp_page_reuse');
-    assert.equal(presentPte(m, 'parent', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'parent', 'mem')), 1);
     assert.equal(pageAt(m, 1).refcount, 1);
     run(m);
     assert.deepEqual(m.st.violations, []);
@@ -271,12 +272,12 @@ describe('do_wp_page on an exclusive page mapped read-only by mprotect', () => {
     test(`${name}: ${reason}`, () => {
       const m = machine(SRC, name);
       run(m, 4);
-      assert.equal(presentPte(m, 'p', 'mem').write, false);
+      assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
       const recs = run(m, 1);
       findEvent(recs, 'do_wp_page', reason);
       const pte = presentPte(m, 'p', 'mem');
-      assert.equal(pte.pfn, 1);
-      assert.equal(pte.write, true);
+      assert.equal(ptePfn(pte), 1);
+      assert.equal(pteWrite(pte), true);
       assert.equal(m.st.kernel.pages.length, 2, 'no copy');
     });
   }
@@ -340,9 +341,9 @@ process child {
     const m = machine(SRC, 'v6.18');
     run(m, 2);
     const pte = presentPte(m, 'parent', 'mem');
-    assert.equal(pte.pfn, 1);
+    assert.equal(ptePfn(pte), 1);
     // no write-notify on a shared anonymous mapping without soft-dirty tracking
-    assert.equal(pte.write, true);
+    assert.equal(pteWrite(pte), true);
     // page cache reference + one PTE
     assert.equal(pageAt(m, 1).refcount, 2);
     assert.equal(pageAt(m, 1).mapcount, 1);
@@ -351,7 +352,7 @@ process child {
     assert.equal(pteOf(m, 'child', 'mem'), null, 'copy_page_range skips shared VMAs');
     assert.equal(pageAt(m, 1).refcount, 2);
     run(m, 1); // waitpid is not enabled while the child lives: the child's memset runs
-    assert.equal(presentPte(m, 'child', 'mem').pfn, 1);
+    assert.equal(ptePfn(presentPte(m, 'child', 'mem')), 1);
     // page cache + parent PTE + child PTE
     assert.equal(pageAt(m, 1).refcount, 3);
     assert.equal(pageAt(m, 1).mapcount, 2);
@@ -426,7 +427,7 @@ describe('zap_pte_range: munmap, MADV_DONTNEED', () => {
     assert.equal(pageAt(m, 1).freed, true);
     assert.equal(pteOf(m, 'p', 'mem'), null);
     run(m, 1);
-    assert.equal(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), ZERO_PFN);
     const r = m.st.regs[0].r;
     assert.ok(r && r.kind === 'data');
     assert.deepEqual(r.tokens, [0]);

@@ -4,13 +4,14 @@
 // an unmapped page still works. Exit zaps whole. The sanity books count the batch as references.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { machine, run, pteOf, pageAt, events, findEvent, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
+import { machine, run, pteOf, presentPte, pageAt, events, findEvent, RW, PRIV, threadIndex as tid } from '../../testlib/machine-helpers.js';
 import type { Machine, StepRecord } from '../../src/explore/machine.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import type { Policy } from '../../src/policies/policy.js';
+import { ptePfn } from '../../src/kernel/pgtable.js';
 
 
 /** One step of thread `name`, which must be runnable; the books must balance after it. */
@@ -158,11 +159,11 @@ thread p.t {
     const fault = step(m, 'p.t'); // no TLB entry: a write fault on the empty PTE
     findEvent([fault], 'do_anonymous_page', 'write fault');
     const fresh = pteOf(m, 'p', 'mem');
-    assert.ok(fresh && fresh.pfn !== 1);
+    assert.ok(fresh && ptePfn(fresh) !== 1);
     assert.equal(pageAt(m, 1).freed, false);
     step(m, 'p'); // tlb_finish_mmu
     assert.equal(pageAt(m, 1).freed, true);
-    assert.equal(pteOf(m, 'p', 'mem')?.pfn, fresh.pfn, 'the new page is not the gather\'s business');
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), ptePfn(fresh), 'the new page is not the gather\'s business');
     run(m);
     assert.deepEqual(m.st.violations, []);
     const r = m.st.regs[0].r;

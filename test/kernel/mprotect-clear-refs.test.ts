@@ -3,6 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { machine, run, presentPte, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { pteWrite, pteDirty, ptePfn, pteSoftDirty } from '../../src/kernel/pgtable.js';
 
 // ---------------------------------------------------------------------------
 
@@ -20,8 +21,8 @@ describe('mprotect', () => {
     );
     run(m, 3);
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.write, false);
-    assert.equal(pte.dirty, true, 'mprotect keeps the dirty bit');
+    assert.equal(pteWrite(pte), false);
+    assert.equal(pteDirty(pte), true, 'mprotect keeps the dirty bit');
     assert.equal(m.st.kernel.procs[0].mm.vmas[0].write, false);
     const recs = run(m, 1);
     assert.ok(recs[0].note?.includes('SIGSEGV'), recs[0].note);
@@ -50,8 +51,8 @@ describe('mprotect', () => {
         [1, false],
       ],
     );
-    assert.equal(presentPte(m, 'p', 'mem', 0).write, true);
-    assert.equal(presentPte(m, 'p', 'mem', 1).write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem', 0)), true);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem', 1)), false);
   });
 
   // After mprotect(R) + mprotect(RW), is the exclusive, dirty page mapped writable again?
@@ -66,7 +67,7 @@ describe('mprotect', () => {
     test(`${name}: mprotect(RW) leaves a private PTE read-only (the COW protection)`, () => {
       const m = machine(UPGRADE, name);
       const recs = run(m, 4);
-      assert.equal(presentPte(m, 'p', 'mem').write, false);
+      assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
       assert.ok(!events(recs).some((e) => e.fn === 'change_pte_range'));
     });
   }
@@ -82,8 +83,8 @@ describe('mprotect', () => {
       const recs = run(m, 1);
       const e = findEvent(recs, 'change_pte_range', 'can_change_pte_writable: 1 exclusive PTE(s) mapped writable without a fault');
       assert.equal(e.cite, cite);
-      assert.equal(presentPte(m, 'p', 'mem').write, true);
-      assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
+      assert.equal(pteWrite(presentPte(m, 'p', 'mem')), true);
+      assert.equal(ptePfn(presentPte(m, 'p', 'mem')), 1);
     });
   }
 
@@ -101,12 +102,12 @@ describe('mprotect', () => {
       'v6.18',
     );
     run(m, 5);
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
-    assert.equal(presentPte(m, 'p', 'mem').softDirty, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
+    assert.equal(pteSoftDirty(presentPte(m, 'p', 'mem')), false);
     const recs = run(m, 1);
     // the write fault reuses the exclusive page and sets soft-dirty again
     findEvent(recs, 'do_wp_page', 'PageAnonExclusive -> wp_page_reuse');
-    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+    assert.equal(pteSoftDirty(presentPte(m, 'p', 'mem')), true);
   });
 
   test('v6.18: not for a page that is shared with a child (not exclusive)', () => {
@@ -125,7 +126,7 @@ process child {
       'v6.18',
     );
     run(m, 5);
-    assert.equal(presentPte(m, 'parent', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), false);
   });
 
   // A clean exclusive PTE: the R/O pin of a shared page unshares into a new page mapped R/O and
@@ -152,11 +153,11 @@ process child {
       const m = machine(CLEAN, name);
       run(m, 4);
       const pte = presentPte(m, 'parent', 'mem');
-      assert.equal(pte.pfn, 2, 'unshared into a new page');
-      assert.equal(pte.dirty, false);
+      assert.equal(ptePfn(pte), 2, 'unshared into a new page');
+      assert.equal(pteDirty(pte), false);
       assert.equal(pageAt(m, 2).anonExclusive, true);
       run(m, 3);
-      assert.equal(presentPte(m, 'parent', 'mem').write, writable);
+      assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), writable);
     });
   }
 });
@@ -177,18 +178,18 @@ describe('clear_refs (CLEAR_REFS_SOFT_DIRTY)', () => {
       'v5.9',
     );
     run(m, 4); // mmap; odirect_read is three statements: GUP, the device's write, the release
-    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+    assert.equal(pteSoftDirty(presentPte(m, 'p', 'mem')), true);
     const recs = run(m, 1);
     findEvent(recs, 'clear_refs_write', 'CLEAR_REFS_SOFT_DIRTY: VM_SOFTDIRTY cleared, 1 PTE(s) write-protected');
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.write, false);
-    assert.equal(pte.softDirty, false);
+    assert.equal(pteWrite(pte), false);
+    assert.equal(pteSoftDirty(pte), false);
     assert.equal(m.st.kernel.procs[0].mm.vmas[0].softDirty, false);
     const w = run(m, 1);
     findEvent(w, 'do_wp_page', 'page_count 1 == 1 -> wp_page_reuse');
-    assert.equal(presentPte(m, 'p', 'mem').pfn, 1);
-    assert.equal(presentPte(m, 'p', 'mem').write, true);
-    assert.equal(presentPte(m, 'p', 'mem').softDirty, true);
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem')), 1);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), true);
+    assert.equal(pteSoftDirty(presentPte(m, 'p', 'mem')), true);
     run(m);
     assert.deepEqual(m.st.violations, []);
   });
@@ -208,7 +209,7 @@ describe('clear_refs (CLEAR_REFS_SOFT_DIRTY)', () => {
     run(m, 2);
     const recs = run(m, 1);
     findEvent(recs, 'clear_refs_write', '1 PTE(s) write-protected');
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     const w = run(m, 1);
     // the parent's mapping + the io_uring pin
     findEvent(w, 'do_wp_page', 'page_count 1025 != 1 -> wp_page_copy');
@@ -236,8 +237,8 @@ describe('clear_refs (CLEAR_REFS_SOFT_DIRTY)', () => {
       const e = findEvent(recs, 'clear_refs_write', '0 PTE(s) write-protected, 1 maybe-pinned PTE(s) skipped');
       assert.equal(e.cite, `[${name} 9348b73c2e1b]`);
       const pte = presentPte(m, 'p', 'mem');
-      assert.equal(pte.write, true);
-      assert.equal(pte.softDirty, true, 'left alone entirely');
+      assert.equal(pteWrite(pte), true);
+      assert.equal(pteSoftDirty(pte), true, 'left alone entirely');
       run(m);
       assert.deepEqual(m.st.violations, []);
     });
@@ -257,12 +258,12 @@ describe('clear_refs (CLEAR_REFS_SOFT_DIRTY)', () => {
     run(m, 2);
     const recs = run(m, 1);
     findEvent(recs, 'do_read_fault', 'map shmem page pfn 1 read-only');
-    assert.equal(presentPte(m, 'p', 'mem').write, false);
+    assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
     const w = run(m, 1);
     findEvent(w, 'wp_page_shared', 'shared mapping: PTE made writable');
     const pte = presentPte(m, 'p', 'mem');
-    assert.equal(pte.pfn, 1, 'a shared page is never copied');
-    assert.equal(pte.write, true);
-    assert.equal(pte.softDirty, true);
+    assert.equal(ptePfn(pte), 1, 'a shared page is never copied');
+    assert.equal(pteWrite(pte), true);
+    assert.equal(pteSoftDirty(pte), true);
   });
 });

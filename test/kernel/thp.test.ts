@@ -12,6 +12,7 @@ import { sanityProblems } from '../../src/check/sanity.js';
 import { parseConfigSetting, type ThpMode } from '../../src/uapi/config.js';
 import { HPAGE_PMD_NR, ZERO_PFN, type Pmd } from '../../src/kernel/state.js';
 import { era, machine, run, pidOf, vpnOf, pteOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
+import { pteWrite, ptePfn, pteDirty } from '../../src/kernel/pgtable.js';
 
 const THP = `HUGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS`;
 /** cow.c's PTE-mapped THP: a written THP whose PMD an mprotect() round trip of one page split. */
@@ -67,16 +68,16 @@ describe('do_huge_pmd_anonymous_page: when a fault maps a THP', () => {
     const pmd = pmdOf(m, 'p', 'mem');
     assert.ok(pmd, 'a huge PMD maps the range');
     assert.equal(pmd.vpn % HPAGE_PMD_NR, 0);
-    assert.equal(pmd.write, true);
-    const head = pageAt(m, pmd.pfn);
-    assert.equal(head.compound, pmd.pfn);
+    assert.equal(pteWrite(pmd.entry), true);
+    const head = pageAt(m, ptePfn(pmd.entry));
+    assert.equal(head.compound, ptePfn(pmd.entry));
     assert.equal(head.refcount, 1);
     assert.equal(head.entireMapcount, 1);
     assert.equal(head.anonExclusive, true);
     assert.equal(pteOf(m, 'p', 'mem'), null, 'no PTE under a huge PMD');
-    const written = pageAt(m, pmd.pfn).data;
+    const written = pageAt(m, ptePfn(pmd.entry)).data;
     assert.notDeepEqual(written, [0]);
-    for (let i = 0; i < HPAGE_PMD_NR; i++) assert.deepEqual(pageAt(m, pmd.pfn + i).data, written, `page ${i} written`);
+    for (let i = 0; i < HPAGE_PMD_NR; i++) assert.deepEqual(pageAt(m, ptePfn(pmd.entry) + i).data, written, `page ${i} written`);
     sane(m);
   });
 
@@ -130,13 +131,13 @@ describe('do_huge_pmd_anonymous_page: when a fault maps a THP', () => {
   last = page(mem)
 }`, 'v6.18');
     findEvent(run(m, 3), 'do_huge_pmd_anonymous_page', 'huge zero page');
-    assert.equal(pmdOf(m, 'p', 'mem')?.pfn, ZERO_PFN);
+    assert.equal(ptePfn(pmdOf(m, 'p', 'mem')!.entry), ZERO_PFN);
     const recs = runKeep(m);
     findEvent(recs, 'do_huge_pmd_wp_page', 'huge zero page -> __split_huge_pmd');
     findEvent(recs, 'wp_page_copy', 'copy of the zero page');
     assert.equal(pmdOf(m, 'p', 'mem'), undefined);
-    assert.notEqual(presentPte(m, 'p', 'mem').pfn, ZERO_PFN);
-    assert.equal(presentPte(m, 'p', 'mem', 1).pfn, ZERO_PFN, 'the other pages still map the zero page');
+    assert.notEqual(ptePfn(presentPte(m, 'p', 'mem')), ZERO_PFN);
+    assert.equal(ptePfn(presentPte(m, 'p', 'mem', 1)), ZERO_PFN, 'the other pages still map the zero page');
     sane(m);
   });
 
@@ -151,7 +152,7 @@ describe('do_huge_pmd_anonymous_page: when a fault maps a THP', () => {
     const recs = runKeep(m);
     findEvent(recs, 'do_huge_pmd_wp_page', 'huge zero page: copied into new THP');
     const pmd = pmdOf(m, 'p', 'mem');
-    assert.ok(pmd && pmd.pfn !== ZERO_PFN && pmd.write);
+    assert.ok(pmd && ptePfn(pmd.entry) !== ZERO_PFN && pteWrite(pmd.entry));
     sane(m);
   });
 });
@@ -177,10 +178,10 @@ describe('copy_huge_pmd and do_huge_pmd_wp_page: a THP shared by fork', () => {
     const p = pmdOf(m, 'parent', 'mem');
     const c = pmdOf(m, 'child', 'mem');
     assert.ok(p && c);
-    assert.equal(p.pfn, c.pfn);
-    assert.equal(p.write, false);
-    assert.equal(c.write, false);
-    const head = pageAt(m, p.pfn);
+    assert.equal(ptePfn(p.entry), ptePfn(c.entry));
+    assert.equal(pteWrite(p.entry), false);
+    assert.equal(pteWrite(c.entry), false);
+    const head = pageAt(m, ptePfn(p.entry));
     assert.equal(head.refcount, 2);
     assert.equal(head.entireMapcount, 2);
     assert.equal(head.anonExclusive, false);
@@ -199,7 +200,7 @@ describe('copy_huge_pmd and do_huge_pmd_wp_page: a THP shared by fork', () => {
       const recs = runKeep(m);
       findEvent(recs, 'do_huge_pmd_wp_page', why);
       const pmd = pmdOf(m, 'parent', 'mem');
-      assert.ok(pmd?.write);
+      assert.ok(pmd && pteWrite(pmd.entry));
       sane(m);
     });
   }
@@ -228,7 +229,7 @@ process child {
     assert.equal(pmdOf(m, 'parent', 'mem'), undefined);
     assert.ok(pmdOf(m, 'child', 'mem'), "the child's PMD is untouched");
     const c = pmdOf(m, 'child', 'mem');
-    assert.deepEqual(m.st.regs[pidOf(m, 'child')].r, { kind: 'data', tokens: pageAt(m, c?.pfn ?? -1).data }, 'the child reads the THP as it was');
+    assert.deepEqual(m.st.regs[pidOf(m, 'child')].r, { kind: 'data', tokens: pageAt(m, ptePfn(c!.entry)).data }, 'the child reads the THP as it was');
     sane(m);
   });
 
@@ -251,7 +252,7 @@ process child {
     findEvent(recs, 'do_huge_pmd_wp_page', 'shared THP: copied into new THP');
     const p = pmdOf(m, 'parent', 'mem');
     const c = pmdOf(m, 'child', 'mem');
-    assert.ok(p && c && p.pfn !== c.pfn && p.write);
+    assert.ok(p && c && ptePfn(p.entry) !== ptePfn(c.entry) && pteWrite(p.entry));
     sane(m);
   });
 
@@ -275,7 +276,7 @@ process child {
     assert.equal(pmdOf(m, 'child', 'mem'), undefined);
     const p = presentPte(m, 'parent', 'mem');
     const c = presentPte(m, 'child', 'mem');
-    assert.notEqual(p.pfn, c.pfn, "the child's page is a copy");
+    assert.notEqual(ptePfn(p), ptePfn(c), "the child's page is a copy");
     sane(m);
   });
 });
@@ -288,13 +289,13 @@ ${PTE_MAPPED_THP}
 }`, 'v6.18');
     const recs = runKeep(m);
     findEvent(recs, '__split_huge_pmd', 'now PTE-mapped');
-    const head = presentPte(m, 'p', 'mem').pfn;
+    const head = ptePfn(presentPte(m, 'p', 'mem'));
     const folio = pageAt(m, head);
     assert.equal(folio.refcount, HPAGE_PMD_NR);
     assert.equal(folio.entireMapcount, 0);
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       const pte = presentPte(m, 'p', 'mem', i);
-      assert.equal(pte.pfn, head + i);
+      assert.equal(ptePfn(pte), head + i);
       assert.equal(pageAt(m, head + i).mapcount, 1);
       assert.equal(pageAt(m, head + i).anonExclusive, true, 'each page inherits the PMD\'s exclusivity');
     }
@@ -311,7 +312,7 @@ ${PTE_MAPPED_THP}
   last = page(mem)
 }`, 'v6.18');
     run(m, 4);
-    const head = presentPte(m, 'p', 'mem').pfn;
+    const head = ptePfn(presentPte(m, 'p', 'mem'));
     assert.equal(pteOf(m, 'p', 'mem', 1), null);
     assert.equal(pageAt(m, head).refcount, 1);
     sane(m);
@@ -331,12 +332,12 @@ ${PTE_MAPPED_THP}
   last = page(mem)
 }`, 'v6.18');
     run(m, 3);
-    const head = pmdOf(m, 'p', 'mem')?.pfn ?? -1;
+    const head = ptePfn(pmdOf(m, 'p', 'mem')!.entry);
     run(m, 1);
     assert.equal(pmdOf(m, 'p', 'mem'), undefined);
     assert.equal(pageAt(m, head).freed, true);
     runKeep(m);
-    assert.equal(pmdOf(m, 'p', 'mem')?.pfn, ZERO_PFN, 'the read maps the huge zero page again');
+    assert.equal(ptePfn(pmdOf(m, 'p', 'mem')!.entry), ZERO_PFN, 'the read maps the huge zero page again');
     sane(m);
   });
 });
@@ -364,7 +365,7 @@ process child {
     const m = machine(body, 'v6.18');
     const recs = runKeep(m);
     findEvent(recs, 'do_wp_page', 'folio_large_mapcount 512 == folio_ref_count -> wp_page_reuse');
-    assert.equal(presentPte(m, 'parent', 'mem').write, true);
+    assert.equal(pteWrite(presentPte(m, 'parent', 'mem')), true);
     sane(m);
   });
 
@@ -411,7 +412,7 @@ process child {
     const tmp = m.st.regs[pidOf(m, 'parent')].tmp;
     assert.ok(tmp?.kind === 'data');
     assert.equal(tmp.tokens.length, 1);
-    assert.deepEqual(tmp.tokens.slice(0, 1), pageAt(m, presentPte(m, 'parent', 'mem').pfn).data, "the pin sees the parent's write");
+    assert.deepEqual(tmp.tokens.slice(0, 1), pageAt(m, ptePfn(presentPte(m, 'parent', 'mem'))).data, "the pin sees the parent's write");
     sane(m);
   });
 
@@ -427,7 +428,7 @@ process child {
     const recs = runKeep(m);
     findEvent(recs, 'vmsplice_to_pipe', '512 page(s) given, 16 fit');
     assert.equal(m.st.kernel.refs[0].pages.length, 16);
-    const head = pmdOf(m, 'p', 'mem')?.pfn ?? -1;
+    const head = ptePfn(pmdOf(m, 'p', 'mem')!.entry);
     assert.equal(pageAt(m, head).refcount, 17);
     sane(m);
   });
@@ -442,7 +443,7 @@ describe('kernel sanity over folios', () => {
   last = page(mem)
 }`, 'v6.18');
     runKeep(m);
-    const head = pmdOf(m, 'p', 'mem')?.pfn ?? -1;
+    const head = ptePfn(pmdOf(m, 'p', 'mem')!.entry);
     m.st.kernel.pages[head + 3].refcount = 1;
     assert.ok(sanityProblems(m.st.kernel, false).some((p) => p.includes('tail page') && p.includes('refcount of its own')));
     m.st.kernel.pages[head + 3].refcount = 0;
@@ -463,12 +464,12 @@ describe('touch_pmd and can_follow_write_pmd: Huge Dirty COW', () => {
     const m = machine(body, 'v4.14');
     const recs = runKeep(m);
     findEvent(recs, 'touch_pmd', "huge zero page's PMD marked dirty");
-    assert.equal(pmdOf(m, 'p', 'mem')?.dirty, true);
+    assert.equal(pteDirty(pmdOf(m, 'p', 'mem')!.entry), true);
   });
   test('v4.15 (a8f97366452e): a read GUP leaves the PMD clean', () => {
     const m = machine(body, 'v4.15');
     runKeep(m);
-    assert.equal(pmdOf(m, 'p', 'mem')?.dirty, false);
+    assert.equal(pteDirty(pmdOf(m, 'p', 'mem')!.entry), false);
   });
   test('v4.9: can_follow_write_pmd() is pmd_write(): a FOLL_FORCE write to a read-only THP never settles (EIO at the model\'s bound)', () => {
     const m = machine(`process p {
@@ -496,10 +497,10 @@ describe('mremap: moving part of a THP (cow.c partially mremap()ed THP)', () => 
     const recs = runKeep(m);
     findEvent(recs, '__split_huge_pmd', 'now PTE-mapped');
     findEvent(recs, 'move_vma', '256 page(s) moved');
-    const head = presentPte(m, 'p', 'mem').pfn;
+    const head = ptePfn(presentPte(m, 'p', 'mem'));
     assert.equal(pteOf(m, 'p', 'mem', 256), null, 'the upper half is gone from mem');
     const moved = presentPte(m, 'p', 'ph');
-    assert.equal(moved.pfn, head + 256);
+    assert.equal(ptePfn(moved), head + 256);
     assert.equal(pageAt(m, head + 256).mapcount, 1);
     assert.equal(pageAt(m, head).refcount, HPAGE_PMD_NR);
     sane(m);
@@ -530,11 +531,11 @@ process child {
   test('a PTE-mapped THP is copied into a fresh THP mapped by a writable PMD; the old folio is freed', () => {
     const m = collapse('', 'v6.1');
     run(m, 5, false);
-    const old = presentPte(m, 'parent', 'mem').pfn;
+    const old = ptePfn(presentPte(m, 'parent', 'mem'));
     const recs = runKeep(m);
     findEvent(recs, 'collapse_huge_page', '512 page(s) copied into new THP');
     const pmd = pmdOf(m, 'parent', 'mem');
-    assert.ok(pmd && pmd.write && pmd.pfn !== old);
+    assert.ok(pmd && pteWrite(pmd.entry) && ptePfn(pmd.entry) !== old);
     assert.equal(pageAt(m, old).freed, true);
     assert.deepEqual(m.st.regs[pidOf(m, 'parent')].c, { kind: 'number', value: 0 });
     sane(m);
@@ -582,9 +583,9 @@ process c2 {
   last = page(mem)
 }`, 'v5.9');
     runKeep(m, false);
-    const head = presentPte(m, 'parent', 'mem').pfn;
+    const head = ptePfn(presentPte(m, 'parent', 'mem'));
     assert.ok(m.st.kernel.procs[pidOf(m, 'parent')].mm.hasPinned, 'MMF_HAS_PINNED from the io_uring buffer');
-    assert.equal(presentPte(m, 'c2', 'mem').pfn, head, 'shared, not copied');
+    assert.equal(ptePfn(presentPte(m, 'c2', 'mem')), head, 'shared, not copied');
     assert.equal(pageAt(m, head).refcount, 3 * HPAGE_PMD_NR);
     sane(m);
   });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine, StepRecord } from '../../src/explore/machine.js';
 import { machine, pidOf, presentPte, findEvent, threadIndex as tid } from '../../testlib/machine-helpers.js';
+import { pteWrite } from '../../src/kernel/pgtable.js';
 
 
 /** Steps thread `name` until its statement `text` is done. */
@@ -46,7 +47,7 @@ test('a store through a clean writable entry whose PTE was write-protected meanw
   assert.deepEqual({ write: entry.write, dirty: entry.dirty }, { write: true, dirty: false });
   // mprotect's first step: PTEs write-protected, the flush deferred.
   m.step(tid(m, 'p'));
-  assert.equal(presentPte(m, 'p', 'mem').write, false);
+  assert.equal(pteWrite(presentPte(m, 'p', 'mem')), false);
   assert.equal(m.st.kernel.threads[tid(m, 'p.t')].tlb.length, 1, 'the flush has not happened');
   const recs = finish(m, 'p.t', 'memset(mem, 0x42)');
   findEvent(recs, 'tlb', 'no longer allows the store');

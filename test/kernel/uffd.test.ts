@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { StepRecord } from '../../src/explore/machine.js';
 import { machine, run, pidOf, presentPte, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
 import { sanityProblems } from '../../src/check/sanity.js';
+import { pteUffdWp, pteWrite, ptePfn } from '../../src/kernel/pgtable.js';
 
 // ---------------------------------------------------------------------------
 
@@ -36,12 +37,12 @@ describe('UFFDIO_REGISTER / UFFDIO_WRITEPROTECT', () => {
     const vma = m.st.kernel.procs[0].mm.vmas[0];
     assert.equal(vma.uffdWp, true);
     assert.equal(vma.uffdCtx, 0);
-    assert.equal(presentPte(m, 'parent', 'mem').uffdWp, false);
+    assert.equal(pteUffdWp(presentPte(m, 'parent', 'mem')), false);
     const recs = run(m, 1);
     findEvent(recs, 'mwriteprotect_range', 'write-protect 1 PTE(s)');
     const pte = presentPte(m, 'parent', 'mem');
-    assert.equal(pte.uffdWp, true);
-    assert.equal(pte.write, false);
+    assert.equal(pteUffdWp(pte), true);
+    assert.equal(pteWrite(pte), false);
   });
 
   test('write-protecting a range that is not registered fails with ENOENT', () => {
@@ -85,8 +86,8 @@ describe('UFFDIO_REGISTER / UFFDIO_WRITEPROTECT', () => {
       const recs = run(m, 1);
       findEvent(recs, 'mwriteprotect_range', 'un-protect 1 PTE(s)');
       const pte = presentPte(m, 'parent', 'mem');
-      assert.equal(pte.uffdWp, false);
-      assert.equal(pte.write, writable);
+      assert.equal(pteUffdWp(pte), false);
+      assert.equal(pteWrite(pte), writable);
     });
   }
 });
@@ -139,9 +140,9 @@ describe('the uffd-wp fault comes before the COW decision', () => {
     assert.ok(!events(recs).some((e) => e.fn === 'handle_userfault'));
     assert.equal(m.st.kernel.uffds[0].wpFaults, 0);
     const pte = presentPte(m, 'parent', 'mem');
-    assert.equal(pte.pfn, 2);
-    assert.equal(pte.uffdWp, true, 'the unshared PTE keeps the uffd-wp bit');
-    assert.equal(pte.write, false);
+    assert.equal(ptePfn(pte), 2);
+    assert.equal(pteUffdWp(pte), true, 'the unshared PTE keeps the uffd-wp bit');
+    assert.equal(pteWrite(pte), false);
   });
 });
 
@@ -156,10 +157,10 @@ describe('dup_userfaultfd at fork', () => {
     const child = m.st.kernel.procs[pidOf(m, 'child')];
     assert.equal(child.mm.vmas[0].uffdWp, false);
     assert.equal(child.mm.vmas[0].uffdCtx, -1);
-    assert.equal(presentPte(m, 'child', 'mem').uffdWp, false);
+    assert.equal(pteUffdWp(presentPte(m, 'child', 'mem')), false);
     // the parent keeps both
     assert.equal(m.st.kernel.procs[0].mm.vmas[0].uffdWp, true);
-    assert.equal(presentPte(m, 'parent', 'mem').uffdWp, true);
+    assert.equal(pteUffdWp(presentPte(m, 'parent', 'mem')), true);
     assert.equal(m.st.kernel.uffds.length, 1, 'no context for the child');
     // the child's write is an ordinary COW fault that no monitor sees
     const recs = run(m, 1);
@@ -178,7 +179,7 @@ describe('dup_userfaultfd at fork', () => {
     assert.equal(child.mm.vmas[0].uffdWp, true);
     assert.equal(child.mm.vmas[0].uffdCtx, 1);
     assert.deepEqual(m.st.kernel.uffds[1], { owner: childPid, forkedFrom: 0, eventFork: true, wpFaults: 0, released: false, manual: false, pending: [], wpUnpopulated: false });
-    assert.equal(presentPte(m, 'child', 'mem').uffdWp, true);
+    assert.equal(pteUffdWp(presentPte(m, 'child', 'mem')), true);
     const w = run(m, 1);
     findEvent(w, 'handle_userfault', 'fault #1');
     run(m);
