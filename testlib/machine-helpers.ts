@@ -11,7 +11,7 @@ import { Machine, type StepRecord } from '../src/explore/machine.js';
 import type { Page } from '../src/kernel/state.js';
 import type { TraceEvent } from '../src/kernel/context.js';
 import type { Policy } from '../src/policies/policy.js';
-import { type Pte } from '../src/kernel/pgtable.js';
+import type { Pte } from '../src/kernel/pgtable.js';
 
 export function era(name: string): Policy {
   const p = findEra(name);

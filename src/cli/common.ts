@@ -38,7 +38,7 @@ export async function policies(extra: string | undefined, config: string[] = [])
   return { all: [...eras, user], user };
 }
 
-export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y), or NR_HUGEPAGES=N (free huge pages, default ${DEFAULT_NR_HUGEPAGES}), or THP=always|madvise|never (transparent_hugepage/enabled, default madvise)`;
+export const CONFIG_HELP = `${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')} (default: all y), or NR_HUGEPAGES=N (free huge pages, default ${DEFAULT_NR_HUGEPAGES}), or THP=always|madvise|never (transparent_hugepage/enabled, default madvise), or ZERO_PAGE=y|n (n: read faults never map the zero page, as mm_forbids_zeropage(); default y)`;
 
 export function pickEras(all: Policy[], names: string[]): Policy[] {
   if (names.length === 0) return all;

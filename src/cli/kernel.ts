@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { replaySchedule } from '../explore/search.js';
 import { summarise } from '../explore/run.js';
 import { renderTrace } from '../report/trace.js';
-import { configFromKernel, haveCc, hostFreeHugepages, hostKernel, hostThpMode } from '../realkernel/run.js';
+import { configFromKernel, haveCc, hostFreeHugepages, hostKernel, hostThpMode, hostZeroPage } from '../realkernel/run.js';
 import { closest } from '../realkernel/compare.js';
 import { judgeKernelRuns, runOnKernel, runOnVm, type BridgeResult, type KernelRunOptions, type KernelRuns, type Verdict } from '../realkernel/bridge.js';
 import { fetchKernel, kernelCacheDir, missingTools, VmError, type GuestKernel } from '../realkernel/vm.js';
@@ -37,7 +37,9 @@ statement no C program can perform), xfail (a known model gap the scenario decla
   --era E          compare with this era instead of the running kernel's
   --policy FILE    compare with a user policy (.ts or .js): where it differs from the kernel
   --config N=y|n   set a kernel option of the model (default: read from /proc/config.gz or
-                   /boot/config-RELEASE): ${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')}
+                   /boot/config-RELEASE): ${CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ')};
+                   the machine's free huge pages, THP mode and whether it maps the zero page
+                   (ZERO_PAGE, found by a probe) are read from it too
   --vm KERNEL      run on another kernel instead, booted once under QEMU (software emulation):
                    a Debian kernel package such as linux-image-6.1.0-50-cloud-amd64 (fetched with
                    apt-get download into ${kernelCacheDir()}, or $COWLAB_CACHE/kernels, and reused)
@@ -127,7 +129,9 @@ export async function cmdKernel(argv: string[]): Promise<number> {
   const pool = guest ? 0 : hostFreeHugepages();
   // Debian's kernels boot in the "always" mode, which the programs' MADV_NOHUGEPAGE makes "madvise" (hostThpMode()).
   const thp = guest ? 'madvise' : hostThpMode();
-  const cfg = hostConfig(target.config, [`NR_HUGEPAGES=${Math.min(pool, MAX_NR_HUGEPAGES)}`, `THP=${thp}`, ...(values.config ?? [])], guest ? `the package's configuration` : 'the running kernel');
+  // A packaged kernel is upstream's, which maps the zero page; a host's kernel may not (a probe).
+  const zeroPage = guest ? true : hostZeroPage() !== false;
+  const cfg = hostConfig(target.config, [`NR_HUGEPAGES=${Math.min(pool, MAX_NR_HUGEPAGES)}`, `THP=${thp}`, `ZERO_PAGE=${zeroPage ? 'y' : 'n'}`, ...(values.config ?? [])], guest ? `the package's configuration` : 'the running kernel');
   const policy = withConfig(era, cfg.values);
   const work = values.keep ?? mkdtempSync(join(tmpdir(), 'cowlab-kernel-'));
   if (values.keep) mkdirSync(work, { recursive: true });
@@ -159,7 +163,7 @@ export async function cmdKernel(argv: string[]): Promise<number> {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
   const where = guest ? `Linux ${target.release} from ${guest.spec}${bootNote}` : `Linux ${target.release}`;
-  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}; free huge pages: ${policy.config.NR_HUGEPAGES}; THP: ${policy.config.THP}`;
+  const header = `cowlab kernel: ${where}, era ${policy.name} (${policy.kernels}); kernel options from ${cfg.source}: ${CONFIG_NAMES.map((n) => `${n}=${policy.config[n] ? 'y' : 'n'}`).join(' ')}; free huge pages: ${policy.config.NR_HUGEPAGES}; THP: ${policy.config.THP}${policy.config.ZERO_PAGE === false ? '; no zero page (read faults allocate a page: mm_forbids_zeropage())' : ''}`;
   if (values.json) write(JSON.stringify(jsonReport(target.release, policy, results), null, 2) + '\n');
   else if (values.ktap) write(ktap(header, results));
   else write(table(header, results, policy));

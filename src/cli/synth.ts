@@ -109,6 +109,7 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     const why = kindRefuses((values.kind ?? 'base') as SynthKind, op);
     if (why) throw new UsageError(`--kind ${values.kind}: ${why}`);
   }
+  if (values.kind === 'huge-zero' && policy.config.ZERO_PAGE === false) throw new UsageError('--kind huge-zero maps the huge zero page, which --config ZERO_PAGE=n forbids');
   const o: SynthOptions = {
     procs,
     depth,

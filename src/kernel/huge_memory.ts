@@ -21,7 +21,7 @@
 //   end the scenario as unsupported.
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
-import { allocThp, folioMaybeDmaPinned, folioOf, getPage, pageOf, putPage } from './page.js';
+import { allocThp, folioMaybeDmaPinned, folioOf, getPage, mmForbidsZeropage, pageOf, putPage } from './page.js';
 import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { findVma, isCowMapping } from './vma.js';
@@ -91,12 +91,13 @@ export function pmdNone(mm: Mm, vpn: number): boolean {
 
 /**
  * do_huge_pmd_anonymous_page(): a read fault maps the huge zero page read-only
- * (transparent_hugepage/use_zero_page, on by default); a write fault allocates a zeroed THP,
- * mapped by a writable, dirty PMD (folio_add_new_anon_rmap(): exclusive in eras that track it).
+ * (transparent_hugepage/use_zero_page, on by default), unless mm_forbids_zeropage(); otherwise
+ * a zeroed THP is allocated, mapped by a dirty PMD, writable with VM_WRITE
+ * (folio_add_new_anon_rmap(): exclusive in eras that track it).
  */
 export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
   const start = pmdStart(vpn);
-  if (!write) {
+  if (!write && !mmForbidsZeropage(k)) {
     setPmd(mm, { vpn: start, entry: newPte(ZERO_PFN, false, false) });
     trace(k, 'do_huge_pmd_anonymous_page', `read fault: map the huge zero page read-only at pages ${start}–${start + HPAGE_PMD_NR - 1}`);
     return;
@@ -106,7 +107,7 @@ export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: numb
   folio.entireMapcount = 1;
   folio.anonExclusive = k.policy.anonExclusive.value;
   setPmd(mm, { vpn: start, entry: newPte(head, vma.write, true) });
-  trace(k, 'do_huge_pmd_anonymous_page', `write fault: new THP pfn ${head}–${head + HPAGE_PMD_NR - 1} mapped by a ${vma.write ? 'writable' : 'read-only, dirty'} PMD${folio.anonExclusive ? ', PageAnonExclusive' : ''}`);
+  trace(k, 'do_huge_pmd_anonymous_page', `${write ? 'write fault' : 'read fault, mm_forbids_zeropage()'}: new THP pfn ${head}–${head + HPAGE_PMD_NR - 1} mapped by a ${vma.write ? 'writable' : 'read-only, dirty'} PMD${folio.anonExclusive ? ', PageAnonExclusive' : ''}`);
 }
 
 /**

@@ -9,7 +9,7 @@
 // faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
 import { accountFault, errno, insane, sigsegv, trace } from './context.js';
-import { allocPage, getPage, isLargeFolioPage, pageCount, pageOf, putPage } from './page.js';
+import { allocPage, getPage, isLargeFolioPage, mmForbidsZeropage, pageCount, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Vma, type WpCopyFrame } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
@@ -163,9 +163,15 @@ function doNumaPage(k: KernelCtx, mm: Mm, vpn: number): void {
   trace(k, 'do_numa_page', `NUMA hinting fault: PTE restored${pteWrite(pte) ? ' writable' : ' read-only'}; no COW decision is taken on a protnone PTE`);
 }
 
-/** do_anonymous_page(): a read maps the shared zero page read-only; a write allocates a zeroed page. */
+/**
+ * do_anonymous_page(): a read maps the shared zero page read-only, unless mm_forbids_zeropage();
+ * otherwise a zeroed page is allocated. A write fault maps it writable and dirty (read-only and
+ * dirty without VM_WRITE: a FOLL_FORCE write); a read fault that may not use the zero page maps
+ * it as vm_page_prot says, writable and dirty with VM_WRITE (pte_mkwrite(pte_mkdirty())), else
+ * read-only and clean.
+ */
 function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
-  if (!write) {
+  if (!write && !mmForbidsZeropage(k)) {
     mm.ptes[vpn] = newPte(ZERO_PFN, false, false);
     trace(k, 'do_anonymous_page', 'read fault: map the shared zero page read-only');
     return;
@@ -173,8 +179,12 @@ function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boo
   const pfn = allocPage(k, true);
   pageAddNewAnonRmap(k, pfn);
   // pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86.
-  mm.ptes[vpn] = newPte(pfn, vma.write, true);
+  mm.ptes[vpn] = newPte(pfn, vma.write, write || vma.write);
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
+  if (!write) {
+    trace(k, 'do_anonymous_page', `read fault, mm_forbids_zeropage(): new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only'}${ae}`);
+    return;
+  }
   trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only, dirty (no VM_WRITE: a FOLL_FORCE write)'}${ae}`);
 }
 

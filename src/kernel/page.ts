@@ -48,6 +48,15 @@ function noteStoreDuringCopy(k: KernelCtx, pfn: number, from: number, to: number
 }
 
 /**
+ * mm_forbids_zeropage() (include/linux/mm.h, 593befa6ab74): may a read fault not map the shared
+ * zero page or the huge zero page? The model gives every process the machine's answer, the
+ * ZERO_PAGE setting (upstream, only s390 forbids it, for some processes).
+ */
+export function mmForbidsZeropage(k: KernelCtx): boolean {
+  return k.policy.config.ZERO_PAGE === false;
+}
+
+/**
  * alloc_page(): a fresh page with one reference, owned by the caller. Like the buddy allocator,
  * it hands out a freed frame again (the lowest one), so the page array stays as small as the
  * working set; with symmetry on, which frame it is does not matter to the explorer.

@@ -2,8 +2,8 @@
 // is killed, so no scenario process outlives a run), reading its COWLAB records, and what the
 // host kernel is (release and configuration).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CONFIG_NAMES, type ConfigName } from '../uapi/config.js';
@@ -211,4 +211,49 @@ export function hostThpMode(): 'madvise' | 'never' {
   } catch {
     return 'never';
   }
+}
+
+// A read fault on a fresh private anonymous page, then its pagemap entry: present and not
+// PM_MMAP_EXCLUSIVE is the shared zero page (vm_normal_page() is NULL for it, so pagemap counts
+// no mapping); PM_MMAP_EXCLUSIVE is a page of its own. Pagemap shows both bits without privileges.
+const ZERO_PAGE_PROBE = String.raw`#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 2;
+  (void)*(volatile char *)p;
+  uint64_t e = 0;
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  if (fd < 0 || pread(fd, &e, sizeof e, (off_t)((uintptr_t)p / (uintptr_t)page) * 8) != (ssize_t)sizeof e) return 3;
+  if (!((e >> 63) & 1)) return 4;
+  printf("zero_page %d\n", ((e >> 56) & 1) ? 0 : 1);
+  return 0;
+}
+`;
+
+let zeroPageAnswer: boolean | null | undefined;
+
+/**
+ * Does this machine's kernel map the shared zero page on a read fault (the model's ZERO_PAGE
+ * setting)? Upstream kernels do unless mm_forbids_zeropage(), which only s390 defines; some
+ * hosts' kernels never do. Found by running a probe once; null when it cannot run (no C
+ * compiler, no pagemap).
+ */
+export function hostZeroPage(): boolean | null {
+  if (zeroPageAnswer !== undefined) return zeroPageAnswer;
+  const work = mkdtempSync(join(tmpdir(), 'cowlab-zero-page-'));
+  try {
+    const built = compileC(ZERO_PAGE_PROBE, 'zero-page-probe', work);
+    const run = built.ok ? runBinary(built.binary, 10_000) : null;
+    const m = run && run.exitCode === 0 ? /^zero_page ([01])$/m.exec(run.stdout) : null;
+    zeroPageAnswer = m ? m[1] === '1' : null;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return zeroPageAnswer;
 }

@@ -6,11 +6,17 @@ export type ConfigName = 'MEM_SOFT_DIRTY' | 'TRANSPARENT_HUGEPAGE' | 'USERFAULTF
 export const CONFIG_NAMES: readonly ConfigName[] = ['MEM_SOFT_DIRTY', 'TRANSPARENT_HUGEPAGE', 'USERFAULTFD', 'GUP_TEST', 'KSM'];
 
 /**
- * The options, and one machine setting the scenarios depend on: `NR_HUGEPAGES`, the huge pages
- * reserved in the pool (vm.nr_hugepages, all free when a scenario starts). Not a build option,
- * but set the same way (`--config NR_HUGEPAGES=N`); `cowlab kernel` reads the host's free pages.
+ * The options, and the machine settings the scenarios depend on, set the same way though not
+ * build options:
+ * - `NR_HUGEPAGES`: the huge pages reserved in the pool (vm.nr_hugepages, all free when a
+ *   scenario starts); `cowlab kernel` reads the host's free pages;
+ * - `THP`: the transparent huge page mode;
+ * - `ZERO_PAGE`: whether a read fault may map the shared zero page (and the huge zero page).
+ *   Off is mm_forbids_zeropage() true for every process (593befa6ab74 "mm: introduce
+ *   mm_forbids_zeropage function", 2014; upstream only s390 defines it), which some hosts'
+ *   kernels do for all of them; `cowlab kernel` finds out by a probe (hostZeroPage()).
  */
-export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR_HUGEPAGES: number; readonly THP: ThpMode };
+export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR_HUGEPAGES: number; readonly THP: ThpMode; readonly ZERO_PAGE: boolean };
 
 /**
  * /sys/kernel/mm/transparent_hugepage/enabled: THPs for every private anonymous mapping
@@ -19,8 +25,8 @@ export type KernelConfig = Readonly<Record<ConfigName, boolean>> & { readonly NR
 export type ThpMode = 'always' | 'madvise' | 'never';
 export const THP_MODES: readonly ThpMode[] = ['always', 'madvise', 'never'];
 
-/** A `--config` setting: an option on or off, the huge page pool's size, or the THP mode. */
-export type ConfigSettings = Partial<Record<ConfigName, boolean>> & { NR_HUGEPAGES?: number; THP?: ThpMode };
+/** A `--config` setting: an option on or off, the huge page pool's size, the THP mode, or whether there is a zero page. */
+export type ConfigSettings = Partial<Record<ConfigName, boolean>> & { NR_HUGEPAGES?: number; THP?: ThpMode; ZERO_PAGE?: boolean };
 
 /** The model's default pool: two huge pages, the fewest cow.c runs its hugetlb cases with (one to test, one for the COW). */
 export const DEFAULT_NR_HUGEPAGES = 2;
@@ -37,9 +43,9 @@ export const CONFIG_EFFECT: Readonly<Record<ConfigName, string>> = {
 };
 
 /** The model's default: every option on. */
-export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, KSM: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES, THP: 'madvise' };
+export const DEFAULT_CONFIG: KernelConfig = { MEM_SOFT_DIRTY: true, TRANSPARENT_HUGEPAGE: true, USERFAULTFD: true, GUP_TEST: true, KSM: true, NR_HUGEPAGES: DEFAULT_NR_HUGEPAGES, THP: 'madvise', ZERO_PAGE: true };
 
-/** Parses `NAME=y|n` (NAME with or without CONFIG_), `NR_HUGEPAGES=N` or `THP=MODE`; an error text on failure. */
+/** Parses `NAME=y|n` (NAME with or without CONFIG_), `NR_HUGEPAGES=N`, `THP=MODE` or `ZERO_PAGE=y|n`; an error text on failure. */
 export function parseConfigSetting(text: string): ConfigSettings | string {
   const huge = /^(?:NR_HUGEPAGES|vm\.nr_hugepages)=(\d+)$/.exec(text);
   if (huge) {
@@ -52,9 +58,14 @@ export function parseConfigSetting(text: string): ConfigSettings | string {
     if (!(THP_MODES as readonly string[]).includes(thp[1])) return `THP=${thp[1]}: expected THP=always, THP=madvise or THP=never`;
     return { THP: thp[1] as ThpMode };
   }
+  const zero = /^ZERO_PAGE=(\w+)$/.exec(text);
+  if (zero) {
+    if (zero[1] !== 'y' && zero[1] !== 'n') return `ZERO_PAGE=${zero[1]}: expected ZERO_PAGE=y or ZERO_PAGE=n`;
+    return { ZERO_PAGE: zero[1] === 'y' };
+  }
   const m = /^(?:CONFIG_)?([A-Z_]+)=([yn])$/.exec(text);
   const names = CONFIG_NAMES.map((n) => 'CONFIG_' + n).join(', ');
-  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, or NR_HUGEPAGES=N, or THP=always|madvise|never, found '${text}'`;
-  if (!(CONFIG_NAMES as readonly string[]).includes(m[1])) return `unknown kernel option '${m[1]}': expected one of ${names}, or NR_HUGEPAGES=N`;
+  if (!m) return `expected NAME=y or NAME=n with NAME one of ${names}, or NR_HUGEPAGES=N, or THP=always|madvise|never, or ZERO_PAGE=y|n, found '${text}'`;
+  if (!(CONFIG_NAMES as readonly string[]).includes(m[1])) return `unknown kernel option '${m[1]}': expected one of ${names}, or NR_HUGEPAGES=N, or ZERO_PAGE=y|n`;
   return { [m[1] as ConfigName]: m[2] === 'y' };
 }

@@ -14,7 +14,7 @@ import { parseScenario } from '../../src/scenario/parse.js';
 import { ERA_ORDER } from '../../src/cli/common.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 import { scenarioToC, Unexpressible, cString } from '../../src/realkernel/cgen.js';
-import { compileC, haveCc, parseKernelConfig, parseRecords, runBinary, hostKernel, type KernelRecord, type KernelRun } from '../../src/realkernel/run.js';
+import { compileC, haveCc, parseKernelConfig, parseRecords, runBinary, hostKernel, hostZeroPage, type KernelRecord, type KernelRun } from '../../src/realkernel/run.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BUNDLED = join(ROOT, 'scenarios');
@@ -262,6 +262,18 @@ describe('running the programs on this kernel', { skip: NO_CC }, () => {
     assert.deepEqual(r.records.at(-1), { kind: 'done' });
     assert.equal(r.exitCode, 0);
     assert.equal(r.timedOut, false);
+  });
+
+  test('the zero-page probe agrees with a program that reads fresh memory and looks at pagemap', () => {
+    const zero = hostZeroPage();
+    assert.equal(typeof zero, 'boolean', 'the probe runs wherever cc does');
+    const r = run(scenario(`scenario "zero"\nprocess p {\n  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)\n  v = read(mem)\n  pm = pagemap(mem)\n}`), 'zero');
+    const rec = r.records.find((x) => x.kind === 'reg' && x.reg === 'pm');
+    assert.ok(rec && rec.kind === 'reg', 'p.pm');
+    const entry = BigInt('0x' + rec.value.split(' ')[1]);
+    assert.equal((entry >> 63n) & 1n, 1n, 'present');
+    // The shared zero page is never PM_MMAP_EXCLUSIVE; a page of its own is.
+    assert.equal(((entry >> 56n) & 1n) === 0n, zero);
   });
 
   test('CVE-2020-29374: the pipe shows the child the old data', () => {

@@ -11,7 +11,7 @@ import { findScenarioFiles, loadScenarios } from '../../src/scenario/load.js';
 import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { withConfig, type Policy, type WpReuseRule } from '../../src/policies/policy.js';
 import { v5_18 } from '../../src/policies/eras/v5.18.js';
-import { configFromKernel, haveCc, hostKernel } from '../../src/realkernel/run.js';
+import { configFromKernel, haveCc, hostKernel, hostZeroPage } from '../../src/realkernel/run.js';
 import { judgeKernelRuns, runOnKernel, type KernelRuns } from '../../src/realkernel/bridge.js';
 import { BUNDLED } from '../../src/cli/common.js';
 import { enableZramSwap } from '../../src/realkernel/zram.js';
@@ -31,7 +31,8 @@ const whyNot =
           : false;
 
 function hostPolicy(base: Policy): Policy {
-  return withConfig(base, host.config ? configFromKernel(host.config) : {});
+  // A host kernel that maps no zero page is modelled as one (the ZERO_PAGE setting), not skipped.
+  return withConfig(base, { ...(host.config ? configFromKernel(host.config) : {}), ZERO_PAGE: hostZeroPage() !== false });
 }
 
 /** One knob of v6.18 changed: what a kernel developer might get wrong. */
