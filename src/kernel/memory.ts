@@ -165,10 +165,10 @@ function doNumaPage(k: KernelCtx, mm: Mm, vpn: number): void {
 
 /**
  * do_anonymous_page(): a read maps the shared zero page read-only, unless mm_forbids_zeropage();
- * otherwise a zeroed page is allocated. A write fault maps it writable and dirty (read-only and
- * dirty without VM_WRITE: a FOLL_FORCE write); a read fault that may not use the zero page maps
- * it as vm_page_prot says, writable and dirty with VM_WRITE (pte_mkwrite(pte_mkdirty())), else
- * read-only and clean.
+ * otherwise a zeroed page is allocated and mapped as vm_page_prot says, for a read fault or a
+ * write: `if (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))`, so writable
+ * and dirty with VM_WRITE, read-only and clean without it (a FOLL_FORCE write, which then faults
+ * again into do_wp_page(): the dirty read-only entry FOLL_COW looks for comes from there).
  */
 function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
   if (!write && !mmForbidsZeropage(k)) {
@@ -179,13 +179,13 @@ function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boo
   const pfn = allocPage(k, true);
   pageAddNewAnonRmap(k, pfn);
   // pte_mkdirty() sets _PAGE_SOFT_DIRTY too on x86.
-  mm.ptes[vpn] = newPte(pfn, vma.write, write || vma.write);
+  mm.ptes[vpn] = newPte(pfn, vma.write, vma.write);
   const ae = pageOf(k, pfn).anonExclusive ? ', PageAnonExclusive' : '';
   if (!write) {
     trace(k, 'do_anonymous_page', `read fault, mm_forbids_zeropage(): new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only'}${ae}`);
     return;
   }
-  trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only, dirty (no VM_WRITE: a FOLL_FORCE write)'}${ae}`);
+  trace(k, 'do_anonymous_page', `write fault: new zeroed page pfn ${pfn} mapped ${vma.write ? 'writable' : 'read-only and clean (no VM_WRITE: a FOLL_FORCE write)'}${ae}`);
 }
 
 /**
