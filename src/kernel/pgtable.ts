@@ -11,7 +11,7 @@
 /** A page-table entry: `pfn << PTE_PFN_SHIFT | flags`; 0 is pte_none (nothing mapped). */
 export type Pte = number;
 
-/** pte_none(): the empty entry. */
+/** pte_none(): the empty entry; every stored entry is non-zero (`if (!pte)` tests for none). */
 export const PTE_NONE: Pte = 0;
 
 // The bits. _PAGE_PRESENT is set on every entry the model stores, so that the zero page (pfn 0)
@@ -66,10 +66,6 @@ export function withPte(pte: Pte, change: Partial<PteBits>): Pte {
   if (change.uffdWp !== undefined) out = change.uffdWp ? out | UFFD_WP : out & ~UFFD_WP;
   if (change.protnone !== undefined) out = change.protnone ? out | PROTNONE : out & ~PROTNONE;
   return out;
-}
-
-export function pteNone(pte: Pte): boolean {
-  return pte === PTE_NONE;
 }
 
 /** pte_pfn(). */
@@ -132,12 +128,7 @@ export function pteFlags(pte: Pte): number {
   return pte & FLAGS;
 }
 
-/** An entry from its frame and pteFlags(): the inverse of the two. */
-export function pteFromFlags(pfn: number, flags: number): Pte {
-  return (pfn << PTE_PFN_SHIFT) | (flags & FLAGS) | PRESENT;
-}
-
-/** The bits as named fields (for descriptions and views). */
+/** The bits as named fields. */
 export function pteBitsOf(pte: Pte): PteBits {
   return { write: pteWrite(pte), dirty: pteDirty(pte), softDirty: pteSoftDirty(pte), uffdWp: pteUffdWp(pte), protnone: pteProtnone(pte) };
 }
