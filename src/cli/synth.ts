@@ -110,6 +110,8 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     if (why) throw new UsageError(`--kind ${values.kind}: ${why}`);
   }
   if (values.kind === 'huge-zero' && policy.config.ZERO_PAGE === false) throw new UsageError('--kind huge-zero maps the huge zero page, which --config ZERO_PAGE=n forbids');
+  // THP=never maps base pages where the set-up asks for a THP: the search would be --kind base's.
+  if ((values.kind === 'thp' || values.kind === 'huge-zero') && policy.config.THP === 'never') throw new UsageError(`--kind ${values.kind} needs transparent huge pages, which --config THP=never turns off`);
   const o: SynthOptions = {
     procs,
     depth,

@@ -211,6 +211,13 @@ test('synth --kind: a kind that cannot take an operation is a usage error; a set
   assert.equal(r.code, 0);
   assert.match(r.out, /^skipped: .*no free huge page/m);
   assert.doesNotMatch(r.out, /exhausted/);
+  // A configuration that takes away the kind's memory is a usage error, not a search of base pages.
+  r = cowlab(['synth', '--kind', 'huge-zero', '--config', 'ZERO_PAGE=n', '--ops', 'read']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--kind huge-zero maps the huge zero page, which --config ZERO_PAGE=n forbids/);
+  r = cowlab(['synth', '--kind', 'thp', '--config', 'THP=never', '--ops', 'write']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--kind thp needs transparent huge pages, which --config THP=never turns off/);
 });
 
 test('--config applies to the default era and to --all-eras, not only to an era named with --era', () => {
