@@ -7,7 +7,7 @@ import { reductionReport, reductionText, type ReductionRow } from '../explore/re
 import { shardOptions, shardSearchOptions, writeShardFile, type ShardProblem } from './shard-file.js';
 import { exploreParallel, policySpec } from '../explore/parallel.js';
 import { operationCount, scenarioText, synthesize, synthSpace, SYNTH_KINDS, SYNTH_OPS, type SynthKind, type SynthOp, type SynthOptions } from '../explore/synth.js';
-import { kindRefuses } from '../explore/synth-kinds.js';
+import { kindRefuses, kindRefusesConfig } from '../explore/synth-kinds.js';
 import { ALL_INVARIANTS, type InvariantName } from '../scenario/ast.js';
 import { statsText } from '../report/search.js';
 import { ERA_ORDER, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, defaultPolicy, pickEras, policies, UsageError, workersOption, write, CONFIG_HELP } from './common.js';
@@ -109,9 +109,8 @@ export async function cmdSynth(argv: string[]): Promise<number> {
     const why = kindRefuses((values.kind ?? 'base') as SynthKind, op);
     if (why) throw new UsageError(`--kind ${values.kind}: ${why}`);
   }
-  if (values.kind === 'huge-zero' && policy.config.ZERO_PAGE === false) throw new UsageError('--kind huge-zero maps the huge zero page, which --config ZERO_PAGE=n forbids');
-  // THP=never maps base pages where the set-up asks for a THP: the search would be --kind base's.
-  if ((values.kind === 'thp' || values.kind === 'huge-zero') && policy.config.THP === 'never') throw new UsageError(`--kind ${values.kind} needs transparent huge pages, which --config THP=never turns off`);
+  const refused = kindRefusesConfig((values.kind ?? 'base') as SynthKind, policy.config);
+  if (refused) throw new UsageError(`--kind ${values.kind} ${refused}`);
   const o: SynthOptions = {
     procs,
     depth,

@@ -1,6 +1,7 @@
 // The memory synthesis starts from: p0's set-up statements for each kind, run before the search
 // (the initial state is after them), and printed at the top of a found scenario.
 import { HUGE_PAGE_SIZE, PAGE_SIZE, type Stmt } from '../scenario/ast.js';
+import type { KernelConfig } from '../uapi/config.js';
 
 /**
  * base: a private anonymous page, written. hugetlb: a 2 MiB MAP_HUGETLB page, written. memfd,
@@ -102,5 +103,16 @@ export function kindRefuses(kind: SynthKind, op: string): string | null {
   // path would end the whole search as skipped.
   if (kind === 'thp' && op === 'pageout') return 'swapping out a THP that a pipe or GUP reference holds (whole, CONFIG_THP_SWAP) is not modelled';
   if (kind === 'huge-zero' && op === 'write-hi') return 'write-hi needs written halves at the start, and huge-zero starts unwritten';
+  return null;
+}
+
+/**
+ * Why `kind` cannot be searched under this configuration at all, or null: one that takes its
+ * memory away would search --kind base's space under the kind's name.
+ */
+export function kindRefusesConfig(kind: SynthKind, config: KernelConfig): string | null {
+  if (kind === 'huge-zero' && config.ZERO_PAGE === false) return 'maps the huge zero page, which --config ZERO_PAGE=n forbids';
+  // THP=never maps base pages where the set-up asks for a THP.
+  if ((kind === 'thp' || kind === 'huge-zero') && config.THP === 'never') return 'needs transparent huge pages, which --config THP=never turns off';
   return null;
 }

@@ -6,7 +6,7 @@
 import type { Policy } from '../policies/policy.js';
 import { DEFAULT_CHECKS, PAGE_SIZE, type InvariantName, type Scenario, type Stmt } from '../scenario/ast.js';
 import { Machine } from './machine.js';
-import { kindRefuses, kindSetup, type SynthKind } from './synth-kinds.js';
+import { kindRefuses, kindRefusesConfig, kindSetup, type SynthKind } from './synth-kinds.js';
 import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
@@ -441,6 +441,8 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     const why = kindRefuses(o.kind ?? 'base', op);
     if (why) throw new Error(why);
   }
+  const refused = kindRefusesConfig(o.kind ?? 'base', policy.config);
+  if (refused) throw new Error(`--kind ${o.kind} ${refused}`);
   const machine = new Machine(baseScenario(o.procs, o.invariant, o.kind, o.ops.includes('write-hi')), policy);
   machine.dynamic = true;
   machine.stepOps = cpus > 1;

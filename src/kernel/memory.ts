@@ -166,9 +166,11 @@ function doNumaPage(k: KernelCtx, mm: Mm, vpn: number): void {
 /**
  * do_anonymous_page(): a read maps the shared zero page read-only, unless mm_forbids_zeropage();
  * otherwise a zeroed page is allocated and mapped as vm_page_prot says, for a read fault or a
- * write: `if (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))`, so writable
- * and dirty with VM_WRITE, read-only and clean without it (a FOLL_FORCE write, which then faults
- * again into do_wp_page(): the dirty read-only entry FOLL_COW looks for comes from there).
+ * write: `if (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))` (mm/memory.c,
+ * read in today's tree and in the form before pte_mkwrite() took the VMA; the earliest eras'
+ * trees unverified), so writable and dirty with VM_WRITE, read-only and clean without it (a
+ * FOLL_FORCE write, which then faults again into do_wp_page(): the dirty read-only entry
+ * FOLL_COW looks for comes from there).
  */
 function doAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, write: boolean): void {
   if (!write && !mmForbidsZeropage(k)) {
