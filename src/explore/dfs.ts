@@ -13,7 +13,6 @@
 // (omissions, see bitstate.ts), 'holds' only means that no violation was met among the states
 // visited: every result carries the bit array's statistics (`bitstate`) and is partial.
 import { cloneMachineState, type MachineState } from './machine.js';
-import { fingerprintState } from './fingerprint.js';
 import { BitstateSet, fmix32, type BitstateStats, type CoverageSketch } from './bitstate.js';
 import {
   endLeaf,
@@ -23,6 +22,7 @@ import {
   memoryBudgetMb,
   overMemoryBudget,
   searchStats,
+  stateFingerprint,
   Verdicts,
   type SearchLimit,
   type SearchOptions,
@@ -114,7 +114,7 @@ export function exploreBitstate(space: Space, opts: SearchOptions, b: BitstateOp
 
   // The initial state (a copy: a swarm worker's space serves several members).
   const st0 = cloneMachineState(space.initial);
-  const fp0 = fingerprintState(st0, opts.symmetry, space.live);
+  const fp0 = stateFingerprint(space, st0, opts.symmetry);
   set.add(fp0[0], fp0[1]);
   sketch?.add(fp0[0], fp0[1]);
   m.st = st0;
@@ -148,7 +148,7 @@ export function exploreBitstate(space: Space, opts: SearchOptions, b: BitstateOp
     m.st = st;
     space.apply(m, move);
     generated++;
-    const fp = fingerprintState(st, opts.symmetry, space.live);
+    const fp = stateFingerprint(space, st, opts.symmetry);
     if (!set.add(fp[0], fp[1])) continue;
     sketch?.add(fp[0], fp[1]);
     const depth = stack.length;

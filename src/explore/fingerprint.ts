@@ -9,7 +9,13 @@
 // their order), so that states differing only in references already let go encode identically;
 // a variable, a pipe buffer or a DMA naming a released reference reads as "released". Pipe and
 // userfaultfd ids are allocated in program order and are kept as they are.
-import { HPAGE_PMD_NR, ZERO_PFN, type WpCopyFrame } from '../kernel/state.js';
+//
+// Process symmetry (synthesis only, where every process draws its operations from the same
+// alphabet): a state and the same state with two processes' names exchanged have the same
+// futures up to that renaming, so the fingerprint is the least over the renamings of the
+// processes. The tokens written are renamed with them, in the order the walk first meets them:
+// a token means nothing but "this write and no other" (see ProcessSymmetry).
+import { HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type Thread, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 import type { RacyCell } from '../spec/promise.js';
@@ -164,19 +170,217 @@ const FILE_PAGE = -(1 << 20);
 const TAG = { thread: 1, proc: 2, vma: 3, pte: 4, ref: 5, pipe: 6, shmem: 7, uffd: 8, page: 9, pproc: 10, pmem: 11, pshared: 12, pref: 13, vars: 14, regs: 15, counters: 16, swpte: 17, swap: 18, pzap: 19, huge: 20, pracy: 21, pmd: 22 };
 
 /** A cell a fork raced with (see RacyCell in spec/promise.ts). */
-function hashRacy(h: Hash64, r: RacyCell): void {
+function hashRacy(h: Hash64, r: RacyCell, view: ProcessView | null): void {
   h.n(r.vpn);
   h.n(r.cell);
-  h.list(r.values);
+  hashTokenSet(h, r.values, view);
 }
 
 /**
  * The fingerprint of a machine state. Every field that can influence what happens next, or a
  * verdict, is hashed; with symmetry, pages are renamed by a canonical walk.
  */
-export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveRegisters = null): [number, number] {
+export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveRegisters = null, processes: ProcessSymmetry | null = null): [number, number] {
+  if (!processes) return hashState(m, symmetry, live, null);
+  const renamings = processRenamings(m, processes);
+  let best = hashState(m, symmetry, live, renamings[0]);
+  for (let i = 1; i < renamings.length; i++) {
+    const fp = hashState(m, symmetry, live, renamings[i]);
+    if (fp[0] < best[0] || (fp[0] === best[0] && fp[1] < best[1])) best = fp;
+  }
+  return best;
+}
+
+/**
+ * Processes that a search may rename. In synthesis every process draws its operations from the
+ * same alphabet with the same preconditions, the bound counts operations of all processes
+ * together, and a fork's child takes the next free pid whoever forks: exchanging two processes'
+ * names, and the tokens of their writes with them, maps the transitions of one state onto those
+ * of the other, and the invariants judge writes by the promise, not by their writer's name.
+ */
+export interface ProcessSymmetry {
+  /** Pids below this keep their names (p0 when only a child may exit). */
+  first: number;
+  /**
+   * counters[perPid + pid] is process pid's count of writes, which only picks the token of its
+   * next write: a token no state has yet met, whatever the count. With tokens renamed, these
+   * counters are left out; the counters before perPid are no process's and are kept.
+   */
+  perPid: number;
+}
+
+/** One renaming of the processes: newPid[old] and oldPid[new]. */
+interface ProcessView {
+  newPid: Int32Array;
+  oldPid: Int32Array;
+  perPid: number;
+  /**
+   * Between operations: no thread is inside a kernel path and no mmap_lock is held. Then only
+   * the parity of a write_protect_seq can matter (odd while fork write-protects; its value is
+   * compared only with one a GUP-fast in progress saved), so parent and child, whose counts
+   * differ by the forks the parent made, compare by parity.
+   */
+  between: boolean;
+}
+
+/** More renamable processes than this are not renamed (their renamings would number over 24). */
+const MAX_RENAMED = 4;
+
+/**
+ * The renamings to try for this state: the identity first, then every permutation of the pids
+ * from `first` up. Only between operations: a thread inside a kernel path, or an mmap_lock held
+ * across a step, names threads by index, so such a state keeps its names (still a sound
+ * fingerprint, as every state's is one of its renamings; it only merges less).
+ */
+function processRenamings(m: MachineState, sym: ProcessSymmetry): ProcessView[] {
+  const k = m.kernel;
+  const n = k.procs.length;
+  let between = m.vars.length === n && m.regs.length === n && m.promise.procs.length === n;
+  for (const t of k.threads) if (t.frame) between = false;
+  for (const p of k.procs) if (p.mm.mmapWriter >= 0 || p.mm.mmapReaders > 0) between = false;
+  const identity = identityView(n, sym.perPid, between);
+  if (!between || n - sym.first < 2 || n - sym.first > MAX_RENAMED) return [identity];
+  const out = [identity];
+  for (const oldPid of permutations(n, sym.first)) {
+    if (oldPid.every((o, i) => o === i)) continue;
+    const newPid = new Int32Array(n);
+    for (let q = 0; q < n; q++) newPid[oldPid[q]] = q;
+    out.push({ newPid, oldPid, perPid: sym.perPid, between });
+  }
+  return out;
+}
+
+const identityViews: ProcessView[] = [];
+function identityView(n: number, perPid: number, between: boolean): ProcessView {
+  const slot = 2 * n + (between ? 1 : 0);
+  let v = identityViews[slot];
+  if (!v || v.perPid !== perPid) {
+    const ids = Int32Array.from({ length: n }, (_, i) => i);
+    identityViews[slot] = v = { newPid: ids, oldPid: ids, perPid, between };
+  }
+  return v;
+}
+
+const permutationCache = new Map<string, Int32Array[]>();
+
+/** Every arrangement of pids [first, n) after the fixed pids [0, first), as new pid → old pid. */
+function permutations(n: number, first: number): Int32Array[] {
+  const key = `${n}:${first}`;
+  let out = permutationCache.get(key);
+  if (out) return out;
+  out = [];
+  const cur = Int32Array.from({ length: n }, (_, i) => i);
+  const rec = (i: number): void => {
+    if (i === n) {
+      out?.push(cur.slice());
+      return;
+    }
+    for (let j = i; j < n; j++) {
+      [cur[i], cur[j]] = [cur[j], cur[i]];
+      rec(i + 1);
+      [cur[i], cur[j]] = [cur[j], cur[i]];
+    }
+  };
+  rec(first);
+  permutationCache.set(key, out);
+  return out;
+}
+
+/** A list of pids that is a set (reference, pipe and object holders): renamed and sorted. */
+function hashPidSet(h: Hash64, pids: readonly number[], v: ProcessView | null): void {
+  if (!v) return h.list(pids);
+  const s = scratch(pids.length);
+  for (let i = 0; i < pids.length; i++) s[i] = v.newPid[pids[i]];
+  hashSorted(h, s, pids.length);
+}
+
+/**
+ * The renaming of tokens under process symmetry: zero-fill keeps its name (it means zeroes, the
+ * zero page's contents); every other token is named in the order the walk first meets it.
+ */
+class TokenRenaming {
+  private stamp = new Int32Array(64);
+  private renamed = new Int32Array(64);
+  private size = 0;
+  private generation = 0;
+
+  reset(): void {
+    this.generation++;
+    this.size = 0;
+  }
+
+  name(t: number): number {
+    if (t === ZERO_TOKEN) return 0;
+    if (t >= this.stamp.length) this.grow(t);
+    if (this.stamp[t] === this.generation) return this.renamed[t];
+    this.stamp[t] = this.generation;
+    return (this.renamed[t] = ++this.size);
+  }
+
+  private grow(t: number): void {
+    const n = Math.max(t + 1, this.stamp.length * 2);
+    const stamp = new Int32Array(n);
+    stamp.set(this.stamp);
+    const renamed = new Int32Array(n);
+    renamed.set(this.renamed);
+    this.stamp = stamp;
+    this.renamed = renamed;
+  }
+}
+
+const tokenNames = new TokenRenaming();
+
+/** Tokens in cell order (page contents, a cell's values): renamed in place under process symmetry. */
+function hashTokens(h: Hash64, tokens: readonly number[], v: ProcessView | null): void {
+  if (!v) return h.list(tokens);
+  h.n(tokens.length);
+  for (let i = 0; i < tokens.length; i++) h.n(tokenNames.name(tokens[i]));
+}
+
+/**
+ * A sorted list of tokens that is a set (known values, racing values, what a reference may
+ * show): renamed, then sorted again. Tokens first met here are named in their old order, which
+ * differs between renamed states only when two of them are met first in the same set; such
+ * states then fingerprint apart (they are explored twice, never merged wrongly).
+ */
+function hashTokenSet(h: Hash64, tokens: readonly number[], v: ProcessView | null): void {
+  if (!v) return h.list(tokens);
+  const s = scratch(tokens.length);
+  for (let i = 0; i < tokens.length; i++) s[i] = tokenNames.name(tokens[i]);
+  hashSorted(h, s, tokens.length);
+}
+
+let scratchArray = new Int32Array(64);
+function scratch(n: number): Int32Array {
+  if (scratchArray.length < n) scratchArray = new Int32Array(n * 2);
+  return scratchArray;
+}
+
+function hashSorted(h: Hash64, s: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = s[i];
+    let j = i - 1;
+    while (j >= 0 && s[j] > x) s[j + 1] = s[j--];
+    s[j + 1] = x;
+  }
+  h.n(n);
+  for (let i = 0; i < n; i++) h.n(s[i]);
+}
+
+/**
+ * A thread that holds nothing: in no kernel path, its TLB empty, and either finished (p0's
+ * set-up thread in synthesis, once fork has flushed its TLB) or a CPU that synthesis would
+ * create just so (cpuOf) when its process next acts. With processes renamed it is left out, so
+ * that a process whose CPU has run and flushed compares equal to one whose CPU has not run yet.
+ */
+function inert(t: Thread): boolean {
+  return !t.frame && t.tlb.length === 0 && t.faults === 0 && (t.done || (t.prog === -1 && t.pc === 0 && t.sub === 0));
+}
+
+function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view: ProcessView | null): [number, number] {
   const k = m.kernel;
   const h = hasher.reset();
+  if (view) tokenNames.reset();
   h.s(m.status);
   h.s(m.violations.length ? m.violations[0].invariant : '-');
   const events = k.events.length > 1 ? k.events.slice().sort() : k.events;
@@ -190,80 +394,23 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   };
   const refName = symmetry ? refRanks(k.refs) : null;
   const ref = (id: number): number => (refName ? refName[id] : id);
-  for (const t of k.threads) {
-    h.n(TAG.thread);
-    h.n(t.pid);
-    h.n(t.prog);
-    // A DMA thread's pc is the reference its device writes through.
-    h.n(t.prog === DMA_PROG ? ref(t.pc) : t.pc);
-    h.n(t.done ? 1 : 0);
-    h.n(t.sub);
-    h.n(t.faults);
-    for (const e of t.tlb) {
-      h.n(e.vpn);
-      h.n(pfn(e.pfn));
-      h.n((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
-    }
-    const f = t.frame;
-    if (!f) h.n(0);
-    else if (f.kind === 'wp_copy') hashWpCopy(h, f, pfn);
-    else if (f.kind === 'flush') {
-      h.s(f.what);
-      h.n(f.start);
-      h.n(f.pages);
-      h.s(f.lock);
-    } else if (f.kind === 'fork') {
-      h.s('fork');
-      h.n(f.child);
-      h.n(f.vma);
-      h.list(f.copy);
-      h.n(f.vpn);
-      h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
-      if (f.tear) {
-        h.s('tear');
-        h.n(f.tear);
-      }
-    } else if (f.kind === 'uffd_wait') {
-      h.s('uffd_wait');
-      h.n(f.ctx);
-      h.n(f.vpn);
-      h.n(f.woken ? 1 : 0);
-    } else if (f.kind === 'gup') {
-      h.s('gup');
-      for (const p of f.pages) {
-        h.n(pfn(p.pfn));
-        h.n(p.vpn);
-      }
-      h.n((f.follCow ? 1 : 0) | (f.copy ? 2 : 0) | (f.pin ? 4 : 0));
-      h.n(f.attempts);
-      h.s(f.fault ?? '-');
-      if (f.copy) hashWpCopy(h, f.copy, pfn);
-    } else if (f.kind === 'zap') {
-      h.s(f.what);
-      h.n(f.start);
-      h.n(f.pages);
-      h.n(f.callStart);
-      h.n(f.callEnd);
-      h.s(f.lock);
-      h.n(f.batch.length);
-      for (const p of f.batch) h.n(pfn(p));
-      h.n(f.tlbStart);
-      h.n(f.tlbEnd);
-    } else {
-      h.s(f.step);
-      h.n(f.vpn);
-      h.n(pfn(ptePfn(f.orig)));
-      h.n(pteWrite(f.orig) ? 1 : 0);
-      h.n(f.seq);
-    }
+  const pid = (p: number): number => (view ? view.newPid[p] : p);
+  // The process whose place is q in the new order (per-process lists may be longer than procs).
+  const old = (q: number): number => (view && q < view.oldPid.length ? view.oldPid[q] : q);
+  if (!view) for (const t of k.threads) hashThread(h, t, pfn, ref, pid);
+  else {
+    // Grouped by process in their new order: thread indices carry no meaning between operations.
+    for (let q = 0; q < view.oldPid.length; q++) for (const t of k.threads) if (t.pid === view.oldPid[q] && !inert(t)) hashThread(h, t, pfn, ref, pid);
   }
-  for (const p of k.procs) {
+  const nprocs = k.procs.length;
+  for (let q = 0; q < nprocs; q++) {
+    const p = k.procs[old(q)];
     h.n(TAG.proc);
     h.n((p.alive ? 1 : 0) | (p.mm.hasPinned ? 2 : 0));
     h.n(p.mm.tlbFlushPending);
     h.n(p.mm.mmapReaders);
     h.n(p.mm.mmapWriter);
-    h.n(p.mm.writeProtectSeq);
+    h.n(view?.between ? p.mm.writeProtectSeq & 1 : p.mm.writeProtectSeq);
     h.list(p.mm.markers);
     h.s(p.killedBy ?? '');
     for (const v of p.mm.vmas) {
@@ -300,10 +447,10 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   for (const r of k.refs) {
     if (refName && r.released) continue;
     h.n(TAG.ref);
-    h.n(r.owner);
+    h.n(pid(r.owner));
     h.n((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
     h.s(r.via);
-    h.list(r.holders);
+    hashPidSet(h, r.holders, view);
     if (r.released) continue;
     for (const rp of r.pages) {
       h.n(pfn(rp.pfn));
@@ -314,7 +461,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   }
   for (const pi of k.pipes) {
     h.n(TAG.pipe);
-    h.list(pi.holders);
+    hashPidSet(h, pi.holders, view);
     h.n(pi.buffers.length);
     for (const b of pi.buffers) h.n(ref(b.ref));
   }
@@ -322,12 +469,12 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(TAG.shmem);
     h.n(SHMEM_KINDS.indexOf(o.kind));
     h.n(o.released ? 1 : 0);
-    h.list(o.holders);
+    hashPidSet(h, o.holders, view);
     for (const p of o.pages) h.n(p < 0 ? -1 : pfn(p));
   }
   for (const u of k.uffds) {
     h.n(TAG.uffd);
-    h.n(u.owner);
+    h.n(pid(u.owner));
     h.n(u.forkedFrom);
     h.n((u.eventFork ? 1 : 0) | (u.released ? 2 : 0) | (u.manual ? 4 : 0) | (u.wpUnpopulated ? 8 : 0));
     h.n(u.wpFaults);
@@ -343,7 +490,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(w.freed ? -1 : w.count);
     if (w.freed) continue;
     h.n(w.cachePfn < 0 ? -1 : pfn(w.cachePfn));
-    h.list(w.data);
+    hashTokens(h, w.data, view);
   }
   // Page counters and contents, in canonical order (or pfn order without symmetry).
   const hashPage = (p: number): void => {
@@ -354,7 +501,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     h.n(pg.mapcount);
     h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0) | (pg.ksm ? 16 : 0));
     h.n(pg.swapSlot);
-    h.list(pg.data);
+    hashTokens(h, pg.data, view);
     if (pg.compound >= 0) {
       h.n(pfn(pg.compound));
       h.n(pg.entireMapcount);
@@ -364,16 +511,17 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
   else for (let p = 1; p < k.pages.length; p++) hashPage(p);
   // The promise, the variables, the registers and the synthesis counters.
-  for (const p of m.promise.procs) {
+  for (let q = 0; q < m.promise.procs.length; q++) {
+    const p = m.promise.procs[old(q)];
     h.n(TAG.pproc);
     h.n(p.alive ? 1 : 0);
-    h.list(p.known);
+    hashTokenSet(h, p.known, view);
     for (let vpn = 0; vpn < p.mem.length; vpn++) {
       const lp = p.mem[vpn];
       if (!lp) continue;
       h.n(TAG.pmem);
       h.n(vpn);
-      if (lp.kind === 'private') h.list(lp.cells);
+      if (lp.kind === 'private') hashTokens(h, lp.cells, view);
       else {
         h.n(lp.kind === 'shared' ? -1 - lp.obj : FILE_PAGE - lp.obj);
         h.n(lp.idx);
@@ -382,36 +530,40 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     for (const z of p.zapping) {
       h.n(TAG.pzap);
       h.n(z.vpn);
-      if (z.page.kind === 'private') h.list(z.page.cells);
+      if (z.page.kind === 'private') hashTokens(h, z.page.cells, view);
       else {
         h.n(z.page.kind === 'shared' ? -1 - z.page.obj : FILE_PAGE - z.page.obj);
         h.n(z.page.idx);
       }
     }
     h.n(p.forkRace ? p.forkRace.length : -1);
-    for (const r of p.forkRace ?? []) hashRacy(h, r);
+    for (const r of p.forkRace ?? []) hashRacy(h, r, view);
     h.n(TAG.pracy);
-    for (const r of p.racy) hashRacy(h, r);
+    for (const r of p.racy) hashRacy(h, r, view);
   }
   for (const o of m.promise.shared) {
     h.n(TAG.pshared);
-    for (const c of o) h.list(c);
+    for (const c of o) hashTokens(h, c, view);
   }
   for (let id = 0; id < m.promise.refs.length; id++) {
     const r = m.promise.refs[id];
     if (!r || (refName && refName[id] < 0)) continue;
     h.n(TAG.pref);
-    h.n(r.owner);
+    h.n(pid(r.owner));
     h.n(r.coherent ? 1 : 0);
     for (const rp of r.pages) {
       h.n(rp.aliasing ? 1 : 0);
-      for (const a of rp.allowed) h.list(a);
+      for (const a of rp.allowed) hashTokenSet(h, a, view);
     }
   }
-  for (const vars of m.vars) {
+  for (let q = 0; q < m.vars.length; q++) {
+    const vars = m.vars[old(q)];
     h.n(TAG.vars);
     for (const name in vars) {
       const v = vars[name];
+      // Renamed processes: nothing reads a process variable (synthesis waits for no child), and
+      // its name is its child's old name.
+      if (view && v.kind === 'process') continue;
       const e = unordered.start();
       e.s(name);
       e.s(v.kind);
@@ -428,9 +580,9 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   }
   // With no live register (synthesis) the registers are skipped whole, without a look-up each.
   const noneLive = live !== null && live.size === 0;
-  for (let pid = 0; pid < m.regs.length; pid++) {
-    const regs = m.regs[pid];
-    const proc = live ? k.procs[pid]?.name : '';
+  for (let q = 0; q < m.regs.length; q++) {
+    const regs = m.regs[old(q)];
+    const proc = live ? k.procs[old(q)]?.name : '';
     h.n(TAG.regs);
     if (noneLive) {
       unordered.into(h);
@@ -443,7 +595,7 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
       const e = unordered.start();
       e.s(name);
       e.s(r.kind);
-      if (r.kind === 'data') e.list(r.tokens);
+      if (r.kind === 'data') hashTokens(e, r.tokens, view);
       else if (r.kind === 'number') e.n(r.value);
       // A page identity is renamed with the pages (a freed page gets a name of its own).
       else if (r.kind === 'page') e.n(r.pfn < 0 ? r.pfn : pfn(r.pfn));
@@ -454,8 +606,88 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
     unordered.into(h);
   }
   h.n(TAG.counters);
-  h.list(m.counters);
+  if (view) hashCounters(h, m.counters, view);
+  else h.list(m.counters);
   return h.done();
+}
+
+/** One thread: its program, its TLB, the kernel path it is in. */
+function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: number) => number, pid: (p: number) => number): void {
+  h.n(TAG.thread);
+  h.n(pid(t.pid));
+  h.n(t.prog);
+  // A DMA thread's pc is the reference its device writes through.
+  h.n(t.prog === DMA_PROG ? ref(t.pc) : t.pc);
+  h.n(t.done ? 1 : 0);
+  h.n(t.sub);
+  h.n(t.faults);
+  for (const e of t.tlb) {
+    h.n(e.vpn);
+    h.n(pfn(e.pfn));
+    h.n((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
+  }
+  const f = t.frame;
+  if (!f) h.n(0);
+  else if (f.kind === 'wp_copy') hashWpCopy(h, f, pfn);
+  else if (f.kind === 'flush') {
+    h.s(f.what);
+    h.n(f.start);
+    h.n(f.pages);
+    h.s(f.lock);
+  } else if (f.kind === 'fork') {
+    h.s('fork');
+    h.n(pid(f.child));
+    h.n(f.vma);
+    h.list(f.copy);
+    h.n(f.vpn);
+    h.n(f.newPfn < 0 ? -1 : pfn(f.newPfn));
+    if (f.tear) {
+      h.s('tear');
+      h.n(f.tear);
+    }
+  } else if (f.kind === 'uffd_wait') {
+    h.s('uffd_wait');
+    h.n(f.ctx);
+    h.n(f.vpn);
+    h.n(f.woken ? 1 : 0);
+  } else if (f.kind === 'gup') {
+    h.s('gup');
+    for (const p of f.pages) {
+      h.n(pfn(p.pfn));
+      h.n(p.vpn);
+    }
+    h.n((f.follCow ? 1 : 0) | (f.copy ? 2 : 0) | (f.pin ? 4 : 0));
+    h.n(f.attempts);
+    h.s(f.fault ?? '-');
+    if (f.copy) hashWpCopy(h, f.copy, pfn);
+  } else if (f.kind === 'zap') {
+    h.s(f.what);
+    h.n(f.start);
+    h.n(f.pages);
+    h.n(f.callStart);
+    h.n(f.callEnd);
+    h.s(f.lock);
+    h.n(f.batch.length);
+    for (const p of f.batch) h.n(pfn(p));
+    h.n(f.tlbStart);
+    h.n(f.tlbEnd);
+  } else {
+    h.s(f.step);
+    h.n(f.vpn);
+    h.n(pfn(ptePfn(f.orig)));
+    h.n(pteWrite(f.orig) ? 1 : 0);
+    h.n(f.seq);
+  }
+}
+
+/** The counters but the processes' write counts (see ProcessSymmetry.perPid). */
+function hashCounters(h: Hash64, counters: readonly number[], v: ProcessView): void {
+  for (let i = 0; i < v.perPid; i++) h.n(counters[i] ?? 0);
+  for (let i = v.perPid + v.oldPid.length; i < counters.length; i++) {
+    if (!counters[i]) continue;
+    h.n(i);
+    h.n(counters[i]);
+  }
 }
 
 /** A wp_page_copy() in progress (on its own, or inside a GUP's fault). */

@@ -1,6 +1,7 @@
 // How many states each reduction removes from one search: the search run again with each
-// reduction turned off alone (symmetry over frames and references, partial-order reduction of
-// ordering points, dead-register elimination), compared with the search with all of them on.
+// reduction turned off alone (symmetry over frames, references and, in synthesis, processes;
+// process symmetry alone; partial-order reduction of ordering points; dead-register
+// elimination), compared with the search with all of them on.
 // Every variant explores the same behaviours (the reductions' soundness tests check that the
 // verdicts, counterexample lengths and outcomes agree), so the difference in distinct states is
 // what that reduction saved.
@@ -8,7 +9,7 @@ import { explore, type SearchOptions, type SearchResult, type Space } from './se
 
 export interface ReductionRow {
   /** 'all on', or the reduction turned off. */
-  name: 'all on' | 'symmetry' | 'partial-order reduction' | 'dead registers';
+  name: 'all on' | 'symmetry' | 'process symmetry' | 'partial-order reduction' | 'dead registers';
   distinct: number;
   generated: number;
   seconds: number;
@@ -36,6 +37,7 @@ export function reductionReport(subject: ReductionSubject, opts: SearchOptions, 
   });
   const rows: ReductionRow[] = [row('all on', base)];
   if (opts.symmetry) rows.push(row('symmetry', explore(subject.space(opts.por), { ...quiet, symmetry: false })));
+  if (opts.symmetry && subject.space(opts.por).processSymmetry) rows.push(row('process symmetry', explore({ ...subject.space(opts.por), processSymmetry: null }, quiet)));
   if (subject.por && opts.por) rows.push(row('partial-order reduction', explore(subject.space(false), { ...quiet, por: false })));
   const space = subject.space(opts.por);
   if (space.live !== null) rows.push(row('dead registers', explore({ ...space, live: null }, quiet)));

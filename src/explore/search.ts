@@ -21,7 +21,7 @@ import type { CondExpr, Scenario, InvariantName, Verdict } from '../scenario/ast
 import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
-import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters } from './fingerprint.js';
+import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters, type ProcessSymmetry } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
 import type { BitstateReport } from './dfs.js';
 import type { SwarmStats } from './swarm.js';
@@ -126,7 +126,7 @@ export function judgeState(space: Space, m: Machine, st: MachineState, symmetry:
   // Final states are counted up to symmetry whatever the search uses, so that outcome counts
   // do not depend on the reductions. With symmetry they are already deduplicated by the
   // visited set under the same canonical form.
-  const canon = symmetry ? null : fingerprintState(st, true, space.live);
+  const canon = symmetry ? null : stateFingerprint(space, st, true);
   m.st = st;
   return { kind: 'final', holds: space.finalHolds(m), canon };
 }
@@ -329,6 +329,13 @@ export interface Space {
   quantifier?: 'forall' | 'exists';
   /** The registers that are live (see LiveRegisters in fingerprint.ts): the final condition's. */
   live: LiveRegisters;
+  /** Processes that symmetry may rename (synthesis); none in a scenario, whose processes run programs of their own. */
+  processSymmetry?: ProcessSymmetry | null;
+}
+
+/** The fingerprint the visited set keeps for st: with symmetry, up to renaming pages, references and (in synthesis) processes. */
+export function stateFingerprint(space: Space, st: MachineState, symmetry: boolean): [number, number] {
+  return fingerprintState(st, symmetry, space.live, symmetry ? (space.processSymmetry ?? null) : null);
 }
 
 /** The registers a final condition names (`PROC.REG`); none without one. */
@@ -385,7 +392,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
     if (shard) st.shard = shard.stats();
     return st;
   };
-  const fp0 = fingerprintState(space.initial, opts.symmetry, space.live);
+  const fp0 = stateFingerprint(space, space.initial, opts.symmetry);
   visited.add(fp0[0], fp0[1]);
   const frontier: Entry[] = [{ st: space.initial, code: null, leaf: null, depth: 0, id: 0 }];
   let head = 0;
@@ -460,7 +467,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       m.st = st;
       space.apply(m, t);
       generated++;
-      const fp = fingerprintState(st, opts.symmetry, space.live);
+      const fp = stateFingerprint(space, st, opts.symmetry);
       if (!visited.add(fp[0], fp[1])) continue;
       const id = tree.add(node.id, t);
       const depth = node.depth + 1;

@@ -10,6 +10,7 @@ import { kindRefuses, kindRefusesConfig, kindSetup, type SynthKind } from './syn
 import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
+import type { ProcessSymmetry } from './fingerprint.js';
 
 export const SYNTH_OPS = [
   'write',
@@ -133,6 +134,17 @@ function allocateTokens(m: Machine, o: SynthOptions): void {
       for (let n = 0; n < o.depth; n++) m.tokens.dynamic(tokenKey(pid, op, n), writeByte(op, pid, n), `p${pid}`, op === 'device-write' ? 'device' : 'cpu');
     }
   }
+}
+
+/**
+ * Process symmetry for synthesis (see ProcessSymmetry in fingerprint.ts): every process draws
+ * from the same alphabet under the same preconditions. p0 alone may not exit, so with `exit` in
+ * the alphabet p0 keeps its name. With several CPUs in p0 the processes differ in their CPUs,
+ * and none is renamed. counters[1 + pid] is pid's count of writes, which names its next token.
+ */
+function synthProcessSymmetry(o: SynthOptions): ProcessSymmetry | null {
+  if ((o.cpus ?? 1) > 1) return null;
+  return { first: o.ops.includes('exit') ? 1 : 0, perPid: 1 };
 }
 
 /** The mapping process pid's `mem` names, if it still exists. */
@@ -533,6 +545,7 @@ export function synthSpace(policy: Policy, o: SynthOptions): Space {
     // Synthesis has no final condition: every register its reads write is dead at once (each
     // read is judged when it happens).
     live: new Set<string>(),
+    processSymmetry: synthProcessSymmetry(o),
   };
 }
 

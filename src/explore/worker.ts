@@ -5,9 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { cloneMachineState, type MachineState } from './machine.js';
-import { fingerprintState, FingerprintSet } from './fingerprint.js';
+import { FingerprintSet } from './fingerprint.js';
 import { StateCodec, type Code } from './codec.js';
-import { endLeaf, endsQuietly, judgeState, type Judgement } from './search.js';
+import { endLeaf, endsQuietly, judgeState, stateFingerprint, type Judgement } from './search.js';
 import {
   buildSpace,
   J_CANON,
@@ -195,7 +195,7 @@ function expand(frontier: (Entry | null)[], depth: number): void {
         const st = cloneMachineState(node);
         m.st = st;
         space.apply(m, t);
-        const fp = fingerprintState(st, init.symmetry, space.live);
+        const fp = stateFingerprint(space, st, init.symmetry);
         const j = encode(judgeState(space, m, st, init.symmetry), st);
         rec.push(fp[0] | 0);
         rec.push(fp[1] | 0);
@@ -251,4 +251,4 @@ main.on('message', (msg: ToWorker) => {
     });
 });
 
-main.postMessage({ type: 'ready', fp0: fingerprintState(space.initial, init.symmetry, space.live), quantifier: space.quantifier } satisfies FromWorker);
+main.postMessage({ type: 'ready', fp0: stateFingerprint(space, space.initial, init.symmetry), quantifier: space.quantifier } satisfies FromWorker);
