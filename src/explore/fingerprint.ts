@@ -183,12 +183,59 @@ function hashRacy(h: Hash64, r: RacyCell, view: ProcessView | null): void {
 export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveRegisters = null, processes: ProcessSymmetry | null = null): [number, number] {
   if (!processes) return hashState(m, symmetry, live, null);
   const renamings = processRenamings(m, processes);
-  let best = hashState(m, symmetry, live, renamings[0]);
-  for (let i = 1; i < renamings.length; i++) {
-    const fp = hashState(m, symmetry, live, renamings[i]);
-    if (fp[0] < best[0] || (fp[0] === best[0] && fp[1] < best[1])) best = fp;
+  if (renamings.length === 1) return hashState(m, symmetry, live, renamings[0]);
+  // Only the renamings that list the processes in the order of their signatures: where the
+  // signatures differ, one renaming is left and one hash is taken.
+  const sig = signatures(m, processes.first);
+  let best: [number, number] | null = null;
+  for (const view of renamings) {
+    if (!sortedBy(view.oldPid, sig, processes.first)) continue;
+    const fp = hashState(m, symmetry, live, view);
+    if (!best || fp[0] < best[0] || (fp[0] === best[0] && fp[1] < best[1])) best = fp;
   }
-  return best;
+  return best as [number, number];
+}
+
+let signatureScratch = new Int32Array(8);
+
+/**
+ * For each process, a hash of what it alone holds, with nothing in it that a renaming changes
+ * (no pid, frame or token): its VMAs, page-table entries' bits, TLB entries' bits, what the
+ * promise lets it see. Mirror images give each process the same signature, so ordering the
+ * processes by it is part of the canonical form; processes with equal signatures are tried in
+ * every order.
+ */
+function signatures(m: MachineState, first: number): Int32Array {
+  const k = m.kernel;
+  const n = k.procs.length;
+  if (signatureScratch.length < n) signatureScratch = new Int32Array(2 * n);
+  const sig = signatureScratch;
+  const mix = (a: number, b: number): number => Math.imul(a ^ b, 0x01000193) ^ (a >>> 15);
+  for (let pid = first; pid < n; pid++) {
+    const p = k.procs[pid];
+    let x = p.alive ? 1 : 2;
+    for (const v of p.mm.vmas) x = mix(mix(mix(x, v.start), v.pages), vmaBits(v));
+    const ptes = p.mm.ptes;
+    for (let vpn = 0; vpn < ptes.length; vpn++) if (ptes[vpn]) x = mix(mix(x, vpn), pteBits(ptes[vpn]));
+    for (const d of p.mm.pmds) x = mix(mix(x, d.vpn), pteBits(d.entry));
+    x = mix(mix(x, p.mm.swapPtes.length), p.mm.tlbFlushPending);
+    const pp = m.promise.procs[pid];
+    x = mix(mix(x, pp.known.length), pp.racy.length);
+    sig[pid] = x;
+  }
+  for (const t of k.threads) {
+    if (t.pid < first) continue;
+    let x = sig[t.pid];
+    for (const e of t.tlb) x = mix(mix(x, e.vpn), (e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
+    sig[t.pid] = x;
+  }
+  return sig;
+}
+
+/** Whether the renaming lists the renamable processes in the order of their signatures. */
+function sortedBy(oldPid: Int32Array, sig: Int32Array, first: number): boolean {
+  for (let q = first + 1; q < oldPid.length; q++) if (sig[oldPid[q - 1]] > sig[oldPid[q]]) return false;
+  return true;
 }
 
 /**
@@ -238,41 +285,34 @@ function processRenamings(m: MachineState, sym: ProcessSymmetry): ProcessView[] 
   let between = m.vars.length === n && m.regs.length === n && m.promise.procs.length === n;
   for (const t of k.threads) if (t.frame) between = false;
   for (const p of k.procs) if (p.mm.mmapWriter >= 0 || p.mm.mmapReaders > 0) between = false;
-  const identity = identityView(n, sym.perPid, between);
-  if (!between || n - sym.first < 2 || n - sym.first > MAX_RENAMED) return [identity];
-  const out = [identity];
-  for (const oldPid of permutations(n, sym.first)) {
-    if (oldPid.every((o, i) => o === i)) continue;
-    const newPid = new Int32Array(n);
-    for (let q = 0; q < n; q++) newPid[oldPid[q]] = q;
-    out.push({ newPid, oldPid, perPid: sym.perPid, between });
+  const renamable = between && n - sym.first >= 2 && n - sym.first <= MAX_RENAMED;
+  return views(n, renamable ? sym.first : n, sym.perPid, between);
+}
+
+const viewCache = new Map<string, ProcessView[]>();
+
+/** The identity, then every other arrangement of pids [first, n) after the fixed pids [0, first). */
+function views(n: number, first: number, perPid: number, between: boolean): ProcessView[] {
+  const key = `${n}:${first}:${perPid}:${between}`;
+  let out = viewCache.get(key);
+  if (!out) {
+    out = permutations(n, first).map((oldPid) => {
+      const newPid = new Int32Array(n);
+      for (let q = 0; q < n; q++) newPid[oldPid[q]] = q;
+      return { newPid, oldPid, perPid, between };
+    });
+    viewCache.set(key, out);
   }
   return out;
 }
 
-const identityViews: ProcessView[] = [];
-function identityView(n: number, perPid: number, between: boolean): ProcessView {
-  const slot = 2 * n + (between ? 1 : 0);
-  let v = identityViews[slot];
-  if (!v || v.perPid !== perPid) {
-    const ids = Int32Array.from({ length: n }, (_, i) => i);
-    identityViews[slot] = v = { newPid: ids, oldPid: ids, perPid, between };
-  }
-  return v;
-}
-
-const permutationCache = new Map<string, Int32Array[]>();
-
-/** Every arrangement of pids [first, n) after the fixed pids [0, first), as new pid → old pid. */
+/** Every arrangement of pids [first, n) after the fixed pids [0, first), as new pid → old pid; the identity first. */
 function permutations(n: number, first: number): Int32Array[] {
-  const key = `${n}:${first}`;
-  let out = permutationCache.get(key);
-  if (out) return out;
-  out = [];
+  const out: Int32Array[] = [];
   const cur = Int32Array.from({ length: n }, (_, i) => i);
   const rec = (i: number): void => {
     if (i === n) {
-      out?.push(cur.slice());
+      out.push(cur.slice());
       return;
     }
     for (let j = i; j < n; j++) {
@@ -282,7 +322,6 @@ function permutations(n: number, first: number): Int32Array[] {
     }
   };
   rec(first);
-  permutationCache.set(key, out);
   return out;
 }
 
