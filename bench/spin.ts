@@ -289,7 +289,7 @@ export interface TwinDepth {
 }
 
 export interface TwinValidation {
-  /** cowlab's states projected onto the twin's variables, against SPIN's stored states. */
+  /** cowlab's states (processes not renamed, as the twin renames none) projected onto the twin's variables, against SPIN's stored states. */
   projection: { depth: number; cowlabDistinct: number; cowlabProjected: number; spinStored: number; spinInitStates: number; agree: boolean }[];
   /** The CVE-2020-29374 leak under the v4.9 rules: the shortest depth on each side. */
   v49: {
@@ -424,7 +424,7 @@ export function runTwin(ops: SynthOp[], depths: number[], projectDepths: number[
       'Resident bytes per state: the whole process (peak RSS from /usr/bin/time) over the stored states, so it includes each side\'s fixed cost (Node and V8; pan\'s tables). ' +
       'Time to verdict: cowlab\'s command start to exit; SPIN\'s spin -a, gcc and pan. States per second: stored states over each side\'s own search time (for pan, its process\'s wall time when its clock reads under 0.1 s: rateClock). ' +
       'SPIN\'s hash table (-w) is sized from a first run. -DHC4 stores a hash of each state instead of the state; with -w up to 32, pan 6.5 hashes with a 32-bit function (d_sfh), so states whose hashes collide are lost (lostToCompaction). ' +
-      'cowlab stores more states than the twin for the same question: its state keeps what the twin leaves out (see validation.projection and the model\'s header).',
+      'cowlab stores more states than the twin for the same question: its state keeps what the twin leaves out (see validation.projection and the model\'s header). cowlab renames processes (process symmetry) and the twin does not, so validation.projection counts cowlab\'s states without that renaming.',
     depths: rows,
     validation: { projection, v49, v618 },
   };

@@ -9,8 +9,10 @@ import type { Space } from '../src/explore/search.js';
 
 /**
  * Each level of `space` after the initial state: every successor of the level before, or with
- * `distinct` only the states whose fingerprint (symmetry on, the space's live registers, as the
- * explorer counts them) is new. Ends at the first empty level; a caller may stop earlier.
+ * `distinct` only the states whose fingerprint (symmetry over frames and references on, the
+ * space's live registers) is new. Processes are not renamed: a synthesis state and its mirror
+ * images are all kept, as a model without process symmetry (the SPIN twin) keeps them. Ends at
+ * the first empty level; a caller may stop earlier.
  */
 export function* spaceLevels(space: Space, distinct: boolean): Generator<MachineState[]> {
   const m = space.machine;

@@ -1,5 +1,6 @@
 // cowlab's synthesis space projected onto the SPIN twin's variables (bench/spin/synth-twin.pml):
-// the same breadth-first search as the explorer (symmetry on, the same fingerprints), and for
+// the same breadth-first search as the explorer (symmetry on, the same fingerprints, but no
+// process renamed, since the twin renames none), and for
 // every distinct state the tuple of what the twin keeps — operations used, each process's VMA,
 // PTE, promised memory, known tokens, write count, pipe and pin, the pins, the pipe buffers with
 // what they may show, and the pages' counters and contents, with frames named in the twin's walk
@@ -63,7 +64,7 @@ function project(st: MachineState): string {
   return [st.counters[0], k.procs.length, procs.join(' | '), pins.join(','), pipes.join(' ; '), pages.join(',')].join(' # ');
 }
 
-/** Distinct states of `cowlab synth --procs 2 --depth D` (as the explorer counts them) and their projections. */
+/** Distinct states of `cowlab synth --procs 2 --depth D` without process symmetry, and their projections. */
 export function projectedCount(policy: Policy, depth: number, ops: SynthOp[]): { distinct: number; projected: number } {
   const space = synthSpace(policy, { procs: 2, depth, ops });
   const projected = new Set<string>([project(space.initial)]);
