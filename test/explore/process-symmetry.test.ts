@@ -62,7 +62,6 @@ test('a state and its mirror image (the two processes exchanged) share a fingerp
  * invariant violated, with the fewest operations that violate it, and how paths end otherwise.
  */
 function future(space: Space, st: MachineState, steps: number): string {
-  const m = space.machine;
   const found = new Map<string, number>();
   let level = [st];
   for (let d = 0; d <= steps && level.length; d++) {
@@ -74,16 +73,30 @@ function future(space: Space, st: MachineState, steps: number): string {
         if (!found.has(what)) found.set(what, d);
         continue;
       }
-      m.st = s;
-      for (const mv of space.moves(m)) {
+      const after = successors(space, s);
+      // No move left: the path ends as the search ends it (every process exits, final checks).
+      if (after.length === 0 && d < steps) {
+        const m = space.machine;
         m.st = cloneMachineState(s);
-        space.apply(m, mv);
-        next.push(m.st);
+        space.stuck(m);
+        after.push(m.st);
       }
+      next.push(...after);
     }
     level = next;
   }
   return [...found].sort().join(' ');
+}
+
+/** Every state one move from st. */
+function successors(space: Space, st: MachineState): MachineState[] {
+  const m = space.machine;
+  m.st = st;
+  return space.moves(m).map((mv) => {
+    m.st = cloneMachineState(st);
+    space.apply(m, mv);
+    return m.st;
+  });
 }
 
 test('states merged by process symmetry have the same futures', () => {
@@ -93,7 +106,6 @@ test('states merged by process symmetry have the same futures', () => {
   for (const [name, depth, steps] of [['v4.9', 3, 2], ['v6.18', 3, 2]] as const) {
     const space = synthSpace(findEra(name) as Policy, { procs: 2, depth: depth + steps, ops: BENCH });
     const plain: Space = { ...space, processSymmetry: null };
-    const m = space.machine;
     const seen = new Set<string>();
     const groups = new Map<string, MachineState[]>();
     let level = [cloneMachineState(space.initial)];
@@ -107,13 +119,7 @@ test('states merged by process symmetry have the same futures', () => {
         const group = groups.get(key) ?? [];
         if (group.length < 3) group.push(st);
         groups.set(key, group);
-        if (st.status !== 'running' || st.violations.length) continue;
-        m.st = st;
-        for (const mv of space.moves(m)) {
-          m.st = cloneMachineState(st);
-          space.apply(m, mv);
-          next.push(m.st);
-        }
+        if (st.status === 'running' && !st.violations.length) next.push(...successors(space, st));
       }
       level = next;
     }
