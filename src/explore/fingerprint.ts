@@ -431,7 +431,10 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
     const head = k.pages[p].compound;
     return head < 0 ? rename.name(p) : rename.nameFolio(head, p);
   };
-  const refName = symmetry ? refRanks(k.refs) : null;
+  // With processes renamed, live references are ranked by their owner's new name first.
+  const refName = view ? refRanksByOwner(k.refs, view.newPid) : symmetry ? refRanks(k.refs) : null;
+  const refCount = view ? liveRefs : k.refs.length;
+  const refAt = (i: number): number => (view ? refOrder[i] : i);
   const ref = (id: number): number => (refName ? refName[id] : id);
   const pid = (p: number): number => (view ? view.newPid[p] : p);
   // The process whose place is q in the new order (per-process lists may be longer than procs).
@@ -483,7 +486,8 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       h.n(swapPteBits(e));
     }
   }
-  for (const r of k.refs) {
+  for (let i = 0; i < refCount; i++) {
+    const r = k.refs[refAt(i)];
     if (refName && r.released) continue;
     h.n(TAG.ref);
     h.n(pid(r.owner));
@@ -498,7 +502,9 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       h.n(rp.cellTo);
     }
   }
-  for (const pi of k.pipes) {
+  const pipeName = view ? pipeRanks(k.pipes, view.newPid) : null;
+  for (let i = 0; i < k.pipes.length; i++) {
+    const pi = k.pipes[pipeName ? pipeOrder[i] : i];
     h.n(TAG.pipe);
     hashPidSet(h, pi.holders, view);
     h.n(pi.buffers.length);
@@ -584,7 +590,8 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
     h.n(TAG.pshared);
     for (const c of o) hashTokens(h, c, view);
   }
-  for (let id = 0; id < m.promise.refs.length; id++) {
+  for (let i = 0; i < (view ? refCount : m.promise.refs.length); i++) {
+    const id = refAt(i);
     const r = m.promise.refs[id];
     if (!r || (refName && refName[id] < 0)) continue;
     h.n(TAG.pref);
@@ -612,7 +619,7 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       } else if (v.kind === 'file') {
         e.n(v.id);
         e.n(v.pages);
-      } else e.n(v.kind === 'process' ? v.pid : v.kind === 'ref' ? ref(v.id) : v.id);
+      } else e.n(v.kind === 'process' ? v.pid : v.kind === 'ref' ? ref(v.id) : v.kind === 'pipe' && pipeName ? pipeName[v.id] : v.id);
       unordered.add();
     }
     unordered.into(h);
@@ -740,6 +747,67 @@ function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void
 }
 
 let ranksScratch = new Int32Array(16);
+let pipeScratch = new Int32Array(16);
+let pipeOrder = new Int32Array(16);
+
+/**
+ * With processes renamed: pipes in the order of the set of their holders' new pids (as a bit
+ * mask), then of their ids, in pipeOrder, and each pipe's rank in that order. A pipe's id means
+ * nothing but identity: a process creates its own pipe, so which of two processes made its pipe
+ * first only numbers them. Valid until the next call.
+ */
+function pipeRanks(pipes: readonly { holders: readonly number[] }[], newPid: Int32Array): Int32Array {
+  const n = pipes.length;
+  if (pipeScratch.length < n) {
+    pipeScratch = new Int32Array(n * 2);
+    pipeOrder = new Int32Array(n * 2);
+  }
+  const key = (id: number): number => {
+    let mask = 0;
+    for (const p of pipes[id].holders) mask |= 1 << newPid[p];
+    return mask;
+  };
+  for (let id = 0; id < n; id++) {
+    const k = key(id);
+    let j = id;
+    while (j > 0 && key(pipeOrder[j - 1]) > k) {
+      pipeOrder[j] = pipeOrder[j - 1];
+      j--;
+    }
+    pipeOrder[j] = id;
+  }
+  for (let i = 0; i < n; i++) pipeScratch[pipeOrder[i]] = i;
+  return pipeScratch;
+}
+let refOrder = new Int32Array(16);
+let liveRefs = 0;
+
+/**
+ * With processes renamed: the live references in the order of their owners' new pids, then of
+ * their ids (a process's own references keep the order it took them in), in refOrder[0,
+ * liveRefs), and their ranks in that order; released ones -1. Reference ids mean nothing but
+ * identity: exit releases a process's references one by one, and the pages' counts come to the
+ * same whatever the order. Valid until the next call.
+ */
+function refRanksByOwner(refs: readonly { released: boolean; owner: number }[], newPid: Int32Array): Int32Array {
+  if (ranksScratch.length < refs.length) ranksScratch = new Int32Array(refs.length * 2);
+  if (refOrder.length < refs.length) refOrder = new Int32Array(refs.length * 2);
+  liveRefs = 0;
+  for (let id = 0; id < refs.length; id++) {
+    ranksScratch[id] = -1;
+    if (refs[id].released) continue;
+    // Insertion by (new owner, id): ids come in ascending order, so only the owner moves one back.
+    const key = newPid[refs[id].owner];
+    let j = liveRefs++;
+    while (j > 0 && newPid[refs[refOrder[j - 1]].owner] > key) {
+      refOrder[j] = refOrder[j - 1];
+      j--;
+    }
+    refOrder[j] = id;
+  }
+  for (let i = 0; i < liveRefs; i++) ranksScratch[refOrder[i]] = i;
+  return ranksScratch;
+}
 
 /** Live references numbered 0, 1, ... in id order; released ones -1 (valid until the next call). */
 function refRanks(refs: readonly { released: boolean }[]): Int32Array {

@@ -103,8 +103,13 @@ test('states merged by process symmetry have the same futures', () => {
   // Every state within `depth` operations, searched without the reduction, grouped by the
   // fingerprint with it: in each group, every state must be able to violate the same invariants
   // in as few operations as any other (v4.9's leak takes 5 operations, v6.18 has none).
-  for (const [name, depth, steps] of [['v4.9', 3, 2], ['v6.18', 3, 2]] as const) {
-    const space = synthSpace(findEra(name) as Policy, { procs: 2, depth: depth + steps, ops: BENCH });
+  const runs: [string, number, number, number, SynthOp[]][] = [
+    ['v4.9', 2, 3, 2, BENCH],
+    ['v6.18', 2, 3, 2, BENCH],
+    ['v4.9', 3, 3, 2, ['write', 'fork', 'vmsplice', 'pipe-read', 'pin', 'unpin']],
+  ];
+  for (const [name, procs, depth, steps, ops] of runs) {
+    const space = synthSpace(findEra(name) as Policy, { procs, depth: depth + steps, ops });
     const plain: Space = { ...space, processSymmetry: null };
     const seen = new Set<string>();
     const groups = new Map<string, MachineState[]>();
