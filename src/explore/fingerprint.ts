@@ -14,7 +14,9 @@
 // alphabet): a state and the same state with two processes' names exchanged have the same
 // futures up to that renaming, so the fingerprint is the least over the renamings of the
 // processes. The tokens written are renamed with them, in the order the walk first meets them:
-// a token means nothing but "this write and no other" (see ProcessSymmetry).
+// a token means nothing but "this write and no other". References are then ranked by their
+// owner's new pid and pipes by their holders', since their creation order only numbers them
+// (see ProcessSymmetry and docs/reductions.md).
 import { HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type Thread, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
