@@ -31,14 +31,16 @@ test('a race scenario: symmetry and partial-order reduction each remove states; 
   assert.match(reductionText(rows), /without symmetry: \d+ distinct \(it removes \d+, [\d.]+%\)/);
 });
 
-test('synthesis: dead registers remove states; no partial-order row', () => {
+test('synthesis: process symmetry and dead registers remove states; no partial-order row', () => {
   const ops: SynthOp[] = ['write', 'read', 'fork', 'vmsplice', 'munmap', 'pipe-read'];
   const policy = findEra('v6.18') as Policy;
   const o = { ...DEFAULT_SEARCH, por: false };
   const base = explore(synthSpace(policy, { procs: 2, depth: 4, ops }), o);
   const rows = reductionReport({ space: () => synthSpace(policy, { procs: 2, depth: 4, ops }), por: false }, o, base);
-  assert.deepEqual(rows.map((r) => r.name), ['all on', 'symmetry', 'dead registers']);
-  assert.ok(rows[2].removed > 0, 'dead-register elimination removes states in synthesis');
+  assert.deepEqual(rows.map((r) => r.name), ['all on', 'symmetry', 'process symmetry', 'dead registers']);
+  assert.ok(rows[2].removed > 0, 'process symmetry removes states in synthesis');
+  assert.ok(rows[1].removed >= rows[2].removed, 'turning all symmetry off removes process symmetry too');
+  assert.ok(rows[3].removed > 0, 'dead-register elimination removes states in synthesis');
   assert.ok(rows.every((r) => r.verdict === base.verdict));
 });
 
