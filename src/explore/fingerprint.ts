@@ -291,19 +291,20 @@ function processRenamings(m: MachineState, sym: ProcessSymmetry): ProcessView[] 
   return views(n, renamable ? sym.first : n, sym.perPid, between);
 }
 
-const viewCache = new Map<string, ProcessView[]>();
+/** views() by shape (n, first, between), built once: a fingerprint is taken for every state. */
+const viewCache: ProcessView[][] = [];
 
 /** The identity, then every other arrangement of pids [first, n) after the fixed pids [0, first). */
 function views(n: number, first: number, perPid: number, between: boolean): ProcessView[] {
-  const key = `${n}:${first}:${perPid}:${between}`;
-  let out = viewCache.get(key);
-  if (!out) {
+  const key = (n * (n + 1) + first) * 2 + (between ? 1 : 0);
+  let out = viewCache[key];
+  if (!out || out[0].perPid !== perPid) {
     out = permutations(n, first).map((oldPid) => {
       const newPid = new Int32Array(n);
       for (let q = 0; q < n; q++) newPid[oldPid[q]] = q;
       return { newPid, oldPid, perPid, between };
     });
-    viewCache.set(key, out);
+    viewCache[key] = out;
   }
   return out;
 }
