@@ -17,9 +17,26 @@
 // a token means nothing but "this write and no other". References are then ranked by their
 // owner's new pid and pipes by their holders', since their creation order only numbers them
 // (see ProcessSymmetry and docs/reductions.md).
-import { HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type Thread, type WpCopyFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, type Thread, type WpCopyFrame } from '../kernel/state.js';
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
+import {
+  hashCounters,
+  hashPidSet,
+  hashTokens,
+  hashTokenSet,
+  inert,
+  pipeOrder,
+  pipeRanks,
+  processRenamings,
+  refOrder,
+  refRanksByOwner,
+  signatures,
+  sortedBy,
+  tokenNames,
+  type ProcessSymmetry,
+  type ProcessView,
+} from './process-symmetry.js';
 import type { RacyCell } from '../spec/promise.js';
 import { ptePfn, pteWrite, pteUffdWp, pteProtnone } from '../kernel/pgtable.js';
 
@@ -198,227 +215,6 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   return best as [number, number];
 }
 
-let signatureScratch = new Int32Array(8);
-
-/**
- * For each process, a hash of what it alone holds, with nothing in it that a renaming changes
- * (no pid, frame or token): its VMAs, page-table entries' bits, TLB entries' bits, what the
- * promise lets it see. Mirror images give each process the same signature, so ordering the
- * processes by it is part of the canonical form; processes with equal signatures are tried in
- * every order.
- */
-function signatures(m: MachineState, first: number): Int32Array {
-  const k = m.kernel;
-  const n = k.procs.length;
-  if (signatureScratch.length < n) signatureScratch = new Int32Array(2 * n);
-  const sig = signatureScratch;
-  const mix = (a: number, b: number): number => Math.imul(a ^ b, 0x01000193) ^ (a >>> 15);
-  for (let pid = first; pid < n; pid++) {
-    const p = k.procs[pid];
-    let x = p.alive ? 1 : 2;
-    for (const v of p.mm.vmas) x = mix(mix(mix(x, v.start), v.pages), vmaBits(v));
-    const ptes = p.mm.ptes;
-    for (let vpn = 0; vpn < ptes.length; vpn++) if (ptes[vpn]) x = mix(mix(x, vpn), pteBits(ptes[vpn]));
-    for (const d of p.mm.pmds) x = mix(mix(x, d.vpn), pteBits(d.entry));
-    x = mix(mix(x, p.mm.swapPtes.length), p.mm.tlbFlushPending);
-    const pp = m.promise.procs[pid];
-    x = mix(mix(x, pp.known.length), pp.racy.length);
-    sig[pid] = x;
-  }
-  for (const t of k.threads) {
-    if (t.pid < first) continue;
-    let x = sig[t.pid];
-    for (const e of t.tlb) x = mix(mix(x, e.vpn), (e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
-    sig[t.pid] = x;
-  }
-  return sig;
-}
-
-/** Whether the renaming lists the renamable processes in the order of their signatures. */
-function sortedBy(oldPid: Int32Array, sig: Int32Array, first: number): boolean {
-  for (let q = first + 1; q < oldPid.length; q++) if (sig[oldPid[q - 1]] > sig[oldPid[q]]) return false;
-  return true;
-}
-
-/**
- * Processes that a search may rename. In synthesis every process draws its operations from the
- * same alphabet with the same preconditions, the bound counts operations of all processes
- * together, and a fork's child takes the next free pid whoever forks: exchanging two processes'
- * names, and the tokens of their writes with them, maps the transitions of one state onto those
- * of the other, and the invariants judge writes by the promise, not by their writer's name.
- */
-export interface ProcessSymmetry {
-  /** Pids below this keep their names (p0 when only a child may exit). */
-  first: number;
-  /**
-   * counters[perPid + pid] is process pid's count of writes, which only picks the token of its
-   * next write: a token no state has yet met, whatever the count. With tokens renamed, these
-   * counters are left out; the counters before perPid are no process's and are kept.
-   */
-  perPid: number;
-}
-
-/** One renaming of the processes: newPid[old] and oldPid[new]. */
-interface ProcessView {
-  newPid: Int32Array;
-  oldPid: Int32Array;
-  perPid: number;
-  /**
-   * Between operations: no thread is inside a kernel path and no mmap_lock is held. Then only
-   * the parity of a write_protect_seq can matter (odd while fork write-protects; its value is
-   * compared only with one a GUP-fast in progress saved), so parent and child, whose counts
-   * differ by the forks the parent made, compare by parity.
-   */
-  between: boolean;
-}
-
-/** More renamable processes than this are not renamed (their renamings would number over 24). */
-const MAX_RENAMED = 4;
-
-/**
- * The renamings to try for this state: the identity first, then every permutation of the pids
- * from `first` up. Only between operations: a thread inside a kernel path, or an mmap_lock held
- * across a step, names threads by index, so such a state keeps its names (still a sound
- * fingerprint, as every state's is one of its renamings; it only merges less).
- */
-function processRenamings(m: MachineState, sym: ProcessSymmetry): ProcessView[] {
-  const k = m.kernel;
-  const n = k.procs.length;
-  let between = m.vars.length === n && m.regs.length === n && m.promise.procs.length === n;
-  for (const t of k.threads) if (t.frame) between = false;
-  for (const p of k.procs) if (p.mm.mmapWriter >= 0 || p.mm.mmapReaders > 0) between = false;
-  const renamable = between && n - sym.first >= 2 && n - sym.first <= MAX_RENAMED;
-  return views(n, renamable ? sym.first : n, sym.perPid, between);
-}
-
-/** views() by shape (n, first, between), built once: a fingerprint is taken for every state. */
-const viewCache: ProcessView[][] = [];
-
-/** The identity, then every other arrangement of pids [first, n) after the fixed pids [0, first). */
-function views(n: number, first: number, perPid: number, between: boolean): ProcessView[] {
-  const key = (n * (n + 1) + first) * 2 + (between ? 1 : 0);
-  let out = viewCache[key];
-  if (!out || out[0].perPid !== perPid) {
-    out = permutations(n, first).map((oldPid) => {
-      const newPid = new Int32Array(n);
-      for (let q = 0; q < n; q++) newPid[oldPid[q]] = q;
-      return { newPid, oldPid, perPid, between };
-    });
-    viewCache[key] = out;
-  }
-  return out;
-}
-
-/** Every arrangement of pids [first, n) after the fixed pids [0, first), as new pid → old pid; the identity first. */
-function permutations(n: number, first: number): Int32Array[] {
-  const out: Int32Array[] = [];
-  const cur = Int32Array.from({ length: n }, (_, i) => i);
-  const rec = (i: number): void => {
-    if (i === n) {
-      out.push(cur.slice());
-      return;
-    }
-    for (let j = i; j < n; j++) {
-      [cur[i], cur[j]] = [cur[j], cur[i]];
-      rec(i + 1);
-      [cur[i], cur[j]] = [cur[j], cur[i]];
-    }
-  };
-  rec(first);
-  return out;
-}
-
-/** A list of pids that is a set (reference, pipe and object holders): renamed and sorted. */
-function hashPidSet(h: Hash64, pids: readonly number[], v: ProcessView | null): void {
-  if (!v) return h.list(pids);
-  const s = scratch(pids.length);
-  for (let i = 0; i < pids.length; i++) s[i] = v.newPid[pids[i]];
-  hashSorted(h, s, pids.length);
-}
-
-/**
- * The renaming of tokens under process symmetry: zero-fill keeps its name (it means zeroes, the
- * zero page's contents); every other token is named in the order the walk first meets it.
- */
-class TokenRenaming {
-  private stamp = new Int32Array(64);
-  private renamed = new Int32Array(64);
-  private size = 0;
-  private generation = 0;
-
-  reset(): void {
-    this.generation++;
-    this.size = 0;
-  }
-
-  name(t: number): number {
-    if (t === ZERO_TOKEN) return 0;
-    if (t >= this.stamp.length) this.grow(t);
-    if (this.stamp[t] === this.generation) return this.renamed[t];
-    this.stamp[t] = this.generation;
-    return (this.renamed[t] = ++this.size);
-  }
-
-  private grow(t: number): void {
-    const n = Math.max(t + 1, this.stamp.length * 2);
-    const stamp = new Int32Array(n);
-    stamp.set(this.stamp);
-    const renamed = new Int32Array(n);
-    renamed.set(this.renamed);
-    this.stamp = stamp;
-    this.renamed = renamed;
-  }
-}
-
-const tokenNames = new TokenRenaming();
-
-/** Tokens in cell order (page contents, a cell's values): renamed in place under process symmetry. */
-function hashTokens(h: Hash64, tokens: readonly number[], v: ProcessView | null): void {
-  if (!v) return h.list(tokens);
-  h.n(tokens.length);
-  for (let i = 0; i < tokens.length; i++) h.n(tokenNames.name(tokens[i]));
-}
-
-/**
- * A sorted list of tokens that is a set (known values, racing values, what a reference may
- * show): renamed, then sorted again. Tokens first met here are named in their old order, which
- * differs between renamed states only when two of them are met first in the same set; such
- * states then fingerprint apart (they are explored twice, never merged wrongly).
- */
-function hashTokenSet(h: Hash64, tokens: readonly number[], v: ProcessView | null): void {
-  if (!v) return h.list(tokens);
-  const s = scratch(tokens.length);
-  for (let i = 0; i < tokens.length; i++) s[i] = tokenNames.name(tokens[i]);
-  hashSorted(h, s, tokens.length);
-}
-
-let scratchArray = new Int32Array(64);
-function scratch(n: number): Int32Array {
-  if (scratchArray.length < n) scratchArray = new Int32Array(n * 2);
-  return scratchArray;
-}
-
-function hashSorted(h: Hash64, s: Int32Array, n: number): void {
-  for (let i = 1; i < n; i++) {
-    const x = s[i];
-    let j = i - 1;
-    while (j >= 0 && s[j] > x) s[j + 1] = s[j--];
-    s[j + 1] = x;
-  }
-  h.n(n);
-  for (let i = 0; i < n; i++) h.n(s[i]);
-}
-
-/**
- * A thread that holds nothing: in no kernel path, its TLB empty, and either finished (p0's
- * set-up thread in synthesis, once fork has flushed its TLB) or a CPU that synthesis would
- * create just so (cpuOf) when its process next acts. With processes renamed it is left out, so
- * that a process whose CPU has run and flushed compares equal to one whose CPU has not run yet.
- */
-function inert(t: Thread): boolean {
-  return !t.frame && t.tlb.length === 0 && t.faults === 0 && (t.done || (t.prog === -1 && t.pc === 0 && t.sub === 0));
-}
-
 function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view: ProcessView | null): [number, number] {
   const k = m.kernel;
   const h = hasher.reset();
@@ -436,8 +232,8 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   };
   // With processes renamed, live references are ranked by their owner's new name first.
   const refName = view ? refRanksByOwner(k.refs, view.newPid) : symmetry ? refRanks(k.refs) : null;
-  const refCount = view ? liveRefs : k.refs.length;
-  const refAt = (i: number): number => (view ? refOrder[i] : i);
+  const refCount = view ? refOrder.count : k.refs.length;
+  const refAt = (i: number): number => (view ? refOrder.ids[i] : i);
   const ref = (id: number): number => (refName ? refName[id] : id);
   const pid = (p: number): number => (view ? view.newPid[p] : p);
   // The process whose place is q in the new order (per-process lists may be longer than procs).
@@ -507,7 +303,7 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   }
   const pipeName = view ? pipeRanks(k.pipes, view.newPid) : null;
   for (let i = 0; i < k.pipes.length; i++) {
-    const pi = k.pipes[pipeName ? pipeOrder[i] : i];
+    const pi = k.pipes[pipeName ? pipeOrder.ids[i] : i];
     h.n(TAG.pipe);
     hashPidSet(h, pi.holders, view);
     h.n(pi.buffers.length);
@@ -729,16 +525,6 @@ function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: 
   }
 }
 
-/** The counters but the processes' write counts (see ProcessSymmetry.perPid). */
-function hashCounters(h: Hash64, counters: readonly number[], v: ProcessView): void {
-  for (let i = 0; i < v.perPid; i++) h.n(counters[i] ?? 0);
-  for (let i = v.perPid + v.oldPid.length; i < counters.length; i++) {
-    if (!counters[i]) continue;
-    h.n(i);
-    h.n(counters[i]);
-  }
-}
-
 /** A wp_page_copy() in progress (on its own, or inside a GUP's fault). */
 function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void {
   h.s(f.step);
@@ -750,68 +536,6 @@ function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void
 }
 
 let ranksScratch = new Int32Array(16);
-let pipeScratch = new Int32Array(16);
-let pipeOrder = new Int32Array(16);
-
-/**
- * With processes renamed: pipes in the order of the set of their holders' new pids (as a bit
- * mask), then of their ids, in pipeOrder, and each pipe's rank in that order. A pipe's id means
- * nothing but identity: a process creates its own pipe, so which of two processes made its pipe
- * first only numbers them. Valid until the next call.
- */
-function pipeRanks(pipes: readonly { holders: readonly number[] }[], newPid: Int32Array): Int32Array {
-  const n = pipes.length;
-  if (pipeScratch.length < n) {
-    pipeScratch = new Int32Array(n * 2);
-    pipeOrder = new Int32Array(n * 2);
-  }
-  const key = (id: number): number => {
-    let mask = 0;
-    for (const p of pipes[id].holders) mask |= 1 << newPid[p];
-    return mask;
-  };
-  for (let id = 0; id < n; id++) {
-    const k = key(id);
-    let j = id;
-    while (j > 0 && key(pipeOrder[j - 1]) > k) {
-      pipeOrder[j] = pipeOrder[j - 1];
-      j--;
-    }
-    pipeOrder[j] = id;
-  }
-  for (let i = 0; i < n; i++) pipeScratch[pipeOrder[i]] = i;
-  return pipeScratch;
-}
-let refOrder = new Int32Array(16);
-let liveRefs = 0;
-
-/**
- * With processes renamed: the live references in the order of their owners' new pids, then of
- * their ids (a process's own references keep the order it took them in), in refOrder[0,
- * liveRefs), and their ranks in that order; released ones -1. Reference ids mean nothing but
- * identity: exit releases a process's references one by one, and the pages' counts come to the
- * same whatever the order. Valid until the next call.
- */
-function refRanksByOwner(refs: readonly { released: boolean; owner: number }[], newPid: Int32Array): Int32Array {
-  if (ranksScratch.length < refs.length) ranksScratch = new Int32Array(refs.length * 2);
-  if (refOrder.length < refs.length) refOrder = new Int32Array(refs.length * 2);
-  liveRefs = 0;
-  for (let id = 0; id < refs.length; id++) {
-    ranksScratch[id] = -1;
-    if (refs[id].released) continue;
-    // Insertion by (new owner, id): ids come in ascending order, so only the owner moves one back.
-    const key = newPid[refs[id].owner];
-    let j = liveRefs++;
-    while (j > 0 && newPid[refs[refOrder[j - 1]].owner] > key) {
-      refOrder[j] = refOrder[j - 1];
-      j--;
-    }
-    refOrder[j] = id;
-  }
-  for (let i = 0; i < liveRefs; i++) ranksScratch[refOrder[i]] = i;
-  return ranksScratch;
-}
-
 /** Live references numbered 0, 1, ... in id order; released ones -1 (valid until the next call). */
 function refRanks(refs: readonly { released: boolean }[]): Int32Array {
   if (ranksScratch.length < refs.length) ranksScratch = new Int32Array(refs.length * 2);

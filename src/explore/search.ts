@@ -21,7 +21,8 @@ import type { CondExpr, Scenario, InvariantName, Verdict } from '../scenario/ast
 import { evalCondition } from '../check/condition.js';
 import type { Violation } from '../check/judge.js';
 import { Machine, cloneMachineState, type MachineState } from './machine.js';
-import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters, type ProcessSymmetry } from './fingerprint.js';
+import { collisionProbability, fingerprintState, FingerprintSet, type LiveRegisters } from './fingerprint.js';
+import type { ProcessSymmetry } from './process-symmetry.js';
 import { StateCodec, type Code } from './codec.js';
 import type { BitstateReport } from './dfs.js';
 import type { SwarmStats } from './swarm.js';

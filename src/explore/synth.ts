@@ -10,7 +10,7 @@ import { kindRefuses, kindRefusesConfig, kindSetup, type SynthKind } from './syn
 import { PIPE_DEF_BUFFERS } from '../kernel/pipe.js';
 import type { Vma } from '../kernel/state.js';
 import { explore, type SearchOptions, type SearchResult, type Space } from './search.js';
-import type { ProcessSymmetry } from './fingerprint.js';
+import type { ProcessSymmetry } from './process-symmetry.js';
 
 export const SYNTH_OPS = [
   'write',
