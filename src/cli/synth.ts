@@ -58,7 +58,9 @@ exists within the bound.
   --html FILE        also write the found attack as an HTML page (see cowlab view)
   --max-states N, --timeout S, --max-memory MB, --dfs, --no-symmetry, --workers N,
   --shard I/N, --shard-out FILE, --reductions:
-                     as for check (with the same bounds)
+                     as for check (with the same bounds); --no-symmetry also stops
+                     renaming processes (process symmetry: a state and its mirror images,
+                     the processes exchanged, are one state)
 ${searchModeHelp('--depth')}  --json             the result and statistics as JSON
   -h, --help         this help
 
