@@ -35,9 +35,11 @@ export interface ProcessView {
   perPid: number;
   /**
    * Between operations: no thread is inside a kernel path and no mmap_lock is held. Then only
-   * the parity of a write_protect_seq can matter (odd while fork write-protects; its value is
-   * compared only with one a GUP-fast in progress saved), so parent and child, whose counts
-   * differ by the forks the parent made, compare by parity.
+   * the parity of mm->write_protect_seq can matter (57efa1fe5957 "mm/gup: prevent gup_fast from
+   * racing with COW during fork": odd while fork write-protects the parent; lockless GUP
+   * compares its value only with the one it read before its walk, and no GUP is in progress
+   * here), so parent and child, whose counts differ by the forks the parent made, compare by
+   * parity.
    */
   between: boolean;
 }
@@ -59,7 +61,6 @@ export function signatures(m: MachineState, first: number): Int32Array {
   const n = k.procs.length;
   if (signatureScratch.length < n) signatureScratch = new Int32Array(2 * n);
   const sig = signatureScratch;
-  const mix = (a: number, b: number): number => Math.imul(a ^ b, 0x01000193) ^ (a >>> 15);
   for (let pid = first; pid < n; pid++) {
     const p = k.procs[pid];
     let x = p.alive ? 1 : 2;
@@ -79,6 +80,10 @@ export function signatures(m: MachineState, first: number): Int32Array {
     sig[t.pid] = x;
   }
   return sig;
+}
+
+function mix(a: number, b: number): number {
+  return Math.imul(a ^ b, 0x01000193) ^ (a >>> 15);
 }
 
 /** Whether the renaming lists the renamable processes in the order of their signatures. */

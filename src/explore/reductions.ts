@@ -37,7 +37,8 @@ export function reductionReport(subject: ReductionSubject, opts: SearchOptions, 
   });
   const rows: ReductionRow[] = [row('all on', base)];
   if (opts.symmetry) rows.push(row('symmetry', explore(subject.space(opts.por), { ...quiet, symmetry: false })));
-  if (opts.symmetry && subject.space(opts.por).processSymmetry) rows.push(row('process symmetry', explore({ ...subject.space(opts.por), processSymmetry: null }, quiet)));
+  const renaming = opts.symmetry ? subject.space(opts.por) : null;
+  if (renaming?.processSymmetry) rows.push(row('process symmetry', explore({ ...renaming, processSymmetry: null }, quiet)));
   if (subject.por && opts.por) rows.push(row('partial-order reduction', explore(subject.space(false), { ...quiet, por: false })));
   const space = subject.space(opts.por);
   if (space.live !== null) rows.push(row('dead registers', explore({ ...space, live: null }, quiet)));

@@ -137,7 +137,7 @@ function allocateTokens(m: Machine, o: SynthOptions): void {
 }
 
 /**
- * Process symmetry for synthesis (see ProcessSymmetry in fingerprint.ts): every process draws
+ * Process symmetry for synthesis (see ProcessSymmetry in process-symmetry.ts): every process draws
  * from the same alphabet under the same preconditions. p0 alone may not exit, so with `exit` in
  * the alphabet p0 keeps its name. With several CPUs in p0 the processes differ in their CPUs,
  * and none is renamed. counters[1 + pid] is pid's count of writes, which names its next token.
