@@ -66,14 +66,16 @@ export function reachable(st: MachineState, pid: number): Set<string> {
   return out;
 }
 
-function after(space: Space, st: MachineState, move: number): MachineState {
+/** The state `move` leads to from st (st itself is left as it was). */
+export function after(space: Space, st: MachineState, move: number): MachineState {
   const next = cloneMachineState(st);
   space.machine.st = next;
   space.apply(space.machine, move);
   return next;
 }
 
-function running(space: Space, st: MachineState): number[] {
+/** The moves from st, none once its path has ended. */
+export function running(space: Space, st: MachineState): number[] {
   if (st.status !== 'running') return [];
   space.machine.st = st;
   return space.moves(space.machine);

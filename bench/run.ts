@@ -7,7 +7,7 @@
 //   npm run bench -- --twin-only       (only the comparison with SPIN, section 7: its sections
 //                                       of the results file are replaced, the rest is kept)
 //   npm run bench -- --commuting-only  (only section 9, which moves of different processes
-//                                       commute, likewise)
+//                                       commute and what sleep sets could skip, likewise)
 //   npm run bench -- --representation-only
 //                                      (only section 8, what the state's representation costs,
 //                                       likewise)
@@ -25,6 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { runTwin } from './spin.js';
 import { representationCost } from './representation.js';
 import { commutingPairs } from './commuting.js';
+import { sleepSetCeiling } from './sleep-set-ceiling.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -53,7 +54,8 @@ function representationSection(): { representation: object } {
 
 // 9. Which moves of different processes commute, and how many a footprint could tell apart
 // before running them (bench/commuting.ts): what partial-order reduction of synthesis could gain.
-function commutingSection(): { commuting: object[] } {
+// Then the most sleep sets could save, with an exact relation (bench/sleep-set-ceiling.ts).
+function commutingSection(): { commuting: object[]; sleepSetCeiling: object[] } {
   const depth = quick ? 3 : 5;
   const commuting = ['v4.9', 'v6.18'].map((era) => {
     const c = commutingPairs(findEra(era) as Policy, OPS, depth);
@@ -61,7 +63,16 @@ function commutingSection(): { commuting: object[] } {
     process.stdout.write(`commuting, ${era}, depths 1-${depth}: ${c.pairs} pairs of moves by different processes, ${pct(c.commuting)} commute; ${pct(c.disjoint)} by processes that reach nothing in common (${c.disjointCommuting} of ${c.disjoint} commute), ${pct(c.disjointNoIds)} such pairs of moves that hand out no id (${c.disjointNoIdsCommuting} of ${c.disjointNoIds} commute)\n`);
     return c;
   });
-  return { commuting };
+  const ceilingDepth = quick ? 4 : 6;
+  const ceiling = ['v4.9', 'v6.18'].flatMap((era) =>
+    [false, true].map((processSymmetry) => {
+      const c = sleepSetCeiling(findEra(era) as Policy, OPS, ceilingDepth, processSymmetry);
+      const saved = c.generated - c.generatedWithSleepSets;
+      process.stdout.write(`sleep sets with an exact relation, ${era}, depth ${ceilingDepth}, processes ${processSymmetry ? 'renamed' : 'not renamed'}: ${c.generatedWithSleepSets} successors generated instead of ${c.generated} (${((100 * saved) / Math.max(1, c.generated)).toFixed(1)}% fewer), ${c.distinctWithSleepSets} distinct states (${c.distinct} without)${c.distinctWithSleepSets === c.distinct ? '' : ': STATES LOST'}\n`);
+      return c;
+    }),
+  );
+  return { commuting, sleepSetCeiling: ceiling };
 }
 
 if (process.argv.includes('--commuting-only')) {
