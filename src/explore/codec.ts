@@ -29,6 +29,12 @@ export interface Code {
 }
 
 const CHUNK = 1 << 22;
+/**
+ * The first chunk is small: most searches (a scenario under one era) queue a few dozen states,
+ * and a codec is made per search, so a full chunk up front was the era matrix's largest single
+ * cost (the matrix makes thousands). The chunks after it double up to CHUNK.
+ */
+const FIRST_CHUNK = 1 << 16;
 /** A state's length (in bytes, after it) is written in this many bytes ahead of it. */
 const LENGTH_BYTES = 4;
 /**
@@ -66,7 +72,7 @@ export class StateCodec {
   private readonly violations: Violation[] = [];
   private readonly violationIds = new Map<Violation, number>();
   /** States are written straight into the current chunk: [length (LENGTH_BYTES), varints...]. */
-  private current: Chunk = { bytes: new Uint8Array(CHUNK), live: 0 };
+  private current: Chunk = { bytes: new Uint8Array(FIRST_CHUNK), live: 0 };
   private chunk = this.current.bytes;
   private readonly pool: Uint8Array[] = [];
   /** Where the state being written starts (its length), and the next free byte. */
@@ -94,7 +100,9 @@ export class StateCodec {
   private newChunk(): void {
     const partial = this.n - this.start;
     const reused = partial < CHUNK / 4 ? this.pool.pop() : undefined;
-    const next = reused ?? new Uint8Array(Math.max(CHUNK, 4 * partial));
+    // Chunks double from the first up to the full size, so that a middling search allocates
+    // about what it uses.
+    const next = reused ?? new Uint8Array(Math.max(Math.min(CHUNK, 2 * this.chunk.length), 4 * partial));
     next.set(this.chunk.subarray(this.start, this.n));
     if (this.current.live === 0 && this.current.bytes.length === CHUNK && this.pool.length < POOL) this.pool.push(this.current.bytes);
     this.current = { bytes: next, live: 0 };

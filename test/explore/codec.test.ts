@@ -53,10 +53,11 @@ test('states written across many chunks, and integers at the ends of 32 bits, de
   const extreme = cloneMachineState(states[states.length - 1]);
   extreme.regs[0] = { ...extreme.regs[0], max: { kind: 'number', value: 2 ** 31 - 1 }, min: { kind: 'number', value: -(2 ** 31) }, mid: { kind: 'number', value: -300_000 } };
   states.push(extreme);
-  // Encoded one after another, again and again, and none released, they fill several 4 MB chunks.
+  // Encoded one after another, again and again, and none released, they fill the chunks that
+  // double from 64 KB to 4 MB (seven), and two more of 4 MB.
   const written: { st: MachineState; code: Code }[] = [];
   const chunks = new Set<unknown>();
-  for (let i = 0; chunks.size < 3; i++) {
+  for (let i = 0; chunks.size < 10; i++) {
     const st = states[i % states.length];
     const code = codec.encode(st);
     chunks.add(code.chunk);
