@@ -559,14 +559,37 @@ export function setMarker(mm: Mm, vpn: number, on: boolean): void {
   mm.markers = on ? [...mm.markers, vpn].sort((a, b) => a - b) : mm.markers.filter((v) => v !== vpn);
 }
 
-/** The swap PTE at `vpn`, if there is one. */
-export function swapPteAt(mm: Mm, vpn: number): SwapPte | undefined {
-  for (const e of mm.swapPtes) if (e.vpn === vpn) return e;
-  return undefined;
+/** The index of the first swap PTE at or above `vpn` in the sorted list (its length if none). */
+function swapPteIndex(list: readonly SwapPte[], vpn: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid].vpn < vpn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
-/** Install (`entry`) or clear (null) the swap PTE at `vpn`, keeping the list sorted. */
+/** The swap PTE at `vpn`, if there is one. */
+export function swapPteAt(mm: Mm, vpn: number): SwapPte | undefined {
+  const list = mm.swapPtes;
+  const i = swapPteIndex(list, vpn);
+  return i < list.length && list[i].vpn === vpn ? list[i] : undefined;
+}
+
+/**
+ * Install (`entry`, whose vpn is `vpn`) or clear (null) the swap PTE at `vpn`, keeping the list
+ * sorted. One copy of the list per call: swapping out or forking a THP's 512 pages calls it
+ * once per page.
+ */
 export function setSwapPte(mm: Mm, vpn: number, entry: SwapPte | null): void {
-  const rest = mm.swapPtes.filter((e) => e.vpn !== vpn);
-  mm.swapPtes = entry ? [...rest, entry].sort((a, b) => a.vpn - b.vpn) : rest;
+  const old = mm.swapPtes;
+  const i = swapPteIndex(old, vpn);
+  const present = i < old.length && old[i].vpn === vpn;
+  if (!entry && !present) return;
+  const next = old.slice(0, i);
+  if (entry) next.push(entry);
+  for (let j = present ? i + 1 : i; j < old.length; j++) next.push(old[j]);
+  mm.swapPtes = next;
 }
