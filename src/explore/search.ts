@@ -280,6 +280,14 @@ type Entry = Node | number;
 /** The judgement of every entry that is a number. */
 const FINAL_HOLDS: Judgement = { kind: 'final', holds: true, canon: null };
 
+/**
+ * A breadth-first queue shorter than this keeps its states as objects: encoding and decoding
+ * them costs more than it saves while they are few, as in most searches of a scenario (a THP
+ * scenario's state holds 512 struct pages, PTEs and logical pages). Longer, new states are
+ * encoded, so the objects waiting at any time are at most this many.
+ */
+const OBJECT_QUEUE = 512;
+
 /** Whether a leaf's judgement can wait in the frontier as its id alone. */
 function plainFinal(j: LeafJudgement): boolean {
   return j.kind === 'final' && j.holds && j.canon === null;
@@ -385,7 +393,8 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
   const verdicts = new Verdicts(space.quantifier);
   let lastProgress = started;
   const memoryMb = memoryBudgetMb(opts).mb;
-  // Breadth-first, waiting states are encoded; depth-first, the few on the stack stay objects.
+  // Breadth-first, waiting states are encoded once the queue is long (OBJECT_QUEUE); depth-first,
+  // the few on the stack stay objects.
   const codec = opts.dfs ? null : new StateCodec();
   const shard = opts.shard ? new ShardFilter(opts.shard) : null;
   const stats = (queue: number): SearchStats => {
@@ -484,7 +493,7 @@ export function explore(space: Space, opts: SearchOptions): SearchResult {
       if (space.moves(m).length === 0) {
         const j = endLeaf(space, st, opts.symmetry);
         frontier.push(!shard && plainFinal(j) ? id : { st: null, code: null, leaf: j, depth, id });
-      } else if (codec) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
+      } else if (codec && frontier.length - head >= OBJECT_QUEUE) frontier.push({ st: null, code: codec.encode(st), leaf: null, depth, id });
       else frontier.push({ st, code: null, leaf: null, depth, id });
     }
   }
