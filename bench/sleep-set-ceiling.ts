@@ -43,7 +43,7 @@ export interface SleepSetCeiling {
 
 interface Queued {
   st: MachineState;
-  /** Its key without process renaming: the state as it was reached. */
+  /** Its key without process renaming (the state as it was reached) while its sleep set is not empty. */
   concrete: string;
   sleep: number[];
 }
@@ -60,13 +60,16 @@ function walk(policy: Policy, ops: SynthOp[], depth: number, sleepSets: boolean,
   const space: Space = synthSpace(policy, { procs: 2, depth, ops });
   const key = (st: MachineState): string => fingerprintState(st, true, space.live).join(':');
   const canon = (st: MachineState): string => (processSymmetry ? fingerprintState(st, true, space.live, space.processSymmetry ?? null).join(':') : key(st));
-  const visited = new Set<string>([canon(space.initial)]);
+  // The state as it was reached, given its key in the visited set.
+  const concrete = (st: MachineState, canonKey: string): string => (processSymmetry ? key(st) : canonKey);
+  const first = canon(space.initial);
+  const visited = new Set<string>([first]);
   const w: Walk = { distinct: 0, generated: 0, skipped: 0, pairsRun: 0, pairsCommuting: 0 };
-  let level: Queued[] = [{ st: space.initial, concrete: key(space.initial), sleep: [] }];
+  let level: Queued[] = [{ st: space.initial, concrete: first, sleep: [] }];
   while (level.length > 0) {
     const next = new Map<string, Queued>();
     for (const { st: z, sleep } of level) {
-      const commute = exactRelation(space, z, key, w);
+      const commute = sleepSets ? exactRelation(space, z, key, w) : null;
       const explored: number[] = [];
       for (const t of running(space, z)) {
         if (sleep.includes(t)) {
@@ -75,15 +78,16 @@ function walk(policy: Policy, ops: SynthOp[], depth: number, sleepSets: boolean,
         }
         const zt = after(space, z, t);
         w.generated++;
-        const childSleep = sleepSets ? [...sleep, ...explored].filter((u) => commute(u, t)) : [];
+        const childSleep = commute ? [...sleep, ...explored].filter((u) => commute(u, t)) : [];
         // A successor whose path ended covers no order that takes its move later.
-        if (zt.status === 'running') explored.push(t);
+        if (commute && zt.status === 'running') explored.push(t);
         const k = canon(zt);
         const queued = next.get(k);
-        if (queued) queued.sleep = queued.concrete === key(zt) ? queued.sleep.filter((u) => childSleep.includes(u)) : [];
-        else if (!visited.has(k)) {
+        if (queued) {
+          if (queued.sleep.length > 0) queued.sleep = queued.concrete === concrete(zt, k) ? queued.sleep.filter((u) => childSleep.includes(u)) : [];
+        } else if (!visited.has(k)) {
           visited.add(k);
-          next.set(k, { st: zt, concrete: key(zt), sleep: childSleep });
+          next.set(k, { st: zt, concrete: childSleep.length > 0 ? concrete(zt, k) : k, sleep: childSleep });
         }
       }
     }
