@@ -12,6 +12,7 @@ import type { Page } from '../src/kernel/state.js';
 import type { TraceEvent } from '../src/kernel/context.js';
 import type { Policy } from '../src/policies/policy.js';
 import type { Pte } from '../src/kernel/pgtable.js';
+import { pfnToPage } from '../src/kernel/state.js';
 
 export function era(name: string): Policy {
   const p = findEra(name);
@@ -73,7 +74,7 @@ export function presentPte(m: Machine, proc: string, v: string, page = 0): Pte {
 }
 
 export function pageAt(m: Machine, pfn: number): Page {
-  const p = m.st.kernel.pages[pfn];
+  const p = pfnToPage(m.st.kernel, pfn);
   assert.ok(p, `no pfn ${pfn}`);
   return p;
 }

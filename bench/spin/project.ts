@@ -12,6 +12,7 @@ import { spaceLevels } from '../../testlib/space-levels.js';
 import { synthSpace, type SynthOp } from '../../src/explore/synth.js';
 import type { Policy } from '../../src/policies/policy.js';
 import { ptePfn, pteWrite } from '../../src/kernel/pgtable.js';
+import { pfnToPage } from '../../src/kernel/state.js';
 
 function project(st: MachineState): string {
   const k = st.kernel;
@@ -58,7 +59,7 @@ function project(st: MachineState): string {
     return pipe.buffers.map((b) => `${name(k.refs[b.ref].pages[0].pfn)}/${k.refs[b.ref].owner}/${st.promise.refs[b.ref].pages[0].allowed[0].join('.')}`).join(',');
   });
   const pages = [...names.keys()].map((pfn) => {
-    const g = k.pages[pfn];
+    const g = pfnToPage(k, pfn);
     return `${g.refcount}/${g.mapcount}/${g.anonExclusive ? 1 : 0}/${g.data[0]}`;
   });
   return [st.counters[0], k.procs.length, procs.join(' | '), pins.join(','), pipes.join(' ; '), pages.join(',')].join(' # ');

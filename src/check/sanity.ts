@@ -4,30 +4,35 @@
 // reference only while it looks at the page);
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, type KernelState } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type KernelState, pfnToPage, nrPages, pfnValid } from '../kernel/state.js';
 import { ptePfn, pteWrite } from '../kernel/pgtable.js';
+
+/** Word offsets of struct page's fields: the scans of the whole mem_map read its words directly. */
+const PG = STRUCT_PAGE.offset;
 
 /** Per-pfn counters, reused between calls: this runs after every step of every explored path. */
 let mapsScratch = new Int32Array(64);
 let refsScratch = new Int32Array(64);
 export function sanityProblems(s: KernelState, final: boolean): string[] {
   const problems: string[] = [];
-  if (mapsScratch.length < s.pages.length) {
-    mapsScratch = new Int32Array(s.pages.length * 2);
-    refsScratch = new Int32Array(s.pages.length * 2);
+  if (mapsScratch.length < nrPages(s)) {
+    mapsScratch = new Int32Array(nrPages(s) * 2);
+    refsScratch = new Int32Array(nrPages(s) * 2);
   }
-  const maps = mapsScratch.fill(0, 0, s.pages.length);
-  const refs = refsScratch.fill(0, 0, s.pages.length);
+  const maps = mapsScratch.fill(0, 0, nrPages(s));
+  const refs = refsScratch.fill(0, 0, nrPages(s));
   // THP heads and their PMD mappings; built only when there is a THP (most states have none).
   let entire: Map<number, number> | null = null;
-  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].compound === pfn) (entire ??= new Map()).set(pfn, 0);
+  const { words, stride } = s.memMap;
+  const compoundAt = PG.compound;
+  for (let pfn = 1, b = stride; b < words.length; pfn++, b += stride) if (words[b + compoundAt] === pfn) (entire ??= new Map()).set(pfn, 0);
   for (const p of s.procs) {
     const ptes = p.mm.ptes;
     for (let vpn = 0; vpn < ptes.length; vpn++) {
       const pte = ptes[vpn];
       if (!pte || ptePfn(pte) === ZERO_PFN) continue;
       if (!p.alive) problems.push(`${p.name} has exited but still maps pfn ${ptePfn(pte)} at page ${vpn}`);
-      if (pteWrite(pte) && s.pages[ptePfn(pte)].ksm) problems.push(`${p.name}: a writable PTE maps KSM pfn ${ptePfn(pte)} at page ${vpn}`);
+      if (pteWrite(pte) && words[ptePfn(pte) * stride + PG.ksm]) problems.push(`${p.name}: a writable PTE maps KSM pfn ${ptePfn(pte)} at page ${vpn}`);
       maps[ptePfn(pte)]++;
       refs[ptePfn(pte)]++;
     }
@@ -37,7 +42,7 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
       if (pmd.vpn % HPAGE_PMD_NR !== 0) problems.push(`${p.name}: huge PMD at unaligned page ${pmd.vpn}`);
       for (let v = pmd.vpn; v < pmd.vpn + HPAGE_PMD_NR; v++) if (ptes[v]) problems.push(`${p.name}: a huge PMD and a PTE both map page ${v}`);
       if (ptePfn(pmd.entry) === ZERO_PFN) continue;
-      if (s.pages[ptePfn(pmd.entry)]?.compound !== ptePfn(pmd.entry)) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${ptePfn(pmd.entry)}, not a THP head`);
+      if (!pfnValid(s, ptePfn(pmd.entry)) || pfnToPage(s, ptePfn(pmd.entry)).compound !== ptePfn(pmd.entry)) problems.push(`${p.name}: the huge PMD at page ${pmd.vpn} maps pfn ${ptePfn(pmd.entry)}, not a THP head`);
       entire ??= new Map();
       entire.set(ptePfn(pmd.entry), (entire.get(ptePfn(pmd.entry)) ?? 0) + 1);
       refs[ptePfn(pmd.entry)]++;
@@ -91,34 +96,42 @@ export function sanityProblems(s: KernelState, final: boolean): string[] {
   // A THP's references are its head's: every reference to any of its pages counts there
   // (compound_head()), and its pages keep none of their own.
   if (entire) for (const [head, n] of entire) {
-    if (s.pages[head].entireMapcount !== n) problems.push(`THP pfn ${head}: entire mapcount ${s.pages[head].entireMapcount}, but ${n} huge PMD(s) map it`);
+    if (pfnToPage(s, head).entireMapcount !== n) problems.push(`THP pfn ${head}: entire mapcount ${pfnToPage(s, head).entireMapcount}, but ${n} huge PMD(s) map it`);
     for (let i = 1; i < HPAGE_PMD_NR; i++) {
-      const tail = s.pages[head + i];
-      if (!tail || tail.compound !== head) problems.push(`THP pfn ${head}: page ${head + i} is not one of its pages`);
-      else if (tail.refcount !== 0) problems.push(`THP pfn ${head}: tail page ${head + i} has a refcount of its own (${tail.refcount})`);
-      else if (tail.freed !== s.pages[head].freed) problems.push(`THP pfn ${head}: tail page ${head + i} is ${tail.freed ? 'freed' : 'live'} unlike its head`);
+      const b = (head + i) * stride;
+      if (!pfnValid(s, head + i) || words[b + compoundAt] !== head) problems.push(`THP pfn ${head}: page ${head + i} is not one of its pages`);
+      else if (words[b + PG.refcount] !== 0) problems.push(`THP pfn ${head}: tail page ${head + i} has a refcount of its own (${words[b + PG.refcount]})`);
+      else if (words[b + PG.freed] !== words[head * stride + PG.freed]) problems.push(`THP pfn ${head}: tail page ${head + i} is ${words[b + PG.freed] ? 'freed' : 'live'} unlike its head`);
       refs[head] += refs[head + i];
       refs[head + i] = 0;
     }
   }
-  for (let pfn = 0; pfn < s.pages.length; pfn++) {
-    if (pfn === ZERO_PFN) continue;
-    const pg = s.pages[pfn];
-    if (pg.freed) {
-      if (pg.ksm) problems.push(`freed pfn ${pfn} is still PageKsm`);
+  // Every page's books, read from the mem_map's words: this scan is most of sanity's time.
+  const { mapcount: MAPCOUNT, refcount: REFCOUNT, anon: ANON, ksm: KSM, compound: COMPOUND, freed: FREED } = PG;
+  for (let pfn = 1, b = stride; b < words.length; pfn++, b += stride) {
+    const mapcount = words[b + MAPCOUNT];
+    const refcount = words[b + REFCOUNT];
+    const anon = words[b + ANON] !== 0;
+    const ksm = words[b + KSM] !== 0;
+    const compound = words[b + COMPOUND];
+    if (words[b + FREED]) {
+      if (ksm) problems.push(`freed pfn ${pfn} is still PageKsm`);
       if (refs[pfn] > 0) problems.push(`freed pfn ${pfn} is still mapped or referenced`);
       continue;
     }
     // A KSM page is anonymous and never exclusive: every mapping of it is read-only (it is
     // merged only after write_protect_page(), and unmerged by a copy).
-    if (pg.ksm && (!pg.anon || pg.anonExclusive || pg.hugetlb)) problems.push(`KSM pfn ${pfn} is ${!pg.anon ? 'not PageAnon' : pg.hugetlb ? 'a hugetlb page' : 'PageAnonExclusive'}`);
-    if (pg.mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${pg.mapcount}, but ${maps[pfn]} PTE(s) map it`);
-    if (pg.compound >= 0 && pg.compound !== pfn) {
-      if (maps[pfn] && !pg.anon) problems.push(`THP page ${pfn} is not PageAnon`);
+    if (ksm) {
+      const pg = pfnToPage(s, pfn);
+      if (!pg.anon || pg.anonExclusive || pg.hugetlb) problems.push(`KSM pfn ${pfn} is ${!pg.anon ? 'not PageAnon' : pg.hugetlb ? 'a hugetlb page' : 'PageAnonExclusive'}`);
+    }
+    if (mapcount !== maps[pfn]) problems.push(`pfn ${pfn}: mapcount ${mapcount}, but ${maps[pfn]} PTE(s) map it`);
+    if (compound >= 0 && compound !== pfn) {
+      if (maps[pfn] && !anon) problems.push(`THP page ${pfn} is not PageAnon`);
       continue;
     }
-    if (pg.refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${pg.refcount}, but ${refs[pfn]} reference(s) are held`);
-    if (final) problems.push(`pfn ${pfn} was never freed (page_count ${pg.refcount}, mapcount ${pg.mapcount})`);
+    if (refcount !== refs[pfn]) problems.push(`pfn ${pfn}: page_count ${refcount}, but ${refs[pfn]} reference(s) are held`);
+    if (final) problems.push(`pfn ${pfn} was never freed (page_count ${refcount}, mapcount ${mapcount})`);
   }
   return problems;
 }
@@ -140,15 +153,16 @@ function swapProblems(s: KernelState, final: boolean, refs: Int32Array, problems
     if (w.freed) return;
     if (w.count !== counts[slot]) problems.push(`swap slot ${slot}: swap count ${w.count}, but ${counts[slot]} swap entries refer to it`);
     if (w.cachePfn >= 0) {
-      const pg = s.pages[w.cachePfn];
+      const pg = pfnValid(s, w.cachePfn) ? pfnToPage(s, w.cachePfn) : null;
       if (!pg || pg.freed || pg.swapSlot !== slot) problems.push(`swap slot ${slot}: its swap-cache page pfn ${w.cachePfn} does not name it`);
       else refs[w.cachePfn]++;
     }
     if (final) problems.push(`swap slot ${slot} is still in use at the end`);
   });
-  s.pages.forEach((pg, pfn) => {
+  for (let pfn = 0; pfn < nrPages(s); pfn++) {
+    const pg = pfnToPage(s, pfn);
     if (!pg.freed && pg.swapSlot >= 0 && s.swap[pg.swapSlot]?.cachePfn !== pfn) problems.push(`pfn ${pfn} says it is in the swap cache of slot ${pg.swapSlot}, which does not hold it`);
-  });
+  }
 }
 
 /**
@@ -158,7 +172,9 @@ function swapProblems(s: KernelState, final: boolean, refs: Int32Array, problems
  */
 function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): void {
   let inUse = 0;
-  for (let pfn = 1; pfn < s.pages.length; pfn++) if (s.pages[pfn].hugetlb && !s.pages[pfn].freed) inUse++;
+  const { words, stride } = s.memMap;
+  const { hugetlb, freed } = PG;
+  for (let b = stride; b < words.length; b += stride) if (words[b + hugetlb] && !words[b + freed]) inUse++;
   if (s.hugePool === 0 && inUse === 0) return;
   if (s.hugeFree + inUse !== s.hugePool) problems.push(`huge page pool: ${s.hugeFree} free + ${inUse} in use != vm.nr_hugepages ${s.hugePool}`);
   let reserved = 0;
@@ -170,7 +186,7 @@ function hugetlbProblems(s: KernelState, final: boolean, problems: string[]): vo
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
         const pte = p.mm.ptes[vpn];
         if (!pte || ptePfn(pte) === ZERO_PFN) continue;
-        if (s.pages[ptePfn(pte)].hugetlb !== v.hugetlb) problems.push(`${p.name}: page ${vpn} maps ${v.hugetlb ? 'a small page in a hugetlb VMA' : 'a hugetlb page outside a hugetlb VMA'}`);
+        if (pfnToPage(s, ptePfn(pte)).hugetlb !== v.hugetlb) problems.push(`${p.name}: page ${vpn} maps ${v.hugetlb ? 'a small page in a hugetlb VMA' : 'a hugetlb page outside a hugetlb VMA'}`);
       }
     }
   }

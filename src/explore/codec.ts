@@ -10,7 +10,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import type { Frame, GupRef, KernelState, Page, Pipe, Pmd, Process, Shmem, SwapPte, SwapSlot, Thread, TlbEntry, Vma } from '../kernel/state.js';
+import { memMapOf, type Frame, type GupRef, type KernelState, type Pipe, type Pmd, type Process, type Shmem, type SwapPte, type SwapSlot, type Thread, type TlbEntry, type Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -234,16 +234,9 @@ export class StateCodec {
   }
 
   private writeKernel(k: KernelState): void {
-    this.w(k.pages.length);
-    for (const pg of k.pages) {
-      this.w(pg.refcount);
-      this.w(pg.mapcount);
-      this.w((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.locked ? 4 : 0) | (pg.freed ? 8 : 0) | (pg.hugetlb ? 16 : 0) | (pg.ksm ? 32 : 0));
-      this.w(pg.swapSlot);
-      this.wl(pg.data);
-      this.w(pg.compound);
-      this.w(pg.entireMapcount);
-    }
+    // The mem_map is already a run of small integers: written as it is.
+    this.w(k.memMap.cells);
+    this.wl(k.memMap.words);
     this.w(k.procs.length);
     for (const p of k.procs) {
       this.ws(p.name);
@@ -519,6 +512,18 @@ export class StateCodec {
     return this.strings[this.x()];
   }
 
+  /**
+   * A list built by pushing, so that it is a packed array of small integers: the mem_map's words
+   * must have the one elements kind a state built by the kernel paths gives them, or every
+   * property load of a page view would see two.
+   */
+  private xlPacked(): number[] {
+    const n = this.x();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.x());
+    return out;
+  }
+
   private xl(): number[] {
     const n = this.x();
     const out = new Array<number>(n);
@@ -603,14 +608,8 @@ export class StateCodec {
   }
 
   private readKernel(): KernelState {
-    const pages = new Array<Page>(this.x());
-    for (let i = 0; i < pages.length; i++) {
-      const refcount = this.x();
-      const mapcount = this.x();
-      const f = this.x();
-      const swapSlot = this.x();
-      pages[i] = { refcount, mapcount, anon: (f & 1) !== 0, anonExclusive: (f & 2) !== 0, locked: (f & 4) !== 0, freed: (f & 8) !== 0, swapSlot, hugetlb: (f & 16) !== 0, ksm: (f & 32) !== 0, data: this.xl(), compound: this.x(), entireMapcount: this.x() };
-    }
+    const cells = this.x();
+    const memMap = memMapOf(cells, this.xlPacked());
     const procs = new Array<Process>(this.x());
     for (let i = 0; i < procs.length; i++) {
       const name = this.xs();
@@ -742,7 +741,7 @@ export class StateCodec {
     const hugeResv = this.x();
     const events = new Array<string>(this.x());
     for (let i = 0; i < events.length; i++) events[i] = this.xs();
-    return { pages, procs, threads, pipes, refs, shmem, uffds, swap, hugePool, hugeFree, hugeResv, events };
+    return { memMap, procs, threads, pipes, refs, shmem, uffds, swap, hugePool, hugeFree, hugeResv, events };
   }
 
   private readFrame(): Frame | null {

@@ -17,13 +17,17 @@
 // a token means nothing but "this write and no other". References are then ranked by their
 // owner's new pid and pipes by their holders', since their creation order only numbers them
 // (see ProcessSymmetry and docs/reductions.md).
-import { HPAGE_PMD_NR, ZERO_PFN, type Thread, type WpCopyFrame } from '../kernel/state.js';
+import { HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type Thread, type WpCopyFrame, nrPages } from '../kernel/state.js';
+
+/** Word offsets of struct page's fields in a mem_map record. */
+const PG = STRUCT_PAGE.offset;
 import { DMA_PROG, type MachineState } from './machine.js';
 import { pteBits, SHMEM_KINDS, swapPteBits, vmaBits } from './codec.js';
 import {
   hashCounters,
   hashPidSet,
   hashTokens,
+  hashTokenRun,
   hashTokenSet,
   inert,
   pipeOrder,
@@ -224,10 +228,13 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   const events = k.events.length > 1 ? k.events.slice().sort() : k.events;
   for (const e of events) h.s(e);
   const rename = renaming;
-  rename.reset(k.pages.length);
+  rename.reset(nrPages(k));
+  const mem = k.memMap.words;
+  const stride = k.memMap.stride;
+  const compoundAt = PG.compound;
   const pfn = (p: number): number => {
     if (!symmetry || p === ZERO_PFN) return p;
-    const head = k.pages[p].compound;
+    const head = mem[p * stride + compoundAt];
     return head < 0 ? rename.name(p) : rename.nameFolio(head, p);
   };
   // With processes renamed, live references are ranked by their owner's new name first.
@@ -337,23 +344,28 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
     hashTokens(h, w.data, view);
   }
   // Page counters and contents, in canonical order (or pfn order without symmetry).
+  // Read from the mem_map's words in place (PG_LOCKED is never held between steps).
+  // The offsets as locals, so that the loop below does not load them page after page.
+  const { refcount, mapcount, anon, anonExclusive, freed, hugetlb, ksm, swapSlot, data, compound, entireMapcount } = PG;
+  const cells = k.memMap.cells;
   const hashPage = (p: number): void => {
-    const pg = k.pages[p];
+    const b = p * stride;
     h.n(TAG.page);
     h.n(pfn(p));
-    h.n(pg.refcount);
-    h.n(pg.mapcount);
-    h.n((pg.anon ? 1 : 0) | (pg.anonExclusive ? 2 : 0) | (pg.freed ? 4 : 0) | (pg.hugetlb ? 8 : 0) | (pg.ksm ? 16 : 0));
-    h.n(pg.swapSlot);
-    hashTokens(h, pg.data, view);
-    if (pg.compound >= 0) {
-      h.n(pfn(pg.compound));
-      h.n(pg.entireMapcount);
+    h.n(mem[b + refcount]);
+    h.n(mem[b + mapcount]);
+    h.n(mem[b + anon] | (mem[b + anonExclusive] << 1) | (mem[b + freed] << 2) | (mem[b + hugetlb] << 3) | (mem[b + ksm] << 4));
+    h.n(mem[b + swapSlot]);
+    hashTokenRun(h, mem, b + data, cells, view);
+    const head = mem[b + compound];
+    if (head >= 0) {
+      h.n(pfn(head));
+      h.n(mem[b + entireMapcount]);
     }
   };
   // hashPage meets no new page: every page it names was named on the way here.
   if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
-  else for (let p = 1; p < k.pages.length; p++) hashPage(p);
+  else for (let p = 1; p < nrPages(k); p++) hashPage(p);
   // The promise, the variables, the registers and the synthesis counters.
   for (let q = 0; q < m.promise.procs.length; q++) {
     const p = m.promise.procs[old(q)];

@@ -196,6 +196,13 @@ export function hashTokens(h: Hash64, tokens: readonly number[], v: ProcessView 
   for (let i = 0; i < tokens.length; i++) h.n(tokenNames.name(tokens[i]));
 }
 
+/** hashTokens() of words[from, from + n), read in place: a page's contents in the mem_map. */
+export function hashTokenRun(h: Hash64, words: readonly number[], from: number, n: number, v: ProcessView | null): void {
+  h.n(n);
+  if (!v) for (let i = from; i < from + n; i++) h.n(words[i]);
+  else for (let i = from; i < from + n; i++) h.n(tokenNames.name(words[i]));
+}
+
 /**
  * A sorted list of tokens that is a set (known values, racing values, what a reference may
  * show): renamed, then sorted again. Tokens first met here are named in their old order, which

@@ -18,7 +18,7 @@
 import type { KernelCtx } from './context.js';
 import { errno, trace } from './context.js';
 import type { GupRequest } from './gup.js';
-import { ZERO_PFN, type KernelState, type Vma } from './state.js';
+import { ZERO_PFN, type KernelState, type Vma, pfnToPage } from './state.js';
 
 /** vma_needs_dirty_tracking(): a shared writable mapping of a file that writes back. */
 export function vmaNeedsDirtyTracking(s: KernelState, vma: Vma): boolean {
@@ -49,7 +49,7 @@ export function checkWritableFileMapping(k: KernelCtx, vma: Vma, req: GupRequest
 export function gupFastFolioAllowed(k: KernelCtx, pfn: number, req: GupRequest, pin: boolean): boolean {
   if (!k.policy.gupFastLongtermFile.value) return true;
   if (!req.write || !pin || !req.longterm || pfn === ZERO_PFN) return true;
-  const page = k.s.pages[pfn];
+  const page = pfnToPage(k.s, pfn);
   if (page.anon || page.hugetlb) return true;
   // The folio's mapping: the page-cache object that holds it; shmem_mapping() for all but a tmpfile.
   const obj = k.s.shmem.find((o) => o.pages.includes(pfn));

@@ -22,7 +22,7 @@
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocThp, folioMaybeDmaPinned, folioOf, getPage, mmForbidsZeropage, pageOf, putPage } from './page.js';
-import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma, pfnToPage } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { findVma, isCowMapping } from './vma.js';
 import { mkPte, newPte, pteMkdirty, ptePfn, pteProtnone, pteSoftDirty, pteUffdWp, pteWrite, pteWrprotect, withPte } from './pgtable.js';
@@ -118,15 +118,15 @@ export function doHugePmdAnonymousPage(k: KernelCtx, mm: Mm, vma: Vma, vpn: numb
 export function thpReuseMapcount(k: KernelCtx, pfn: number): number {
   const head = folioOf(k, pfn).compound;
   let max = 0;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) max = Math.max(max, k.s.pages[head + i].mapcount);
-  return max + k.s.pages[head].entireMapcount;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) max = Math.max(max, pfnToPage(k.s, head + i).mapcount);
+  return max + pfnToPage(k.s, head).entireMapcount;
 }
 
 /** folio_large_mapcount(): every PTE and PMD mapping of the folio. */
 export function folioLargeMapcount(k: KernelCtx, pfn: number): number {
   const head = folioOf(k, pfn).compound;
-  let n = k.s.pages[head].entireMapcount;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) n += k.s.pages[head + i].mapcount;
+  let n = pfnToPage(k.s, head).entireMapcount;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) n += pfnToPage(k.s, head + i).mapcount;
   return n;
 }
 
@@ -220,7 +220,7 @@ function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
     const o = pageOf(k, old);
     o.entireMapcount--;
     putPage(k, old);
-    tail = k.s.pages[old].freed ? `; old THP pfn ${old} freed` : `; old THP pfn ${old} now page_count ${o.refcount}`;
+    tail = pfnToPage(k.s, old).freed ? `; old THP pfn ${old} freed` : `; old THP pfn ${old} now page_count ${o.refcount}`;
   }
   trace(k, 'do_huge_pmd_wp_page', `${old === ZERO_PFN ? 'huge zero page' : 'shared THP'}: copied into new THP pfn ${head}, PMD ${vma.write ? 'writable' : 'read-only, dirty (VM_WRITE clear: a FOLL_FORCE write)'}${tail}`, knob);
   return 'done';
@@ -362,7 +362,7 @@ export function splitFolio(k: KernelCtx, pfn: number): boolean {
   });
   let freed = 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const page = k.s.pages[head + i];
+    const page = pfnToPage(k.s, head + i);
     page.compound = -1;
     page.entireMapcount = 0;
     page.refcount = page.mapcount;

@@ -25,7 +25,7 @@ import type { KernelCtx } from './context.js';
 import { noResource, sigbus, trace } from './context.js';
 import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { type Mm, type Vma } from './state.js';
+import { type Mm, type Vma, pfnToPage } from './state.js';
 import { flushTlbPage } from './tlb.js';
 import { isCowMapping } from './vma.js';
 import { mkPte, newPte, type Pte, PTE_NONE, pteMkdirty, ptePfn, pteSoftDirty, pteUffdWp, pteWrite, pteWrprotect, withPte } from './pgtable.js';
@@ -189,7 +189,7 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
     : newPte(pfn, vma.write, true);
   pageRemoveRmap(k, oldPfn);
   putPage(k, oldPfn);
-  const o = k.s.pages[oldPfn];
+  const o = pfnToPage(k.s, oldPfn);
   const tail = o.freed ? `old pfn ${oldPfn} freed` : `old pfn ${oldPfn} now mapcount ${o.mapcount}, page_count ${o.refcount}`;
   trace(k, 'hugetlb_wp', `copy of pfn ${oldPfn} is new huge page pfn ${pfn}, mapped ${unshare ? 'read-only (unshare)' : 'writable'}; ${tail}; pool: ${k.s.hugeFree} free`);
 }

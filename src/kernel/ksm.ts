@@ -33,7 +33,7 @@ import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
 import { getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, type Mm, type Vma } from './state.js';
+import { ZERO_PFN, type Mm, type Vma, pfnToPage, allPages } from './state.js';
 import { freeSwapCache } from './swap.js';
 import { flushTlbPage } from './tlb.js';
 import { handleMmFault } from './memory.js';
@@ -73,7 +73,7 @@ export function breakKsm(k: KernelCtx, pid: number, vpn: number, caller: string)
   const mm = k.s.procs[pid].mm;
   for (let attempt = 0; attempt < 2; attempt++) {
     const pte = mm.ptes[vpn];
-    if (!pte || ptePfn(pte) === ZERO_PFN || !k.s.pages[ptePfn(pte)].ksm) return;
+    if (!pte || ptePfn(pte) === ZERO_PFN || !pfnToPage(k.s, ptePfn(pte)).ksm) return;
     const unshare = k.policy.ksmBreakUnshare.value;
     trace(k, 'break_ksm', `${caller}: KSM pfn ${ptePfn(pte)} at page ${vpn}: handle_mm_fault(${unshare ? 'FAULT_FLAG_UNSHARE' : 'FAULT_FLAG_WRITE'})`, k.policy.ksmBreakUnshare);
     handleMmFault(k, pid, vpn, { write: !unshare, unshare });
@@ -97,15 +97,15 @@ function scanList(k: KernelCtx): RmapItem[] {
 function itemPage(k: KernelCtx, it: RmapItem): number {
   const pte = k.s.procs[it.pid].mm.ptes[it.vpn];
   if (!pte || ptePfn(pte) === ZERO_PFN) return -1;
-  const page = k.s.pages[ptePfn(pte)];
+  const page = pfnToPage(k.s, ptePfn(pte));
   // A page of a THP is split off first in the kernel (split_huge_page()); the model leaves THPs
   // alone (a simplification: such a page is never merged).
   return page.anon && !page.hugetlb && page.compound < 0 ? ptePfn(pte) : -1;
 }
 
 function sameContents(k: KernelCtx, a: number, b: number): boolean {
-  const x = k.s.pages[a].data;
-  const y = k.s.pages[b].data;
+  const x = pfnToPage(k.s, a).data;
+  const y = pfnToPage(k.s, b).data;
   if (x === y) return true;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
@@ -119,9 +119,9 @@ export function ksmMerge(k: KernelCtx): void {
   for (const it of scanList(k)) {
     if (!k.s.procs[it.pid].alive) continue;
     const pfn = itemPage(k, it);
-    if (pfn < 0 || k.s.pages[pfn].ksm) continue;
+    if (pfn < 0 || pfnToPage(k.s, pfn).ksm) continue;
     // stable_tree_search(): a KSM page with the same contents.
-    const kpfn = k.s.pages.findIndex((p, i) => i !== ZERO_PFN && !p.freed && p.ksm && sameContents(k, i, pfn));
+    const kpfn = allPages(k.s).findIndex((p, i) => i !== ZERO_PFN && !p.freed && p.ksm && sameContents(k, i, pfn));
     if (kpfn > 0) {
       if (tryToMergeOnePage(k, it, pfn, kpfn)) merged++;
       continue;
@@ -129,7 +129,7 @@ export function ksmMerge(k: KernelCtx): void {
     // unstable_tree_search_insert(): an earlier page of this scan with the same contents.
     const idx = unstable.findIndex((u) => {
       const upfn = itemPage(k, u);
-      return upfn >= 0 && upfn !== pfn && !k.s.pages[upfn].ksm && sameContents(k, upfn, pfn);
+      return upfn >= 0 && upfn !== pfn && !pfnToPage(k.s, upfn).ksm && sameContents(k, upfn, pfn);
     });
     if (idx < 0) {
       unstable.push(it);
@@ -147,7 +147,7 @@ export function ksmMerge(k: KernelCtx): void {
       breakKsm(k, it.pid, it.vpn, 'break_cow');
     }
   }
-  const live = k.s.pages.filter((p) => !p.freed && p.ksm).length;
+  const live = allPages(k.s).filter((p) => !p.freed && p.ksm).length;
   trace(k, 'ksm_do_scan', `${merged} page mapping(s) merged; ${live} KSM page(s) in the stable tree`);
 }
 
@@ -213,6 +213,6 @@ function replacePage(k: KernelCtx, it: RmapItem, pfn: number, kpfn: number): voi
   pageRemoveRmap(k, pfn);
   freeSwapCache(k, pfn);
   putPage(k, pfn);
-  const o = k.s.pages[pfn];
+  const o = pfnToPage(k.s, pfn);
   trace(k, 'replace_page', `page ${it.vpn} now maps KSM pfn ${kpfn}; pfn ${pfn} ${o.freed ? 'freed' : `now mapcount ${o.mapcount}, page_count ${o.refcount}`}`);
 }

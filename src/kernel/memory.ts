@@ -11,7 +11,7 @@ import type { KernelCtx } from './context.js';
 import { accountFault, errno, insane, sigsegv, trace } from './context.js';
 import { allocPage, getPage, isLargeFolioPage, mmForbidsZeropage, pageCount, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Vma, type WpCopyFrame } from './state.js';
+import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Vma, type WpCopyFrame, pfnToPage } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
 import { doCowFault, doReadFault } from './filemap.js';
 import { findVma } from './vma.js';
@@ -359,7 +359,7 @@ function installCopy(k: KernelCtx, mm: Mm, vma: Vma, vpn: number, old: Pte, pfn:
     // would drop it later; the model drops it at once (nothing can observe the difference).
     freeSwapCache(k, ptePfn(old));
     putPage(k, ptePfn(old));
-    const o = k.s.pages[ptePfn(old)];
+    const o = pfnToPage(k.s, ptePfn(old));
     tail = o.freed ? `; old pfn ${ptePfn(old)} freed` : `; old pfn ${ptePfn(old)} now mapcount ${o.mapcount}, page_count ${pageCount(k, ptePfn(old))}`;
   }
   const ae = pageOf(k, pfn).anonExclusive ? ' (PageAnonExclusive)' : '';

@@ -19,7 +19,7 @@ import { insane, trace } from './context.js';
 import { zapHugePmd } from './huge_memory.js';
 import { pageOf, putPage } from './page.js';
 import { pageRemoveRmap } from './rmap.js';
-import { HPAGE_PMD_NR, ZERO_PFN, setMarker } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setMarker, pfnToPage } from './state.js';
 import { freeSwapCache, zapSwapPte } from './swap.js';
 import { flushTlbRange } from './tlb.js';
 import { PTE_NONE, pteDirty, ptePfn } from './pgtable.js';
@@ -123,7 +123,7 @@ function freeBatch(k: KernelCtx, tlb: MmuGather, quiet = false): void {
   for (const pfn of tlb.batch) {
     freeSwapCache(k, pfn);
     putPage(k, pfn);
-    if (k.s.pages[pfn].freed) freed.push(pfn);
+    if (pfnToPage(k.s, pfn).freed) freed.push(pfn);
   }
   if (!quiet) trace(k, 'free_pages_and_swap_cache', `${tlb.batch.length} batched page(s) released${freed.length ? `; pfn ${freed.join(', ')} freed` : ''}`);
   tlb.batch = [];

@@ -5,7 +5,7 @@
 import type { ObserveWhat } from '../scenario/ast.js';
 import { PAGE_NONE, PAGE_SWAPPED, fieldIndex } from '../uapi/observe.js';
 import type { KernelCtx } from './context.js';
-import { ZERO_PFN, hasMarker, swapPteAt } from './state.js';
+import { ZERO_PFN, hasMarker, swapPteAt, pfnToPage } from './state.js';
 import { findVma } from './vma.js';
 import { pmdAt, pmdPage } from './huge_memory.js';
 import { PTE_NONE, ptePfn, pteSoftDirty, pteUffdWp, pteWithPfn } from './pgtable.js';
@@ -27,9 +27,9 @@ export function observePage(k: KernelCtx, pid: number, vpn: number, what: Observ
   const pte = pmd ? pteWithPfn(pmd.entry, pmdPage(pmd, vpn)) : mm.ptes[vpn] || PTE_NONE;
   const vma = findVma(mm, vpn);
   // vm_normal_page() is NULL for the shared zero page: it is neither anon nor counted as mapped.
-  const page = pte && ptePfn(pte) !== ZERO_PFN ? k.s.pages[ptePfn(pte)] : null;
+  const page = pte && ptePfn(pte) !== ZERO_PFN ? pfnToPage(k.s, ptePfn(pte)) : null;
   // page_mapcount(): a page of a THP counts its PTEs and the PMDs mapping the whole folio.
-  const mapcount = page ? page.mapcount + (page.compound >= 0 ? k.s.pages[page.compound].entireMapcount : 0) : 0;
+  const mapcount = page ? page.mapcount + (page.compound >= 0 ? pfnToPage(k.s, page.compound).entireMapcount : 0) : 0;
   // A uffd-wp PTE marker reads as a swap entry with PM_UFFD_WP (measured on 6.18).
   const marker = !pte && hasMarker(mm, vpn);
   const swap = pte ? undefined : swapPteAt(mm, vpn);

@@ -1,26 +1,20 @@
 // struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, ZERO_TOKEN, type KernelState, type Page } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, initPage, nrPages, pfnToPage, pfnValid, setPageCell, type KernelState, type Page } from './state.js';
 import { ptePfn } from './pgtable.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
-  const page = k.s.pages[pfn];
-  if (!page) throw insane(`reference to nonexistent pfn ${pfn}`);
+  if (!pfnValid(k.s, pfn)) throw insane(`reference to nonexistent pfn ${pfn}`);
+  const page = pfnToPage(k.s, pfn);
   if (page.freed) throw insane(`use of freed page pfn ${pfn}`);
   return page;
 }
 
-/**
- * A store into cells [from, to] of a page. A page's contents array is never changed in place
- * but replaced, so that the explorer's copies of a state can share the arrays of every page
- * the step does not write.
- */
+/** A store into cells [from, to] of a page. */
 export function writeCells(k: KernelCtx, pfn: number, from: number, to: number, token: number): void {
-  const page = pageOf(k, pfn);
-  const data = page.data.slice();
-  for (let c = from; c <= to; c++) data[c] = token;
-  page.data = data;
+  pageOf(k, pfn);
+  for (let c = from; c <= to; c++) setPageCell(k.s, pfn, c, token);
   // The zero page (and the huge zero page, which shares its contents in the model) is every
   // process's zeroes: a store into it is the end of Dirty COW and Huge Dirty COW
   // (CVE-2017-1000405), and every process that maps it then reads another's data.
@@ -62,31 +56,16 @@ export function mmForbidsZeropage(k: KernelCtx): boolean {
  * working set; with symmetry on, which frame it is does not matter to the explorer.
  */
 export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number {
-  const fresh = newPage(k, anon, hugetlb, 1, -1);
-  const reuse = k.s.pages.findIndex((p, pfn) => pfn !== ZERO_PFN && p.freed);
-  if (reuse > 0) {
-    k.s.pages[reuse] = fresh;
-    return reuse;
-  }
-  k.s.pages.push(fresh);
-  return k.s.pages.length - 1;
+  const n = nrPages(k.s);
+  let pfn = ZERO_PFN + 1;
+  while (pfn < n && !pfnToPage(k.s, pfn).freed) pfn++;
+  newPage(k, pfn, anon, hugetlb, 1, -1);
+  return pfn;
 }
 
-function newPage(k: KernelCtx, anon: boolean, hugetlb: boolean, refcount: number, compound: number): Page {
-  return {
-    refcount,
-    mapcount: 0,
-    anon,
-    anonExclusive: false,
-    locked: false,
-    freed: false,
-    swapSlot: -1,
-    hugetlb,
-    ksm: false,
-    data: new Array<number>(k.cells).fill(ZERO_TOKEN),
-    compound,
-    entireMapcount: 0,
-  };
+/** A fresh, zero-filled page at `pfn` (a freed frame, or the next one). */
+function newPage(k: KernelCtx, pfn: number, anon: boolean, hugetlb: boolean, refcount: number, compound: number): void {
+  initPage(k.s, pfn, { refcount, mapcount: 0, anon, anonExclusive: false, locked: false, freed: false, swapSlot: -1, hugetlb, ksm: false, compound, entireMapcount: 0 });
 }
 
 /**
@@ -94,22 +73,22 @@ function newPage(k: KernelCtx, anon: boolean, hugetlb: boolean, refcount: number
  * pages with one reference on its head; the first run of free frames that long, or new ones.
  */
 export function allocThp(k: KernelCtx): number {
-  const pages = k.s.pages;
-  let head = pages.length;
-  for (let run = 0, pfn = 1; pfn < pages.length; pfn++) {
-    run = pages[pfn].freed ? run + 1 : 0;
+  const n = nrPages(k.s);
+  let head = n;
+  for (let run = 0, pfn = 1; pfn < n; pfn++) {
+    run = pfnToPage(k.s, pfn).freed ? run + 1 : 0;
     if (run === HPAGE_PMD_NR) {
       head = pfn - HPAGE_PMD_NR + 1;
       break;
     }
   }
-  for (let i = 0; i < HPAGE_PMD_NR; i++) pages[head + i] = newPage(k, true, false, i === 0 ? 1 : 0, head);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) newPage(k, head + i, true, false, i === 0 ? 1 : 0, head);
   return head;
 }
 
 /** compound_head(): the pfn of the folio's head (the page itself when small). */
 export function folioHead(k: KernelCtx, pfn: number): number {
-  const c = k.s.pages[pfn]?.compound ?? -1;
+  const c = pfnValid(k.s, pfn) ? pfnToPage(k.s, pfn).compound : -1;
   return c >= 0 ? c : pfn;
 }
 
@@ -120,7 +99,7 @@ export function folioOf(k: KernelCtx, pfn: number): Page {
 
 /** folio_test_large(): a page of a THP. */
 export function isLargeFolioPage(k: KernelCtx, pfn: number): boolean {
-  return pfn !== ZERO_PFN && k.s.pages[pfn].compound >= 0;
+  return pfn !== ZERO_PFN && pfnToPage(k.s, pfn).compound >= 0;
 }
 
 /** get_page() / try_grab_page(): on the folio's head; the zero page is not refcounted in the model. */
@@ -139,7 +118,7 @@ export function putPage(k: KernelCtx, pfn: number, refs = 1): void {
   if (page.refcount === 0) {
     if (page.compound >= 0) {
       for (let i = 0; i < HPAGE_PMD_NR; i++) {
-        const sub = k.s.pages[headPfn + i];
+        const sub = pfnToPage(k.s, headPfn + i);
         if (sub.mapcount !== 0 || sub.entireMapcount !== 0) throw insane(`THP pfn ${headPfn} freed while page ${headPfn + i} is still mapped`);
         sub.freed = true;
         sub.anonExclusive = false;
@@ -188,5 +167,5 @@ export function thpPinHeld(s: KernelState, head: number): boolean {
 }
 
 function inThp(s: KernelState, head: number, pfn: number): boolean {
-  return pfn !== ZERO_PFN && s.pages[pfn]?.compound === head;
+  return pfn !== ZERO_PFN && pfnValid(s, pfn) && pfnToPage(s, pfn).compound === head;
 }

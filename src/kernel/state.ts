@@ -3,6 +3,7 @@
 // object ids) instead of pointers, so that a canonical renaming is a relabelling of ints.
 
 import type { Pte } from './pgtable.js';
+import { defineStruct, type Fields, type View } from './struct.js';
 
 /** A value written to memory: an index into the run's token table; 0 is zero-fill. */
 export type Token = number;
@@ -17,45 +18,106 @@ export const HPAGE_PMD_NR = 512;
 /** include/linux/mm.h: a FOLL_PIN on a small page adds this to _refcount (3faa52c03f44 "mm/gup: track FOLL_PIN pages", v5.7). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
 
-/** struct page, reduced to what COW decisions read. */
-export interface Page {
+/**
+ * struct page, reduced to what COW decisions read: one record of the state's mem_map (below), a
+ * fixed run of words per page, its contents last.
+ */
+export const STRUCT_PAGE = defineStruct('Page', {
   /** page_count(): mappings + GUP references + pipe buffers + page cache + pins × 1024. */
-  refcount: number;
+  refcount: 'int',
   /** page_mapcount(): the number of PTEs mapping this page, over all mms. */
-  mapcount: number;
+  mapcount: 'int',
   /** PageAnon. */
-  anon: boolean;
+  anon: 'bool',
   /** PG_anon_exclusive (6c287605fd56, v5.19): only tracked in eras that have it. */
-  anonExclusive: boolean;
+  anonExclusive: 'bool',
   /** PG_locked: never held across a step in the sequential model, kept for the concurrent one. */
-  locked: boolean;
+  locked: 'bool',
   /** Set when the last reference is dropped; a freed page keeps its slot so that dangling uses are caught. */
-  freed: boolean;
+  freed: 'bool',
   /** PageSwapCache: the swap slot whose cache holds this page (the cache holds one reference), or -1. */
-  swapSlot: number;
+  swapSlot: 'int',
   /** PageHuge: a hugetlb page, taken from the huge page pool and given back to it when freed. */
-  hugetlb: boolean;
+  hugetlb: 'bool',
   /**
    * PageKsm: a stable-tree page of KSM (mm/ksm.c), shared by every mapping ksmd merged into it.
    * Anonymous in the kernel's sense (PageAnon), never PageAnonExclusive. The stable tree holds
    * no reference of its own (get_ksm_page() takes one only while it looks), so page_count is
    * mappings + references as for any page, and the page is freed with its last mapping.
    */
-  ksm: boolean;
-  /**
-   * Contents, one token per cell (the cells are the byte ranges the scenario distinguishes).
-   * Replaced on every store, never changed in place: copies of a state share it.
-   */
-  data: readonly Token[];
+  ksm: 'bool',
   /**
    * A page of a transparent huge page (a PMD-sized anonymous folio of HPAGE_PMD_NR pages, its
    * pfns consecutive): the folio's head pfn; -1 for a small page. The folio's refcount lives in
    * the head (page_count() of any of its pages reads it, as compound_head() makes the kernel
    * do), and so do the PMD mappings (folio_entire_mapcount); `mapcount` counts this page's PTEs.
    */
-  compound: number;
+  compound: 'int',
   /** The head's folio_entire_mapcount(): PMDs mapping the whole folio; 0 on every other page. */
-  entireMapcount: number;
+  entireMapcount: 'int',
+  /** Contents, one token per cell (the cells are the byte ranges the scenario distinguishes). */
+  data: 'tail',
+});
+
+/** A struct page, read and written by name (`page.refcount += 1`) in its mem_map record. */
+export type Page = View<(typeof STRUCT_PAGE)['schema']>;
+
+/**
+ * mem_map: every struct page of the machine, in pfn order, as one flat array of words (FLATMEM's
+ * array of struct pages). A page's record is `stride` words: its fields, then its `cells` tokens.
+ * Copying a state copies the array with one slice().
+ */
+export interface MemMap {
+  readonly cells: number;
+  readonly stride: number;
+  words: number[];
+}
+
+/** A mem_map of `words` (nothing is copied). */
+export function memMapOf(cells: number, words: number[]): MemMap {
+  return { cells, stride: STRUCT_PAGE.size + cells, words };
+}
+
+/** pfn_to_page(): the view of page `pfn`'s record (which must exist). */
+export function pfnToPage(s: KernelState, pfn: number): Page {
+  const m = s.memMap;
+  return STRUCT_PAGE.view(m.words, pfn * m.stride, m.cells);
+}
+
+/** The number of page frames the machine has used so far (freed ones included): one past the highest pfn. */
+export function nrPages(s: KernelState): number {
+  return s.memMap.words.length / s.memMap.stride;
+}
+
+/** Is `pfn` a frame of this machine? */
+export function pfnValid(s: KernelState, pfn: number): boolean {
+  return (pfn | 0) === pfn && pfn >= 0 && pfn * s.memMap.stride < s.memMap.words.length;
+}
+
+/** Token `c` of page `pfn`'s contents, read without copying them. */
+export function pageCell(s: KernelState, pfn: number, c: number): Token {
+  const m = s.memMap;
+  return m.words[pfn * m.stride + PAGE_DATA + c];
+}
+
+/** Stores `token` in cell `c` of page `pfn`. */
+export function setPageCell(s: KernelState, pfn: number, c: number, token: Token): void {
+  const m = s.memMap;
+  m.words[pfn * m.stride + PAGE_DATA + c] = token;
+}
+
+/** Where a page's contents start in its record. */
+export const PAGE_DATA = STRUCT_PAGE.size;
+
+/** Writes a fresh page's record at `pfn` (past the end: appends it). Its contents are zero-filled. */
+export function initPage(s: KernelState, pfn: number, fields: Omit<Fields<(typeof STRUCT_PAGE)['schema']>, 'data'>): Page {
+  const m = s.memMap;
+  const base = pfn * m.stride;
+  const w = m.words;
+  while (w.length < base + m.stride) w.push(0);
+  for (let i = base; i < base + m.stride; i++) w[i] = ZERO_TOKEN;
+  STRUCT_PAGE.write(w, base, fields);
+  return pfnToPage(s, pfn);
 }
 
 /**
@@ -361,7 +423,7 @@ export function uffdMsg(vpn: number, write: boolean, wp: boolean): number {
 }
 
 export interface KernelState {
-  pages: Page[];
+  memMap: MemMap;
   procs: Process[];
   threads: Thread[];
   pipes: Pipe[];
@@ -379,21 +441,22 @@ export interface KernelState {
 }
 
 export function newKernelState(cells: number, hugePool = 0): KernelState {
-  const zero: Page = {
-    refcount: 1,
-    mapcount: 0,
-    anon: false,
-    anonExclusive: false,
-    locked: false,
-    freed: false,
-    swapSlot: -1,
-    hugetlb: false,
-    ksm: false,
-    data: new Array<Token>(cells).fill(ZERO_TOKEN),
-    compound: -1,
-    entireMapcount: 0,
+  const s: KernelState = {
+    memMap: memMapOf(cells, []),
+    procs: [],
+    threads: [],
+    pipes: [],
+    refs: [],
+    shmem: [],
+    uffds: [],
+    swap: [],
+    hugePool,
+    hugeFree: hugePool,
+    hugeResv: 0,
+    events: [],
   };
-  return { pages: [zero], procs: [], threads: [], pipes: [], refs: [], shmem: [], uffds: [], swap: [], hugePool, hugeFree: hugePool, hugeResv: 0, events: [] };
+  initPage(s, ZERO_PFN, { refcount: 1, mapcount: 0, anon: false, anonExclusive: false, locked: false, freed: false, swapSlot: -1, hugetlb: false, ksm: false, compound: -1, entireMapcount: 0 });
+  return s;
 }
 
 // The clones below spell out every field rather than spreading objects: the explorer copies a
@@ -444,11 +507,6 @@ export function cloneFrame(f: Frame): Frame {
 
 export function cloneZapFrame(f: ZapFrame): ZapFrame {
   return { kind: 'zap', what: f.what, start: f.start, pages: f.pages, callStart: f.callStart, callEnd: f.callEnd, lock: f.lock, batch: f.batch.slice(), tlbStart: f.tlbStart, tlbEnd: f.tlbEnd };
-}
-
-/** The contents array is shared: it is replaced, never changed in place (see writeCells in page.ts). */
-function clonePage(p: Page): Page {
-  return { refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive, locked: p.locked, freed: p.freed, swapSlot: p.swapSlot, hugetlb: p.hugetlb, ksm: p.ksm, data: p.data, compound: p.compound, entireMapcount: p.entireMapcount };
 }
 
 export function cloneVma(v: Vma): Vma {
@@ -525,7 +583,7 @@ function cloneProcess(p: Process): Process {
 
 export function cloneState(s: KernelState): KernelState {
   return {
-    pages: cloneAll(s.pages, clonePage),
+    memMap: memMapOf(s.memMap.cells, s.memMap.words.slice()),
     procs: cloneAll(s.procs, cloneProcess),
     threads: cloneAll(s.threads, cloneThread),
     pipes: cloneAll(s.pipes, clonePipe),
@@ -542,7 +600,7 @@ export function cloneState(s: KernelState): KernelState {
 
 /** What a page belongs to, as traces and views name it: anonymous memory, shmem (memfd too), or a file's page cache. */
 export function pageBacking(s: KernelState, pfn: number): 'anon' | 'shmem' | 'file' {
-  if (s.pages[pfn].anon) return 'anon';
+  if (pfnToPage(s, pfn).anon) return 'anon';
   const o = s.shmem.find((obj) => obj.pages.includes(pfn));
   return o && o.kind === 'tmpfile' ? 'file' : 'shmem';
 }
@@ -592,4 +650,11 @@ export function setSwapPte(mm: Mm, vpn: number, entry: SwapPte | null): void {
   if (entry) next.push(entry);
   for (let j = present ? i + 1 : i; j < old.length; j++) next.push(old[j]);
   mm.swapPtes = next;
+}
+
+/** Every page's view, in pfn order (the zero page first): for reports, views and tests, not hot paths. */
+export function allPages(s: KernelState): Page[] {
+  const out = new Array<Page>(nrPages(s));
+  for (let pfn = 0; pfn < out.length; pfn++) out[pfn] = pfnToPage(s, pfn);
+  return out;
 }

@@ -14,7 +14,7 @@ import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
 import { allocPage, folioMaybeDmaPinned, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
-import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, withSwapPte, type Mm, type SwapPte, type SwapSlot, type Vma } from './state.js';
+import { HPAGE_PMD_NR, ZERO_PFN, setSwapPte, swapPteAt, withSwapPte, type Mm, type SwapPte, type SwapSlot, type Vma, pfnToPage, pfnValid } from './state.js';
 import { folioMappedShared, pmdStart, splitFolio } from './huge_memory.js';
 import { flushTlbPage } from './tlb.js';
 import { softDirtyTracking } from './task_mmu.js';
@@ -348,7 +348,8 @@ export function zapSwapPte(k: KernelCtx, mm: Mm, vpn: number): boolean {
 /** free_swap_cache() after a PTE mapping `pfn` is zapped: the cache lets go once nothing maps the page and no entry needs it. */
 export function freeSwapCache(k: KernelCtx, pfn: number): void {
   if (pfn === ZERO_PFN) return;
-  const page = k.s.pages[pfn];
-  if (!page || page.freed || page.swapSlot < 0 || page.mapcount > 0) return;
+  if (!pfnValid(k.s, pfn)) return;
+  const page = pfnToPage(k.s, pfn);
+  if (page.freed || page.swapSlot < 0 || page.mapcount > 0) return;
   tryToFreeSwap(k, pfn);
 }

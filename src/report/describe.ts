@@ -1,7 +1,7 @@
 // A flat, human-readable view of the kernel state, keyed by what a kernel developer would name:
 // traces print the keys whose values changed across a step (diff-first).
 import { thpPinHeld } from '../kernel/page.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Token } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, pageBacking, ZERO_PFN, type Frame, type KernelState, type Token, pfnToPage, allPages, pfnValid } from '../kernel/state.js';
 import { type Pte, pteDirty, ptePfn, pteSoftDirty, pteUffdWp, pteWrite } from '../kernel/pgtable.js';
 
 export interface Namer {
@@ -36,7 +36,7 @@ export function pfnListText(pfns: readonly number[]): string {
 
 /** A THP's pages, described once for the folio: its counts and its contents in runs of pages. */
 function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, string>): void {
-  const pg = s.pages[head];
+  const pg = pfnToPage(s, head);
   const key = `thp pfn ${head}–${head + HPAGE_PMD_NR - 1}`;
   if (pg.freed) {
     out.set(key, 'freed');
@@ -45,8 +45,8 @@ function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, 
   let ptes = 0;
   let exclusive = 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    ptes += s.pages[head + i].mapcount;
-    if (s.pages[head + i].anonExclusive) exclusive++;
+    ptes += pfnToPage(s, head + i).mapcount;
+    if (pfnToPage(s, head + i).anonExclusive) exclusive++;
   }
   // A THP counts its pins exactly (folio_maybe_dma_pinned()).
   const flags = [thpPinHeld(s, head) ? 'maybe_dma_pinned' : '', exclusive ? `AnonExclusive ${exclusive === HPAGE_PMD_NR ? 'all pages' : pg.entireMapcount && exclusive === 1 && pg.anonExclusive ? '(head: the PMD mapping)' : `${exclusive} page(s)`}` : '']
@@ -55,9 +55,9 @@ function describeFolio(s: KernelState, head: number, n: Namer, out: Map<string, 
   out.set(key, `anon page_count ${pg.refcount} entire_mapcount ${pg.entireMapcount} PTE mappings ${ptes}${flags ? ` ${flags}` : ''}`);
   const runs: string[] = [];
   for (let i = 0; i < HPAGE_PMD_NR; ) {
-    const text = s.pages[head + i].data.map((t) => n.token(t)).join(' | ');
+    const text = pfnToPage(s, head + i).data.map((t) => n.token(t)).join(' | ');
     let j = i;
-    while (j + 1 < HPAGE_PMD_NR && s.pages[head + j + 1].data.map((t) => n.token(t)).join(' | ') === text) j++;
+    while (j + 1 < HPAGE_PMD_NR && pfnToPage(s, head + j + 1).data.map((t) => n.token(t)).join(' | ') === text) j++;
     runs.push(`${i === j ? `page ${i}` : `pages ${i}–${j}`}: ${text}`);
     i = j + 1;
   }
@@ -86,7 +86,7 @@ export function frameText(f: Frame): string {
 
 export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
   const out = new Map<string, string>();
-  s.pages.forEach((pg, pfn) => {
+  allPages(s).forEach((pg, pfn) => {
     if (pfn === ZERO_PFN) return;
     if (pg.compound >= 0) {
       if (pg.compound === pfn) describeFolio(s, pfn, n, out);
@@ -135,11 +135,11 @@ export function describeKernel(s: KernelState, n: Namer): Map<string, string> {
     for (let vpn = 0; vpn < ptes.length; vpn++) {
       const pte = ptes[vpn];
       if (!pte) continue;
-      const large = ptePfn(pte) !== ZERO_PFN && s.pages[ptePfn(pte)].compound >= 0;
+      const large = ptePfn(pte) !== ZERO_PFN && pfnToPage(s, ptePfn(pte)).compound >= 0;
       let last = vpn;
       while (large) {
         const next = ptes[last + 1];
-        if (!next || ptePfn(next) !== ptePfn(pte) + (last + 1 - vpn) || s.pages[ptePfn(next)]?.compound !== s.pages[ptePfn(pte)].compound || pteText(next).replace(/^pfn \d+/, '') !== pteText(pte).replace(/^pfn \d+/, '')) break;
+        if (!next || ptePfn(next) !== ptePfn(pte) + (last + 1 - vpn) || !pfnValid(s, ptePfn(next)) || pfnToPage(s, ptePfn(next)).compound !== pfnToPage(s, ptePfn(pte)).compound || pteText(next).replace(/^pfn \d+/, '') !== pteText(pte).replace(/^pfn \d+/, '')) break;
         last++;
       }
       if (last === vpn) out.set(`${p.name} pte ${n.addr(vpn)}`, pteText(pte));

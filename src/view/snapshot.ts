@@ -2,7 +2,7 @@
 // draws on a whiteboard (processes, VMAs, PTEs, struct pages, TLB entries, and the holders of
 // page references), each with a stable key so that two snapshots can be compared object by
 // object. Plain data only: it is embedded in the HTML page and printed as Graphviz DOT.
-import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, pageBacking, ZERO_PFN, type Frame, type KernelState, allPages } from '../kernel/state.js';
 import type { Machine } from '../explore/machine.js';
 import { frameText } from '../report/describe.js';
 import { ptePfn, pteWrite, pteDirty, pteSoftDirty, pteUffdWp, pteProtnone } from '../kernel/pgtable.js';
@@ -137,7 +137,7 @@ function frameOrNull(f: Frame | null): string | null {
 export function snapshot(m: Machine): StateSnapshot {
   const k: KernelState = m.st.kernel;
   const namer = m.namer();
-  const pages: PageView[] = k.pages.map((pg, pfn) => ({
+  const pages: PageView[] = allPages(k).map((pg, pfn) => ({
     key: `page:${pfn}`,
     pfn,
     zero: pfn === ZERO_PFN,

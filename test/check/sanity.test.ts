@@ -9,6 +9,8 @@ import { runScenario } from '../../src/explore/run.js';
 import { sanityProblems } from '../../src/check/sanity.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
 import { era, machine, run, RW, PRIV } from '../../testlib/machine-helpers.js';
+import { pfnToPage } from '../../src/kernel/state.js';
+import { allPages } from '../../src/kernel/state.js';
 
 /** A process with one written page (pfn 1), a pin on it, and a forked child sharing nothing yet. */
 const PINNED = `process p {
@@ -23,7 +25,7 @@ const PINNED = `process p {
 function pinnedState(): Machine {
   const m = machine(PINNED, 'v6.18');
   run(m, 3);
-  assert.equal(m.st.kernel.pages[1].refcount, 1 + GUP_PIN_COUNTING_BIAS);
+  assert.equal(pfnToPage(m.st.kernel, 1).refcount, 1 + GUP_PIN_COUNTING_BIAS);
   assert.deepEqual(sanityProblems(m.st.kernel, false), []);
   return m;
 }
@@ -39,25 +41,25 @@ describe('sanityProblems on a corrupted state', () => {
 
   test('one reference too many', () => {
     const m = pinnedState();
-    m.st.kernel.pages[1].refcount += 1;
+    pfnToPage(m.st.kernel, 1).refcount += 1;
     assert.deepEqual(sanityProblems(m.st.kernel, false), ['pfn 1: page_count 1026, but 1025 reference(s) are held']);
   });
 
   test('a pin without its bias (a FOLL_PIN released as if it were FOLL_GET)', () => {
     const m = pinnedState();
-    m.st.kernel.pages[1].refcount -= 1;
+    pfnToPage(m.st.kernel, 1).refcount -= 1;
     assert.deepEqual(sanityProblems(m.st.kernel, false), ['pfn 1: page_count 1024, but 1025 reference(s) are held']);
   });
 
   test('a mapcount that does not match the PTEs', () => {
     const m = pinnedState();
-    m.st.kernel.pages[1].mapcount = 2;
+    pfnToPage(m.st.kernel, 1).mapcount = 2;
     assert.deepEqual(sanityProblems(m.st.kernel, false), ['pfn 1: mapcount 2, but 1 PTE(s) map it']);
   });
 
   test('a freed page that is still mapped and pinned', () => {
     const m = pinnedState();
-    m.st.kernel.pages[1].freed = true;
+    pfnToPage(m.st.kernel, 1).freed = true;
     assert.deepEqual(sanityProblems(m.st.kernel, false), ['freed pfn 1 is still mapped or referenced']);
   });
 
@@ -88,8 +90,8 @@ describe('sanityProblems on a corrupted state', () => {
     );
     run(m, 3);
     // DONTNEED zapped the PTE; the page cache keeps the page and its contents
-    assert.equal(m.st.kernel.pages[1].refcount, 1);
-    assert.equal(m.st.kernel.pages[1].mapcount, 0);
+    assert.equal(pfnToPage(m.st.kernel, 1).refcount, 1);
+    assert.equal(pfnToPage(m.st.kernel, 1).mapcount, 0);
     assert.deepEqual(sanityProblems(m.st.kernel, false), []);
     m.st.kernel.shmem[0].released = true;
     assert.deepEqual(sanityProblems(m.st.kernel, false), ['pfn 1: page_count 1, but 0 reference(s) are held']);
@@ -99,7 +101,7 @@ describe('sanityProblems on a corrupted state', () => {
 describe('the machine reports sanity problems as violations', () => {
   test('a corrupted refcount is reported after the next step, and the run stops', () => {
     const m = pinnedState();
-    m.st.kernel.pages[1].refcount += 1;
+    pfnToPage(m.st.kernel, 1).refcount += 1;
     const [rec] = run(m, 1);
     assert.equal(rec.violation?.invariant, 'sanity');
     assert.equal(rec.violation?.message, 'kernel sanity: pfn 1: page_count 1026, but 1025 reference(s) are held');
@@ -118,7 +120,7 @@ describe('the machine reports sanity problems as violations', () => {
       'v5.9',
     );
     run(m, 2);
-    m.st.kernel.pages[1].mapcount = 0;
+    pfnToPage(m.st.kernel, 1).mapcount = 0;
     const [rec] = run(m, 1);
     assert.equal(rec.violation?.invariant, 'sanity');
     assert.ok(rec.violation?.seen.includes('mapcount underflow on pfn 1'), rec.violation?.seen);
@@ -129,7 +131,7 @@ describe('the machine reports sanity problems as violations', () => {
     const s = parseScenario(`scenario "t"\n${PINNED}`, 'test.cow', ERA_NAMES);
     const m = new Machine(s, era('v5.9'));
     run(m, 3);
-    m.st.kernel.pages[1].mapcount += 1;
+    pfnToPage(m.st.kernel, 1).mapcount += 1;
     run(m);
     assert.equal(m.st.violations[0]?.invariant, 'sanity');
   });
@@ -158,27 +160,27 @@ describe('put_page / page_remove_rmap underflows and uses of freed pages stop th
   }
 
   test('refcount underflow in put_page (the batch freed by tlb_finish_mmu)', () => {
-    const rec = corruptThenUnmap('finish', (m) => (m.st.kernel.pages[1].refcount = 0));
+    const rec = corruptThenUnmap('finish', (m) => (pfnToPage(m.st.kernel, 1).refcount = 0));
     assert.equal(rec.violation?.seen, 'refcount underflow on pfn 1: 0 - 1');
   });
 
   test('mapcount underflow in page_remove_rmap (zap_pte_range)', () => {
-    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].mapcount = 0));
+    const rec = corruptThenUnmap('zap', (m) => (pfnToPage(m.st.kernel, 1).mapcount = 0));
     assert.equal(rec.violation?.seen, 'mapcount underflow on pfn 1');
   });
 
   test('a page freed while another PTE still maps it', () => {
-    const rec = corruptThenUnmap('finish', (m) => (m.st.kernel.pages[1].mapcount = 1));
+    const rec = corruptThenUnmap('finish', (m) => (pfnToPage(m.st.kernel, 1).mapcount = 1));
     assert.equal(rec.violation?.seen, 'pfn 1 freed while still mapped (mapcount 1)');
   });
 
   test('an extra mapcount is caught by the books right after zap_pte_range', () => {
-    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].mapcount = 2));
+    const rec = corruptThenUnmap('zap', (m) => (pfnToPage(m.st.kernel, 1).mapcount = 2));
     assert.equal(rec.violation?.seen, 'pfn 1: mapcount 1, but 0 PTE(s) map it');
   });
 
   test('use of a freed page', () => {
-    const rec = corruptThenUnmap('zap', (m) => (m.st.kernel.pages[1].freed = true));
+    const rec = corruptThenUnmap('zap', (m) => (pfnToPage(m.st.kernel, 1).freed = true));
     assert.equal(rec.violation?.seen, 'use of freed page pfn 1');
   });
 
@@ -195,9 +197,9 @@ describe('put_page / page_remove_rmap underflows and uses of freed pages stop th
     );
     run(m, 3);
     assert.equal(m.st.kernel.refs[0].pages[0].pfn, ZERO_PFN);
-    assert.equal(m.st.kernel.pages[ZERO_PFN].refcount, 1);
+    assert.equal(pfnToPage(m.st.kernel, ZERO_PFN).refcount, 1);
     run(m);
-    assert.equal(m.st.kernel.pages[ZERO_PFN].refcount, 1);
+    assert.equal(pfnToPage(m.st.kernel, ZERO_PFN).refcount, 1);
     assert.deepEqual(m.st.violations, []);
   });
 });
@@ -277,7 +279,7 @@ process child {
         assert.equal(m.st.status, 'done', `${policy.name}: ${m.st.note}`);
         const sanity = m.st.violations.filter((v) => v.invariant === 'sanity');
         assert.deepEqual(sanity, [], policy.name);
-        m.st.kernel.pages.forEach((pg, pfn) => {
+        allPages(m.st.kernel).forEach((pg, pfn) => {
           if (pfn !== ZERO_PFN) assert.equal(pg.freed, true, `${policy.name}: pfn ${pfn} not freed`);
         });
         assert.ok(m.st.kernel.refs.every((r) => r.released), `${policy.name}: a reference is still held`);

@@ -10,6 +10,7 @@ import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
 import { pageMaybeDmaPinned } from '../../src/kernel/page.js';
 import { machine, run, pidOf, pteOf, presentPte, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
 import { ptePfn, pteWrite, pteDirty } from '../../src/kernel/pgtable.js';
+import { nrPages } from '../../src/kernel/state.js';
 
 // ---------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ process child {
     run(m, 3);
     assert.equal(ptePfn(presentPte(m, 'child', 'mem')), ZERO_PFN);
     assert.equal(pteWrite(presentPte(m, 'child', 'mem')), false);
-    assert.equal(m.st.kernel.pages.length, 1, 'no page allocated');
+    assert.equal(nrPages(m.st.kernel), 1, 'no page allocated');
     assert.equal(pageAt(m, ZERO_PFN).refcount, 1);
   });
 

@@ -8,6 +8,7 @@ import type { StepRecord } from '../../src/explore/machine.js';
 import { GUP_PIN_COUNTING_BIAS, ZERO_PFN } from '../../src/kernel/state.js';
 import { machine, run, presentPte, pageAt, events, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
 import { ptePfn, pteWrite, pteDirty } from '../../src/kernel/pgtable.js';
+import { nrPages } from '../../src/kernel/state.js';
 
 // ---------------------------------------------------------------------------
 
@@ -236,7 +237,7 @@ describe('R/O long-term pin of the shared zero page (cow.c non-anon case)', () =
       const recs = run(m, 1);
       findEvent(recs, 'pin_user_pages', 'FOLL_PIN|FOLL_LONGTERM reference #0: zero page');
       assert.equal(ptePfn(presentPte(m, 'p', 'mem')), ZERO_PFN);
-      assert.equal(m.st.kernel.pages.length, 1, 'no page allocated');
+      assert.equal(nrPages(m.st.kernel), 1, 'no page allocated');
       assert.equal(m.st.kernel.procs[0].mm.hasPinned, true);
     });
   }

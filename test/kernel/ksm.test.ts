@@ -13,6 +13,8 @@ import { sanityProblems } from '../../src/check/sanity.js';
 import { cloneState } from '../../src/kernel/state.js';
 import { era, machine, run, presentPte, pageAt, findEvent, events, RW, PRIV } from '../../testlib/machine-helpers.js';
 import { pteDirty, pteMkwrite, ptePfn, pteWrite } from '../../src/kernel/pgtable.js';
+import { allPages } from '../../src/kernel/state.js';
+import { pfnToPage } from '../../src/kernel/state.js';
 
 /** Two pages written by one memset (one token: identical contents), made mergeable. */
 const TWO_SAME = `  mem = mmap(2 * PAGE, ${RW}, ${PRIV})
@@ -20,7 +22,7 @@ const TWO_SAME = `  mem = mmap(2 * PAGE, ${RW}, ${PRIV})
   madvise(mem, MADV_MERGEABLE)`;
 
 function livePages(m: Machine): number {
-  return m.st.kernel.pages.filter((p, pfn) => pfn !== 0 && !p.freed).length;
+  return allPages(m.st.kernel).filter((p, pfn) => pfn !== 0 && !p.freed).length;
 }
 
 describe('ksmd: write_protect_page and replace_page', () => {
@@ -96,7 +98,7 @@ process child {
   ksm_merge()
 }`, 'v6.18');
     run(m);
-    assert.equal(m.st.kernel.pages.some((p) => p.ksm), false);
+    assert.equal(allPages(m.st.kernel).some((p) => p.ksm), false);
   });
 
   test('a VMA without MADV_MERGEABLE is not scanned, and MADV_MERGEABLE on MAP_SHARED is ignored', () => {
@@ -110,7 +112,7 @@ process child {
 }`, 'v6.18');
     const recs = run(m);
     findEvent(recs, 'ksm_madvise', 'ignored on a VM_SHARED mapping');
-    assert.equal(m.st.kernel.pages.some((p) => p.ksm), false);
+    assert.equal(allPages(m.st.kernel).some((p) => p.ksm), false);
   });
 
   test('a FOLL_GET reference (vmsplice) makes page_count exceed mapcount + 1: the merge is refused and undone (break_cow)', () => {
@@ -126,7 +128,7 @@ ${TWO_SAME}
       const recs = run(m, 1);
       findEvent(recs, 'write_protect_page', '!= page_count 3', 'not merged');
       findEvent(recs, 'break_ksm', 'break_cow');
-      assert.equal(m.st.kernel.pages.some((p) => !p.freed && p.ksm), false, name);
+      assert.equal(allPages(m.st.kernel).some((p) => !p.freed && p.ksm), false, name);
       assert.notEqual(ptePfn(presentPte(m, 'p', 'mem', 0)), ptePfn(presentPte(m, 'p', 'mem', 1)));
       run(m);
       assert.equal(m.st.status, 'done');
@@ -225,7 +227,7 @@ ${TWO_SAME}
       const b = presentPte(m, 'p', 'mem', 1);
       assert.notEqual(ptePfn(a), ptePfn(b));
       assert.equal(pteWrite(a), !unshare, name);
-      assert.equal(m.st.kernel.pages.some((p) => !p.freed && p.ksm), false);
+      assert.equal(allPages(m.st.kernel).some((p) => !p.freed && p.ksm), false);
       assert.equal(m.st.kernel.procs[0].mm.vmas[0].mergeable, false);
       if (unshare) assert.equal(pageAt(m, ptePfn(a)).anonExclusive, true);
     }
@@ -285,7 +287,7 @@ ${TWO_SAME}
     run(m2, 4);
     const pfn = ptePfn(presentPte(m2, 'p', 'mem'));
     const bad = cloneState(m2.st.kernel);
-    bad.pages[pfn].anonExclusive = true;
+    pfnToPage(bad, pfn).anonExclusive = true;
     assert.ok(sanityProblems(bad, false).some((p) => p.includes('PageAnonExclusive')));
     const bad2 = cloneState(m2.st.kernel);
     const ptes = bad2.procs[0].mm.ptes;
@@ -294,9 +296,9 @@ ${TWO_SAME}
     ptes[vpn] = pteMkwrite(ptes[vpn]);
     assert.ok(sanityProblems(bad2, false).some((p) => p.includes('writable PTE maps KSM')));
     const freed = cloneState(m.st.kernel);
-    const gone = freed.pages.findIndex((p, i) => i > 0 && p.freed);
+    const gone = allPages(freed).findIndex((p, i) => i > 0 && p.freed);
     assert.ok(gone > 0);
-    freed.pages[gone].ksm = true;
+    pfnToPage(freed, gone).ksm = true;
     assert.ok(sanityProblems(freed, false).some((p) => p.includes('still PageKsm')));
   });
 });

@@ -9,6 +9,7 @@ import { ZERO_PFN } from '../../src/kernel/state.js';
 import { anonExclusiveOrPageCount, pageCountAfterSwapFree, pageCountIsOne, reuseSwapPage } from '../../src/policies/rules.js';
 import { machine, run, pteOf, presentPte, pageAt, findEvent, RW, PRIV } from '../../testlib/machine-helpers.js';
 import { ptePfn, pteWrite, pteDirty, pteSoftDirty } from '../../src/kernel/pgtable.js';
+import { nrPages } from '../../src/kernel/state.js';
 
 // ---------------------------------------------------------------------------
 
@@ -56,7 +57,7 @@ describe('do_anonymous_page', () => {
     assert.equal(pteDirty(pte), false);
     // the zero page is never refcounted (vm_normal_page() returns NULL for it)
     assert.equal(pageAt(m, ZERO_PFN).refcount, 1);
-    assert.equal(m.st.kernel.pages.length, 1, 'no page allocated for a read');
+    assert.equal(nrPages(m.st.kernel), 1, 'no page allocated for a read');
     findEvent(recs, 'do_anonymous_page', 'shared zero page');
     const r = m.st.regs[0].r;
     assert.ok(r && r.kind === 'data');
@@ -278,7 +279,7 @@ describe('do_wp_page on an exclusive page mapped read-only by mprotect', () => {
       const pte = presentPte(m, 'p', 'mem');
       assert.equal(ptePfn(pte), 1);
       assert.equal(pteWrite(pte), true);
-      assert.equal(m.st.kernel.pages.length, 2, 'no copy');
+      assert.equal(nrPages(m.st.kernel), 2, 'no copy');
     });
   }
 });
@@ -379,7 +380,7 @@ describe('zap_pte_range: munmap, MADV_DONTNEED', () => {
     );
     run(m, 2);
     // one page per memset-ed page: pfn 1 and pfn 2
-    assert.equal(m.st.kernel.pages.length, 3);
+    assert.equal(nrPages(m.st.kernel), 3);
     const recs = run(m, 1);
     findEvent(recs, 'unmap_region', '2 PTE(s) cleared');
     assert.equal(pageAt(m, 1).freed, true);

@@ -12,6 +12,7 @@ import { ERA_NAMES, findEra } from '../../src/policies/eras/index.js';
 import { DEFAULT_SEARCH, search } from '../../src/explore/search.js';
 import type { Policy } from '../../src/policies/policy.js';
 import { ptePfn } from '../../src/kernel/pgtable.js';
+import { allPages } from '../../src/kernel/state.js';
 
 
 /** One step of thread `name`, which must be runnable; the books must balance after it. */
@@ -131,7 +132,7 @@ describe('munmap in two steps', () => {
       // The killed process's munmap is finished (flush, batch freed) before exit_mmap.
       run(m);
       assert.deepEqual(m.st.violations, []);
-      assert.ok(m.st.kernel.pages.slice(1).every((p) => p.freed));
+      assert.ok(allPages(m.st.kernel).slice(1).every((p) => p.freed));
     }
   });
 });

@@ -13,6 +13,7 @@ import { parseConfigSetting, type ThpMode } from '../../src/uapi/config.js';
 import { HPAGE_PMD_NR, ZERO_PFN, type Pmd } from '../../src/kernel/state.js';
 import { era, machine, run, pidOf, vpnOf, pteOf, presentPte, pageAt, findEvent, RW } from '../../testlib/machine-helpers.js';
 import { pteWrite, ptePfn, pteDirty } from '../../src/kernel/pgtable.js';
+import { pfnToPage } from '../../src/kernel/state.js';
 
 const THP = `HUGE, ${RW}, MAP_PRIVATE|MAP_ANONYMOUS`;
 /** cow.c's PTE-mapped THP: a written THP whose PMD an mprotect() round trip of one page split. */
@@ -444,10 +445,10 @@ describe('kernel sanity over folios', () => {
 }`, 'v6.18');
     runKeep(m);
     const head = ptePfn(pmdOf(m, 'p', 'mem')!.entry);
-    m.st.kernel.pages[head + 3].refcount = 1;
+    pfnToPage(m.st.kernel, head + 3).refcount = 1;
     assert.ok(sanityProblems(m.st.kernel, false).some((p) => p.includes('tail page') && p.includes('refcount of its own')));
-    m.st.kernel.pages[head + 3].refcount = 0;
-    m.st.kernel.pages[head].entireMapcount = 2;
+    pfnToPage(m.st.kernel, head + 3).refcount = 0;
+    pfnToPage(m.st.kernel, head).entireMapcount = 2;
     assert.ok(sanityProblems(m.st.kernel, false).some((p) => p.includes('entire mapcount 2, but 1 huge PMD')));
   });
 });
