@@ -94,12 +94,12 @@ function tryToFreeSwap(k: KernelCtx, pfn: number): boolean {
 /** Where `pfn` is mapped: [pid, vpn] of every PTE (rmap walk). */
 function mappingsOf(k: KernelCtx, pfn: number): [number, number][] {
   const out: [number, number][] = [];
-  k.s.procs.forEach((p, pid) => {
-    if (!p.alive) return;
-    p.mm.ptes.forEach((pte, vpn) => {
-      if (pte && ptePfn(pte) === pfn) out.push([pid, vpn]);
-    });
-  });
+  const procs = k.s.procs;
+  for (let pid = 0; pid < procs.length; pid++) {
+    if (!procs[pid].alive) continue;
+    const ptes = procs[pid].mm.ptes;
+    for (let vpn = 0; vpn < ptes.length; vpn++) if (ptes[vpn] && ptePfn(ptes[vpn]) === pfn) out.push([pid, vpn]);
+  }
   return out;
 }
 
@@ -139,7 +139,7 @@ export function madvisePageout(k: KernelCtx, pid: number, vma: Vma, start: numbe
       trace(k, 'madvise_cold_or_pageout_pte_range', `pfn ${ptePfn(pte)} is mapped ${page.mapcount} times: left alone`, k.policy.madvPageout);
       continue;
     }
-    if (shrinkFolio(k, ptePfn(pte))) out++;
+    if (shrinkFolio(k, ptePfn(pte), pid, vpn)) out++;
   }
   trace(k, 'madvise_pageout', `${out} page(s) swapped out`, k.policy.madvPageout);
 }
@@ -188,20 +188,24 @@ function keepWhole(k: KernelCtx, pfn: number): void {
   throw unsupported(`MADV_PAGEOUT of the THP of pfn ${pfn}, which something besides its mappings holds: swapping a whole THP out (CONFIG_THP_SWAP) is not modelled`);
 }
 
-/** shrink_folio_list() for one page: true when it was unmapped into a swap entry. */
-function shrinkFolio(k: KernelCtx, pfn: number): boolean {
+/**
+ * shrink_folio_list() for one page, which process `pid` maps at `vpn`: true when it was unmapped
+ * into a swap entry.
+ */
+function shrinkFolio(k: KernelCtx, pfn: number, pid: number, vpn: number): boolean {
   const page = pageOf(k, pfn);
   if (k.policy.swapoutSkipsPinned.value && pageMaybeDmaPinned(page)) {
     trace(k, 'shrink_folio_list', `pfn ${pfn} maybe DMA-pinned (page_count ${page.refcount}): kept out of the swap cache`, k.policy.swapoutSkipsPinned);
     return false;
   }
   const slot = page.swapSlot >= 0 ? page.swapSlot : addToSwap(k, pfn);
-  for (const [pid, vpn] of mappingsOf(k, pfn)) {
-    if (!tryToUnmapOne(k, pid, vpn, pfn, slot)) {
-      // activate_locked: still mapped, and still in the swap cache (nothing frees it: swap is not full).
-      return false;
-    }
-  }
+  // try_to_unmap() (mm/rmap.c): an rmap walk that stops as soon as the folio is no longer mapped
+  // (its rmap_walk_control's .done is folio_not_mapped()). madvise reclaims only a page its own
+  // mapping alone maps, so the walk ends at the caller's PTE; any other mapping would come after.
+  // activate_locked on a failure: still mapped, and still in the swap cache (nothing frees it:
+  // swap is not full).
+  if (!tryToUnmapOne(k, pid, vpn, pfn, slot)) return false;
+  if (page.mapcount > 0) for (const [other, at] of mappingsOf(k, pfn)) if (!tryToUnmapOne(k, other, at, pfn, slot)) return false;
   pageout(k, pfn, slot);
   return true;
 }
