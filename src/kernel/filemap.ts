@@ -7,7 +7,7 @@
 // is modelled (gup.ts).
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
-import { allocPage, getPage, pageOf, putPage, writeCells } from './page.js';
+import { allocPage, getPage, pageOf, putPage, writeCells, copyHighpage } from './page.js';
 import { hugetlbfsFallocate } from './hugetlb.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
 import { ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
@@ -85,7 +85,7 @@ export function doCowFault(k: KernelCtx, mm: Mm, vma: Vma, vpn: number): void {
   vma.anonVma = true;
   const src = findOrCreatePage(k, vma.shmem, fileIndex(vma, vpn));
   const pfn = allocPage(k, true);
-  pageOf(k, pfn).data = pageOf(k, src).data.slice();
+  copyHighpage(k, pfn, src);
   putPage(k, src);
   pageAddNewAnonRmap(k, pfn);
   mm.ptes[vpn] = newPte(pfn, vma.write, true);

@@ -17,7 +17,7 @@
 // A VMA that maps nothing needs no step of its own: its copy is done with the step before.
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
-import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf } from './page.js';
+import { allocPage, folioMaybeDmaPinned, getPage, pageCount, pageOf, copyHighpage } from './page.js';
 import { copyHugePmd } from './huge_memory.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
 import { cloneVma, hasMarker, newMm, setMarker, swapPteAt, ZERO_PFN, type ForkFrame, type Mm, type Vma } from './state.js';
@@ -293,11 +293,7 @@ function startCopyPresentPage(k: KernelCtx, parentPid: number, vpn: number): num
     trace(k, 'copy_present_page', `parent PTE at page ${vpn} write-protected and flushed before the copy`, fix);
   }
   const pfn = allocPage(k, true);
-  const mid = Math.ceil(k.cells / 2);
-  const from = pageOf(k, ptePfn(pte)).data;
-  const to = pageOf(k, pfn).data.slice();
-  for (let c = 0; c < mid; c++) to[c] = from[c];
-  pageOf(k, pfn).data = to;
+  copyHighpage(k, pfn, ptePfn(pte), 0, Math.ceil(k.cells / 2));
   if (k.cells > 1) trace(k, 'copy_present_page', `copying pfn ${ptePfn(pte)} into new pfn ${pfn} for the child: first half copied${pteWrite(pte) ? ', parent PTE still writable' : ''}`);
   return pfn;
 }
@@ -307,11 +303,7 @@ function finishCopyPresentPage(k: KernelCtx, srcMm: Mm, dstMm: Mm, dst: Vma, vpn
   // The parent holds mmap_lock for write: nothing unmaps the page between the two parts.
   const pte = srcMm.ptes[vpn];
   const keepUffd = dst.uffdWp && pteUffdWp(pte);
-  const mid = Math.ceil(k.cells / 2);
-  const from = pageOf(k, ptePfn(pte)).data;
-  const to = pageOf(k, pfn).data.slice();
-  for (let c = mid; c < k.cells; c++) to[c] = from[c];
-  pageOf(k, pfn).data = to;
+  copyHighpage(k, pfn, ptePfn(pte), Math.ceil(k.cells / 2));
   pageAddNewAnonRmap(k, pfn);
   dstMm.ptes[vpn] = mkPte(pfn, { write: dst.write && !keepUffd, dirty: true, softDirty: true, uffdWp: keepUffd, protnone: false });
   trace(k, 'copy_present_page', `child's copy of pfn ${ptePfn(pte)} is new pfn ${pfn}, mapped writable`);

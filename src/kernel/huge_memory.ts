@@ -21,7 +21,7 @@
 //   end the scenario as unsupported.
 import type { KernelCtx } from './context.js';
 import { insane, trace, unsupported } from './context.js';
-import { allocThp, folioMaybeDmaPinned, folioOf, getPage, mmForbidsZeropage, pageOf, putPage } from './page.js';
+import { allocThp, folioMaybeDmaPinned, folioOf, getPage, mmForbidsZeropage, pageOf, putPage, copyHighpage } from './page.js';
 import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Mm, type Pmd, type Vma, pfnToPage } from './state.js';
 import { flushTlbRange } from './tlb.js';
 import { findVma, isCowMapping } from './vma.js';
@@ -209,7 +209,7 @@ function wpHugePmdCopy(k: KernelCtx, pid: number, vma: Vma, pmd: Pmd): 'done' {
     }
   }
   const head = allocThp(k);
-  for (let i = 0; i < HPAGE_PMD_NR && old !== ZERO_PFN; i++) pageOf(k, head + i).data = pageOf(k, old + i).data;
+  for (let i = 0; i < HPAGE_PMD_NR && old !== ZERO_PFN; i++) copyHighpage(k, head + i, old + i);
   flushTlbRange(k, pid, pmd.vpn, HPAGE_PMD_NR, 'pmdp_huge_clear_flush_notify');
   const folio = pageOf(k, head);
   folio.entireMapcount = 1;

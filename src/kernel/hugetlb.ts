@@ -23,7 +23,7 @@
 //   not modelled.
 import type { KernelCtx } from './context.js';
 import { noResource, sigbus, trace } from './context.js';
-import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage } from './page.js';
+import { allocPage, getPage, pageMaybeDmaPinned, pageOf, putPage, copyHighpage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { type Mm, type Vma, pfnToPage } from './state.js';
 import { flushTlbPage } from './tlb.js';
@@ -179,7 +179,7 @@ function hugetlbWp(k: KernelCtx, pid: number, vma: Vma, vpn: number, unshare: bo
     hugetlbWp(k, pid, vma, vpn, unshare); // retry_avoidcopy
     return;
   }
-  pageOf(k, pfn).data = old.data.slice();
+  copyHighpage(k, pfn, ptePfn(pte));
   // huge_ptep_clear_flush() and set_huge_pte_at(): the old translation goes before the new one.
   flushTlbPage(k, pid, vpn, 'huge_ptep_clear_flush');
   pageAddNewAnonRmap(k, pfn);
@@ -236,7 +236,7 @@ export function copyHugetlbPageRange(k: KernelCtx, srcMm: Mm, dstMm: Mm, src: Vm
   if (page.anon && hugetlbNeedsCopyForPin(k, srcMm, src, pte)) {
     const pfn = allocHugetlbFolio(k, dst, false);
     if (pfn < 0) throw noResource('ENOMEM', 'fork: no free huge page for the early copy of a pinned hugetlb page');
-    pageOf(k, pfn).data = page.data.slice();
+    copyHighpage(k, pfn, ptePfn(pte));
     pageAddNewAnonRmap(k, pfn);
     dstMm.ptes[vpn] = newPte(pfn, dst.write, true);
     trace(k, 'copy_hugetlb_page_range', `pfn ${ptePfn(pte)} maybe pinned: the child gets a copy, pfn ${pfn}; pool: ${k.s.hugeFree} free`, k.policy.hugetlbForkPinned);

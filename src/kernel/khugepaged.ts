@@ -6,7 +6,7 @@
 // were shared with (cow.c's collapse tests guard that). Run in one step, under mmap_write_lock.
 import type { KernelCtx } from './context.js';
 import { errno, trace, unsupported } from './context.js';
-import { allocThp, pageOf, putPage } from './page.js';
+import { allocThp, pageOf, putPage, copyHighpage } from './page.js';
 import { pageRemoveRmap } from './rmap.js';
 import { HPAGE_PMD_NR, ZERO_PFN, hasMarker, swapPteAt, type Vma } from './state.js';
 import { folioLargeMapcount, pmdAt } from './huge_memory.js';
@@ -61,7 +61,7 @@ function collapseOne(k: KernelCtx, pid: number, vma: Vma, h: number): void {
     const pte = mm.ptes[h + i];
     mm.ptes[h + i] = PTE_NONE;
     if (!pte || ptePfn(pte) === ZERO_PFN) continue;
-    pageOf(k, newHead + i).data = pageOf(k, ptePfn(pte)).data;
+    copyHighpage(k, newHead + i, ptePfn(pte));
     pageRemoveRmap(k, ptePfn(pte));
     released.push(ptePfn(pte));
   }

@@ -9,7 +9,7 @@
 // faults (faultin_page) run whole, in one step.
 import type { KernelCtx } from './context.js';
 import { accountFault, errno, insane, sigsegv, trace } from './context.js';
-import { allocPage, getPage, isLargeFolioPage, mmForbidsZeropage, pageCount, pageOf, putPage } from './page.js';
+import { allocPage, getPage, isLargeFolioPage, mmForbidsZeropage, pageCount, pageOf, putPage, copyHighpage } from './page.js';
 import { pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { ZERO_PFN, hasMarker, setMarker, swapPteAt, type Mm, type Vma, type WpCopyFrame, pfnToPage } from './state.js';
 import { deleteFromSwapCache, doSwapPage, freeSwapCache } from './swap.js';
@@ -338,8 +338,7 @@ function wpPageCopy(k: KernelCtx, mm: Mm, stepped: boolean, vma: Vma, vpn: numbe
     return { kind: 'wp_copy', step: 'copy', vpn, oldPfn: ptePfn(orig), newPfn: -1, orig };
   }
   const pfn = allocPage(k, true);
-  const copy = pageOf(k, pfn);
-  if (ptePfn(orig) !== ZERO_PFN) copy.data = pageOf(k, ptePfn(orig)).data.slice();
+  if (ptePfn(orig) !== ZERO_PFN) copyHighpage(k, pfn, ptePfn(orig));
   installCopy(k, mm, vma, vpn, orig, pfn, unshare);
   return 'done';
 }
@@ -387,7 +386,7 @@ export function stepWpCopy(k: KernelCtx, pid: number, f: WpCopyFrame): WpCopyFra
   if (f.step === 'copy') {
     // __wp_page_copy_user(): with no lock held, so the old page may change under the copy.
     const pfn = allocPage(k, true);
-    if (f.oldPfn !== ZERO_PFN) pageOf(k, pfn).data = pageOf(k, f.oldPfn).data.slice();
+    if (f.oldPfn !== ZERO_PFN) copyHighpage(k, pfn, f.oldPfn);
     trace(k, 'wp_page_copy', `${f.oldPfn === ZERO_PFN ? 'zeroed' : `copied pfn ${f.oldPfn} into`} new pfn ${pfn} (page-table lock not held)`);
     return { ...f, step: 'install', newPfn: pfn };
   }

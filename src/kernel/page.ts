@@ -1,7 +1,7 @@
 // struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, initPage, nrPages, pfnToPage, pfnValid, setPageCell, type KernelState, type Page } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, initPage, nrPages, pageCell, pfnToPage, pfnValid, setPageCell, type KernelState, type Page } from './state.js';
 import { ptePfn } from './pgtable.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
@@ -9,6 +9,17 @@ export function pageOf(k: KernelCtx, pfn: number): Page {
   const page = pfnToPage(k.s, pfn);
   if (page.freed) throw insane(`use of freed page pfn ${pfn}`);
   return page;
+}
+
+/**
+ * copy_highpage() (include/linux/highmem.h; copy_user_highpage() on the fault paths, folio_copy()
+ * page by page for a large folio): page `to`'s contents become page `from`'s, cells
+ * [first, end) of them, the whole page unless fork copies it in two halves.
+ */
+export function copyHighpage(k: KernelCtx, to: number, from: number, first = 0, end = k.cells): void {
+  pageOf(k, to);
+  pageOf(k, from);
+  for (let c = first; c < end; c++) setPageCell(k.s, to, c, pageCell(k.s, from, c));
 }
 
 /** A store into cells [from, to] of a page. */
