@@ -294,11 +294,12 @@ export interface Mm {
    * Pages whose page-table entry is a uffd-wp PTE marker (pte_marker_uffd_wp: not present, no
    * page, write-protected for userfaultfd), in ascending order; their `ptes` slot is pte_none.
    * Anonymous memory gets them only with UFFD_FEATURE_WP_UNPOPULATED (2bad466cc9d9, v6.4).
+   * Copies of a state share the list until one of them changes it (setMarker).
    */
   markers: readonly number[];
   /**
    * Non-present PTEs holding a swap entry, in ascending page order; their `ptes` slot is pte_none.
-   * Replaced, never changed in place: copies of a state share the list.
+   * Copies of a state share the list until one of them changes it (setSwapPte).
    */
   swapPtes: readonly SwapPte[];
   /** PMDs mapping transparent huge pages, in ascending order; the `ptes` slots they cover are pte_none. */
@@ -562,6 +563,7 @@ export function newMm(nextVpn: number): Mm {
 }
 
 export function cloneMm(mm: Mm): Mm {
+  disown(mm);
   return {
     vmas: cloneAll(mm.vmas, cloneVma),
     ptes: mm.ptes.slice(),
@@ -571,7 +573,7 @@ export function cloneMm(mm: Mm): Mm {
     mmapReaders: mm.mmapReaders,
     mmapWriter: mm.mmapWriter,
     writeProtectSeq: mm.writeProtectSeq,
-    markers: mm.markers, // replaced, never changed in place (setMarker): copies share it
+    markers: mm.markers, // shared until either mm changes it (setMarker copies it first)
     swapPtes: mm.swapPtes, // likewise (setSwapPte)
     pmds: mm.pmds.length ? mm.pmds.map(clonePmd) : [],
   };
@@ -610,23 +612,49 @@ export function hasMarker(mm: Mm, vpn: number): boolean {
   return mm.markers.includes(vpn);
 }
 
-/** Install (on) or clear (off) the uffd-wp PTE marker at `vpn`, keeping the list sorted. */
-export function setMarker(mm: Mm, vpn: number, on: boolean): void {
-  const has = mm.markers.includes(vpn);
-  if (on === has) return;
-  mm.markers = on ? [...mm.markers, vpn].sort((a, b) => a - b) : mm.markers.filter((v) => v !== vpn);
+/**
+ * The marker and swap PTE lists that an mm may change in place: those no other mm shares. A copy
+ * of an mm shares its lists (cloneMm), after which neither the copy nor the original owns them,
+ * and the first change copies the list. Zapping, swapping out or forking a THP changes a list
+ * once per page, 512 times in one step: one copy instead of 512.
+ */
+const ownedMarkers = new WeakMap<Mm, readonly number[]>();
+const ownedSwapPtes = new WeakMap<Mm, readonly SwapPte[]>();
+
+/** cloneMm(): `mm` now shares its lists with its copy. */
+function disown(mm: Mm): void {
+  ownedMarkers.delete(mm);
+  ownedSwapPtes.delete(mm);
 }
 
-/** The index of the first swap PTE at or above `vpn` in the sorted list (its length if none). */
-function swapPteIndex(list: readonly SwapPte[], vpn: number): number {
+/** The index of the first entry at or above `vpn` in a list sorted by page (its length if none). */
+function sortedIndex<T>(list: readonly T[], vpn: number, at: (x: T) => number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid].vpn < vpn) lo = mid + 1;
+    if (at(list[mid]) < vpn) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+const markerVpn = (vpn: number): number => vpn;
+const swapPteVpn = (e: SwapPte): number => e.vpn;
+
+/** Install (on) or clear (off) the uffd-wp PTE marker at `vpn`, keeping the list sorted. */
+export function setMarker(mm: Mm, vpn: number, on: boolean): void {
+  const i = sortedIndex(mm.markers, vpn, markerVpn);
+  const has = i < mm.markers.length && mm.markers[i] === vpn;
+  if (on === has) return;
+  if (ownedMarkers.get(mm) !== mm.markers) ownedMarkers.set(mm, (mm.markers = mm.markers.slice()));
+  const list = mm.markers as number[];
+  if (on) list.splice(i, 0, vpn);
+  else list.splice(i, 1);
+}
+
+function swapPteIndex(list: readonly SwapPte[], vpn: number): number {
+  return sortedIndex(list, vpn, swapPteVpn);
 }
 
 /** The swap PTE at `vpn`, if there is one. */
@@ -638,18 +666,17 @@ export function swapPteAt(mm: Mm, vpn: number): SwapPte | undefined {
 
 /**
  * Install (`entry`, whose vpn is `vpn`) or clear (null) the swap PTE at `vpn`, keeping the list
- * sorted. One copy of the list per call: swapping out or forking a THP's 512 pages calls it
- * once per page.
+ * sorted. The entries themselves are never changed, only replaced.
  */
 export function setSwapPte(mm: Mm, vpn: number, entry: SwapPte | null): void {
-  const old = mm.swapPtes;
-  const i = swapPteIndex(old, vpn);
-  const present = i < old.length && old[i].vpn === vpn;
+  const i = swapPteIndex(mm.swapPtes, vpn);
+  const present = i < mm.swapPtes.length && mm.swapPtes[i].vpn === vpn;
   if (!entry && !present) return;
-  const next = old.slice(0, i);
-  if (entry) next.push(entry);
-  for (let j = present ? i + 1 : i; j < old.length; j++) next.push(old[j]);
-  mm.swapPtes = next;
+  if (ownedSwapPtes.get(mm) !== mm.swapPtes) ownedSwapPtes.set(mm, (mm.swapPtes = mm.swapPtes.slice()));
+  const list = mm.swapPtes as SwapPte[];
+  if (entry && present) list[i] = entry;
+  else if (entry) list.splice(i, 0, entry);
+  else list.splice(i, 1);
 }
 
 /** Every page's view, in pfn order (the zero page first): for reports, views and tests, not hot paths. */
