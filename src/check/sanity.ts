@@ -4,7 +4,7 @@
 // reference only while it looks at the page);
 // mapcount is exactly the number of PTEs; nothing maps or references a freed page; and at the
 // end, with every process gone and every reference dropped, every page is freed.
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type KernelState, pfnToPage, nrPages, pfnValid } from '../kernel/state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type KernelState, pageWord, pfnToPage, nrPages, pfnValid } from '../kernel/state.js';
 import { ptePfn, pteWrite } from '../kernel/pgtable.js';
 
 /** Word offsets of struct page's fields: the scans of the whole mem_map read its words directly. */
@@ -15,12 +15,13 @@ let mapsScratch = new Int32Array(64);
 let refsScratch = new Int32Array(64);
 export function sanityProblems(s: KernelState, final: boolean): string[] {
   const problems: string[] = [];
-  if (mapsScratch.length < nrPages(s)) {
-    mapsScratch = new Int32Array(nrPages(s) * 2);
-    refsScratch = new Int32Array(nrPages(s) * 2);
+  const n = nrPages(s);
+  if (mapsScratch.length < n) {
+    mapsScratch = new Int32Array(n * 2);
+    refsScratch = new Int32Array(n * 2);
   }
-  const maps = mapsScratch.fill(0, 0, nrPages(s));
-  const refs = refsScratch.fill(0, 0, nrPages(s));
+  const maps = mapsScratch.fill(0, 0, n);
+  const refs = refsScratch.fill(0, 0, n);
   // THP heads and their PMD mappings; built only when there is a THP (most states have none).
   let entire: Map<number, number> | null = null;
   const { words, stride } = s.memMap;
@@ -160,8 +161,8 @@ function swapProblems(s: KernelState, final: boolean, refs: Int32Array, problems
     if (final) problems.push(`swap slot ${slot} is still in use at the end`);
   });
   for (let pfn = 0; pfn < nrPages(s); pfn++) {
-    const pg = pfnToPage(s, pfn);
-    if (!pg.freed && pg.swapSlot >= 0 && s.swap[pg.swapSlot]?.cachePfn !== pfn) problems.push(`pfn ${pfn} says it is in the swap cache of slot ${pg.swapSlot}, which does not hold it`);
+    const slot = pageWord(s, pfn, PG.swapSlot);
+    if (!pageWord(s, pfn, PG.freed) && slot >= 0 && s.swap[slot]?.cachePfn !== pfn) problems.push(`pfn ${pfn} says it is in the swap cache of slot ${slot}, which does not hold it`);
   }
 }
 

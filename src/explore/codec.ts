@@ -513,21 +513,13 @@ export class StateCodec {
   }
 
   /**
-   * A list built by pushing, so that it is a packed array of small integers: the mem_map's words
-   * must have the one elements kind a state built by the kernel paths gives them, or every
-   * property load of a page view would see two.
+   * Built by pushing, so that a decoded list is a packed array of small integers, as the kernel
+   * paths build theirs (the mem_map's words among them): the loads that read both see one kind.
    */
-  private xlPacked(): number[] {
+  private xl(): number[] {
     const n = this.x();
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push(this.x());
-    return out;
-  }
-
-  private xl(): number[] {
-    const n = this.x();
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = this.x();
     return out;
   }
 
@@ -609,7 +601,7 @@ export class StateCodec {
 
   private readKernel(): KernelState {
     const cells = this.x();
-    const memMap = memMapOf(cells, this.xlPacked());
+    const memMap = memMapOf(cells, this.xl());
     const procs = new Array<Process>(this.x());
     for (let i = 0; i < procs.length; i++) {
       const name = this.xs();

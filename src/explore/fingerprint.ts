@@ -345,7 +345,6 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   }
   // Page counters and contents, in canonical order (or pfn order without symmetry).
   // Read from the mem_map's words in place (PG_LOCKED is never held between steps).
-  // The offsets as locals, so that the loop below does not load them page after page.
   const { refcount, mapcount, anon, anonExclusive, freed, hugetlb, ksm, swapSlot, data, compound, entireMapcount } = PG;
   const cells = k.memMap.cells;
   const hashPage = (p: number): void => {

@@ -191,9 +191,7 @@ export const tokenNames = new TokenRenaming();
 
 /** Tokens in cell order (page contents, a cell's values): renamed in place under process symmetry. */
 export function hashTokens(h: Hash64, tokens: readonly number[], v: ProcessView | null): void {
-  if (!v) return h.list(tokens);
-  h.n(tokens.length);
-  for (let i = 0; i < tokens.length; i++) h.n(tokenNames.name(tokens[i]));
+  hashTokenRun(h, tokens, 0, tokens.length, v);
 }
 
 /** hashTokens() of words[from, from + n), read in place: a page's contents in the mem_map. */

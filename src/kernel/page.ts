@@ -1,7 +1,7 @@
 // struct page reference counting (include/linux/mm.h, mm/page_alloc.c).
 import type { KernelCtx } from './context.js';
 import { insane } from './context.js';
-import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, ZERO_PFN, initPage, nrPages, pageCell, pfnToPage, pfnValid, setPageCell, type KernelState, type Page } from './state.js';
+import { GUP_PIN_COUNTING_BIAS, HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, initPage, nrPages, pageCell, pageWord, pfnToPage, pfnValid, setPageCell, type KernelState, type Page } from './state.js';
 import { ptePfn } from './pgtable.js';
 
 export function pageOf(k: KernelCtx, pfn: number): Page {
@@ -69,7 +69,7 @@ export function mmForbidsZeropage(k: KernelCtx): boolean {
 export function allocPage(k: KernelCtx, anon: boolean, hugetlb = false): number {
   const n = nrPages(k.s);
   let pfn = ZERO_PFN + 1;
-  while (pfn < n && !pfnToPage(k.s, pfn).freed) pfn++;
+  while (pfn < n && !pageWord(k.s, pfn, STRUCT_PAGE.offset.freed)) pfn++;
   newPage(k, pfn, anon, hugetlb, 1, -1);
   return pfn;
 }
@@ -87,7 +87,7 @@ export function allocThp(k: KernelCtx): number {
   const n = nrPages(k.s);
   let head = n;
   for (let run = 0, pfn = 1; pfn < n; pfn++) {
-    run = pfnToPage(k.s, pfn).freed ? run + 1 : 0;
+    run = pageWord(k.s, pfn, STRUCT_PAGE.offset.freed) ? run + 1 : 0;
     if (run === HPAGE_PMD_NR) {
       head = pfn - HPAGE_PMD_NR + 1;
       break;

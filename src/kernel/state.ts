@@ -97,25 +97,26 @@ export function pfnValid(s: KernelState, pfn: number): boolean {
 /** Token `c` of page `pfn`'s contents, read without copying them. */
 export function pageCell(s: KernelState, pfn: number, c: number): Token {
   const m = s.memMap;
-  return m.words[pfn * m.stride + PAGE_DATA + c];
+  return m.words[pfn * m.stride + STRUCT_PAGE.offset.data + c];
 }
 
 /** Stores `token` in cell `c` of page `pfn`. */
 export function setPageCell(s: KernelState, pfn: number, c: number, token: Token): void {
   const m = s.memMap;
-  m.words[pfn * m.stride + PAGE_DATA + c] = token;
+  m.words[pfn * m.stride + STRUCT_PAGE.offset.data + c] = token;
 }
 
-/** Where a page's contents start in its record. */
-export const PAGE_DATA = STRUCT_PAGE.size;
+/** Word `offset` (a field's, from STRUCT_PAGE.offset) of page `pfn`'s record, read without a view: for scans over every page. */
+export function pageWord(s: KernelState, pfn: number, offset: number): number {
+  return s.memMap.words[pfn * s.memMap.stride + offset];
+}
 
 /** Writes a fresh page's record at `pfn` (past the end: appends it). Its contents are zero-filled. */
 export function initPage(s: KernelState, pfn: number, fields: Omit<Fields<(typeof STRUCT_PAGE)['schema']>, 'data'>): Page {
   const m = s.memMap;
   const base = pfn * m.stride;
   const w = m.words;
-  while (w.length < base + m.stride) w.push(0);
-  for (let i = base; i < base + m.stride; i++) w[i] = ZERO_TOKEN;
+  for (let i = base; i < base + m.stride; i++) w[i] = ZERO_TOKEN; // pfn is at most one past the end: no hole
   STRUCT_PAGE.write(w, base, fields);
   return pfnToPage(s, pfn);
 }
@@ -609,7 +610,8 @@ export function pageBacking(s: KernelState, pfn: number): 'anon' | 'shmem' | 'fi
 
 /** Is there a uffd-wp PTE marker at `vpn`? */
 export function hasMarker(mm: Mm, vpn: number): boolean {
-  return mm.markers.includes(vpn);
+  const i = sortedIndex(mm.markers, vpn, markerVpn);
+  return i < mm.markers.length && mm.markers[i] === vpn;
 }
 
 /**
