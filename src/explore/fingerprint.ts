@@ -17,7 +17,7 @@
 // a token means nothing but "this write and no other". References are then ranked by their
 // owner's new pid and pipes by their holders', since their creation order only numbers them
 // (see ProcessSymmetry and docs/reductions.md).
-import { HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type Thread, type WpCopyFrame, nrPages } from '../kernel/state.js';
+import { HPAGE_PMD_NR, STRUCT_PAGE, ZERO_PFN, type KernelState, type Thread, type WpCopyFrame, nrPages } from '../kernel/state.js';
 
 /** Word offsets of struct page's fields in a mem_map record. */
 const PG = STRUCT_PAGE.offset;
@@ -219,6 +219,44 @@ export function fingerprintState(m: MachineState, symmetry: boolean, live: LiveR
   return best as [number, number];
 }
 
+/**
+ * What the walk of one state renames (valid during one hashState() call): the helpers below read
+ * it instead of closures, so that each part of the walk is a function V8 compiles on its own.
+ */
+const walk = {
+  symmetry: false,
+  view: null as ProcessView | null,
+  mem: [] as number[],
+  stride: 0,
+  refName: null as Int32Array | null,
+  refCount: 0,
+  pipeName: null as Int32Array | null,
+};
+
+/** A page's name: its canonical name under symmetry, else its pfn. */
+function pfn(p: number): number {
+  if (!walk.symmetry || p === ZERO_PFN) return p;
+  const head = walk.mem[p * walk.stride + PG.compound];
+  return head < 0 ? renaming.name(p) : renaming.nameFolio(head, p);
+}
+/** The i-th reference in hashing order. */
+function refAt(i: number): number {
+  return walk.view ? refOrder.ids[i] : i;
+}
+/** A reference's name (its rank among live ones under symmetry). */
+function ref(id: number): number {
+  return walk.refName ? walk.refName[id] : id;
+}
+/** A process's new name. */
+function pid(p: number): number {
+  return walk.view ? walk.view.newPid[p] : p;
+}
+/** The process whose place is q in the new order (per-process lists may be longer than procs). */
+function old(q: number): number {
+  const view = walk.view;
+  return view && q < view.oldPid.length ? view.oldPid[q] : q;
+}
+
 function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view: ProcessView | null): [number, number] {
   const k = m.kernel;
   const h = hasher.reset();
@@ -229,27 +267,30 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   for (const e of events) h.s(e);
   const rename = renaming;
   rename.reset(nrPages(k));
-  const mem = k.memMap.words;
-  const stride = k.memMap.stride;
-  const compoundAt = PG.compound;
-  const pfn = (p: number): number => {
-    if (!symmetry || p === ZERO_PFN) return p;
-    const head = mem[p * stride + compoundAt];
-    return head < 0 ? rename.name(p) : rename.nameFolio(head, p);
-  };
+  walk.symmetry = symmetry;
+  walk.view = view;
+  walk.mem = k.memMap.words;
+  walk.stride = k.memMap.stride;
   // With processes renamed, live references are ranked by their owner's new name first.
-  const refName = view ? refRanksByOwner(k.refs, view.newPid) : symmetry ? refRanks(k.refs) : null;
-  const refCount = view ? refOrder.count : k.refs.length;
-  const refAt = (i: number): number => (view ? refOrder.ids[i] : i);
-  const ref = (id: number): number => (refName ? refName[id] : id);
-  const pid = (p: number): number => (view ? view.newPid[p] : p);
-  // The process whose place is q in the new order (per-process lists may be longer than procs).
-  const old = (q: number): number => (view && q < view.oldPid.length ? view.oldPid[q] : q);
+  walk.refName = view ? refRanksByOwner(k.refs, view.newPid) : symmetry ? refRanks(k.refs) : null;
+  walk.refCount = view ? refOrder.count : k.refs.length;
   if (!view) for (const t of k.threads) hashThread(h, t, pfn, ref, pid);
   else {
     // Grouped by process in their new order: thread indices carry no meaning between operations.
     for (let q = 0; q < view.oldPid.length; q++) for (const t of k.threads) if (t.pid === view.oldPid[q] && !inert(t)) hashThread(h, t, pfn, ref, pid);
   }
+  hashProcs(h, k, view);
+  hashRefs(h, k, view);
+  hashObjects(h, k, view);
+  hashPages(h, k, symmetry, view);
+  hashPromise(h, m, view);
+  hashVars(h, m, view);
+  hashRegs(h, m, live, view);
+  return h.done();
+}
+
+/** Each process in its new order: its mm, VMAs, page tables, huge PMDs and swap PTEs. */
+function hashProcs(h: Hash64, k: KernelState, view: ProcessView | null): void {
   const nprocs = k.procs.length;
   for (let q = 0; q < nprocs; q++) {
     const p = k.procs[old(q)];
@@ -292,6 +333,12 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       h.n(swapPteBits(e));
     }
   }
+}
+
+/** The GUP references (released ones left out under symmetry), by rank. */
+function hashRefs(h: Hash64, k: KernelState, view: ProcessView | null): void {
+  const refName = walk.refName;
+  const refCount = walk.refCount;
   for (let i = 0; i < refCount; i++) {
     const r = k.refs[refAt(i)];
     if (refName && r.released) continue;
@@ -308,7 +355,11 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       h.n(rp.cellTo);
     }
   }
-  const pipeName = view ? pipeRanks(k.pipes, view.newPid) : null;
+}
+
+/** Pipes, shmem objects and files, userfaultfd contexts, the huge page pool and the swap device. */
+function hashObjects(h: Hash64, k: KernelState, view: ProcessView | null): void {
+  const pipeName = (walk.pipeName = view ? pipeRanks(k.pipes, view.newPid) : null);
   for (let i = 0; i < k.pipes.length; i++) {
     const pi = k.pipes[pipeName ? pipeOrder.ids[i] : i];
     h.n(TAG.pipe);
@@ -343,6 +394,13 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
     h.n(w.cachePfn < 0 ? -1 : pfn(w.cachePfn));
     hashTokens(h, w.data, view);
   }
+}
+
+/** Page counters and contents. */
+function hashPages(h: Hash64, k: KernelState, symmetry: boolean, view: ProcessView | null): void {
+  const rename = renaming;
+  const mem = walk.mem;
+  const stride = walk.stride;
   // Page counters and contents, in canonical order (or pfn order without symmetry).
   // Read from the mem_map's words in place (PG_LOCKED is never held between steps).
   const { refcount, mapcount, anon, anonExclusive, freed, hugetlb, ksm, swapSlot, data, compound, entireMapcount } = PG;
@@ -365,6 +423,12 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   // hashPage meets no new page: every page it names was named on the way here.
   if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
   else for (let p = 1; p < nrPages(k); p++) hashPage(p);
+}
+
+/** The promise: what each process may read where, and what each reference may see. */
+function hashPromise(h: Hash64, m: MachineState, view: ProcessView | null): void {
+  const refName = walk.refName;
+  const refCount = walk.refCount;
   // The promise, the variables, the registers and the synthesis counters.
   for (let q = 0; q < m.promise.procs.length; q++) {
     const p = m.promise.procs[old(q)];
@@ -412,6 +476,11 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
       for (const a of rp.allowed) hashTokenSet(h, a, view);
     }
   }
+}
+
+/** The scenario's variables, per process, as unordered sums. */
+function hashVars(h: Hash64, m: MachineState, view: ProcessView | null): void {
+  const pipeName = walk.pipeName;
   for (let q = 0; q < m.vars.length; q++) {
     const vars = m.vars[old(q)];
     h.n(TAG.vars);
@@ -434,6 +503,11 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
     }
     unordered.into(h);
   }
+}
+
+/** The live registers, per process, as unordered sums, then the synthesis counters. */
+function hashRegs(h: Hash64, m: MachineState, live: LiveRegisters, view: ProcessView | null): void {
+  const k = m.kernel;
   // With no live register (synthesis) the registers are skipped whole, without a look-up each.
   const noneLive = live !== null && live.size === 0;
   for (let q = 0; q < m.regs.length; q++) {
@@ -464,8 +538,8 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   h.n(TAG.counters);
   if (view) hashCounters(h, m.counters, view);
   else h.list(m.counters);
-  return h.done();
 }
+
 
 /** One thread: its program, its TLB, the kernel path it is in. */
 function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: number) => number, pid: (p: number) => number): void {
