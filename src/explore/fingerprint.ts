@@ -274,15 +274,16 @@ function hashState(m: MachineState, symmetry: boolean, live: LiveRegisters, view
   // With processes renamed, live references are ranked by their owner's new name first.
   walk.refName = view ? refRanksByOwner(k.refs, view.newPid) : symmetry ? refRanks(k.refs) : null;
   walk.refCount = view ? refOrder.count : k.refs.length;
-  if (!view) for (const t of k.threads) hashThread(h, t, pfn, ref, pid);
+  walk.pipeName = view ? pipeRanks(k.pipes, view.newPid) : null;
+  if (!view) for (const t of k.threads) hashThread(h, t);
   else {
     // Grouped by process in their new order: thread indices carry no meaning between operations.
-    for (let q = 0; q < view.oldPid.length; q++) for (const t of k.threads) if (t.pid === view.oldPid[q] && !inert(t)) hashThread(h, t, pfn, ref, pid);
+    for (let q = 0; q < view.oldPid.length; q++) for (const t of k.threads) if (t.pid === view.oldPid[q] && !inert(t)) hashThread(h, t);
   }
   hashProcs(h, k, view);
   hashRefs(h, k, view);
   hashObjects(h, k, view);
-  hashPages(h, k, symmetry, view);
+  hashPages(h, k, view);
   hashPromise(h, m, view);
   hashVars(h, m, view);
   hashRegs(h, m, live, view);
@@ -359,7 +360,7 @@ function hashRefs(h: Hash64, k: KernelState, view: ProcessView | null): void {
 
 /** Pipes, shmem objects and files, userfaultfd contexts, the huge page pool and the swap device. */
 function hashObjects(h: Hash64, k: KernelState, view: ProcessView | null): void {
-  const pipeName = (walk.pipeName = view ? pipeRanks(k.pipes, view.newPid) : null);
+  const pipeName = walk.pipeName;
   for (let i = 0; i < k.pipes.length; i++) {
     const pi = k.pipes[pipeName ? pipeOrder.ids[i] : i];
     h.n(TAG.pipe);
@@ -396,12 +397,11 @@ function hashObjects(h: Hash64, k: KernelState, view: ProcessView | null): void 
   }
 }
 
-/** Page counters and contents. */
-function hashPages(h: Hash64, k: KernelState, symmetry: boolean, view: ProcessView | null): void {
+/** Page counters and contents, in canonical order (or pfn order without symmetry). */
+function hashPages(h: Hash64, k: KernelState, view: ProcessView | null): void {
   const rename = renaming;
   const mem = walk.mem;
   const stride = walk.stride;
-  // Page counters and contents, in canonical order (or pfn order without symmetry).
   // Read from the mem_map's words in place (PG_LOCKED is never held between steps).
   const { refcount, mapcount, anon, anonExclusive, freed, hugetlb, ksm, swapSlot, data, compound, entireMapcount } = PG;
   const cells = k.memMap.cells;
@@ -421,7 +421,7 @@ function hashPages(h: Hash64, k: KernelState, symmetry: boolean, view: ProcessVi
     }
   };
   // hashPage meets no new page: every page it names was named on the way here.
-  if (symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
+  if (walk.symmetry) for (let i = 0, n = rename.size; i < n; i++) hashPage(rename.order[i]);
   else for (let p = 1; p < nrPages(k); p++) hashPage(p);
 }
 
@@ -429,7 +429,6 @@ function hashPages(h: Hash64, k: KernelState, symmetry: boolean, view: ProcessVi
 function hashPromise(h: Hash64, m: MachineState, view: ProcessView | null): void {
   const refName = walk.refName;
   const refCount = walk.refCount;
-  // The promise, the variables, the registers and the synthesis counters.
   for (let q = 0; q < m.promise.procs.length; q++) {
     const p = m.promise.procs[old(q)];
     h.n(TAG.pproc);
@@ -540,9 +539,8 @@ function hashRegs(h: Hash64, m: MachineState, live: LiveRegisters, view: Process
   else h.list(m.counters);
 }
 
-
 /** One thread: its program, its TLB, the kernel path it is in. */
-function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: number) => number, pid: (p: number) => number): void {
+function hashThread(h: Hash64, t: Thread): void {
   h.n(TAG.thread);
   h.n(pid(t.pid));
   h.n(t.prog);
@@ -558,7 +556,7 @@ function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: 
   }
   const f = t.frame;
   if (!f) h.n(0);
-  else if (f.kind === 'wp_copy') hashWpCopy(h, f, pfn);
+  else if (f.kind === 'wp_copy') hashWpCopy(h, f);
   else if (f.kind === 'flush') {
     h.s(f.what);
     h.n(f.start);
@@ -589,7 +587,7 @@ function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: 
     h.n((f.follCow ? 1 : 0) | (f.copy ? 2 : 0) | (f.pin ? 4 : 0));
     h.n(f.attempts);
     h.s(f.fault ?? '-');
-    if (f.copy) hashWpCopy(h, f.copy, pfn);
+    if (f.copy) hashWpCopy(h, f.copy);
   } else if (f.kind === 'zap') {
     h.s(f.what);
     h.n(f.start);
@@ -611,7 +609,7 @@ function hashThread(h: Hash64, t: Thread, pfn: (p: number) => number, ref: (id: 
 }
 
 /** A wp_page_copy() in progress (on its own, or inside a GUP's fault). */
-function hashWpCopy(h: Hash64, f: WpCopyFrame, pfn: (p: number) => number): void {
+function hashWpCopy(h: Hash64, f: WpCopyFrame): void {
   h.s(f.step);
   h.n(f.vpn);
   h.n(pfn(f.oldPfn));
