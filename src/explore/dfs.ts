@@ -84,6 +84,7 @@ export function shuffleMoves(moves: number[], seed: number, fp: readonly [number
 export function exploreBitstate(space: Space, opts: SearchOptions, b: BitstateOptions): SearchResult {
   const started = Date.now();
   const m = space.machine;
+  m.liveRegisters = space.live;
   const set = b.set ?? new BitstateSet(b.log2Bits, b.hashes, b.seed);
   if (b.set) {
     if (b.set.log2Bits !== b.log2Bits || b.set.hashes !== b.hashes) throw new Error('exploreBitstate: the given bit array has another size or number of hashes');

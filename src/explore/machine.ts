@@ -133,6 +133,13 @@ export class Machine {
   stepOps = false;
   /** Whether the current step is being recorded for a trace (observations are labelled only then). */
   private recording = false;
+  /**
+   * The registers a search keeps (`PROC.REG`, as LiveRegisters in fingerprint.ts), or null for
+   * all of them. A register nothing reads is not part of the state: a search that leaves it out
+   * of the fingerprint need not store it either, so its states neither carry nor encode it
+   * (synthesis writes a fresh one at every read). A trace's replay keeps every register.
+   */
+  liveRegisters: ReadonlySet<string> | null = null;
   st: MachineState;
 
   constructor(
@@ -853,6 +860,8 @@ export class Machine {
 
   /** Sets a register of process pid: a new record, since states share records (cloneMachineState). */
   private setReg(pid: number, name: string, value: RegValue): void {
+    const live = this.liveRegisters;
+    if (live !== null && (live.size === 0 || !live.has(`${this.st.kernel.procs[pid].name}.${name}`))) return;
     this.st.regs[pid] = { ...this.st.regs[pid], [name]: value };
   }
 

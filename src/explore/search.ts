@@ -385,6 +385,7 @@ export function search(s: Scenario, policy: Policy, opts: SearchOptions = DEFAUL
 export function explore(space: Space, opts: SearchOptions): SearchResult {
   const started = Date.now();
   const m = space.machine;
+  m.liveRegisters = space.live;
   const tree = new StateTree();
   const visited = tree.visited;
   const pathTo = (id: number): number[] => tree.pathTo(id);

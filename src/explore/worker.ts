@@ -31,6 +31,7 @@ const main = parentPort;
 const init = workerData as WorkerInit;
 const space = await buildSpace(init.spec, init.por);
 const m = space.machine;
+m.liveRegisters = space.live;
 
 /**
  * A frontier state from which no move is possible, already judged: its record (TAG_STUCK or

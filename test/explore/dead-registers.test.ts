@@ -11,6 +11,8 @@ import { DEFAULT_SEARCH, explore, scenarioSpace, type SearchOptions, type Search
 import { synthSpace } from '../../src/explore/synth.js';
 import type { Policy } from '../../src/policies/policy.js';
 import { parseScenario } from '../../src/scenario/parse.js';
+import { cloneMachineState } from '../../src/explore/machine.js';
+import { machine, run } from '../../testlib/machine-helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { scenarios } = loadScenarios(findScenarioFiles([join(ROOT, 'scenarios')]), ERA_NAMES, ROOT);
@@ -76,5 +78,33 @@ test('synthesis: the same attack length with far fewer states', () => {
     const all = explore(withAllLive(synthSpace(p, { ...o, ops: [...o.ops] })), opts);
     assert.deepEqual(essence(dead), essence(all), era);
     assert.ok(dead.stats.distinct < all.stats.distinct, `${era}: ${dead.stats.distinct} < ${all.stats.distinct}`);
+  }
+});
+
+test('a search does not store dead registers; a machine outside a search keeps every register', () => {
+  const body = `process p {
+  mem = mmap(PAGE, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)
+  memset(mem, 1)
+  kept = read(mem)
+  dropped = read(mem)
+}`;
+  const all = machine(body, 'v6.18');
+  run(all);
+  assert.deepEqual(Object.keys(all.st.regs[0]).sort(), ['dropped', 'kept']);
+  const searched = machine(body, 'v6.18');
+  searched.liveRegisters = new Set(['p.kept']);
+  run(searched);
+  assert.deepEqual(Object.keys(searched.st.regs[0]), ['kept']);
+  // As explore() sets it from the space, and synthesis, whose registers are all dead.
+  const space = synthSpace(findEra('v6.18') as Policy, { procs: 1, depth: 2, ops: ['read', 'write'] });
+  const r = explore(space, opts);
+  assert.equal(space.machine.liveRegisters, space.live);
+  assert.equal(r.verdict, 'holds');
+  const m = space.machine;
+  m.st = space.initial;
+  for (const move of space.moves(m)) {
+    m.st = cloneMachineState(space.initial);
+    space.apply(m, move);
+    assert.deepEqual(m.st.regs, [{}], `move ${move}`);
   }
 });
