@@ -10,7 +10,7 @@
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
 // (the round-trip test over the corpus's reachable states checks it).
-import { memMapOf, type Frame, type GupRef, type KernelState, type Pipe, type Pmd, type Process, type Shmem, type SwapPte, type SwapSlot, type Thread, type TlbEntry, type Vma } from '../kernel/state.js';
+import { memMapOf, type Frame, type GupRef, type KernelState, type Pipe, type Pmd, type Process, type RefPage, type Shmem, type SwapPte, type SwapSlot, type Thread, type TlbEntry, type Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
 import type { MachineState, RegValue, Status, VarValue } from './machine.js';
@@ -64,6 +64,13 @@ export function pteBits(p: Pte): number {
 /** A swap PTE's bits (also hashed by the fingerprint). */
 export function swapPteBits(e: SwapPte): number {
   return (e.exclusive ? 1 : 0) | (e.uffdWp ? 2 : 0) | (e.softDirty ? 4 : 0);
+}
+
+/** The list with its -1 entries made holes again (see the encoder's counters). */
+function withHoles(written: readonly number[]): number[] {
+  const out = new Array<number>(written.length);
+  for (let i = 0; i < written.length; i++) if (written[i] >= 0) out[i] = written[i];
+  return out;
 }
 
 export class StateCodec {
@@ -545,17 +552,16 @@ export class StateCodec {
     this.p = c.at + LENGTH_BYTES;
     const status = this.xs() as Status;
     const note = this.xs();
-    const violations = new Array<Violation>(this.x());
-    for (let i = 0; i < violations.length; i++) violations[i] = this.violations[this.x()];
-    const counters = new Array<number>(this.x());
-    for (let i = 0; i < counters.length; i++) {
-      const c = this.x();
-      if (c >= 0) counters[i] = c;
-    }
-    const vars = new Array<Record<string, VarValue>>(this.x());
-    for (let i = 0; i < vars.length; i++) vars[i] = this.readVars();
-    const regs = new Array<Record<string, RegValue>>(this.x());
-    for (let i = 0; i < regs.length; i++) regs[i] = this.readRegs();
+    const violations: Violation[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) violations.push(this.violations[this.x()]);
+    // Counters without holes decode as a packed array, as the machine made them; only those with
+    // holes are built apart (an array literal that once got a hole would make every later one holey).
+    const written = this.xl();
+    const counters = written.includes(-1) ? withHoles(written) : written;
+    const vars: Record<string, VarValue>[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) vars.push(this.readVars());
+    const regs: Record<string, RegValue>[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) regs.push(this.readRegs());
     const kernel = this.readKernel();
     const promise = this.readPromise();
     if (this.p !== c.at + LENGTH_BYTES + this.lengthAt(c)) throw new Error(`state codec: read ${this.p - c.at - LENGTH_BYTES} of ${this.lengthAt(c)} bytes`);
@@ -602,21 +608,21 @@ export class StateCodec {
   private readKernel(): KernelState {
     const cells = this.x();
     const memMap = memMapOf(cells, this.xl());
-    const procs = new Array<Process>(this.x());
-    for (let i = 0; i < procs.length; i++) {
+    const procs: Process[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const name = this.xs();
       const parent = this.x();
       const alive = this.xb();
       const killedBy = this.x() < 0 ? null : this.xs();
-      const vmas = new Array<Vma>(this.x());
-      for (let j = 0; j < vmas.length; j++) {
+      const vmas: Vma[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const start = this.x();
         const npages = this.x();
         const f = this.x();
         const uffdCtx = this.x();
         const shmem = this.x();
         const pgoff = this.x();
-        vmas[j] = {
+        vmas.push({
           start,
           pages: npages,
           read: (f & 1) !== 0,
@@ -628,10 +634,10 @@ export class StateCodec {
           softDirty: (f & 64) !== 0,
           uffdWp: (f & 128) !== 0,
           uffdCtx,
-          anonVma: (f & 256) !== 0,
           uffdMinor: (f & 8192) !== 0,
           shmem,
           pgoff,
+          anonVma: (f & 256) !== 0,
           hugetlb: (f & 512) !== 0,
           hugeResv: (f & 1024) !== 0,
           hugeOwner: (f & 2048) !== 0,
@@ -639,10 +645,10 @@ export class StateCodec {
           mergeable: (f & 16384) !== 0,
           hugepage: (f & 32768) !== 0,
           nohugepage: (f & 65536) !== 0,
-        };
+        });
       }
-      const ptes = new Array<Pte>(this.x());
-      for (let j = 0; j < ptes.length; j++) ptes[j] = this.x();
+      const ptes: Pte[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) ptes.push(this.x());
       const nextVpn = this.x();
       const hasPinned = this.xb();
       const tlbFlushPending = this.x();
@@ -650,68 +656,68 @@ export class StateCodec {
       const mmapWriter = this.x();
       const writeProtectSeq = this.x();
       const markers = this.xl();
-      const swapPtes = new Array<SwapPte>(this.x());
-      for (let j = 0; j < swapPtes.length; j++) {
+      const swapPtes: SwapPte[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const vpn = this.x();
         const slot = this.x();
         const f = this.x();
-        swapPtes[j] = { vpn, slot, exclusive: (f & 1) !== 0, uffdWp: (f & 2) !== 0, softDirty: (f & 4) !== 0 };
+        swapPtes.push({ vpn, slot, exclusive: (f & 1) !== 0, uffdWp: (f & 2) !== 0, softDirty: (f & 4) !== 0 });
       }
-      const pmds = new Array<Pmd>(this.x());
-      for (let j = 0; j < pmds.length; j++) {
+      const pmds: Pmd[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const vpn = this.x();
-        pmds[j] = { vpn, entry: this.x() };
+        pmds.push({ vpn, entry: this.x() });
       }
-      procs[i] = { name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes, pmds } };
+      procs.push({ name, parent, alive, killedBy, mm: { vmas, ptes, nextVpn, hasPinned, tlbFlushPending, mmapReaders, mmapWriter, writeProtectSeq, markers, swapPtes, pmds } });
     }
-    const threads = new Array<Thread>(this.x());
-    for (let i = 0; i < threads.length; i++) {
+    const threads: Thread[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const pid = this.x();
       const prog = this.x();
       const name = this.xs();
       const pc = this.x();
       const done = this.xb();
       const sub = this.x();
-      const tlb = new Array<TlbEntry>(this.x());
-      for (let j = 0; j < tlb.length; j++) {
+      const tlb: TlbEntry[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const vpn = this.x();
         const pfn = this.x();
         const f = this.x();
-        tlb[j] = { vpn, pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0, huge: (f & 4) !== 0 };
+        tlb.push({ vpn, pfn, write: (f & 1) !== 0, dirty: (f & 2) !== 0, huge: (f & 4) !== 0 });
       }
       const frame = this.readFrame();
-      threads[i] = { pid, prog, name, pc, done, sub, tlb, frame, faults: this.x() };
+      threads.push({ pid, prog, name, pc, done, sub, tlb, frame, faults: this.x() });
     }
-    const pipes = new Array<Pipe>(this.x());
-    for (let i = 0; i < pipes.length; i++) {
+    const pipes: Pipe[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const holders = this.xl();
-      const buffers = new Array<{ ref: number }>(this.x());
-      for (let j = 0; j < buffers.length; j++) buffers[j] = { ref: this.x() };
-      pipes[i] = { holders, buffers };
+      const buffers: { ref: number }[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) buffers.push({ ref: this.x() });
+      pipes.push({ holders, buffers });
     }
-    const refs = new Array<GupRef>(this.x());
-    for (let i = 0; i < refs.length; i++) {
+    const refs: GupRef[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const owner = this.x();
       const f = this.x();
       const via = this.xs();
-      const rpages = new Array<GupRef['pages'][number]>(this.x());
-      for (let j = 0; j < rpages.length; j++) {
+      const rpages: RefPage[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const pfn = this.x();
         const vpn = this.x();
         const cellFrom = this.x();
-        rpages[j] = { pfn, vpn, cellFrom, cellTo: this.x() };
+        rpages.push({ pfn, vpn, cellFrom, cellTo: this.x() });
       }
-      refs[i] = { owner, kind: f & 1 ? 'pin' : 'get', via, write: (f & 2) !== 0, longterm: (f & 4) !== 0, pages: rpages, released: (f & 8) !== 0, holders: this.xl() };
+      refs.push({ owner, kind: f & 1 ? 'pin' : 'get', via, write: (f & 2) !== 0, longterm: (f & 4) !== 0, pages: rpages, released: (f & 8) !== 0, holders: this.xl() });
     }
-    const shmem = new Array<KernelState['shmem'][number]>(this.x());
-    for (let i = 0; i < shmem.length; i++) {
+    const shmem: KernelState['shmem'][number][] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const kind = SHMEM_KINDS[this.x()];
       const spages = this.xl();
       const holders = this.xl();
-      shmem[i] = { kind, pages: spages, holders, released: this.xb() };
+      shmem.push({ kind, pages: spages, holders, released: this.xb() });
     }
-    const uffds = new Array<KernelState['uffds'][number]>(this.x());
-    for (let i = 0; i < uffds.length; i++) {
+    const uffds: KernelState['uffds'][number][] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const owner = this.x();
       const forkedFrom = this.x();
       const eventFork = this.xb();
@@ -719,20 +725,21 @@ export class StateCodec {
       const released = this.xb();
       const manual = this.xb();
       const pending = this.xl();
-      uffds[i] = { owner, forkedFrom, eventFork, wpFaults, released, manual, pending, wpUnpopulated: this.xb() };
+      uffds.push({ owner, forkedFrom, eventFork, wpFaults, released, manual, pending, wpUnpopulated: this.xb() });
     }
-    const swap = new Array<SwapSlot>(this.x());
-    for (let i = 0; i < swap.length; i++) {
+    const swap: SwapSlot[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const count = this.x();
       const cachePfn = this.x();
       const freed = this.xb();
-      swap[i] = { count, cachePfn, freed, data: this.xl() };
+      const data = this.xl();
+      swap.push({ count, cachePfn, data, freed }); // the kernel's key order: one hidden class for both
     }
     const hugePool = this.x();
     const hugeFree = this.x();
     const hugeResv = this.x();
-    const events = new Array<string>(this.x());
-    for (let i = 0; i < events.length; i++) events[i] = this.xs();
+    const events: string[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) events.push(this.xs());
     return { memMap, procs, threads, pipes, refs, shmem, uffds, swap, hugePool, hugeFree, hugeResv, events };
   }
 
@@ -768,12 +775,12 @@ export class StateCodec {
       }
       case FRAME.gup: {
         const pin = this.xb();
-        const pages = new Array<{ pfn: number; vpn: number; cellFrom: number; cellTo: number }>(this.x());
-        for (let i = 0; i < pages.length; i++) {
+        const pages: { pfn: number; vpn: number; cellFrom: number; cellTo: number }[] = [];
+        for (let i = 0, count = this.x(); i < count; i++) {
           const pfn = this.x();
           const vpn = this.x();
           const cellFrom = this.x();
-          pages[i] = { pfn, vpn, cellFrom, cellTo: this.x() };
+          pages.push({ pfn, vpn, cellFrom, cellTo: this.x() });
         }
         const follCow = this.xb();
         const attempts = this.x();
@@ -818,47 +825,47 @@ export class StateCodec {
   }
 
   private readPromise(): PromiseState {
-    const procs = new Array<PromisedProcess>(this.x());
-    for (let i = 0; i < procs.length; i++) {
+    const procs: PromisedProcess[] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
       const alive = this.xb();
-      const mem = new Array<LogicalPage | null>(this.x());
-      for (let vpn = 0; vpn < mem.length; vpn++) mem[vpn] = this.readLogicalPage();
+      const mem: (LogicalPage | null)[] = [];
+      for (let vpn = 0, count = this.x(); vpn < count; vpn++) mem.push(this.readLogicalPage());
       const known = this.xl();
-      const zapping = new Array<ZappedPage>(this.x());
-      for (let z = 0; z < zapping.length; z++) {
+      const zapping: ZappedPage[] = [];
+      for (let z = 0, count = this.x(); z < count; z++) {
         const vpn = this.x();
-        zapping[z] = { vpn, page: this.readLogicalPage() as LogicalPage };
+        zapping.push({ vpn, page: this.readLogicalPage() as LogicalPage });
       }
       const races = this.x();
       let forkRace: RacyCell[] | null = null;
       if (races >= 0) {
-        forkRace = new Array<RacyCell>(races);
-        for (let r = 0; r < races; r++) forkRace[r] = this.readRacy();
+        forkRace = [];
+        for (let r = 0; r < races; r++) forkRace.push(this.readRacy());
       }
-      const racy = new Array<RacyCell>(this.x());
-      for (let r = 0; r < racy.length; r++) racy[r] = this.readRacy();
-      procs[i] = { alive, mem, known, zapping, forkRace, racy };
+      const racy: RacyCell[] = [];
+      for (let r = 0, count = this.x(); r < count; r++) racy.push(this.readRacy());
+      procs.push({ alive, mem, known, zapping, forkRace, racy });
     }
-    const shared = new Array<number[][]>(this.x());
-    for (let i = 0; i < shared.length; i++) {
-      const o = new Array<number[]>(this.x());
-      for (let j = 0; j < o.length; j++) o[j] = this.xl();
-      shared[i] = o;
+    const shared: number[][][] = [];
+    for (let i = 0, count = this.x(); i < count; i++) {
+      const o: number[][] = [];
+      for (let j = 0, count = this.x(); j < count; j++) o.push(this.xl());
+      shared.push(o);
     }
     const refs = new Array<PromisedRef>(this.x());
     for (let i = 0; i < refs.length; i++) {
       const owner = this.x();
       if (owner < 0) continue; // no promise for this kernel reference: a hole, as in the state
       const coherent = this.xb();
-      const pages = new Array<PromisedRefPage>(this.x());
-      for (let j = 0; j < pages.length; j++) {
+      const pages: PromisedRefPage[] = [];
+      for (let j = 0, count = this.x(); j < count; j++) {
         const loc = this.readLocation();
         const cellFrom = this.x();
         const cellTo = this.x();
         const aliasing = this.xb();
-        const allowed = new Array<number[]>(this.x());
-        for (let a = 0; a < allowed.length; a++) allowed[a] = this.xl();
-        pages[j] = { loc, cellFrom, cellTo, aliasing, allowed };
+        const allowed: number[][] = [];
+        for (let a = 0, count = this.x(); a < count; a++) allowed.push(this.xl());
+        pages.push({ loc, cellFrom, cellTo, aliasing, allowed });
       }
       refs[i] = { owner, coherent, pages };
     }

@@ -107,6 +107,24 @@ export function cloneMachineState(m: MachineState): MachineState {
   };
 }
 
+/**
+ * A copy of a record of variables or registers, built key by key from an empty object as the
+ * queue's decoder builds it, so that both give the same hidden class for the same keys (a spread
+ * copy gets another, and optimized code deoptimizes when it meets the second).
+ */
+function withEntries<V>(rec: Readonly<Record<string, V>>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const key in rec) out[key] = rec[key];
+  return out;
+}
+
+/** The record with `name` set to `value`: a new record, since states share records (cloneMachineState). */
+function withEntry<V>(rec: Readonly<Record<string, V>>, name: string, value: V): Record<string, V> {
+  const out = withEntries(rec);
+  out[name] = value;
+  return out;
+}
+
 /** Calls with no modelled path on a MAP_HUGETLB mapping (checkHugetlbUse). */
 const NO_HUGETLB_PATH: ReadonlySet<Stmt['op']> = new Set<Stmt['op']>(['madvise', 'numa_hinting', 'uffd_register_wp', 'uffd_register_minor', 'uffd_continue', 'uffd_writeprotect', 'proc_mem_write', 'proc_mem_read']);
 
@@ -855,14 +873,14 @@ export class Machine {
 
   /** Sets a variable of process pid: a new record, since states share records (cloneMachineState). */
   private setVar(pid: number, name: string, value: VarValue): void {
-    this.st.vars[pid] = { ...this.st.vars[pid], [name]: value };
+    this.st.vars[pid] = withEntry(this.st.vars[pid], name, value);
   }
 
   /** Sets a register of process pid: a new record, since states share records (cloneMachineState). */
   private setReg(pid: number, name: string, value: RegValue): void {
     const live = this.liveRegisters;
     if (live !== null && (live.size === 0 || !live.has(`${this.st.kernel.procs[pid].name}.${name}`))) return;
-    this.st.regs[pid] = { ...this.st.regs[pid], [name]: value };
+    this.st.regs[pid] = withEntry(this.st.regs[pid], name, value);
   }
 
   /** Runs (a step of) statement `s` for thread `ti` of process `pid`; false while it is in progress. */
@@ -1053,7 +1071,7 @@ export class Machine {
         }
         dupFiles(k, pid, child);
         promise.fork(pid, child, forkVmas);
-        this.st.vars[child] = { ...this.st.vars[pid] };
+        this.st.vars[child] = withEntries(this.st.vars[pid]);
         this.st.regs[child] = {};
         this.setVar(pid, s.child, { kind: 'process', pid: child });
         this.startThreads(child);

@@ -10,12 +10,12 @@ import { trace } from './context.js';
 import { allocPage, getPage, pageOf, putPage, writeCells, copyHighpage } from './page.js';
 import { hugetlbfsFallocate } from './hugetlb.js';
 import { pageAddNewAnonRmap, pageDupRmap } from './rmap.js';
-import { ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
+import { packedFill, ZERO_TOKEN, type Mm, type Shmem, type Token, type Vma } from './state.js';
 import { newPte } from './pgtable.js';
 
 /** memfd_create() or open(O_TMPFILE) followed by ftruncate(): a file of `pages` pages, held open by `pid`. */
 export function fileCreate(k: KernelCtx, pid: number, kind: 'memfd' | 'tmpfile' | 'hugetlbfs', pages: number): number {
-  const obj: Shmem = { kind, pages: new Array<number>(pages).fill(-1), holders: [pid], released: false };
+  const obj: Shmem = { kind, pages: packedFill(pages, -1), holders: [pid], released: false };
   k.s.shmem.push(obj);
   const id = k.s.shmem.length - 1;
   if (kind === 'hugetlbfs') {

@@ -76,7 +76,7 @@ export function dupMmapStep(k: KernelCtx, parentPid: number, f: ForkFrame): Fork
     const pte = parent.mm.ptes[vpn];
     if (pte && f.copy.includes(vpn) && ptePfn(pte) !== ZERO_PFN) {
       const newPfn = startCopyPresentPage(k, parentPid, vpn);
-      if (k.cells > 1) return { ...next, vpn, newPfn };
+      if (k.cells > 1) return { kind: 'fork', child: next.child, vma: next.vma, copy: next.copy, vpn, newPfn, tear: next.tear };
       finishCopyPresentPage(k, parent.mm, k.s.procs[f.child].mm, dst, vpn, newPfn);
       continue;
     }

@@ -388,7 +388,8 @@ export function stepWpCopy(k: KernelCtx, pid: number, f: WpCopyFrame): WpCopyFra
     const pfn = allocPage(k, true);
     if (f.oldPfn !== ZERO_PFN) copyHighpage(k, pfn, f.oldPfn);
     trace(k, 'wp_page_copy', `${f.oldPfn === ZERO_PFN ? 'zeroed' : `copied pfn ${f.oldPfn} into`} new pfn ${pfn} (page-table lock not held)`);
-    return { ...f, step: 'install', newPfn: pfn };
+    // Written out rather than spread: a spread copy gets a hidden class of its own.
+    return { kind: 'wp_copy', step: 'install', vpn: f.vpn, oldPfn: f.oldPfn, newPfn: pfn, orig: f.orig };
   }
   const vma = findVma(mm, f.vpn);
   if (vma && ptesSame(mm.ptes[f.vpn], f.orig)) installCopy(k, mm, vma, f.vpn, f.orig, f.newPfn, false);

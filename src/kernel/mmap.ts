@@ -3,7 +3,7 @@
 import type { KernelCtx } from './context.js';
 import { trace } from './context.js';
 import { putPage } from './page.js';
-import { HPAGE_PMD_NR, type Vma } from './state.js';
+import { HPAGE_PMD_NR, packedFill, type Vma } from './state.js';
 import { tlbFinishMmu, tlbGatherMmu, zapPteRange, type MmuGather } from './mmu_gather.js';
 import { vmasCovering } from './vma.js';
 import { hugetlbReservePages, hugetlbVmOpClose } from './hugetlb.js';
@@ -31,7 +31,7 @@ export function doMmap(k: KernelCtx, pid: number, pages: number, read: boolean, 
   while (mm.ptes.length < mm.nextVpn) mm.ptes.push(PTE_NONE);
   let shmem = file;
   if (shared && file < 0) {
-    k.s.shmem.push({ kind: 'shmem', pages: new Array<number>(pages).fill(-1), holders: [], released: false });
+    k.s.shmem.push({ kind: 'shmem', pages: packedFill(pages, -1), holders: [], released: false });
     shmem = k.s.shmem.length - 1;
   }
   const vma: Vma = {

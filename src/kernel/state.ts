@@ -553,9 +553,21 @@ function clonePipe(p: Pipe): Pipe {
   return { holders: p.holders.slice(), buffers: p.buffers.slice() };
 }
 
-function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
-  const out = new Array<T>(xs.length);
-  for (let i = 0; i < xs.length; i++) out[i] = clone(xs[i]);
+/** n copies of value in a packed array (`new Array(n).fill()` makes a holey one, another hidden class). */
+export function packedFill<T>(n: number, value: T): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(value);
+  return out;
+}
+
+/**
+ * Copies built by push are packed arrays, as the queue's decoder builds them too: `new Array(n)`
+ * would make them holey, a different hidden class, and optimized code would then deoptimize on
+ * whichever of the two it met second.
+ */
+export function cloneAll<T>(xs: readonly T[], clone: (x: T) => T): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < xs.length; i++) out.push(clone(xs[i]));
   return out;
 }
 
@@ -576,7 +588,7 @@ export function cloneMm(mm: Mm): Mm {
     writeProtectSeq: mm.writeProtectSeq,
     markers: mm.markers, // shared until either mm changes it (setMarker copies it first)
     swapPtes: mm.swapPtes, // likewise (setSwapPte)
-    pmds: mm.pmds.length ? mm.pmds.map(clonePmd) : [],
+    pmds: mm.pmds.length ? cloneAll(mm.pmds, clonePmd) : [],
   };
 }
 

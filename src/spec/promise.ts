@@ -5,7 +5,7 @@
 // reference, vmsplice buffer) aliases its owner's memory at that address until the owner unmaps
 // or replaces it, and may afterwards show only values the owner had there while it aliased.
 import type { Token } from '../kernel/state.js';
-import { ZERO_TOKEN } from '../kernel/state.js';
+import { cloneAll, packedFill, ZERO_TOKEN } from '../kernel/state.js';
 
 export type Location = { kind: 'private'; pid: number; vpn: number } | { kind: 'shared'; obj: number; idx: number };
 
@@ -125,7 +125,7 @@ export class PromiseModel {
 
   /** A new file (memfd_create, tmpfile) or shmem object of `pages` zero-filled pages. */
   createObject(obj: number, pages: number): void {
-    if (!this.st.shared[obj]) this.st.shared[obj] = Array.from({ length: pages }, () => new Array<Token>(this.cells).fill(ZERO_TOKEN));
+    if (!this.st.shared[obj]) this.st.shared[obj] = Array.from({ length: pages }, () => packedFill(this.cells, ZERO_TOKEN));
   }
 
   /** `obj` >= 0: a mapping of that object, shared or (`privateFile`) private. */
@@ -136,7 +136,7 @@ export class PromiseModel {
     for (let i = 0; i < pages; i++) {
       p.mem[start + i] =
         obj < 0
-          ? { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) }
+          ? { kind: 'private', cells: packedFill(this.cells, ZERO_TOKEN) }
           : { kind: privateFile ? 'file' : 'shared', obj, idx: i };
     }
   }
@@ -202,7 +202,7 @@ export class PromiseModel {
       if (!r) continue;
       for (const rp of r.pages) {
         const loc = rp.loc;
-        if (loc.kind === 'private' && loc.pid === pid && loc.vpn >= from && loc.vpn < from + pages) rp.loc = { ...loc, vpn: to + (loc.vpn - from) };
+        if (loc.kind === 'private' && loc.pid === pid && loc.vpn >= from && loc.vpn < from + pages) rp.loc = { kind: 'private', pid: loc.pid, vpn: to + (loc.vpn - from) };
       }
     }
   }
@@ -221,7 +221,7 @@ export class PromiseModel {
       this.detach(pid, vpn);
       if (lp.kind === 'file') continue;
       const f = fileOf(vpn);
-      this.st.procs[pid].mem[vpn] = f ? { kind: 'file', obj: f.obj, idx: f.idx } : { kind: 'private', cells: new Array<Token>(this.cells).fill(ZERO_TOKEN) };
+      this.st.procs[pid].mem[vpn] = f ? { kind: 'file', obj: f.obj, idx: f.idx } : { kind: 'private', cells: packedFill(this.cells, ZERO_TOKEN) };
     }
   }
 
@@ -306,7 +306,9 @@ export class PromiseModel {
    */
   fork(parent: number, child: number, vmas: ForkVma[]): void {
     const p = this.st.procs[parent];
-    this.st.procs[child] = { alive: true, mem: p.mem.map(() => null), known: p.known.slice(), zapping: [], forkRace: null, racy: [] };
+    const mem: (LogicalPage | null)[] = [];
+    for (let vpn = 0; vpn < p.mem.length; vpn++) mem.push(null);
+    this.st.procs[child] = { alive: true, mem, known: p.known.slice(), zapping: [], forkRace: null, racy: [] };
     const c = this.st.procs[child];
     const copied = (vpn: number): boolean => vmas.some((v) => !v.dontCopy && !v.wipeOnFork && vpn >= v.start && vpn < v.start + v.pages);
     for (const v of vmas) {
@@ -314,8 +316,8 @@ export class PromiseModel {
       for (let vpn = v.start; vpn < v.start + v.pages; vpn++) {
         const lp = p.mem[vpn];
         if (!lp) continue;
-        if (lp.kind !== 'private') c.mem[vpn] = { ...lp };
-        else c.mem[vpn] = { kind: 'private', cells: v.wipeOnFork ? new Array<Token>(this.cells).fill(ZERO_TOKEN) : lp.cells.slice() };
+        if (lp.kind !== 'private') c.mem[vpn] = { kind: lp.kind, obj: lp.obj, idx: lp.idx };
+        else c.mem[vpn] = { kind: 'private', cells: v.wipeOnFork ? packedFill(this.cells, ZERO_TOKEN) : lp.cells.slice() };
       }
     }
     c.racy = (p.forkRace ?? []).filter((r) => copied(r.vpn) && c.mem[r.vpn]?.kind === 'private');
@@ -394,13 +396,14 @@ export class PromiseModel {
 
   /** A reference taken by `owner` on its pages (ids match the kernel's reference ids). */
   reference(id: number, owner: number, coherent: boolean, pages: readonly { vpn: number; cellFrom: number; cellTo: number }[]): void {
-    const rps: PromisedRefPage[] = pages.map((pg) => {
+    const rps: PromisedRefPage[] = [];
+    for (const pg of pages) {
       const loc = this.locationOf(owner, pg.vpn) ?? { kind: 'private', pid: owner, vpn: pg.vpn };
       const cells = this.cellsAt(loc) ?? [];
       const allowed: (readonly Token[])[] = [];
       for (let c = pg.cellFrom; c <= pg.cellTo; c++) allowed.push([cells[c] ?? ZERO_TOKEN]);
-      return { loc, cellFrom: pg.cellFrom, cellTo: pg.cellTo, aliasing: this.cellsAt(loc) !== null, allowed };
-    });
+      rps.push({ loc, cellFrom: pg.cellFrom, cellTo: pg.cellTo, aliasing: this.cellsAt(loc) !== null, allowed });
+    }
     this.st.refs[id] = { owner, coherent, pages: rps };
   }
 
@@ -472,15 +475,13 @@ function cloneRefPage(p: PromisedRefPage): PromisedRefPage {
  * than changed in place, so the copy shares them; only the containers a step may change are new.
  */
 export function clonePromise(s: PromiseState): PromiseState {
-  const procs = new Array<PromisedProcess>(s.procs.length);
-  for (let i = 0; i < procs.length; i++) {
-    const p = s.procs[i];
-    procs[i] = { alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping, forkRace: p.forkRace, racy: p.racy };
-  }
+  // Built by push, as the decoder builds them, so that every copy has the same packed shape.
+  const procs: PromisedProcess[] = [];
+  for (const p of s.procs) procs.push({ alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping, forkRace: p.forkRace, racy: p.racy });
   const refs = new Array<PromisedRef>(s.refs.length);
   for (let i = 0; i < refs.length; i++) {
     const r = s.refs[i];
-    if (r) refs[i] = { owner: r.owner, coherent: r.coherent, pages: r.pages.map(cloneRefPage) };
+    if (r) refs[i] = { owner: r.owner, coherent: r.coherent, pages: cloneAll(r.pages, cloneRefPage) };
   }
-  return { procs, shared: s.shared.map((o) => o.slice()), refs };
+  return { procs, shared: cloneAll(s.shared, (o) => o.slice()), refs };
 }
