@@ -240,66 +240,16 @@ export class StateCodec {
     }
   }
 
+  // One function per part of the kernel state: V8 compiles (and, when a part's shapes change,
+  // recompiles) each on its own instead of one function with every loop inlined.
   private writeKernel(k: KernelState): void {
     // The mem_map is already a run of small integers: written as it is.
     this.w(k.memMap.cells);
     this.wl(k.memMap.words);
     this.w(k.procs.length);
-    for (const p of k.procs) {
-      this.ws(p.name);
-      this.w(p.parent);
-      this.wb(p.alive);
-      this.w(p.killedBy === null ? -1 : 0);
-      if (p.killedBy !== null) this.ws(p.killedBy);
-      const mm = p.mm;
-      this.w(mm.vmas.length);
-      for (const v of mm.vmas) {
-        this.w(v.start);
-        this.w(v.pages);
-        this.w(vmaBits(v));
-        this.w(v.uffdCtx);
-        this.w(v.shmem);
-        this.w(v.pgoff);
-      }
-      this.w(mm.ptes.length);
-      // pte_t words as they are; pte_none (or a hole) as 0.
-      for (let i = 0; i < mm.ptes.length; i++) this.w(mm.ptes[i] || PTE_NONE);
-      this.w(mm.nextVpn);
-      this.wb(mm.hasPinned);
-      this.w(mm.tlbFlushPending);
-      this.w(mm.mmapReaders);
-      this.w(mm.mmapWriter);
-      this.w(mm.writeProtectSeq);
-      this.wl(mm.markers);
-      this.w(mm.swapPtes.length);
-      for (const e of mm.swapPtes) {
-        this.w(e.vpn);
-        this.w(e.slot);
-        this.w(swapPteBits(e));
-      }
-      this.w(mm.pmds.length);
-      for (const pmd of mm.pmds) {
-        this.w(pmd.vpn);
-        this.w(pmd.entry);
-      }
-    }
+    for (const p of k.procs) this.writeProcess(p);
     this.w(k.threads.length);
-    for (const t of k.threads) {
-      this.w(t.pid);
-      this.w(t.prog);
-      this.ws(t.name);
-      this.w(t.pc);
-      this.wb(t.done);
-      this.w(t.sub);
-      this.w(t.tlb.length);
-      for (const e of t.tlb) {
-        this.w(e.vpn);
-        this.w(e.pfn);
-        this.w((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
-      }
-      this.writeFrame(t.frame);
-      this.w(t.faults);
-    }
+    for (const t of k.threads) this.writeThread(t);
     this.w(k.pipes.length);
     for (const p of k.pipes) {
       this.wl(p.holders);
@@ -307,19 +257,87 @@ export class StateCodec {
       for (const b of p.buffers) this.w(b.ref);
     }
     this.w(k.refs.length);
-    for (const r of k.refs) {
-      this.w(r.owner);
-      this.w((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
-      this.ws(r.via);
-      this.w(r.pages.length);
-      for (const rp of r.pages) {
-        this.w(rp.pfn);
-        this.w(rp.vpn);
-        this.w(rp.cellFrom);
-        this.w(rp.cellTo);
-      }
-      this.wl(r.holders);
+    for (const r of k.refs) this.writeRef(r);
+    this.writeObjects(k);
+    this.w(k.hugePool);
+    this.w(k.hugeFree);
+    this.w(k.hugeResv);
+    this.w(k.events.length);
+    for (const e of k.events) this.ws(e);
+  }
+
+  private writeProcess(p: Process): void {
+    this.ws(p.name);
+    this.w(p.parent);
+    this.wb(p.alive);
+    this.w(p.killedBy === null ? -1 : 0);
+    if (p.killedBy !== null) this.ws(p.killedBy);
+    const mm = p.mm;
+    this.w(mm.vmas.length);
+    for (const v of mm.vmas) {
+      this.w(v.start);
+      this.w(v.pages);
+      this.w(vmaBits(v));
+      this.w(v.uffdCtx);
+      this.w(v.shmem);
+      this.w(v.pgoff);
     }
+    this.w(mm.ptes.length);
+    // pte_t words as they are; pte_none (or a hole) as 0.
+    for (let i = 0; i < mm.ptes.length; i++) this.w(mm.ptes[i] || PTE_NONE);
+    this.w(mm.nextVpn);
+    this.wb(mm.hasPinned);
+    this.w(mm.tlbFlushPending);
+    this.w(mm.mmapReaders);
+    this.w(mm.mmapWriter);
+    this.w(mm.writeProtectSeq);
+    this.wl(mm.markers);
+    this.w(mm.swapPtes.length);
+    for (const e of mm.swapPtes) {
+      this.w(e.vpn);
+      this.w(e.slot);
+      this.w(swapPteBits(e));
+    }
+    this.w(mm.pmds.length);
+    for (const pmd of mm.pmds) {
+      this.w(pmd.vpn);
+      this.w(pmd.entry);
+    }
+  }
+
+  private writeThread(t: Thread): void {
+    this.w(t.pid);
+    this.w(t.prog);
+    this.ws(t.name);
+    this.w(t.pc);
+    this.wb(t.done);
+    this.w(t.sub);
+    this.w(t.tlb.length);
+    for (const e of t.tlb) {
+      this.w(e.vpn);
+      this.w(e.pfn);
+      this.w((e.write ? 1 : 0) | (e.dirty ? 2 : 0) | (e.huge ? 4 : 0));
+    }
+    this.writeFrame(t.frame);
+    this.w(t.faults);
+  }
+
+  private writeRef(r: GupRef): void {
+    this.w(r.owner);
+    this.w((r.kind === 'pin' ? 1 : 0) | (r.write ? 2 : 0) | (r.longterm ? 4 : 0) | (r.released ? 8 : 0));
+    this.ws(r.via);
+    this.w(r.pages.length);
+    for (const rp of r.pages) {
+      this.w(rp.pfn);
+      this.w(rp.vpn);
+      this.w(rp.cellFrom);
+      this.w(rp.cellTo);
+    }
+    this.wl(r.holders);
+  }
+
+  /** shmem objects and files, userfaultfd contexts, swap slots. */
+  private writeObjects(k: KernelState): void {
     this.w(k.shmem.length);
     for (const o of k.shmem) {
       this.w(SHMEM_KINDS.indexOf(o.kind));
@@ -345,11 +363,6 @@ export class StateCodec {
       this.wb(w.freed);
       this.wl(w.data);
     }
-    this.w(k.hugePool);
-    this.w(k.hugeFree);
-    this.w(k.hugeResv);
-    this.w(k.events.length);
-    for (const e of k.events) this.ws(e);
   }
 
   private writeFrame(f: Frame | null): void {
