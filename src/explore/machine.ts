@@ -22,7 +22,7 @@ import { abandonWpCopy } from '../kernel/memory.js';
 import { doExit, dupFiles } from '../kernel/exit.js';
 import { doPipe, doPipeRead, doVmsplice } from '../kernel/pipe.js';
 import { ioUringFileBackedCheck } from '../kernel/gup_longterm.js';
-import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, releaseRef, type GupRange, type GupRequest } from '../kernel/gup.js';
+import { abandonGup, getUserPages, gupFastGrab, gupFastWalk, gupSlowStep, isValidGupFlags, releaseRef, type GupRange, type GupRequest } from '../kernel/gup.js';
 import { uffdContinue, uffdReadMsg, uffdRegisterMinor, uffdRegisterWp, uffdWriteprotect, userfaultfdCreate } from '../kernel/userfaultfd.js';
 import { clearRefsFinish, clearRefsStart } from '../kernel/task_mmu.js';
 import { clonePromise, PromiseModel, type FilePageOf, type PromiseState } from '../spec/promise.js';
@@ -1122,6 +1122,7 @@ export class Machine {
         let id = -1;
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;
+        if (!th.frame) isValidGupFlags(k, req, s.flags.pin ? (s.flags.fast ? 'pin_user_pages_fast' : 'pin_user_pages') : s.flags.fast ? 'get_user_pages_fast' : 'get_user_pages');
         if (s.flags.fast && ranges.length === 1 && !this.dynamic && th.frame?.kind !== 'gup') {
           // GUP-fast in two steps: the lockless walk, then grab and recheck (history B8).
           if (!th.frame) {

@@ -28,6 +28,18 @@ export function effectivePin(k: KernelCtx, req: GupRequest): boolean {
 }
 
 /**
+ * is_valid_gup_flags() (447f3e45c18a, v5.10; in is_valid_gup_args() since d64e2dbc33a1, v6.3):
+ * the get_user_pages*() interfaces refuse FOLL_LONGTERM without FOLL_PIN, after a WARN_ON_ONCE,
+ * with -EINVAL and nothing taken: a long-term reference must be a pin. pin_user_pages*() set
+ * FOLL_PIN themselves. Before, such a call took a plain reference like any get_user_pages().
+ */
+export function isValidGupFlags(k: KernelCtx, req: GupRequest, caller: string): void {
+  if (!req.longterm || req.pin || !k.policy.gupLongtermNeedsPin.value) return;
+  trace(k, caller, 'is_valid_gup_flags: FOLL_LONGTERM without FOLL_PIN -> WARN_ON_ONCE, -EINVAL', k.policy.gupLongtermNeedsPin);
+  throw errno('EINVAL', `${caller}() with FOLL_LONGTERM but not FOLL_PIN (use pin_user_pages*())`);
+}
+
+/**
  * Does the GUP's fault carry FAULT_FLAG_ALLOW_RETRY? Not from access_remote_vm() (/proc/PID/mem):
  * get_user_pages_remote() with no `locked` (every era; seen on 6.18 as EIO from a write into a
  * range registered for userfaultfd minor faults). The other callers are taken to allow it, as

@@ -184,6 +184,8 @@ export interface Policy {
   collapseNeedsWritable: Knob<boolean>;
   /** do_wp_page() reuses a page of a PTE-mapped THP that this process alone maps, all references being mappings (wp_can_reuse_anon_folio for large folios). */
   largeFolioReuse: Knob<boolean>;
+  /** get_user_pages*() refuse FOLL_LONGTERM without FOLL_PIN: EINVAL (is_valid_gup_flags(), later is_valid_gup_args()). */
+  gupLongtermNeedsPin: Knob<boolean>;
   /** check_vma_flags(): a FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE GUP of a file mapping that needs dirty tracking is EFAULT (writable_file_mapping_allowed()). */
   gupLongtermFileWrite: Knob<boolean>;
   /** GUP-fast backs off from a writable long-term pin of a folio that is not anonymous, shmem or hugetlb (folio_fast_pin_allowed()). */
@@ -231,6 +233,7 @@ export const KNOB_NAMES = [
   'madvCollapse',
   'collapseNeedsWritable',
   'largeFolioReuse',
+  'gupLongtermNeedsPin',
   'gupLongtermFileWrite',
   'gupFastLongtermFile',
   'ioUringFileBuffers',

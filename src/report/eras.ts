@@ -40,6 +40,7 @@ const KNOB_LABEL: Record<(typeof KNOB_NAMES)[number], string> = {
   madvCollapse: 'MADV_COLLAPSE',
   collapseNeedsWritable: 'collapse needs W PTE',
   largeFolioReuse: 'PTE-mapped THP reuse',
+  gupLongtermNeedsPin: 'longterm needs pin',
   gupLongtermFileWrite: 'longterm W file pin',
   gupFastLongtermFile: 'GUP-fast file pin',
   ioUringFileBuffers: 'io_uring file bufs',

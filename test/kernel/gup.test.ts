@@ -421,3 +421,41 @@ process child {
     assert.deepEqual(m.st.regs[0].buf, { kind: 'data', tokens: [1] });
   });
 });
+
+describe('get_user_pages*() with FOLL_LONGTERM but not FOLL_PIN (is_valid_gup_flags, 447f3e45c18a)', () => {
+  const SRC = `process p {
+  mem = mmap(PAGE, ${RW}, ${PRIV})
+  memset(mem, 1)
+  h, r = get_user_pages(mem, FOLL_WRITE|FOLL_LONGTERM)
+  f, rf = get_user_pages_fast(mem, FOLL_LONGTERM)
+}`;
+
+  test('v5.9: taken as a plain reference each, as any get_user_pages()', () => {
+    const m = machine(SRC, 'v5.9');
+    run(m, 2);
+    run(m);
+    assert.deepEqual(m.st.regs[0].r, { kind: 'number', value: 0 });
+    assert.deepEqual(m.st.regs[0].rf, { kind: 'number', value: 0 });
+    assert.deepEqual(
+      m.st.kernel.refs.map((x) => `${x.kind} ${x.longterm}`),
+      ['get true', 'get true'],
+    );
+  });
+
+  test('v5.11 and v6.18: EINVAL after the warning, nothing taken; pin_user_pages() is the interface', () => {
+    for (const era of ['v5.11', 'v6.18']) {
+      const m = machine(SRC, era);
+      run(m, 2);
+      const recs = run(m);
+      const e = findEvent(recs, 'get_user_pages', 'FOLL_LONGTERM without FOLL_PIN', '-EINVAL');
+      assert.match(e.cite ?? '', /447f3e45c18a/);
+      findEvent(recs, 'get_user_pages_fast', 'FOLL_LONGTERM without FOLL_PIN');
+      assert.deepEqual(m.st.regs[0].r, { kind: 'errno', name: 'EINVAL' }, era);
+      assert.deepEqual(m.st.regs[0].rf, { kind: 'errno', name: 'EINVAL' }, era);
+      assert.equal(m.st.kernel.refs.length, 0, `${era}: no reference`);
+    }
+    const pinned = machine(SRC.replace('h, r = get_user_pages(', 'h, r = pin_user_pages('), 'v6.18');
+    run(pinned);
+    assert.deepEqual(pinned.st.regs[0].r, { kind: 'number', value: 0 });
+  });
+});

@@ -67,6 +67,7 @@ export const v4_9: Policy = {
   collapseNeedsWritable: cited(true, '', 'collapse needs a writable PTE in the range (SCAN_PAGE_RO otherwise)', '2.6.38'),
   largeFolioReuse: cited(false, '', 'do_wp_page() decides for a page of a PTE-mapped THP by the folio\'s page_count (or mapcount), as for a small page', '2.6.38'),
   swapin: cited('reuse_swap_page', '', 'do_swap_page(): a write fault maps the page writable iff reuse_swap_page() (mapcount + swapcount <= 1)', '2.6'),
+  gupLongtermNeedsPin: cited(false, '', 'get_user_pages*() take FOLL_LONGTERM without FOLL_PIN, as a plain reference (until 447f3e45c18a, v5.10)', '2.6'),
   // Before 6.5 check_vma_flags() refused FOLL_LONGTERM only on fsdax VMAs (the model has none),
   // so a writable long-term pin of any page-cache page succeeded, and GUP-fast grabbed it.
   gupLongtermFileWrite: cited(false, '', 'check_vma_flags(): no FOLL_LONGTERM rule for file mappings but fsdax (until 8ac268436e6d, v6.5)', '2.6'),
