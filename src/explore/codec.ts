@@ -9,7 +9,9 @@
 // Strings (names, notes, statuses) and violations are numbered in tables of this codec: a code
 // is meaningful only to the codec that wrote it. Field order follows the types in
 // kernel/state.ts, spec/promise.ts and explore/machine.ts; a change there must be made here too
-// (the round-trip test over the corpus's reachable states checks it).
+// (the round-trip test over the corpus's reachable states checks it). The decoder builds each
+// object as the kernel paths and the clones do (arrays by push, fields in the same order), so
+// that V8 gives both the same hidden class (test/explore/shapes.test.ts checks it).
 import { memMapOf, type Frame, type GupRef, type KernelState, type Pipe, type Pmd, type Process, type RefPage, type Shmem, type SwapPte, type SwapSlot, type Thread, type TlbEntry, type Vma } from '../kernel/state.js';
 import type { Location, LogicalPage, PromisedProcess, PromisedRef, PromisedRefPage, PromiseState, RacyCell, ZappedPage } from '../spec/promise.js';
 import type { Violation } from '../check/judge.js';
