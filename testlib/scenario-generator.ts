@@ -517,7 +517,8 @@ function genOne(ch: Choice, op: OpName, env: Env, alphabet: Alphabet, emit: Emit
       const m = pick(wantWrite ? writable : env.maps, a);
       if (!m) return mmap();
       const r = range(m, c, b);
-      const longterm = wantWrite || !alphabet.shortTermRoPins || c % 2 === 0;
+      // get_user_pages*() refuse FOLL_LONGTERM without FOLL_PIN from 5.10 (447f3e45c18a): only pins are long-term.
+      const longterm = isPin && (wantWrite || !alphabet.shortTermRoPins || c % 2 === 0);
       const fast = a % 3 === 0;
       const flags = [wantWrite ? 'FOLL_WRITE' : '', longterm ? 'FOLL_LONGTERM' : ''].filter(Boolean).join('|') || '0';
       const dst = fresh('h');

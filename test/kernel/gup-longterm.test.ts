@@ -61,7 +61,6 @@ describe('check_vma_flags(): writable_file_mapping_allowed()', () => {
     ['a private tmpfile mapping (its page is an anonymous copy)', pinBody('tmpfile', 'FOLL_WRITE|FOLL_LONGTERM', false)],
     ['a short-term R/W pin of a shared tmpfile mapping', pinBody('tmpfile', 'FOLL_WRITE', true)],
     ['a R/O long-term pin of a shared tmpfile mapping', pinBody('tmpfile', 'FOLL_LONGTERM', true)],
-    ['a long-term R/W FOLL_GET of a shared tmpfile mapping', pinBody('tmpfile', 'FOLL_WRITE|FOLL_LONGTERM', true, 'get_user_pages')],
   ] as const) {
     test(`v6.18 allows ${what}`, () => {
       const m = machine(body, 'v6.18');
@@ -71,6 +70,23 @@ describe('check_vma_flags(): writable_file_mapping_allowed()', () => {
       settled(m);
     });
   }
+});
+
+describe('get_user_pages() with FOLL_WRITE|FOLL_LONGTERM of a shared tmpfile mapping', () => {
+  // A long-term reference must be a pin: is_valid_gup_flags() (447f3e45c18a, v5.10), later
+  // is_valid_gup_args(), refuses the call before check_vma_flags() could look at the VMA.
+  test('v6.18 refuses it with EINVAL before check_vma_flags(); v5.9 takes a plain reference', () => {
+    const m = machine(pinBody('tmpfile', 'FOLL_WRITE|FOLL_LONGTERM', true, 'get_user_pages'), 'v6.18');
+    const recs = run(m, 4);
+    assert.equal(result(m), 'EINVAL');
+    findEvent(recs, 'get_user_pages', 'FOLL_LONGTERM without FOLL_PIN');
+    assert.ok(!events(recs).some((e) => e.fn === 'check_vma_flags'));
+    settled(m);
+    const old = machine(pinBody('tmpfile', 'FOLL_WRITE|FOLL_LONGTERM', true, 'get_user_pages'), 'v5.9');
+    run(old, 4);
+    assert.equal(result(old), '0');
+    settled(old);
+  });
 });
 
 describe("GUP-fast: folio_fast_pin_allowed()", () => {
