@@ -1122,7 +1122,7 @@ export class Machine {
         let id = -1;
         const th = this.st.kernel.threads[ti];
         const mm = this.st.kernel.procs[pid].mm;
-        if (!th.frame) isValidGupFlags(k, req, s.flags.pin ? (s.flags.fast ? 'pin_user_pages_fast' : 'pin_user_pages') : s.flags.fast ? 'get_user_pages_fast' : 'get_user_pages');
+        if (!th.frame) isValidGupFlags(k, req);
         if (s.flags.fast && ranges.length === 1 && !this.dynamic && th.frame?.kind !== 'gup') {
           // GUP-fast in two steps: the lockless walk, then grab and recheck (history B8).
           if (!th.frame) {

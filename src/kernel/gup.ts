@@ -33,8 +33,9 @@ export function effectivePin(k: KernelCtx, req: GupRequest): boolean {
  * with -EINVAL and nothing taken: a long-term reference must be a pin. pin_user_pages*() set
  * FOLL_PIN themselves. Before, such a call took a plain reference like any get_user_pages().
  */
-export function isValidGupFlags(k: KernelCtx, req: GupRequest, caller: string): void {
+export function isValidGupFlags(k: KernelCtx, req: GupRequest): void {
   if (!req.longterm || req.pin || !k.policy.gupLongtermNeedsPin.value) return;
+  const caller = req.fast ? 'get_user_pages_fast' : 'get_user_pages';
   trace(k, caller, 'is_valid_gup_flags: FOLL_LONGTERM without FOLL_PIN -> WARN_ON_ONCE, -EINVAL', k.policy.gupLongtermNeedsPin);
   throw errno('EINVAL', `${caller}() with FOLL_LONGTERM but not FOLL_PIN (use pin_user_pages*())`);
 }

@@ -553,9 +553,13 @@ function clonePipe(p: Pipe): Pipe {
   return { holders: p.holders.slice(), buffers: p.buffers.slice() };
 }
 
-/** n copies of value in a packed array (`new Array(n).fill()` makes a holey one, another hidden class). */
-export function packedFill<T>(n: number, value: T): T[] {
-  const out: T[] = [];
+/**
+ * n copies of a small integer in a packed array (`new Array(n).fill()` makes a holey one, another
+ * hidden class). Small integers only: V8 gives the array literal below the elements kind of what
+ * its arrays came to hold, so one array of objects would change it for every later one.
+ */
+export function packedFill(n: number, value: number): number[] {
+  const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(value);
   return out;
 }

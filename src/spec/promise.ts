@@ -306,6 +306,9 @@ export class PromiseModel {
    */
   fork(parent: number, child: number, vmas: ForkVma[]): void {
     const p = this.st.procs[parent];
+    // Not packedFill(): its array literal would then hold objects too, and every page of small
+    // integers it fills afterwards would start with the objects' elements kind (allocation-site
+    // feedback), another hidden class than the decoder's.
     const mem: (LogicalPage | null)[] = [];
     for (let vpn = 0; vpn < p.mem.length; vpn++) mem.push(null);
     this.st.procs[child] = { alive: true, mem, known: p.known.slice(), zapping: [], forkRace: null, racy: [] };
@@ -475,9 +478,7 @@ function cloneRefPage(p: PromisedRefPage): PromisedRefPage {
  * than changed in place, so the copy shares them; only the containers a step may change are new.
  */
 export function clonePromise(s: PromiseState): PromiseState {
-  // Built by push, as the decoder builds them, so that every copy has the same packed shape.
-  const procs: PromisedProcess[] = [];
-  for (const p of s.procs) procs.push({ alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping, forkRace: p.forkRace, racy: p.racy });
+  const procs = cloneAll(s.procs, (p) => ({ alive: p.alive, mem: p.mem.slice(), known: p.known, zapping: p.zapping, forkRace: p.forkRace, racy: p.racy }));
   const refs = new Array<PromisedRef>(s.refs.length);
   for (let i = 0; i < refs.length; i++) {
     const r = s.refs[i];
