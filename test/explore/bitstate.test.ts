@@ -197,10 +197,12 @@ test('limits end a bitstate search with inconclusive and its report; a depth cut
   assert.equal(cut.verdict, 'holds');
   assert.equal(cut.stats.depth, 3);
   assert.ok((cut.bitstate?.cut ?? 0) > 0 && cut.bitstate?.depthCut === 3);
-  const time = exploreBitstate(synthSpace(era('v6.18'), { procs: 2, depth: 9, ops: OPS }), opts({ dfs: true, por: false, timeoutMs: 1 }), { log2Bits: 20, hashes: 3, seed: 1 });
+  // Time and memory are checked once a second: these searches must outlast one (depth 12 does;
+  // depth 9, once the explorer became faster, sometimes ended first).
+  const time = exploreBitstate(synthSpace(era('v6.18'), { procs: 2, depth: 12, ops: OPS }), opts({ dfs: true, por: false, timeoutMs: 1 }), { log2Bits: 20, hashes: 3, seed: 1 });
   assert.deepEqual([time.verdict, time.limit], ['inconclusive', 'time']);
   let calls = 0;
-  const memory = exploreBitstate(synthSpace(era('v6.18'), { procs: 2, depth: 9, ops: OPS }), opts({ dfs: true, por: false }), {
+  const memory = exploreBitstate(synthSpace(era('v6.18'), { procs: 2, depth: 12, ops: OPS }), opts({ dfs: true, por: false }), {
     log2Bits: 20,
     hashes: 3,
     seed: 1,
